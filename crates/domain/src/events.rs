@@ -1,0 +1,208 @@
+//! Every fact the pipeline records. One enum, so that the codec, the relay and the
+//! read models speak about the same closed set of event types.
+
+use crate::values::{CustomerId, Money, OrderId, OrderLines, Quantity, Sku, StockLine, Timestamp};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderCreated {
+    pub order_id: OrderId,
+    pub customer_id: CustomerId,
+    pub lines: OrderLines,
+    pub timestamp: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderConfirmed {
+    pub order_id: OrderId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderCancelled {
+    pub order_id: OrderId,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderShipped {
+    pub order_id: OrderId,
+    pub tracking_number: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentReceived {
+    pub order_id: OrderId,
+    pub amount: Money,
+    pub transaction_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentDeclined {
+    pub order_id: OrderId,
+    pub amount: Money,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentRefunded {
+    pub order_id: OrderId,
+    pub amount: Money,
+    pub transaction_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockLevelSet {
+    pub sku: Sku,
+    pub available: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockAllocated {
+    pub sku: Sku,
+    pub order_id: OrderId,
+    pub quantity: Quantity,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockDeallocated {
+    pub sku: Sku,
+    pub order_id: OrderId,
+    pub quantity: Quantity,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockReserved {
+    pub order_id: OrderId,
+    pub items: Vec<StockLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockUnavailable {
+    pub order_id: OrderId,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockReleased {
+    pub order_id: OrderId,
+    pub items: Vec<StockLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShipmentDispatched {
+    pub order_id: OrderId,
+    pub tracking_number: String,
+}
+
+/// Which email a notification was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum NotificationKind {
+    OrderReceived,
+    OrderShipped,
+    OrderCancelled,
+}
+
+impl NotificationKind {
+    pub const ALL: [NotificationKind; 3] = [
+        NotificationKind::OrderReceived,
+        NotificationKind::OrderShipped,
+        NotificationKind::OrderCancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotificationKind::OrderReceived => "ORDER_RECEIVED",
+            NotificationKind::OrderShipped => "ORDER_SHIPPED",
+            NotificationKind::OrderCancelled => "ORDER_CANCELLED",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == raw)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotificationSent {
+    pub order_id: OrderId,
+    pub kind: NotificationKind,
+    pub recipient: String,
+    pub message_id: String,
+}
+
+macro_rules! events {
+    ($($variant:ident),* $(,)?) => {
+        /// Any event of the system.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub enum Event {
+            $($variant($variant),)*
+        }
+
+        impl Event {
+            /// Every event type name, as used in envelopes and schema names.
+            pub const TYPES: &'static [&'static str] = &[$(stringify!($variant)),*];
+
+            /// The event's type name.
+            pub fn type_name(&self) -> &'static str {
+                match self {
+                    $(Event::$variant(_) => stringify!($variant),)*
+                }
+            }
+        }
+
+        $(impl From<$variant> for Event {
+            fn from(e: $variant) -> Self {
+                Event::$variant(e)
+            }
+        })*
+    };
+}
+
+events!(
+    OrderCreated,
+    OrderConfirmed,
+    OrderCancelled,
+    OrderShipped,
+    PaymentReceived,
+    PaymentDeclined,
+    PaymentRefunded,
+    StockLevelSet,
+    StockAllocated,
+    StockDeallocated,
+    StockReserved,
+    StockUnavailable,
+    StockReleased,
+    ShipmentDispatched,
+    NotificationSent,
+);
+
+impl Event {
+    /// The id every event is correlated with and keyed by: the order, or the SKU for
+    /// stock-level changes that concern no order.
+    pub fn correlation_key(&self) -> &str {
+        match self {
+            Event::OrderCreated(e) => e.order_id.as_str(),
+            Event::OrderConfirmed(e) => e.order_id.as_str(),
+            Event::OrderCancelled(e) => e.order_id.as_str(),
+            Event::OrderShipped(e) => e.order_id.as_str(),
+            Event::PaymentReceived(e) => e.order_id.as_str(),
+            Event::PaymentDeclined(e) => e.order_id.as_str(),
+            Event::PaymentRefunded(e) => e.order_id.as_str(),
+            Event::StockLevelSet(e) => e.sku.as_str(),
+            Event::StockAllocated(e) => e.order_id.as_str(),
+            Event::StockDeallocated(e) => e.order_id.as_str(),
+            Event::StockReserved(e) => e.order_id.as_str(),
+            Event::StockUnavailable(e) => e.order_id.as_str(),
+            Event::StockReleased(e) => e.order_id.as_str(),
+            Event::ShipmentDispatched(e) => e.order_id.as_str(),
+            Event::NotificationSent(e) => e.order_id.as_str(),
+        }
+    }
+
+    /// The order this event is about, if any.
+    pub fn order_id(&self) -> Option<&str> {
+        match self {
+            Event::StockLevelSet(_) => None,
+            other => Some(other.correlation_key()),
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! The orderflow domain, pure: value objects parsed at the edges, the events of the
+//! pipeline, and aggregates that `decide` on commands and `apply` events. No I/O, no
+//! async, no clock: time comes in with the command.
+
+pub mod events;
+pub mod inventory;
+pub mod notification;
+pub mod order;
+pub mod payment;
+pub mod process;
+pub mod shipment;
+pub mod streams;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+mod values;
+
+pub use events::Event;
+pub use values::{
+    CustomerId, Money, OrderId, OrderLine, OrderLines, Quantity, Sku, StockLine, Timestamp,
+};
+
+/// A consistency boundary: decides on commands against its state, and folds events into it.
+pub trait Aggregate: Default {
+    type Command;
+
+    /// All business rules live here. Returns the events to record; an empty list means the
+    /// command was already carried out (commands are idempotent where that makes sense).
+    fn decide(&self, command: Self::Command) -> Result<Vec<Event>, DomainError>;
+
+    /// Folds one event into the state; events are facts, so this never fails. Events of
+    /// other aggregates are ignored.
+    fn apply(&mut self, event: &Event);
+
+    /// The state after the given events.
+    fn from_events<'a>(events: impl IntoIterator<Item = &'a Event>) -> Self {
+        let mut state = Self::default();
+        events.into_iter().for_each(|e| state.apply(e));
+        state
+    }
+}
+
+/// Why a command was refused, or why a value could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    #[error("invalid {what}: {reason}")]
+    InvalidValue { what: &'static str, reason: String },
+    #[error("an order needs at least one item")]
+    NoItems,
+    #[error("the order does not exist")]
+    OrderNotFound,
+    #[error("the order already exists")]
+    OrderAlreadyExists,
+    #[error("the order is cancelled")]
+    OrderCancelled,
+    #[error("the order has already shipped")]
+    OrderAlreadyShipped,
+    #[error("the order is not confirmed (payment and stock) yet")]
+    OrderNotConfirmed,
+    #[error("no payment was taken, so there is nothing to refund")]
+    NothingToRefund,
+}

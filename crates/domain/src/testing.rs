@@ -1,0 +1,63 @@
+//! A given/when/then harness for aggregates, in the shape of cqrs-es's `TestFramework`.
+
+use crate::events::{Event, OrderCreated};
+use crate::values::{CustomerId, Money, OrderId, OrderLine, OrderLines, Quantity, Sku, Timestamp};
+use crate::{Aggregate, DomainError};
+
+#[derive(Debug)]
+pub struct Given<A: Aggregate>(A);
+
+#[derive(Debug)]
+pub struct When(Result<Vec<Event>, DomainError>);
+
+/// Starts a scenario from the events already recorded.
+pub fn given<A: Aggregate>(events: &[Event]) -> Given<A> {
+    Given(A::from_events(events))
+}
+
+impl<A: Aggregate> Given<A> {
+    pub fn state(&self) -> &A {
+        &self.0
+    }
+
+    pub fn when(self, command: A::Command) -> When {
+        When(self.0.decide(command))
+    }
+}
+
+impl When {
+    #[track_caller]
+    pub fn then_expect(self, expected: Vec<Event>) {
+        assert_eq!(self.0, Ok(expected));
+    }
+
+    #[track_caller]
+    pub fn then_expect_len(self, n: usize) {
+        assert_eq!(self.0.map(|events| events.len()), Ok(n));
+    }
+
+    #[track_caller]
+    pub fn then_expect_error(self, expected: DomainError) {
+        assert_eq!(self.0, Err(expected));
+    }
+}
+
+pub fn sample_order_id() -> OrderId {
+    OrderId::parse("order-1").expect("valid id")
+}
+
+/// An `OrderCreated` for `order-1`: 2 × SKU-1 at 19.99.
+pub fn sample_created() -> Event {
+    OrderCreated {
+        order_id: sample_order_id(),
+        customer_id: CustomerId::parse("c-1").expect("valid id"),
+        lines: OrderLines::new(vec![OrderLine {
+            sku: Sku::parse("SKU-1").expect("valid sku"),
+            quantity: Quantity::new(2).expect("valid quantity"),
+            unit_price: Money::from_major(19.99).expect("valid price"),
+        }])
+        .expect("valid lines"),
+        timestamp: Timestamp(1_700_000_000_000),
+    }
+    .into()
+}
