@@ -57,12 +57,15 @@ text_id!(
 pub struct Quantity(u32);
 
 impl Quantity {
+    /// The most units one line may ask for.
+    pub const MAX: u32 = 1_000_000;
+
     pub fn new(n: i64) -> Result<Self, DomainError> {
         match u32::try_from(n) {
-            Ok(q) if q >= 1 => Ok(Self(q)),
+            Ok(q) if (1..=Self::MAX).contains(&q) => Ok(Self(q)),
             _ => Err(DomainError::InvalidValue {
                 what: "quantity",
-                reason: format!("{n} must be a whole number from 1 to {}", u32::MAX),
+                reason: format!("{n} must be a whole number from 1 to {}", Self::MAX),
             }),
         }
     }

@@ -1,1 +1,13 @@
-//! placeholder
+//! Embedded adapters on SQLite, for running orderflow on one machine with no
+//! infrastructure: the event store with checkpoints, the partitioned event-bus log with
+//! consumer groups, and the schema registry's storage. Each lives in its own file under
+//! the data dir so that their writers do not contend.
+
+mod bus;
+mod db;
+mod registry;
+mod store;
+
+pub use bus::SqliteBus;
+pub use registry::SqliteSchemaRegistry;
+pub use store::SqliteEventStore;

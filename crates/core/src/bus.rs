@@ -1,0 +1,165 @@
+//! The event bus port, shaped after Kafka: keyed records on partitioned topics,
+//! consumer groups that commit offsets (the offset of the next record to read).
+
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+mod partitioner;
+
+pub use partitioner::{murmur2, partition_for};
+
+/// The topics of the pipeline.
+pub const TOPICS: [&str; 5] = [
+    "orders",
+    "payments",
+    "inventory",
+    "shipments",
+    "notifications",
+];
+
+/// Partitions per topic by default, as in the article's `orders` topic.
+pub const DEFAULT_PARTITIONS: u32 = 12;
+
+/// Retention by default: 7 days.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The dead-letter topic of a topic.
+pub fn dead_letter_topic(topic: &str) -> String {
+    format!("{topic}.dlq")
+}
+
+/// A record to publish.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutgoingRecord {
+    pub topic: String,
+    /// The partitioning key (an order id): one key's records stay in order.
+    pub key: String,
+    pub value: Vec<u8>,
+    pub headers: Vec<(String, Vec<u8>)>,
+    pub timestamp: DateTime<Utc>,
+}
+
+/// A record as consumed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub topic: String,
+    pub partition: u32,
+    pub offset: u64,
+    pub key: String,
+    pub value: Vec<u8>,
+    pub headers: Vec<(String, Vec<u8>)>,
+    pub timestamp: DateTime<Utc>,
+}
+
+impl Record {
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_slice())
+    }
+}
+
+/// Where a group without committed offsets starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartFrom {
+    /// The oldest retained record.
+    Earliest,
+    /// Only records published after subscribing.
+    Latest,
+    /// The first record at or after this time.
+    Timestamp(DateTime<Utc>),
+}
+
+/// A committed position: the group resumes `topic`/`partition` at `offset`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Offset {
+    pub topic: String,
+    pub partition: u32,
+    pub offset: u64,
+}
+
+impl Offset {
+    /// The offsets to commit once these records are handled: per partition, one past the
+    /// last record.
+    pub fn after(records: &[Record]) -> Vec<Offset> {
+        let mut next: std::collections::BTreeMap<(&str, u32), u64> = Default::default();
+        for r in records {
+            let e = next.entry((r.topic.as_str(), r.partition)).or_default();
+            *e = (*e).max(r.offset + 1);
+        }
+        next.into_iter()
+            .map(|((topic, partition), offset)| Offset {
+                topic: topic.to_owned(),
+                partition,
+                offset,
+            })
+            .collect()
+    }
+}
+
+/// One partition of a group: what it committed, where the log ends, and the gap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionLag {
+    pub topic: String,
+    pub partition: u32,
+    pub committed: Option<u64>,
+    pub end: u64,
+    pub lag: u64,
+}
+
+/// A consumer group and its lag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupLag {
+    pub group: String,
+    pub partitions: Vec<PartitionLag>,
+}
+
+impl GroupLag {
+    pub fn total_lag(&self) -> u64 {
+        self.partitions.iter().map(|p| p.lag).sum()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("the event bus is unavailable: {0}")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("unknown topic {0}")]
+    UnknownTopic(String),
+    #[error("invalid bus configuration: {0}")]
+    Config(String),
+}
+
+/// A partitioned, durable log of records, consumed by groups.
+#[async_trait]
+pub trait EventBus: Send + Sync + fmt::Debug {
+    /// Publishes records; when this returns they are durable. One key's records keep
+    /// their order.
+    async fn publish(&self, records: Vec<OutgoingRecord>) -> Result<(), BusError>;
+
+    /// Joins `group` on `topics`. The group resumes from its committed offsets; a
+    /// partition without one starts as `start` says.
+    async fn subscribe(
+        &self,
+        group: &str,
+        topics: &[&str],
+        start: StartFrom,
+    ) -> Result<Box<dyn Subscription>, BusError>;
+
+    /// Every known consumer group with its committed offsets and lag.
+    async fn groups(&self) -> Result<Vec<GroupLag>, BusError>;
+}
+
+/// A group member's view of its partitions.
+#[async_trait]
+pub trait Subscription: Send + fmt::Debug {
+    /// Records after the ones already returned, waiting up to `wait` when none are there.
+    async fn poll(&mut self, max: usize, wait: Duration) -> Result<Vec<Record>, BusError>;
+
+    /// Commits offsets for the group (the next record to read per partition).
+    async fn commit(&mut self, offsets: &[Offset]) -> Result<(), BusError>;
+}

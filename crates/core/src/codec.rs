@@ -1,0 +1,373 @@
+//! Avro encoding of events against the `.avsc` contract, with schema ids from the
+//! registry, and the Confluent wire format used on the bus.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, LazyLock, RwLock};
+
+use apache_avro::Schema;
+use apache_avro::reader::datum::GenericDatumReader;
+use apache_avro::writer::datum::GenericDatumWriter;
+use orderflow_domain::{DomainError, Event};
+
+use crate::registry::{RegistryError, SchemaRegistry};
+
+pub mod wire;
+
+/// The `.avsc` files of the repository, compiled in: the current reader and writer schemas.
+pub const SCHEMA_FILES: &[(&str, &str)] = &[
+    (
+        "OrderCreated",
+        include_str!("../../../schemas/OrderCreated.avsc"),
+    ),
+    (
+        "OrderConfirmed",
+        include_str!("../../../schemas/OrderConfirmed.avsc"),
+    ),
+    (
+        "OrderCancelled",
+        include_str!("../../../schemas/OrderCancelled.avsc"),
+    ),
+    (
+        "OrderShipped",
+        include_str!("../../../schemas/OrderShipped.avsc"),
+    ),
+    (
+        "PaymentReceived",
+        include_str!("../../../schemas/PaymentReceived.avsc"),
+    ),
+    (
+        "PaymentDeclined",
+        include_str!("../../../schemas/PaymentDeclined.avsc"),
+    ),
+    (
+        "PaymentRefunded",
+        include_str!("../../../schemas/PaymentRefunded.avsc"),
+    ),
+    (
+        "StockLevelSet",
+        include_str!("../../../schemas/StockLevelSet.avsc"),
+    ),
+    (
+        "StockAllocated",
+        include_str!("../../../schemas/StockAllocated.avsc"),
+    ),
+    (
+        "StockDeallocated",
+        include_str!("../../../schemas/StockDeallocated.avsc"),
+    ),
+    (
+        "StockReserved",
+        include_str!("../../../schemas/StockReserved.avsc"),
+    ),
+    (
+        "StockUnavailable",
+        include_str!("../../../schemas/StockUnavailable.avsc"),
+    ),
+    (
+        "StockReleased",
+        include_str!("../../../schemas/StockReleased.avsc"),
+    ),
+    (
+        "ShipmentDispatched",
+        include_str!("../../../schemas/ShipmentDispatched.avsc"),
+    ),
+    (
+        "NotificationSent",
+        include_str!("../../../schemas/NotificationSent.avsc"),
+    ),
+];
+
+static SCHEMAS: LazyLock<Vec<(&'static str, Schema)>> = LazyLock::new(|| {
+    SCHEMA_FILES
+        .iter()
+        .map(|(name, text)| {
+            let schema = Schema::parse_str(text)
+                .unwrap_or_else(|e| panic!("schemas/{name}.avsc is not valid Avro: {e}"));
+            (*name, schema)
+        })
+        .collect()
+});
+
+/// The topic an event type is published to.
+pub fn topic_of_type(event_type: &str) -> &'static str {
+    match event_type {
+        t if t.starts_with("Order") => "orders",
+        t if t.starts_with("Payment") => "payments",
+        t if t.starts_with("Stock") => "inventory",
+        t if t.starts_with("Shipment") => "shipments",
+        _ => "notifications",
+    }
+}
+
+/// The registry subject of an event type (topic-record-name strategy).
+pub fn subject_of_type(event_type: &str) -> String {
+    format!("{}-{event_type}", topic_of_type(event_type))
+}
+
+/// An encoded event: what the store keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encoded {
+    pub event_type: &'static str,
+    pub schema_id: u32,
+    pub payload: Vec<u8>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CodecError {
+    #[error("record is not in the Confluent wire format: {0}")]
+    Framing(String),
+    #[error("unknown schema id {0}")]
+    UnknownSchema(u32),
+    #[error("schema {id} describes {name}, which this service does not know")]
+    UnknownType { id: u32, name: String },
+    #[error("the body does not decode with schema {id}: {reason}")]
+    Malformed { id: u32, reason: String },
+    #[error("the event decodes but is invalid: {0}")]
+    Invalid(#[from] DomainError),
+    #[error("encoding {event_type} failed: {reason}")]
+    Encode {
+        event_type: &'static str,
+        reason: String,
+    },
+    #[error(transparent)]
+    Registry(RegistryError),
+}
+
+struct TypeCodec {
+    name: &'static str,
+    schema: &'static Schema,
+    id: u32,
+    writer: GenericDatumWriter<'static>,
+    reader: GenericDatumReader<'static>,
+}
+
+/// Encodes and decodes events. Writing uses the repository's schemas; reading resolves
+/// the writer's schema (looked up by id) against them.
+pub struct EventCodec {
+    registry: Arc<dyn SchemaRegistry>,
+    by_type: HashMap<&'static str, TypeCodec>,
+    writers: RwLock<HashMap<u32, Arc<Schema>>>,
+}
+
+impl fmt::Debug for EventCodec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventCodec")
+            .field("registry", &self.registry)
+            .field("types", &self.by_type.len())
+            .finish()
+    }
+}
+
+impl EventCodec {
+    /// Registers every schema of the repository and readies the codec.
+    pub async fn new(registry: Arc<dyn SchemaRegistry>) -> Result<Self, CodecError> {
+        let mut by_type = HashMap::new();
+        let mut writers = HashMap::new();
+        for ((name, text), (_, schema)) in SCHEMA_FILES.iter().zip(SCHEMAS.iter()) {
+            let id = registry
+                .register(&subject_of_type(name), &schema.canonical_form())
+                .await
+                .map_err(CodecError::Registry)?;
+            let _ = text;
+            let build_err = |e: apache_avro::Error| CodecError::Encode {
+                event_type: name,
+                reason: e.to_string(),
+            };
+            let writer = GenericDatumWriter::builder(schema)
+                .validate(false)
+                .build()
+                .map_err(build_err)?;
+            let reader = GenericDatumReader::builder(schema)
+                .build()
+                .map_err(build_err)?;
+            writers.insert(id, Arc::new(schema.clone()));
+            by_type.insert(
+                *name,
+                TypeCodec {
+                    name,
+                    schema,
+                    id,
+                    writer,
+                    reader,
+                },
+            );
+        }
+        Ok(Self {
+            registry,
+            by_type,
+            writers: RwLock::new(writers),
+        })
+    }
+
+    /// The schema id events of this type are written with.
+    pub fn schema_id(&self, event_type: &str) -> Option<u32> {
+        self.by_type.get(event_type).map(|t| t.id)
+    }
+
+    pub fn encode(&self, event: &Event) -> Result<Encoded, CodecError> {
+        let codec = &self.by_type[event.type_name()];
+        let payload = codec
+            .writer
+            .write_ser_to_vec(&wire::to_wire(event))
+            .map_err(|e| CodecError::Encode {
+                event_type: codec.name,
+                reason: e.to_string(),
+            })?;
+        Ok(Encoded {
+            event_type: codec.name,
+            schema_id: codec.id,
+            payload,
+        })
+    }
+
+    /// Decodes an event body written with schema `schema_id`.
+    pub async fn decode(&self, schema_id: u32, payload: &[u8]) -> Result<Event, CodecError> {
+        let writer = self.writer_schema(schema_id).await?;
+        let name = match writer.as_ref() {
+            Schema::Record(r) => r.name.name().to_owned(),
+            _ => String::new(),
+        };
+        let Some(codec) = self.by_type.get(name.as_str()) else {
+            return Err(CodecError::UnknownType {
+                id: schema_id,
+                name,
+            });
+        };
+        let malformed = |e: apache_avro::Error| CodecError::Malformed {
+            id: schema_id,
+            reason: e.to_string(),
+        };
+        let mut body = payload;
+        let event = if codec.id == schema_id {
+            // Hot path: written with our own schema, deserialise straight from the bytes.
+            wire::from_wire(codec.name, Direct(&codec.reader, &mut body, schema_id))?
+        } else {
+            let value = GenericDatumReader::builder(&writer)
+                .reader_schema(codec.schema)
+                .build()
+                .and_then(|r| r.read_value(&mut body))
+                .map_err(malformed)?;
+            wire::from_wire(codec.name, Resolved(value, schema_id))?
+        };
+        if !body.is_empty() {
+            return Err(CodecError::Malformed {
+                id: schema_id,
+                reason: format!("{} bytes left after the record", body.len()),
+            });
+        }
+        Ok(event)
+    }
+
+    /// Decodes a record in the Confluent wire format.
+    pub async fn decode_framed(&self, bytes: &[u8]) -> Result<Event, CodecError> {
+        let (id, body) = unframe(bytes)?;
+        self.decode(id, body).await
+    }
+
+    async fn writer_schema(&self, id: u32) -> Result<Arc<Schema>, CodecError> {
+        if let Some(s) = self
+            .writers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+        {
+            return Ok(s.clone());
+        }
+        let text = self.registry.schema(id).await.map_err(|e| match e {
+            RegistryError::SchemaNotFound(id) => CodecError::UnknownSchema(id),
+            other => CodecError::Registry(other),
+        })?;
+        let schema = Arc::new(Schema::parse_str(&text).map_err(|e| CodecError::Malformed {
+            id,
+            reason: format!("registered schema does not parse: {e}"),
+        })?);
+        self.writers
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, schema.clone());
+        Ok(schema)
+    }
+}
+
+struct Direct<'a, 'b>(&'a GenericDatumReader<'static>, &'a mut &'b [u8], u32);
+
+impl wire::WireSource for Direct<'_, '_> {
+    type Error = CodecError;
+
+    fn read<T: serde::de::DeserializeOwned>(self) -> Result<T, CodecError> {
+        self.0
+            .read_deser(self.1)
+            .map_err(|e| CodecError::Malformed {
+                id: self.2,
+                reason: e.to_string(),
+            })
+    }
+
+    fn invalid(error: DomainError) -> CodecError {
+        CodecError::Invalid(error)
+    }
+
+    fn unknown_type(name: &str) -> CodecError {
+        CodecError::UnknownType {
+            id: 0,
+            name: name.to_owned(),
+        }
+    }
+}
+
+struct Resolved(apache_avro::types::Value, u32);
+
+impl wire::WireSource for Resolved {
+    type Error = CodecError;
+
+    fn read<T: serde::de::DeserializeOwned>(self) -> Result<T, CodecError> {
+        apache_avro::from_value(&self.0).map_err(|e| CodecError::Malformed {
+            id: self.1,
+            reason: e.to_string(),
+        })
+    }
+
+    fn invalid(error: DomainError) -> CodecError {
+        CodecError::Invalid(error)
+    }
+
+    fn unknown_type(name: &str) -> CodecError {
+        CodecError::UnknownType {
+            id: 0,
+            name: name.to_owned(),
+        }
+    }
+}
+
+/// Frames an Avro body in the Confluent wire format: magic byte 0, the schema id as 4
+/// big-endian bytes, then the body.
+pub fn frame(schema_id: u32, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(5 + body.len());
+    out.push(0);
+    out.extend_from_slice(&schema_id.to_be_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+/// Splits a Confluent-framed record into schema id and body.
+pub fn unframe(bytes: &[u8]) -> Result<(u32, &[u8]), CodecError> {
+    match bytes {
+        [0, a, b, c, d, body @ ..] => Ok((u32::from_be_bytes([*a, *b, *c, *d]), body)),
+        [magic, ..] if bytes.len() >= 5 => {
+            Err(CodecError::Framing(format!("magic byte is {magic}, not 0")))
+        }
+        _ => Err(CodecError::Framing(format!(
+            "{} bytes is shorter than the 5-byte header",
+            bytes.len()
+        ))),
+    }
+}
+
+/// The event as JSON, in its wire shape (for the audit trail).
+pub fn to_json(event: &Event) -> serde_json::Value {
+    serde_json::to_value(wire::to_wire(event)).unwrap_or(serde_json::Value::Null)
+}
+
+#[cfg(test)]
+mod tests;

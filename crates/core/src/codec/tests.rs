@@ -1,0 +1,223 @@
+use std::sync::Arc;
+
+use orderflow_domain::events::*;
+use orderflow_domain::testing::{sample_created, sample_order_id};
+use orderflow_domain::{Event, Money, Quantity, Sku, StockLine};
+
+use super::*;
+use crate::registry::InMemoryRegistry;
+
+async fn codec() -> EventCodec {
+    EventCodec::new(Arc::new(InMemoryRegistry::default()))
+        .await
+        .expect("codec")
+}
+
+/// One event of every type.
+pub(crate) fn every_event() -> Vec<Event> {
+    let order_id = sample_order_id();
+    let sku = Sku::parse("SKU-1").unwrap();
+    let items = vec![StockLine {
+        sku: sku.clone(),
+        quantity: Quantity::new(2).unwrap(),
+    }];
+    let amount = Money::from_minor(3998).unwrap();
+    vec![
+        sample_created(),
+        OrderConfirmed {
+            order_id: order_id.clone(),
+        }
+        .into(),
+        OrderCancelled {
+            order_id: order_id.clone(),
+            reason: "why".into(),
+        }
+        .into(),
+        OrderShipped {
+            order_id: order_id.clone(),
+            tracking_number: "T".into(),
+        }
+        .into(),
+        PaymentReceived {
+            order_id: order_id.clone(),
+            amount,
+            transaction_id: "tx".into(),
+        }
+        .into(),
+        PaymentDeclined {
+            order_id: order_id.clone(),
+            amount,
+            reason: "no".into(),
+        }
+        .into(),
+        PaymentRefunded {
+            order_id: order_id.clone(),
+            amount,
+            transaction_id: "rf".into(),
+        }
+        .into(),
+        StockLevelSet {
+            sku: sku.clone(),
+            available: 10,
+        }
+        .into(),
+        StockAllocated {
+            sku: sku.clone(),
+            order_id: order_id.clone(),
+            quantity: Quantity::new(2).unwrap(),
+        }
+        .into(),
+        StockDeallocated {
+            sku: sku.clone(),
+            order_id: order_id.clone(),
+            quantity: Quantity::new(2).unwrap(),
+        }
+        .into(),
+        StockReserved {
+            order_id: order_id.clone(),
+            items: items.clone(),
+        }
+        .into(),
+        StockUnavailable {
+            order_id: order_id.clone(),
+            reason: "unknown SKU".into(),
+        }
+        .into(),
+        StockReleased {
+            order_id: order_id.clone(),
+            items,
+        }
+        .into(),
+        ShipmentDispatched {
+            order_id: order_id.clone(),
+            tracking_number: "T".into(),
+        }
+        .into(),
+        NotificationSent {
+            order_id,
+            kind: NotificationKind::OrderShipped,
+            recipient: "c@x".into(),
+            message_id: "<m@x>".into(),
+        }
+        .into(),
+    ]
+}
+
+#[tokio::test]
+async fn every_event_type_round_trips_through_avro() {
+    let codec = codec().await;
+    let events = every_event();
+    assert_eq!(events.len(), Event::TYPES.len());
+    for event in events {
+        let encoded = codec.encode(&event).unwrap();
+        assert_eq!(encoded.event_type, event.type_name());
+        let decoded = codec
+            .decode(encoded.schema_id, &encoded.payload)
+            .await
+            .unwrap();
+        assert_eq!(decoded, event);
+        let framed = frame(encoded.schema_id, &encoded.payload);
+        assert_eq!(codec.decode_framed(&framed).await.unwrap(), event);
+    }
+}
+
+#[tokio::test]
+async fn order_created_follows_the_published_contract() {
+    let schema = Schema::parse_str(SCHEMA_FILES[0].1).unwrap();
+    let Schema::Record(record) = schema else {
+        panic!("not a record")
+    };
+    let fields: Vec<&str> = record.fields.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(
+        fields,
+        ["orderId", "customerId", "items", "totalAmount", "timestamp"]
+    );
+    let codec = codec().await;
+    let encoded = codec.encode(&sample_created()).unwrap();
+    let value = GenericDatumReader::builder(&SCHEMAS[0].1)
+        .build()
+        .unwrap()
+        .read_value(&mut encoded.payload.as_slice())
+        .unwrap();
+    let json: serde_json::Value =
+        serde_json::to_value(apache_avro::from_value::<wire::OrderCreatedV1>(&value).unwrap())
+            .unwrap();
+    assert_eq!(json["totalAmount"], 39.98);
+    assert_eq!(json["items"][0]["unitPrice"], 19.99);
+}
+
+#[tokio::test]
+async fn a_wrong_magic_byte_or_short_record_is_a_framing_error() {
+    let codec = codec().await;
+    assert!(matches!(
+        codec.decode_framed(&[1, 0, 0, 0, 1, 2]).await,
+        Err(CodecError::Framing(_))
+    ));
+    assert!(matches!(
+        codec.decode_framed(&[0, 0]).await,
+        Err(CodecError::Framing(_))
+    ));
+}
+
+#[tokio::test]
+async fn an_unknown_schema_id_is_reported() {
+    let codec = codec().await;
+    assert!(matches!(
+        codec.decode(9999, &[]).await,
+        Err(CodecError::UnknownSchema(9999))
+    ));
+}
+
+#[tokio::test]
+async fn a_body_that_does_not_decode_is_malformed() {
+    let codec = codec().await;
+    let id = codec.schema_id("OrderCreated").unwrap();
+    assert!(matches!(
+        codec.decode(id, &[0xff, 0xff, 0xff]).await,
+        Err(CodecError::Malformed { .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_body_with_invalid_values_is_refused_by_the_domain() {
+    let codec = codec().await;
+    let id = codec.schema_id("OrderConfirmed").unwrap();
+    // An empty string as order id: a valid Avro string, an invalid OrderId.
+    assert!(matches!(
+        codec.decode(id, &[0]).await,
+        Err(CodecError::Invalid(_))
+    ));
+}
+
+#[tokio::test]
+async fn an_older_writer_schema_is_resolved_against_the_current_reader() {
+    let registry = Arc::new(InMemoryRegistry::default());
+    let codec = EventCodec::new(registry.clone()).await.unwrap();
+    // A writer that knew OrderCancelled with an extra field the reader does not have.
+    let old = r#"{"type":"record","name":"OrderCancelled","fields":[
+        {"name":"orderId","type":"string"},{"name":"legacy","type":"int"},
+        {"name":"reason","type":"string"}]}"#;
+    let old_id = registry
+        .register("orders-OrderCancelled", old)
+        .await
+        .unwrap();
+    let old_schema = Schema::parse_str(old).unwrap();
+    let mut record = apache_avro::types::Record::new(&old_schema).unwrap();
+    record.put("orderId", "order-1");
+    record.put("legacy", 7);
+    record.put("reason", "late");
+    let body = GenericDatumWriter::builder(&old_schema)
+        .build()
+        .unwrap()
+        .write_value_to_vec(record)
+        .unwrap();
+    let decoded = codec.decode(old_id, &body).await.unwrap();
+    assert_eq!(
+        decoded,
+        OrderCancelled {
+            order_id: sample_order_id(),
+            reason: "late".into()
+        }
+        .into()
+    );
+}

@@ -1,0 +1,63 @@
+//! Contract suites: every scenario is written once, generically, and each adapter
+//! instantiates all of them with a macro and a factory that returns a fresh, empty
+//! instance per test (its own database or temp dir).
+//!
+//! ```ignore
+//! orderflow_core::event_store_contract!(async { MyStore::open_temp().await });
+//! orderflow_core::event_bus_contract!(async { MyBus::open_temp().await });
+//! ```
+
+pub mod bus;
+pub mod store;
+
+/// Instantiates every event-store scenario (and the checkpoint scenarios) as a test.
+/// The factory expression must evaluate to a future of `(S, G)` where `S` implements
+/// `EventStore + Checkpoints` and `G` is a guard kept alive for the test (a temp dir).
+#[macro_export]
+macro_rules! event_store_contract {
+    ($factory:expr) => {
+        $crate::__contract_tests!(store, $factory;
+            appends_and_reads_a_stream_in_version_order,
+            a_stale_expected_version_is_a_typed_conflict,
+            a_multi_stream_append_is_all_or_nothing,
+            reads_a_stream_up_to_a_version_or_a_time,
+            reads_everything_in_global_order_from_a_position,
+            reads_every_stream_of_one_correlation,
+            concurrent_writers_at_one_version_have_exactly_one_winner,
+            a_duplicate_event_id_is_refused,
+            checkpoints_survive_and_move_forward,
+        );
+    };
+}
+
+/// Instantiates every event-bus scenario as a test. The factory expression must evaluate
+/// to a future of `(B, G)` where `B: EventBus` and `G` is kept alive for the test.
+#[macro_export]
+macro_rules! event_bus_contract {
+    ($factory:expr) => {
+        $crate::__contract_tests!(bus, $factory;
+            one_key_stays_in_order_on_its_murmur2_partition,
+            a_group_resumes_after_its_committed_offsets,
+            uncommitted_records_are_delivered_again,
+            a_new_group_starts_from_earliest_latest_or_a_time,
+            groups_are_independent,
+            lag_is_the_gap_between_committed_and_end,
+            a_waiting_poll_wakes_for_a_new_record,
+            a_poll_with_nothing_to_read_returns_empty_at_its_deadline,
+        );
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __contract_tests {
+    ($suite:ident, $factory:expr; $($scenario:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $scenario() {
+                let (subject, _guard) = $factory.await;
+                $crate::contract::$suite::$scenario(std::sync::Arc::new(subject)).await;
+            }
+        )*
+    };
+}

@@ -1,0 +1,221 @@
+//! Event bus scenarios, in Kafka's terms.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::bus::{
+    DEFAULT_PARTITIONS, EventBus, Offset, OutgoingRecord, Record, StartFrom, Subscription,
+    partition_for,
+};
+
+const WAIT: Duration = Duration::from_millis(200);
+
+fn record(topic: &str, key: &str, value: &str) -> OutgoingRecord {
+    record_at(topic, key, value, Utc::now())
+}
+
+fn record_at(topic: &str, key: &str, value: &str, at: DateTime<Utc>) -> OutgoingRecord {
+    OutgoingRecord {
+        topic: topic.into(),
+        key: key.into(),
+        value: value.as_bytes().to_vec(),
+        headers: vec![("h".into(), b"v".to_vec())],
+        timestamp: at,
+    }
+}
+
+fn values(records: &[Record]) -> Vec<String> {
+    records
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.value).into_owned())
+        .collect()
+}
+
+/// Polls until `n` records arrived (or a generous deadline passed).
+async fn poll_n(sub: &mut Box<dyn Subscription>, n: usize) -> Vec<Record> {
+    let mut out = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while out.len() < n && tokio::time::Instant::now() < deadline {
+        out.extend(sub.poll(n - out.len(), WAIT).await.unwrap());
+    }
+    out
+}
+
+pub async fn one_key_stays_in_order_on_its_murmur2_partition<B: EventBus>(bus: Arc<B>) {
+    let batch = (0..20)
+        .map(|i| record("orders", &format!("k{}", i % 3), &format!("{}:{i}", i % 3)))
+        .collect();
+    bus.publish(batch).await.unwrap();
+    let mut sub = bus
+        .subscribe("g", &["orders"], StartFrom::Earliest)
+        .await
+        .unwrap();
+    let got = poll_n(&mut sub, 20).await;
+    assert_eq!(got.len(), 20);
+    for key in ["k0", "k1", "k2"] {
+        let of_key: Vec<&Record> = got.iter().filter(|r| r.key == key).collect();
+        let expected = partition_for(key.as_bytes(), DEFAULT_PARTITIONS);
+        assert!(of_key.iter().all(|r| r.partition == expected), "{key}");
+        assert!(of_key.windows(2).all(|w| w[0].offset < w[1].offset));
+        let seq: Vec<u32> = of_key
+            .iter()
+            .map(|r| {
+                String::from_utf8_lossy(&r.value)
+                    .split(':')
+                    .nth(1)
+                    .unwrap()
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        assert!(seq.windows(2).all(|w| w[0] < w[1]), "{key}: {seq:?}");
+    }
+    assert_eq!(got[0].header("h"), Some(&b"v"[..]));
+}
+
+pub async fn a_group_resumes_after_its_committed_offsets<B: EventBus>(bus: Arc<B>) {
+    bus.publish(
+        (0..4)
+            .map(|i| record("orders", "k", &i.to_string()))
+            .collect(),
+    )
+    .await
+    .unwrap();
+    let mut sub = bus
+        .subscribe("g", &["orders"], StartFrom::Earliest)
+        .await
+        .unwrap();
+    let first = poll_n(&mut sub, 4).await;
+    sub.commit(&Offset::after(&first[..2])).await.unwrap();
+    drop(sub);
+    let mut again = bus
+        .subscribe("g", &["orders"], StartFrom::Earliest)
+        .await
+        .unwrap();
+    assert_eq!(values(&poll_n(&mut again, 2).await), ["2", "3"]);
+}
+
+pub async fn uncommitted_records_are_delivered_again<B: EventBus>(bus: Arc<B>) {
+    bus.publish(vec![record("payments", "k", "a")])
+        .await
+        .unwrap();
+    let mut sub = bus
+        .subscribe("g", &["payments"], StartFrom::Earliest)
+        .await
+        .unwrap();
+    assert_eq!(values(&poll_n(&mut sub, 1).await), ["a"]);
+    drop(sub);
+    let mut again = bus
+        .subscribe("g", &["payments"], StartFrom::Earliest)
+        .await
+        .unwrap();
+    assert_eq!(values(&poll_n(&mut again, 1).await), ["a"]);
+}
+
+pub async fn a_new_group_starts_from_earliest_latest_or_a_time<B: EventBus>(bus: Arc<B>) {
+    // Within any retention period: records older than it may be deleted at once.
+    let t0 = Utc::now() - chrono::Duration::hours(3);
+    bus.publish(vec![
+        record_at("orders", "k", "old", t0),
+        record_at("orders", "k", "new", t0 + chrono::Duration::hours(2)),
+    ])
+    .await
+    .unwrap();
+    let mut earliest = bus
+        .subscribe("e", &["orders"], StartFrom::Earliest)
+        .await
+        .unwrap();
+    assert_eq!(values(&poll_n(&mut earliest, 2).await), ["old", "new"]);
+
+    let from = StartFrom::Timestamp(t0 + chrono::Duration::hours(1));
+    let mut timed = bus.subscribe("t", &["orders"], from).await.unwrap();
+    assert_eq!(values(&poll_n(&mut timed, 1).await), ["new"]);
+
+    let mut latest = bus
+        .subscribe("l", &["orders"], StartFrom::Latest)
+        .await
+        .unwrap();
+    assert!(latest.poll(10, WAIT).await.unwrap().is_empty());
+    bus.publish(vec![record("orders", "k", "later")])
+        .await
+        .unwrap();
+    assert_eq!(values(&poll_n(&mut latest, 1).await), ["later"]);
+}
+
+pub async fn groups_are_independent<B: EventBus>(bus: Arc<B>) {
+    bus.publish(vec![record("orders", "k", "x")]).await.unwrap();
+    let mut a = bus
+        .subscribe("a", &["orders"], StartFrom::Earliest)
+        .await
+        .unwrap();
+    let got = poll_n(&mut a, 1).await;
+    a.commit(&Offset::after(&got)).await.unwrap();
+    let mut b = bus
+        .subscribe("b", &["orders"], StartFrom::Earliest)
+        .await
+        .unwrap();
+    assert_eq!(values(&poll_n(&mut b, 1).await), ["x"]);
+}
+
+pub async fn lag_is_the_gap_between_committed_and_end<B: EventBus>(bus: Arc<B>) {
+    bus.publish(
+        (0..5)
+            .map(|i| record("orders", "k", &i.to_string()))
+            .collect(),
+    )
+    .await
+    .unwrap();
+    let mut sub = bus
+        .subscribe("lagging", &["orders"], StartFrom::Earliest)
+        .await
+        .unwrap();
+    let got = poll_n(&mut sub, 5).await;
+    sub.commit(&Offset::after(&got[..3])).await.unwrap();
+    let groups = bus.groups().await.unwrap();
+    let group = groups
+        .iter()
+        .find(|g| g.group == "lagging")
+        .expect("group listed");
+    assert_eq!(group.total_lag(), 2);
+    let p = partition_for(b"k", DEFAULT_PARTITIONS);
+    let part = group
+        .partitions
+        .iter()
+        .find(|x| x.topic == "orders" && x.partition == p)
+        .expect("partition listed");
+    assert_eq!((part.committed, part.end, part.lag), (Some(3), 5, 2));
+}
+
+pub async fn a_waiting_poll_wakes_for_a_new_record<B: EventBus + 'static>(bus: Arc<B>) {
+    let mut sub = bus
+        .subscribe("w", &["shipments"], StartFrom::Earliest)
+        .await
+        .unwrap();
+    let publisher = {
+        let bus = bus.clone();
+        tokio::spawn(async move {
+            tokio::task::yield_now().await;
+            bus.publish(vec![record("shipments", "k", "late")])
+                .await
+                .unwrap();
+        })
+    };
+    let got = poll_n(&mut sub, 1).await;
+    publisher.await.unwrap();
+    assert_eq!(values(&got), ["late"]);
+}
+
+pub async fn a_poll_with_nothing_to_read_returns_empty_at_its_deadline<B: EventBus>(bus: Arc<B>) {
+    let mut sub = bus
+        .subscribe("idle", &["notifications"], StartFrom::Earliest)
+        .await
+        .unwrap();
+    assert!(
+        sub.poll(10, Duration::from_millis(50))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -1,0 +1,273 @@
+//! Event store scenarios.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use uuid::Uuid;
+
+use crate::store::{
+    AppendRequest, Checkpoints, EventStore, ExpectedVersion, NewEvent, StoreError, StreamQuery,
+};
+
+fn event(correlation: &str, at: DateTime<Utc>) -> NewEvent {
+    NewEvent {
+        event_id: Uuid::new_v4(),
+        event_type: "TestEvent".into(),
+        schema_id: 7,
+        payload: Uuid::new_v4().as_bytes().to_vec(),
+        occurred_at: at,
+        correlation_id: correlation.into(),
+        causation_id: None,
+        actor: "contract".into(),
+    }
+}
+
+fn request(stream: &str, expected: ExpectedVersion, n: usize) -> AppendRequest {
+    AppendRequest {
+        stream_id: stream.into(),
+        expected,
+        events: (0..n).map(|_| event(stream, Utc::now())).collect(),
+    }
+}
+
+pub async fn appends_and_reads_a_stream_in_version_order<S: EventStore>(store: Arc<S>) {
+    let first = request("order-a", ExpectedVersion::NoStream, 2);
+    let appended = store.append(vec![first.clone()]).await.unwrap();
+    assert_eq!(appended[0].version, 2);
+    store
+        .append(vec![request("order-a", ExpectedVersion::Exact(2), 1)])
+        .await
+        .unwrap();
+    let events = store
+        .read_stream("order-a", StreamQuery::all())
+        .await
+        .unwrap();
+    assert_eq!(
+        events.iter().map(|e| e.version).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    assert_eq!(events[0].event_id, first.events[0].event_id);
+    assert_eq!(events[0].payload, first.events[0].payload);
+    assert_eq!(events[0].schema_id, 7);
+    assert_eq!(events[0].correlation_id, "order-a");
+    assert_eq!(events[0].actor, "contract");
+    assert!(events.windows(2).all(|w| w[0].position < w[1].position));
+    let after = store
+        .read_stream(
+            "order-a",
+            StreamQuery {
+                after_version: 2,
+                ..StreamQuery::all()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(after.len(), 1);
+    assert!(
+        store
+            .read_stream("missing", StreamQuery::all())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub async fn a_stale_expected_version_is_a_typed_conflict<S: EventStore>(store: Arc<S>) {
+    store
+        .append(vec![request("s", ExpectedVersion::NoStream, 1)])
+        .await
+        .unwrap();
+    let err = store
+        .append(vec![request("s", ExpectedVersion::NoStream, 1)])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::WrongExpectedVersion { stream_id, actual: 1, .. } if stream_id == "s"),
+        "{err:?}"
+    );
+    let err = store
+        .append(vec![request("s", ExpectedVersion::Exact(5), 1)])
+        .await
+        .unwrap_err();
+    assert!(err.is_conflict());
+    store
+        .append(vec![request("s", ExpectedVersion::Any, 1)])
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .read_stream("s", StreamQuery::all())
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+pub async fn a_multi_stream_append_is_all_or_nothing<S: EventStore>(store: Arc<S>) {
+    store
+        .append(vec![request("b", ExpectedVersion::NoStream, 1)])
+        .await
+        .unwrap();
+    let err = store
+        .append(vec![
+            request("a", ExpectedVersion::NoStream, 1),
+            request("b", ExpectedVersion::NoStream, 1),
+        ])
+        .await
+        .unwrap_err();
+    assert!(err.is_conflict());
+    assert!(
+        store
+            .read_stream("a", StreamQuery::all())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let ok = store
+        .append(vec![
+            request("a", ExpectedVersion::NoStream, 1),
+            request("b", ExpectedVersion::Exact(1), 1),
+        ])
+        .await
+        .unwrap();
+    assert_eq!((ok[0].version, ok[1].version), (1, 2));
+    assert_eq!(store.head_position().await.unwrap(), 3);
+}
+
+pub async fn reads_a_stream_up_to_a_version_or_a_time<S: EventStore>(store: Arc<S>) {
+    let t0 = DateTime::from_timestamp_millis(1_700_000_000_000).unwrap();
+    let events = (0..3)
+        .map(|i| event("s", t0 + Duration::hours(i)))
+        .collect::<Vec<_>>();
+    store
+        .append(vec![AppendRequest {
+            stream_id: "s".into(),
+            expected: ExpectedVersion::NoStream,
+            events,
+        }])
+        .await
+        .unwrap();
+    let up_to_2 = StreamQuery {
+        up_to_version: Some(2),
+        ..StreamQuery::all()
+    };
+    assert_eq!(store.read_stream("s", up_to_2).await.unwrap().len(), 2);
+    let until = |t| StreamQuery {
+        until: Some(t),
+        ..StreamQuery::all()
+    };
+    let at_one_hour = store
+        .read_stream("s", until(t0 + Duration::hours(1)))
+        .await
+        .unwrap();
+    assert_eq!(at_one_hour.len(), 2);
+    assert_eq!(at_one_hour[1].occurred_at, t0 + Duration::hours(1));
+    assert!(
+        store
+            .read_stream("s", until(t0 - Duration::seconds(1)))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub async fn reads_everything_in_global_order_from_a_position<S: EventStore>(store: Arc<S>) {
+    for i in 0..5 {
+        store
+            .append(vec![request(
+                &format!("s{}", i % 2),
+                ExpectedVersion::Any,
+                2,
+            )])
+            .await
+            .unwrap();
+    }
+    let all = store.read_all(0, 100).await.unwrap();
+    assert_eq!(all.len(), 10);
+    assert_eq!(
+        all.iter().map(|e| e.position).collect::<Vec<_>>(),
+        (1..=10).collect::<Vec<_>>()
+    );
+    let page = store.read_all(4, 3).await.unwrap();
+    assert_eq!(
+        page.iter().map(|e| e.position).collect::<Vec<_>>(),
+        [5, 6, 7]
+    );
+    assert!(store.read_all(10, 100).await.unwrap().is_empty());
+    assert_eq!(store.head_position().await.unwrap(), 10);
+}
+
+pub async fn reads_every_stream_of_one_correlation<S: EventStore>(store: Arc<S>) {
+    let now = Utc::now();
+    let append = |stream: &str, correlation: &str| {
+        let store = store.clone();
+        let req = AppendRequest {
+            stream_id: stream.into(),
+            expected: ExpectedVersion::Any,
+            events: vec![event(correlation, now)],
+        };
+        async move { store.append(vec![req]).await.unwrap() }
+    };
+    append("order-1", "1").await;
+    append("payment-1", "1").await;
+    append("order-2", "2").await;
+    append("shipment-1", "1").await;
+    let trail = store.read_correlated("1").await.unwrap();
+    let streams: Vec<&str> = trail.iter().map(|e| e.stream_id.as_str()).collect();
+    assert_eq!(streams, ["order-1", "payment-1", "shipment-1"]);
+}
+
+pub async fn concurrent_writers_at_one_version_have_exactly_one_winner<S: EventStore + 'static>(
+    store: Arc<S>,
+) {
+    store
+        .append(vec![request("hot", ExpectedVersion::NoStream, 1)])
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .append(vec![request("hot", ExpectedVersion::Exact(1), 1)])
+                    .await
+            })
+        })
+        .collect();
+    let mut wins = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => wins += 1,
+            Err(e) => assert!(e.is_conflict(), "{e:?}"),
+        }
+    }
+    assert_eq!(wins, 1);
+    assert_eq!(
+        store
+            .read_stream("hot", StreamQuery::all())
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+pub async fn a_duplicate_event_id_is_refused<S: EventStore>(store: Arc<S>) {
+    let req = request("d", ExpectedVersion::Any, 1);
+    store.append(vec![req.clone()]).await.unwrap();
+    let err = store.append(vec![req.clone()]).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::DuplicateEvent(id) if id == req.events[0].event_id),
+        "{err:?}"
+    );
+}
+
+pub async fn checkpoints_survive_and_move_forward<S: Checkpoints>(store: Arc<S>) {
+    assert_eq!(store.load("relay").await.unwrap(), None);
+    store.save("relay", 5).await.unwrap();
+    store.save("projections", 2).await.unwrap();
+    store.save("relay", 9).await.unwrap();
+    assert_eq!(store.load("relay").await.unwrap(), Some(9));
+    assert_eq!(store.load("projections").await.unwrap(), Some(2));
+}

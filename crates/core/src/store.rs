@@ -1,0 +1,172 @@
+//! The event store port: the source of truth.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+/// An event about to be appended: its payload is already encoded (Avro) and carries the
+/// id of the schema it was written with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub schema_id: u32,
+    pub payload: Vec<u8>,
+    pub occurred_at: DateTime<Utc>,
+    /// The order the event is about (or the SKU, for stock levels set by hand).
+    pub correlation_id: String,
+    /// The event that caused this one, if any.
+    pub causation_id: Option<Uuid>,
+    /// Who recorded it, and through what: `api`, `payment`, `orders`, ….
+    pub actor: String,
+}
+
+/// An event as recorded, with its place in its stream and in the global order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    /// Global position: strictly increasing in commit order, starting at 1.
+    pub position: u64,
+    pub stream_id: String,
+    /// Version within the stream, starting at 1.
+    pub version: u64,
+    pub recorded_at: DateTime<Utc>,
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub schema_id: u32,
+    pub payload: Vec<u8>,
+    pub occurred_at: DateTime<Utc>,
+    pub correlation_id: String,
+    pub causation_id: Option<Uuid>,
+    pub actor: String,
+}
+
+/// What the writer believes the stream's current version is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectedVersion {
+    /// No check.
+    Any,
+    /// The stream must not exist yet.
+    NoStream,
+    /// The stream's last event must have this version.
+    Exact(u64),
+}
+
+impl ExpectedVersion {
+    /// The expectation matching a stream read up to `version` (0 = empty).
+    pub fn after(version: u64) -> Self {
+        if version == 0 {
+            ExpectedVersion::NoStream
+        } else {
+            ExpectedVersion::Exact(version)
+        }
+    }
+
+    pub fn matches(self, actual: u64) -> bool {
+        match self {
+            ExpectedVersion::Any => true,
+            ExpectedVersion::NoStream => actual == 0,
+            ExpectedVersion::Exact(v) => v == actual,
+        }
+    }
+}
+
+impl fmt::Display for ExpectedVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExpectedVersion::Any => f.write_str("any version"),
+            ExpectedVersion::NoStream => f.write_str("no stream"),
+            ExpectedVersion::Exact(v) => write!(f, "version {v}"),
+        }
+    }
+}
+
+/// Events for one stream, with the writer's expectation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppendRequest {
+    pub stream_id: String,
+    pub expected: ExpectedVersion,
+    pub events: Vec<NewEvent>,
+}
+
+/// Where one stream's appended events landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    /// Version of the last event appended (unchanged if no events were given).
+    pub version: u64,
+    /// Global position of the last event appended (0 if none).
+    pub position: u64,
+}
+
+/// Which part of a stream to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StreamQuery {
+    /// Only events with a version greater than this.
+    pub after_version: u64,
+    /// Only events up to and including this version.
+    pub up_to_version: Option<u64>,
+    /// Only events that occurred at or before this time.
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl StreamQuery {
+    pub fn all() -> Self {
+        Self::default()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("stream {stream_id} expected {expected} but is at version {actual}")]
+    WrongExpectedVersion {
+        stream_id: String,
+        expected: ExpectedVersion,
+        actual: u64,
+    },
+    #[error("event {0} was already recorded")]
+    DuplicateEvent(Uuid),
+    #[error("the event store is unavailable: {0}")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("the event store holds corrupt data: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, StoreError::WrongExpectedVersion { .. })
+    }
+}
+
+/// Append-only storage of event streams, with a global order.
+#[async_trait]
+pub trait EventStore: Send + Sync + fmt::Debug {
+    /// Appends to one or more streams atomically: either every request is recorded or
+    /// none is. A failed expectation is [`StoreError::WrongExpectedVersion`].
+    async fn append(&self, requests: Vec<AppendRequest>) -> Result<Vec<Appended>, StoreError>;
+
+    /// Reads part of one stream, in version order.
+    async fn read_stream(
+        &self,
+        stream_id: &str,
+        query: StreamQuery,
+    ) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// Reads up to `limit` events with a global position greater than `after`, in order.
+    /// Never skips an event that becomes visible later at a lower position.
+    async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// Every event with this correlation id (every service's events about one order), in
+    /// global order.
+    async fn read_correlated(&self, correlation_id: &str) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// The global position of the last recorded event (0 when empty).
+    async fn head_position(&self) -> Result<u64, StoreError>;
+}
+
+/// Named positions that survive restarts (the relay's, a projection's).
+#[async_trait]
+pub trait Checkpoints: Send + Sync + fmt::Debug {
+    async fn load(&self, name: &str) -> Result<Option<u64>, StoreError>;
+    async fn save(&self, name: &str, position: u64) -> Result<(), StoreError>;
+}

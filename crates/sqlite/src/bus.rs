@@ -1,0 +1,500 @@
+//! The embedded event bus: a durable, partitioned log in SQLite with Kafka's semantics.
+//!
+//! Every record gets its partition from Kafka's default partitioner, an offset within
+//! its partition, and a global sequence number. A subscription reads by sequence and
+//! delivers a record only at or past its partition's position, so one indexed query per
+//! poll serves any number of partitions. Consumer groups commit offsets (the next record
+//! to read). Several processes may share the file: a waiting poll is woken at once by a
+//! publish in the same process and re-checks the file briefly otherwise.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use orderflow_core::bus::{
+    BusError, DEFAULT_PARTITIONS, DEFAULT_RETENTION, EventBus, GroupLag, Offset, OutgoingRecord,
+    PartitionLag, Record, StartFrom, Subscription, partition_for,
+};
+use rusqlite::{Connection, OptionalExtension, params};
+use tokio::sync::Notify;
+
+use crate::db::{self, from_micros, micros};
+
+mod headers;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS records (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    topic      TEXT    NOT NULL,
+    partition  INTEGER NOT NULL,
+    offset     INTEGER NOT NULL,
+    key        TEXT    NOT NULL,
+    value      BLOB    NOT NULL,
+    headers    BLOB    NOT NULL,
+    timestamp  INTEGER NOT NULL,
+    UNIQUE (topic, partition, offset)
+);
+CREATE INDEX IF NOT EXISTS records_by_time ON records (topic, partition, timestamp);
+CREATE TABLE IF NOT EXISTS partition_ends (
+    topic       TEXT    NOT NULL,
+    partition   INTEGER NOT NULL,
+    next_offset INTEGER NOT NULL,
+    PRIMARY KEY (topic, partition)
+);
+CREATE TABLE IF NOT EXISTS group_topics (
+    group_id TEXT NOT NULL,
+    topic    TEXT NOT NULL,
+    PRIMARY KEY (group_id, topic)
+);
+CREATE TABLE IF NOT EXISTS group_offsets (
+    group_id  TEXT    NOT NULL,
+    topic     TEXT    NOT NULL,
+    partition INTEGER NOT NULL,
+    offset    INTEGER NOT NULL,
+    PRIMARY KEY (group_id, topic, partition)
+);
+";
+
+/// How often a waiting poll re-reads the file for records published by other processes.
+const RECHECK: Duration = Duration::from_millis(10);
+
+/// How often publishing also deletes records past retention.
+const RETENTION_EVERY: Duration = Duration::from_secs(60);
+
+fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> BusError {
+    BusError::Unavailable(Box::new(e))
+}
+
+#[derive(Debug)]
+struct Shared {
+    path: std::path::PathBuf,
+    partitions: u32,
+    retention: Duration,
+    writer: Mutex<Connection>,
+    published: Notify,
+    last_retention: Mutex<Option<std::time::Instant>>,
+}
+
+/// The embedded bus over one SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteBus {
+    shared: Arc<Shared>,
+}
+
+impl SqliteBus {
+    /// Opens the bus with 12 partitions per topic and 7 days of retention.
+    pub fn open(path: &Path) -> Result<Self, BusError> {
+        Self::open_with(path, DEFAULT_PARTITIONS, DEFAULT_RETENTION)
+    }
+
+    pub fn open_with(path: &Path, partitions: u32, retention: Duration) -> Result<Self, BusError> {
+        if partitions == 0 {
+            return Err(BusError::Config(
+                "a topic needs at least one partition".into(),
+            ));
+        }
+        let conn = db::open(path).map_err(unavailable)?;
+        conn.execute_batch(SCHEMA).map_err(unavailable)?;
+        Ok(Self {
+            shared: Arc::new(Shared {
+                path: path.to_owned(),
+                partitions,
+                retention,
+                writer: Mutex::new(conn),
+                published: Notify::new(),
+                last_retention: Mutex::new(Some(std::time::Instant::now())),
+            }),
+        })
+    }
+
+    /// Deletes records older than the retention period; returns how many.
+    pub async fn enforce_retention(&self) -> Result<usize, BusError> {
+        let shared = self.shared.clone();
+        let cutoff = Utc::now() - chrono::Duration::from_std(shared.retention).unwrap_or_default();
+        tokio::task::spawn_blocking(move || {
+            let conn = shared.writer.lock().unwrap_or_else(|e| e.into_inner());
+            conn.execute("DELETE FROM records WHERE timestamp < ?1", [micros(cutoff)])
+        })
+        .await
+        .map_err(unavailable)?
+        .map_err(unavailable)
+    }
+
+    fn retention_due(&self) -> bool {
+        let mut last = self
+            .shared
+            .last_retention
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let due = last.is_none_or(|t| t.elapsed() >= RETENTION_EVERY);
+        if due {
+            *last = Some(std::time::Instant::now());
+        }
+        due
+    }
+}
+
+fn publish_in(
+    conn: &mut Connection,
+    records: &[OutgoingRecord],
+    partitions: u32,
+) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    {
+        let mut next = tx.prepare_cached(
+            "INSERT INTO partition_ends (topic, partition, next_offset) VALUES (?1, ?2, 1) \
+             ON CONFLICT (topic, partition) DO UPDATE SET next_offset = next_offset + 1 \
+             RETURNING next_offset - 1",
+        )?;
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO records (topic, partition, offset, key, value, headers, timestamp) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for r in records {
+            let partition = partition_for(r.key.as_bytes(), partitions);
+            let offset: i64 = next.query_row(params![r.topic, partition], |row| row.get(0))?;
+            insert.execute(params![
+                r.topic,
+                partition,
+                offset,
+                r.key,
+                r.value,
+                headers::encode(&r.headers),
+                micros(r.timestamp),
+            ])?;
+        }
+    }
+    tx.commit()
+}
+
+#[async_trait]
+impl EventBus for SqliteBus {
+    async fn publish(&self, records: Vec<OutgoingRecord>) -> Result<(), BusError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let shared = self.shared.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = shared.writer.lock().unwrap_or_else(|e| e.into_inner());
+            publish_in(&mut conn, &records, shared.partitions)
+        })
+        .await
+        .map_err(unavailable)?
+        .map_err(unavailable)?;
+        self.shared.published.notify_waiters();
+        if self.retention_due() {
+            self.enforce_retention().await?;
+        }
+        Ok(())
+    }
+
+    async fn subscribe(
+        &self,
+        group: &str,
+        topics: &[&str],
+        start: StartFrom,
+    ) -> Result<Box<dyn Subscription>, BusError> {
+        let shared = self.shared.clone();
+        let group = group.to_owned();
+        let topics: Vec<String> = topics.iter().map(|t| (*t).to_owned()).collect();
+        let (conn, positions, cursor) = tokio::task::spawn_blocking({
+            let (group, topics) = (group.clone(), topics.clone());
+            move || -> rusqlite::Result<_> {
+                let conn = db::open(&shared.path)?;
+                for t in &topics {
+                    conn.execute(
+                        "INSERT INTO group_topics (group_id, topic) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                        params![group, t],
+                    )?;
+                }
+                let (positions, cursor) = start_positions(&conn, &group, &topics, shared.partitions, start)?;
+                Ok((conn, positions, cursor))
+            }
+        })
+        .await
+        .map_err(unavailable)?
+        .map_err(unavailable)?;
+        Ok(Box::new(SqliteSubscription {
+            shared: self.shared.clone(),
+            conn: Arc::new(Mutex::new(conn)),
+            group,
+            topics,
+            positions,
+            cursor,
+        }))
+    }
+
+    async fn groups(&self) -> Result<Vec<GroupLag>, BusError> {
+        let shared = self.shared.clone();
+        tokio::task::spawn_blocking(move || -> rusqlite::Result<Vec<GroupLag>> {
+            let conn = db::open(&shared.path)?;
+            group_lags(&conn, shared.partitions)
+        })
+        .await
+        .map_err(unavailable)?
+        .map_err(unavailable)
+    }
+}
+
+fn end_offset(conn: &Connection, topic: &str, partition: u32) -> rusqlite::Result<u64> {
+    Ok(conn
+        .query_row(
+            "SELECT next_offset FROM partition_ends WHERE topic = ?1 AND partition = ?2",
+            params![topic, partition],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(0))
+}
+
+fn log_start(conn: &Connection, topic: &str, partition: u32) -> rusqlite::Result<u64> {
+    let first: Option<u64> = conn.query_row(
+        "SELECT MIN(offset) FROM records WHERE topic = ?1 AND partition = ?2",
+        params![topic, partition],
+        |r| r.get(0),
+    )?;
+    match first {
+        Some(o) => Ok(o),
+        None => end_offset(conn, topic, partition),
+    }
+}
+
+type Positions = HashMap<(String, u32), u64>;
+
+/// Each partition's starting offset, and the sequence number to scan after.
+fn start_positions(
+    conn: &Connection,
+    group: &str,
+    topics: &[String],
+    partitions: u32,
+    start: StartFrom,
+) -> rusqlite::Result<(Positions, i64)> {
+    let mut positions = HashMap::new();
+    let mut cursor: Option<i64> = None;
+    for topic in topics {
+        for p in 0..partitions {
+            let committed: Option<u64> = conn
+                .query_row(
+                    "SELECT offset FROM group_offsets WHERE group_id = ?1 AND topic = ?2 AND partition = ?3",
+                    params![group, topic, p],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let offset = match (committed, start) {
+                (Some(o), _) => o,
+                (None, StartFrom::Earliest) => log_start(conn, topic, p)?,
+                (None, StartFrom::Latest) => end_offset(conn, topic, p)?,
+                (None, StartFrom::Timestamp(t)) => conn
+                    .query_row(
+                        "SELECT MIN(offset) FROM records WHERE topic = ?1 AND partition = ?2 AND timestamp >= ?3",
+                        params![topic, p, micros(t)],
+                        |r| r.get::<_, Option<u64>>(0),
+                    )?
+                    .map_or_else(|| end_offset(conn, topic, p), Ok)?,
+            };
+            let first_seq: Option<i64> = conn.query_row(
+                "SELECT MIN(seq) FROM records WHERE topic = ?1 AND partition = ?2 AND offset >= ?3",
+                params![topic, p, offset],
+                |r| r.get(0),
+            )?;
+            if let Some(seq) = first_seq {
+                cursor = Some(cursor.map_or(seq - 1, |c| c.min(seq - 1)));
+            }
+            positions.insert((topic.clone(), p), offset);
+        }
+    }
+    let cursor = match cursor {
+        Some(c) => c,
+        None => conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM records", [], |r| {
+            r.get(0)
+        })?,
+    };
+    Ok((positions, cursor))
+}
+
+fn group_lags(conn: &Connection, partitions: u32) -> rusqlite::Result<Vec<GroupLag>> {
+    let mut stmt =
+        conn.prepare("SELECT group_id, topic FROM group_topics ORDER BY group_id, topic")?;
+    let pairs: Vec<(String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut groups: Vec<GroupLag> = Vec::new();
+    for (group, topic) in pairs {
+        if groups.last().is_none_or(|g| g.group != group) {
+            groups.push(GroupLag {
+                group: group.clone(),
+                partitions: vec![],
+            });
+        }
+        let entry = groups.last_mut().expect("pushed above");
+        for p in 0..partitions {
+            let committed: Option<u64> = conn
+                .query_row(
+                    "SELECT offset FROM group_offsets WHERE group_id = ?1 AND topic = ?2 AND partition = ?3",
+                    params![group, topic, p],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let end = end_offset(conn, &topic, p)?;
+            let from = match committed {
+                Some(c) => c,
+                None => log_start(conn, &topic, p)?,
+            };
+            entry.partitions.push(PartitionLag {
+                topic: topic.clone(),
+                partition: p,
+                committed,
+                end,
+                lag: end.saturating_sub(from),
+            });
+        }
+    }
+    Ok(groups)
+}
+
+/// One member's subscription; it holds all partitions of its topics.
+#[derive(Debug)]
+pub struct SqliteSubscription {
+    shared: Arc<Shared>,
+    conn: Arc<Mutex<Connection>>,
+    group: String,
+    topics: Vec<String>,
+    positions: Positions,
+    cursor: i64,
+}
+
+impl SqliteSubscription {
+    async fn fetch(&mut self, max: usize) -> Result<Vec<Record>, BusError> {
+        let conn = self.conn.clone();
+        let topics = self.topics.clone();
+        let cursor = self.cursor;
+        let rows = tokio::task::spawn_blocking(move || -> rusqlite::Result<Vec<(i64, Record)>> {
+            let conn = conn.lock().unwrap_or_else(|e| e.into_inner());
+            let placeholders = vec!["?"; topics.len()].join(", ");
+            let sql = format!(
+                "SELECT seq, topic, partition, offset, key, value, headers, timestamp FROM records \
+                 WHERE seq > ? AND topic IN ({placeholders}) ORDER BY seq LIMIT ?"
+            );
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let mut args: Vec<rusqlite::types::Value> = vec![cursor.into()];
+            args.extend(topics.into_iter().map(rusqlite::types::Value::from));
+            args.push((max as i64).into());
+            let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
+                Ok((
+                    r.get(0)?,
+                    Record {
+                        topic: r.get(1)?,
+                        partition: r.get(2)?,
+                        offset: r.get(3)?,
+                        key: r.get(4)?,
+                        value: r.get(5)?,
+                        headers: headers::decode(&r.get::<_, Vec<u8>>(6)?),
+                        timestamp: from_micros(r.get(7)?),
+                    },
+                ))
+            })?;
+            rows.collect()
+        })
+        .await
+        .map_err(unavailable)?
+        .map_err(unavailable)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (seq, record) in rows {
+            self.cursor = seq;
+            let position = self
+                .positions
+                .entry((record.topic.clone(), record.partition))
+                .or_insert(0);
+            if record.offset >= *position {
+                *position = record.offset + 1;
+                out.push(record);
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl Subscription for SqliteSubscription {
+    async fn poll(&mut self, max: usize, wait: Duration) -> Result<Vec<Record>, BusError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let shared = self.shared.clone();
+            let published = shared.published.notified();
+            let records = self.fetch(max).await?;
+            if !records.is_empty() || tokio::time::Instant::now() >= deadline {
+                return Ok(records);
+            }
+            let recheck = (tokio::time::Instant::now() + RECHECK).min(deadline);
+            tokio::select! {
+                _ = published => {}
+                _ = tokio::time::sleep_until(recheck) => {}
+            }
+        }
+    }
+
+    async fn commit(&mut self, offsets: &[Offset]) -> Result<(), BusError> {
+        let conn = self.conn.clone();
+        let group = self.group.clone();
+        let offsets = offsets.to_vec();
+        tokio::task::spawn_blocking(move || -> rusqlite::Result<()> {
+            let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            for o in &offsets {
+                tx.execute(
+                    "INSERT INTO group_offsets (group_id, topic, partition, offset) VALUES (?1, ?2, ?3, ?4) \
+                     ON CONFLICT (group_id, topic, partition) DO UPDATE SET offset = excluded.offset",
+                    params![group, o.topic, o.partition, o.offset],
+                )?;
+            }
+            tx.commit()
+        })
+        .await
+        .map_err(unavailable)?
+        .map_err(unavailable)
+    }
+}
+
+#[cfg(test)]
+mod contract {
+    use super::SqliteBus;
+
+    orderflow_core::event_bus_contract!(async {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let bus = SqliteBus::open(&dir.path().join("bus.db")).expect("open bus");
+        (bus, dir)
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn records_past_retention_are_deleted_and_lag_starts_after_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let bus =
+            SqliteBus::open_with(&dir.path().join("bus.db"), 1, Duration::from_secs(3600)).unwrap();
+        let record = |age_hours: i64, value: &str| OutgoingRecord {
+            topic: "orders".into(),
+            key: "k".into(),
+            value: value.as_bytes().to_vec(),
+            headers: vec![],
+            timestamp: Utc::now() - chrono::Duration::hours(age_hours),
+        };
+        bus.publish(vec![record(5, "old"), record(0, "new")])
+            .await
+            .unwrap();
+        assert_eq!(bus.enforce_retention().await.unwrap(), 1);
+        let mut sub = bus
+            .subscribe("g", &["orders"], StartFrom::Earliest)
+            .await
+            .unwrap();
+        let got = sub.poll(10, Duration::from_secs(5)).await.unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!((got[0].offset, got[0].value.as_slice()), (1, &b"new"[..]));
+    }
+}

@@ -1,0 +1,346 @@
+//! The SQLite event store.
+//!
+//! Appends go through one writer thread that commits every request waiting in its queue
+//! in a single transaction (group commit), each request in its own savepoint so one
+//! conflict fails only its own request. SQLite has a single writer per file, so global
+//! positions become visible strictly in order: a reader by position never skips one.
+
+use std::path::Path;
+use std::sync::mpsc as std_mpsc;
+
+use async_trait::async_trait;
+use orderflow_core::store::{
+    AppendRequest, Appended, Checkpoints, EventStore, StoreError, StoredEvent, StreamQuery,
+};
+use rusqlite::{Connection, OptionalExtension, params};
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+use crate::db::{self, ReadPool, from_micros, micros};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS events (
+    position       INTEGER PRIMARY KEY AUTOINCREMENT,
+    stream_id      TEXT    NOT NULL,
+    version        INTEGER NOT NULL,
+    event_id       BLOB    NOT NULL UNIQUE,
+    event_type     TEXT    NOT NULL,
+    schema_id      INTEGER NOT NULL,
+    payload        BLOB    NOT NULL,
+    occurred_at    INTEGER NOT NULL,
+    recorded_at    INTEGER NOT NULL,
+    correlation_id TEXT    NOT NULL,
+    causation_id   BLOB,
+    actor          TEXT    NOT NULL,
+    UNIQUE (stream_id, version)
+);
+CREATE INDEX IF NOT EXISTS events_by_correlation ON events (correlation_id, position);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    name     TEXT PRIMARY KEY,
+    position INTEGER NOT NULL
+);
+";
+
+const COLUMNS: &str = "position, stream_id, version, event_id, event_type, schema_id, payload, \
+                       occurred_at, recorded_at, correlation_id, causation_id, actor";
+
+/// Largest number of queued append requests committed in one transaction.
+const MAX_GROUP: usize = 512;
+
+type Reply = oneshot::Sender<Result<Vec<Appended>, StoreError>>;
+
+#[derive(Debug, thiserror::Error)]
+enum Error {
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Join(#[from] tokio::task::JoinError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<Error> for StoreError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Store(e) => e,
+            other => StoreError::Unavailable(Box::new(other)),
+        }
+    }
+}
+
+/// Event store and checkpoints in one SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteEventStore {
+    writer: std_mpsc::Sender<(Vec<AppendRequest>, Reply)>,
+    reads: ReadPool,
+}
+
+impl SqliteEventStore {
+    /// Opens (creating if needed) the store at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let unavailable = |e: rusqlite::Error| StoreError::Unavailable(Box::new(e));
+        let conn = db::open(path).map_err(unavailable)?;
+        conn.execute_batch(SCHEMA).map_err(unavailable)?;
+        let (tx, rx) = std_mpsc::channel();
+        std::thread::Builder::new()
+            .name("event-store-writer".into())
+            .spawn(move || writer_loop(conn, rx))
+            .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+        Ok(Self {
+            writer: tx,
+            reads: ReadPool::new(path),
+        })
+    }
+}
+
+fn writer_loop(mut conn: Connection, rx: std_mpsc::Receiver<(Vec<AppendRequest>, Reply)>) {
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let mut results = Vec::with_capacity(jobs.len());
+        let committed = (|| -> rusqlite::Result<()> {
+            let mut tx =
+                conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let recorded_at = micros(chrono::Utc::now());
+            for (requests, _) in &jobs {
+                let mut sp = tx.savepoint()?;
+                let result = append_in(&sp, requests, recorded_at);
+                match result {
+                    Ok(appended) => {
+                        sp.commit()?;
+                        results.push(Ok(appended));
+                    }
+                    Err(Error::Store(e)) => {
+                        sp.rollback()?;
+                        results.push(Err(e));
+                    }
+                    Err(Error::Sqlite(e)) => return Err(e),
+                    Err(Error::Join(_)) => unreachable!("no tasks joined in the writer"),
+                }
+            }
+            tx.commit()
+        })();
+        match committed {
+            Ok(()) => {
+                for ((_, reply), result) in jobs.into_iter().zip(results) {
+                    let _ = reply.send(result);
+                }
+            }
+            Err(e) => {
+                let message = e.to_string();
+                for (_, reply) in jobs {
+                    let _ = reply.send(Err(StoreError::Unavailable(message.clone().into())));
+                }
+            }
+        }
+    }
+}
+
+fn append_in(
+    tx: &Connection,
+    requests: &[AppendRequest],
+    recorded_at: i64,
+) -> Result<Vec<Appended>, Error> {
+    let mut out = Vec::with_capacity(requests.len());
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO events (stream_id, version, event_id, event_type, schema_id, payload, \
+         occurred_at, recorded_at, correlation_id, causation_id, actor) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?;
+    for request in requests {
+        let actual: u64 = tx
+            .prepare_cached("SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?1")?
+            .query_row([&request.stream_id], |r| r.get(0))?;
+        if !request.expected.matches(actual) {
+            return Err(StoreError::WrongExpectedVersion {
+                stream_id: request.stream_id.clone(),
+                expected: request.expected,
+                actual,
+            }
+            .into());
+        }
+        let mut appended = Appended {
+            version: actual,
+            position: 0,
+        };
+        for event in &request.events {
+            appended.version += 1;
+            let inserted = insert.execute(params![
+                request.stream_id,
+                appended.version,
+                event.event_id.as_bytes(),
+                event.event_type,
+                event.schema_id,
+                event.payload,
+                micros(event.occurred_at),
+                recorded_at,
+                event.correlation_id,
+                event.causation_id.map(|c| c.as_bytes().to_vec()),
+                event.actor,
+            ]);
+            match inserted {
+                Ok(_) => appended.position = tx.last_insert_rowid() as u64,
+                // The version was checked under the write lock, so the only unique key
+                // left to violate is the event id.
+                Err(rusqlite::Error::SqliteFailure(f, _))
+                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    return Err(StoreError::DuplicateEvent(event.event_id).into());
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        out.push(appended);
+    }
+    Ok(out)
+}
+
+fn row_to_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
+    let uuid = |bytes: Vec<u8>| Uuid::from_slice(&bytes).unwrap_or_default();
+    Ok(StoredEvent {
+        position: row.get(0)?,
+        stream_id: row.get(1)?,
+        version: row.get(2)?,
+        event_id: uuid(row.get(3)?),
+        event_type: row.get(4)?,
+        schema_id: row.get(5)?,
+        payload: row.get(6)?,
+        occurred_at: from_micros(row.get(7)?),
+        recorded_at: from_micros(row.get(8)?),
+        correlation_id: row.get(9)?,
+        causation_id: row.get::<_, Option<Vec<u8>>>(10)?.map(uuid),
+        actor: row.get(11)?,
+    })
+}
+
+fn query_events(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<StoredEvent>, Error> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params, row_to_event)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+#[async_trait]
+impl EventStore for SqliteEventStore {
+    async fn append(&self, requests: Vec<AppendRequest>) -> Result<Vec<Appended>, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.writer
+            .send((requests, reply))
+            .map_err(|_| StoreError::Unavailable("the writer thread has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("the writer thread has stopped".into()))?
+    }
+
+    async fn read_stream(
+        &self,
+        stream_id: &str,
+        query: StreamQuery,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let stream_id = stream_id.to_owned();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM events WHERE stream_id = ?1 AND version > ?2 \
+             AND version <= ?3 AND occurred_at <= ?4 ORDER BY version"
+        );
+        Ok(self
+            .reads
+            .with(move |conn| {
+                query_events(
+                    conn,
+                    &sql,
+                    params![
+                        stream_id,
+                        query.after_version,
+                        query.up_to_version.map_or(i64::MAX, |v| v as i64),
+                        query.until.map_or(i64::MAX, micros),
+                    ],
+                )
+            })
+            .await?)
+    }
+
+    async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        let sql =
+            format!("SELECT {COLUMNS} FROM events WHERE position > ?1 ORDER BY position LIMIT ?2");
+        Ok(self
+            .reads
+            .with(move |conn| query_events(conn, &sql, params![after, limit as i64]))
+            .await?)
+    }
+
+    async fn read_correlated(&self, correlation_id: &str) -> Result<Vec<StoredEvent>, StoreError> {
+        let id = correlation_id.to_owned();
+        let sql =
+            format!("SELECT {COLUMNS} FROM events WHERE correlation_id = ?1 ORDER BY position");
+        Ok(self
+            .reads
+            .with(move |conn| query_events(conn, &sql, params![id]))
+            .await?)
+    }
+
+    async fn head_position(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .reads
+            .with(|conn| -> Result<u64, Error> {
+                Ok(
+                    conn.query_row("SELECT COALESCE(MAX(position), 0) FROM events", [], |r| {
+                        r.get(0)
+                    })?,
+                )
+            })
+            .await?)
+    }
+}
+
+#[async_trait]
+impl Checkpoints for SqliteEventStore {
+    async fn load(&self, name: &str) -> Result<Option<u64>, StoreError> {
+        let name = name.to_owned();
+        Ok(self
+            .reads
+            .with(move |conn| -> Result<Option<u64>, Error> {
+                Ok(conn
+                    .query_row(
+                        "SELECT position FROM checkpoints WHERE name = ?1",
+                        [name],
+                        |r| r.get(0),
+                    )
+                    .optional()?)
+            })
+            .await?)
+    }
+
+    async fn save(&self, name: &str, position: u64) -> Result<(), StoreError> {
+        let name = name.to_owned();
+        Ok(self
+            .reads
+            .with(move |conn| -> Result<(), Error> {
+                conn.execute(
+                    "INSERT INTO checkpoints (name, position) VALUES (?1, ?2) \
+                     ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+                    params![name, position],
+                )?;
+                Ok(())
+            })
+            .await?)
+    }
+}
+
+#[cfg(test)]
+mod contract {
+    use super::SqliteEventStore;
+
+    orderflow_core::event_store_contract!(async {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteEventStore::open(&dir.path().join("events.db")).expect("open store");
+        (store, dir)
+    });
+}
