@@ -2,7 +2,7 @@
 //! instantiates all of them with a macro and a factory that returns a fresh, empty
 //! instance per test (its own database or temp dir).
 //!
-//! ```ignore
+//! ```text
 //! orderflow_core::event_store_contract!(async { MyStore::open_temp().await });
 //! orderflow_core::event_bus_contract!(async { MyBus::open_temp().await });
 //! ```

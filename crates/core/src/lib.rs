@@ -8,6 +8,7 @@ pub mod codec;
 pub mod contract;
 pub mod registry;
 pub mod store;
+pub mod views;
 
 pub use bus::{EventBus, Offset, OutgoingRecord, Record, StartFrom, Subscription};
 pub use codec::{EventCodec, frame, unframe};

@@ -1,1 +1,109 @@
-fn main() {}
+//! `orderflow`: runs the whole order pipeline in one process (`run`), chosen services as
+//! their own process (`serve`), and benchmarks (`bench`).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tokio_util::sync::CancellationToken;
+
+mod bench;
+mod cli;
+mod wiring;
+
+use cli::{Cli, Command, Service, Settings};
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ORDERFLOW_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Run(settings) => serve(&Service::ALL, settings).await,
+        Command::Serve { services, settings } => serve(&services, settings).await,
+        Command::Bench(args) => bench::run(args).await,
+    }
+}
+
+/// Runs services until Ctrl-C or SIGTERM, then shuts them down cleanly.
+async fn serve(services: &[Service], settings: Settings) -> anyhow::Result<()> {
+    let adapters = wiring::Adapters::open(&settings).await?;
+    let shutdown = CancellationToken::new();
+    let mut tasks = wiring::spawn(services, &settings, &adapters, &shutdown).await?;
+    println!(
+        "orderflow: running {} on data dir {}",
+        services
+            .iter()
+            .map(|s| format!("{s:?}").to_lowercase())
+            .collect::<Vec<_>>()
+            .join(","),
+        settings.data_dir.display()
+    );
+    let signal = shutdown_signal();
+    tokio::pin!(signal);
+    let mut failure = None;
+    loop {
+        tokio::select! {
+            _ = &mut signal, if !shutdown.is_cancelled() => {
+                tracing::info!("shutting down");
+                shutdown.cancel();
+            }
+            joined = tasks.join_next() => match joined {
+                None => break,
+                Some(Ok(Ok(()))) => {}
+                Some(Ok(Err(e))) => {
+                    failure.get_or_insert(e);
+                    shutdown.cancel();
+                }
+                Some(Err(e)) => {
+                    failure.get_or_insert(e.into());
+                    shutdown.cancel();
+                }
+            },
+        }
+    }
+    println!("orderflow: stopped");
+    failure.map_or(Ok(()), Err)
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

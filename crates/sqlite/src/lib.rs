@@ -1,13 +1,15 @@
 //! Embedded adapters on SQLite, for running orderflow on one machine with no
 //! infrastructure: the event store with checkpoints, the partitioned event-bus log with
-//! consumer groups, and the schema registry's storage. Each lives in its own file under
+//! consumer groups, the schema registry's storage, and the read models. Each lives in its own file under
 //! the data dir so that their writers do not contend.
 
 mod bus;
 mod db;
 mod registry;
 mod store;
+mod views;
 
 pub use bus::SqliteBus;
 pub use registry::SqliteSchemaRegistry;
 pub use store::SqliteEventStore;
+pub use views::SqliteReadModel;

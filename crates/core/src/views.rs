@@ -1,0 +1,93 @@
+//! Read-model ports: the query side of CQRS. Projections compute views from events and
+//! hand them over in batches, each committed atomically with the position it reached, so
+//! a crash can neither apply an event twice nor skip one.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::store::StoreError;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderItemView {
+    pub sku: String,
+    pub quantity: u32,
+    pub unit_price_cents: i64,
+}
+
+/// An order as the read side shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderView {
+    pub order_id: String,
+    pub customer_id: String,
+    pub status: String,
+    pub items: Vec<OrderItemView>,
+    pub total_cents: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub cancel_reason: Option<String>,
+    pub tracking_number: Option<String>,
+}
+
+/// One SKU's stock as the read side shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockView {
+    pub sku: String,
+    pub available: u64,
+    pub reserved: u64,
+}
+
+/// Views changed by a run of events, and the global position the run ended at.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ViewBatch {
+    pub orders: Vec<OrderView>,
+    pub stock: Vec<StockView>,
+    pub position: u64,
+}
+
+/// The order and stock views, with the position they reflect.
+#[async_trait]
+pub trait ReadModel: Send + Sync + fmt::Debug {
+    /// Stores the views and the new position in one transaction.
+    async fn apply(&self, batch: ViewBatch) -> Result<(), StoreError>;
+    /// The global position every view reflects (0 before any event).
+    async fn position(&self) -> Result<u64, StoreError>;
+    async fn order(&self, order_id: &str) -> Result<Option<OrderView>, StoreError>;
+    async fn customer_orders(&self, customer_id: &str) -> Result<Vec<OrderView>, StoreError>;
+    async fn stock(&self, sku: &str) -> Result<Option<StockView>, StoreError>;
+}
+
+/// What one event changes in the analytics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnalyticsChange {
+    /// The order now has this status.
+    OrderStatus { order_id: String, status: String },
+    /// Revenue of a UTC day (YYYY-MM-DD) moves by this many cents (refunds are negative).
+    Revenue { day: String, delta_cents: i64 },
+}
+
+/// Orders per status and revenue per day.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnalyticsSummary {
+    pub orders_by_status: BTreeMap<String, u64>,
+    pub revenue_cents_by_day: BTreeMap<String, i64>,
+}
+
+/// Analytics storage, deduplicated by event id so a redelivered event counts once.
+#[async_trait]
+pub trait AnalyticsStore: Send + Sync + fmt::Debug {
+    /// Records the changes of one event, unless that event was recorded before. Returns
+    /// whether it was new.
+    async fn record(
+        &self,
+        event_id: Uuid,
+        changes: Vec<AnalyticsChange>,
+    ) -> Result<bool, StoreError>;
+    async fn summary(&self) -> Result<AnalyticsSummary, StoreError>;
+}

@@ -1,0 +1,346 @@
+//! `orderflow bench`: throughput and latency, each figure next to a baseline measured in
+//! the same run on the same machine (shared machines drift; ratios are what count).
+//!
+//! - appends: durable appends per second through the event store with 1 and 64
+//!   concurrent writers, against raw rusqlite inserts with `synchronous=FULL` (one row
+//!   per transaction, and 1000 rows per transaction);
+//! - pipeline: N orders from `POST /orders` to shipped and emailed, in one process on a
+//!   fresh data dir; then latency from accepted to shipped at a fixed offered rate.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use chrono::Utc;
+use clap::Args;
+use orderflow_core::store::{AppendRequest, EventStore, ExpectedVersion, NewEvent};
+use orderflow_sqlite::SqliteEventStore;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::cli::{Service, Settings};
+use crate::wiring;
+
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// Events appended per append scenario.
+    #[arg(long, default_value_t = 4000)]
+    pub appends: usize,
+    /// Orders pushed through the whole pipeline.
+    #[arg(long, default_value_t = 10_000)]
+    pub orders: usize,
+    /// Offered rate (orders/s) of the latency run.
+    #[arg(long, default_value_t = 500)]
+    pub rate: u64,
+    /// Length of the latency run, in seconds.
+    #[arg(long, default_value_t = 10)]
+    pub latency_seconds: u64,
+    /// Skip the pipeline runs (appends only).
+    #[arg(long)]
+    pub appends_only: bool,
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    println!("orderflow bench — each figure next to its baseline from this same run\n");
+    appends(&args).await?;
+    if !args.appends_only {
+        pipeline(&args).await?;
+    }
+    Ok(())
+}
+
+fn rate(n: usize, took: Duration) -> f64 {
+    n as f64 / took.as_secs_f64()
+}
+
+fn raw_inserts(path: &Path, n: usize, per_tx: usize) -> anyhow::Result<f64> {
+    let mut conn = rusqlite::Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.execute_batch(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, stream TEXT, version INTEGER, payload BLOB)",
+    )?;
+    let payload = vec![7u8; 64];
+    let start = Instant::now();
+    for chunk in 0..n.div_ceil(per_tx) {
+        let tx = conn.transaction()?;
+        {
+            let mut stmt =
+                tx.prepare_cached("INSERT INTO t (stream, version, payload) VALUES (?1, ?2, ?3)")?;
+            for i in 0..per_tx.min(n - chunk * per_tx) {
+                stmt.execute(rusqlite::params![format!("s-{chunk}"), i as i64, payload])?;
+            }
+        }
+        tx.commit()?;
+    }
+    Ok(rate(n, start.elapsed()))
+}
+
+fn new_event(stream: &str) -> NewEvent {
+    NewEvent {
+        event_id: Uuid::new_v4(),
+        event_type: "Bench".into(),
+        schema_id: 1,
+        payload: vec![7u8; 64],
+        occurred_at: Utc::now(),
+        correlation_id: stream.into(),
+        causation_id: None,
+        actor: "bench".into(),
+    }
+}
+
+async fn store_appends(path: &Path, n: usize, writers: usize) -> anyhow::Result<f64> {
+    let store = Arc::new(SqliteEventStore::open(path)?);
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for w in 0..writers {
+        let store = store.clone();
+        let per_writer = n / writers;
+        tasks.spawn(async move {
+            for i in 0..per_writer {
+                let stream = format!("bench-{w}-{i}");
+                store
+                    .append(vec![AppendRequest {
+                        stream_id: stream.clone(),
+                        expected: ExpectedVersion::NoStream,
+                        events: vec![new_event(&stream)],
+                    }])
+                    .await?;
+            }
+            Ok::<_, orderflow_core::StoreError>(())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    Ok(rate(n / writers * writers, start.elapsed()))
+}
+
+async fn appends(args: &BenchArgs) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let n = args.appends;
+    let raw_single = raw_inserts(&dir.path().join("raw1.db"), n, 1)?;
+    let raw_batched = raw_inserts(&dir.path().join("raw1000.db"), n * 10, 1000)?;
+    let one = store_appends(&dir.path().join("s1.db"), n, 1).await?;
+    let many = store_appends(&dir.path().join("s64.db"), n * 4, 64).await?;
+    println!("durable appends (SQLite, synchronous=FULL)");
+    println!("  baseline raw insert, 1 row/tx       {raw_single:>10.0} rows/s");
+    println!("  baseline raw insert, 1000 rows/tx   {raw_batched:>10.0} rows/s");
+    println!(
+        "  event store, 1 writer               {one:>10.0} events/s  = {:.2}x raw 1 row/tx (target >= 0.8x)",
+        one / raw_single
+    );
+    println!(
+        "  event store, 64 writers             {many:>10.0} events/s  = {:.2}x raw 1000 rows/tx (target >= 0.5x)\n",
+        many / raw_batched
+    );
+    Ok(())
+}
+
+struct Running {
+    base: String,
+    client: reqwest::Client,
+    shutdown: CancellationToken,
+    tasks: tokio::task::JoinSet<anyhow::Result<()>>,
+    _dir: tempfile::TempDir,
+    data_dir: std::path::PathBuf,
+}
+
+async fn start_pipeline(services: &[Service]) -> anyhow::Result<Running> {
+    let dir = tempfile::tempdir()?;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let http_addr = listener.local_addr()?;
+    drop(listener);
+    let settings = Settings {
+        data_dir: dir.path().join("data"),
+        http_addr,
+        store_url: None,
+        bus_url: None,
+        smtp_url: None,
+        payment_decline_above: 10000.0,
+        payment_latency_ms: 0,
+        payment_failure_rate: 0.0,
+    };
+    let adapters = wiring::Adapters::open(&settings).await?;
+    let shutdown = CancellationToken::new();
+    let tasks = wiring::spawn(services, &settings, &adapters, &shutdown).await?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()?;
+    let base = format!("http://{http_addr}");
+    let running = Running {
+        base,
+        client,
+        shutdown,
+        tasks,
+        data_dir: settings.data_dir.clone(),
+        _dir: dir,
+    };
+    running
+        .client
+        .put(format!("{}/inventory/BENCH-1", running.base))
+        .json(&json!({ "available": 100_000_000u64 }))
+        .send()
+        .await?
+        .error_for_status()?;
+    Ok(running)
+}
+
+impl Running {
+    async fn place(&self) -> anyhow::Result<String> {
+        let body: Value = self
+            .client
+            .post(format!("{}/orders", self.base))
+            .json(&json!({ "customerId": "bench", "items": [{ "sku": "BENCH-1", "quantity": 1, "unitPrice": 9.99 }] }))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        body["orderId"]
+            .as_str()
+            .map(str::to_owned)
+            .context("no orderId")
+    }
+
+    /// Places `n` orders with `concurrency` clients; returns the ids and the time taken.
+    async fn place_many(
+        self: &Arc<Self>,
+        n: usize,
+        concurrency: usize,
+    ) -> anyhow::Result<(Vec<String>, Duration)> {
+        use futures::StreamExt;
+        let start = Instant::now();
+        let ids: Vec<anyhow::Result<String>> = futures::stream::iter(0..n)
+            .map(|_| {
+                let me = self.clone();
+                async move { me.place().await }
+            })
+            .buffer_unordered(concurrency)
+            .collect()
+            .await;
+        let ids = ids.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+        Ok((ids, start.elapsed()))
+    }
+
+    /// Waits until `mails` emails exist and the last order has shipped (orders flow
+    /// in parallel, so this is a bound, checked on the last one placed).
+    async fn wait_done(&self, ids: &[String], mails: usize) -> anyhow::Result<()> {
+        let mail = self.data_dir.join("mail");
+        loop {
+            let sent = std::fs::read_dir(&mail).map(|d| d.count()).unwrap_or(0);
+            if sent >= mails {
+                let last = ids.last().context("no orders")?;
+                let order: Value = self
+                    .client
+                    .get(format!("{}/orders/{last}", self.base))
+                    .send()
+                    .await?
+                    .json()
+                    .await?;
+                if order["status"] == "SHIPPED" {
+                    return Ok(());
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn stop(mut self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        while let Some(done) = self.tasks.join_next().await {
+            done??;
+        }
+        Ok(())
+    }
+}
+
+/// Milliseconds from `OrderCreated` to `OrderShipped`, from the audit trail.
+async fn shipped_latency(running: &Running, order_id: &str) -> anyhow::Result<f64> {
+    let history: Value = running
+        .client
+        .get(format!("{}/orders/{order_id}/history", running.base))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let time_of = |t: &str| -> anyhow::Result<chrono::DateTime<Utc>> {
+        let e = history["events"]
+            .as_array()
+            .and_then(|es| es.iter().find(|e| e["type"] == t))
+            .with_context(|| format!("{order_id} has no {t}"))?;
+        Ok(serde_json::from_value(e["occurredAt"].clone())?)
+    };
+    Ok((time_of("OrderShipped")? - time_of("OrderCreated")?)
+        .num_microseconds()
+        .unwrap_or(0) as f64
+        / 1000.0)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+async fn pipeline(args: &BenchArgs) -> anyhow::Result<()> {
+    // Baseline: the API alone accepting orders (append only, nothing downstream).
+    let accept_only = Arc::new(start_pipeline(&[Service::Api]).await?);
+    let (_, took) = accept_only.place_many(args.orders, 64).await?;
+    let accept_rate = rate(args.orders, took);
+    Arc::try_unwrap(accept_only)
+        .ok()
+        .context("still shared")?
+        .stop()
+        .await?;
+
+    let running = Arc::new(start_pipeline(&Service::ALL).await?);
+    let start = Instant::now();
+    let (ids, _) = running.place_many(args.orders, 64).await?;
+    running.wait_done(&ids, 2 * args.orders).await?;
+    let sustained = rate(args.orders, start.elapsed());
+    println!(
+        "pipeline ({} orders, POST to shipped and emailed, all services in one process)",
+        args.orders
+    );
+    println!("  baseline: API accepting orders only {accept_rate:>10.0} orders/s");
+    println!(
+        "  whole pipeline                      {sustained:>10.0} orders/s  = {:.2}x accept-only (target >= 2000 orders/s)",
+        sustained / accept_rate
+    );
+
+    // Latency at a fixed offered rate.
+    let total = (args.rate * args.latency_seconds) as usize;
+    let interval = Duration::from_secs_f64(1.0 / args.rate as f64);
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut placing = tokio::task::JoinSet::new();
+    for _ in 0..total {
+        ticker.tick().await;
+        let me = running.clone();
+        placing.spawn(async move { me.place().await });
+    }
+    let mut ids = Vec::with_capacity(total);
+    while let Some(id) = placing.join_next().await {
+        ids.push(id??);
+    }
+    running.wait_done(&ids, 2 * (args.orders + total)).await?;
+    let mut latencies = Vec::with_capacity(ids.len());
+    for id in &ids {
+        latencies.push(shipped_latency(&running, id).await?);
+    }
+    latencies.sort_by(f64::total_cmp);
+    println!(
+        "  latency accepted->shipped at {} orders/s for {} s: p50 {:.1} ms, p99 {:.1} ms (target p99 <= 50 ms)",
+        args.rate,
+        args.latency_seconds,
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.99)
+    );
+    Arc::try_unwrap(running)
+        .ok()
+        .context("still shared")?
+        .stop()
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,100 @@
+//! Command-line interface. Every setting can also come from an `ORDERFLOW_*` variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "orderflow",
+    version,
+    about = "An event-driven, event-sourced order pipeline"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run every service in one process on the embedded defaults.
+    Run(Settings),
+    /// Run the chosen services (comma-separated) as one process.
+    Serve {
+        #[arg(value_delimiter = ',', required = true)]
+        services: Vec<Service>,
+        #[command(flatten)]
+        settings: Settings,
+    },
+    /// Measure appends and the whole pipeline, each next to a baseline.
+    Bench(crate::bench::BenchArgs),
+}
+
+/// The services a process can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
+pub enum Service {
+    /// The HTTP API.
+    Api,
+    /// The order process: confirms, cancels, marks shipped.
+    Orders,
+    Payment,
+    Inventory,
+    Shipping,
+    Notification,
+    /// The order and stock read models.
+    Projections,
+    Analytics,
+    /// Publishes the event store to the bus.
+    Relay,
+}
+
+impl Service {
+    pub const ALL: [Service; 9] = [
+        Service::Api,
+        Service::Orders,
+        Service::Payment,
+        Service::Inventory,
+        Service::Shipping,
+        Service::Notification,
+        Service::Projections,
+        Service::Analytics,
+        Service::Relay,
+    ];
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Where the embedded databases and the mail folder live.
+    #[arg(long, env = "ORDERFLOW_DATA_DIR", default_value = "orderflow-data")]
+    pub data_dir: PathBuf,
+    /// The HTTP API's address (port 0 picks a free one).
+    #[arg(
+        long = "http",
+        env = "ORDERFLOW_HTTP_ADDR",
+        default_value = "127.0.0.1:8080"
+    )]
+    pub http_addr: SocketAddr,
+    /// Event store URL: `sqlite://PATH` (default: `<data-dir>/events.db`).
+    #[arg(long = "store", env = "ORDERFLOW_STORE_URL")]
+    pub store_url: Option<String>,
+    /// Event bus URL: `sqlite://PATH` for the embedded log (default: `<data-dir>/bus.db`).
+    #[arg(long = "bus", env = "ORDERFLOW_BUS_URL")]
+    pub bus_url: Option<String>,
+    /// Send email over SMTP (`smtp://host[:port]`) instead of writing `.eml` files.
+    #[arg(long = "smtp", env = "ORDERFLOW_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// The simulated payment provider declines orders above this total.
+    #[arg(
+        long,
+        env = "ORDERFLOW_PAYMENT_DECLINE_ABOVE",
+        default_value_t = 10000.0
+    )]
+    pub payment_decline_above: f64,
+    /// Latency the simulated payment provider adds to every call, in milliseconds.
+    #[arg(long, env = "ORDERFLOW_PAYMENT_LATENCY_MS", default_value_t = 0)]
+    pub payment_latency_ms: u64,
+    /// Share of simulated payment calls that fail as an outage (0.0–1.0); they are retried.
+    #[arg(long, env = "ORDERFLOW_PAYMENT_FAILURE_RATE", default_value_t = 0.0)]
+    pub payment_failure_rate: f64,
+}

@@ -1,0 +1,214 @@
+//! The only place that names concrete adapters: URL schemes pick them.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use orderflow_core::EventCodec;
+use orderflow_core::bus::{EventBus, StartFrom};
+use orderflow_core::registry::SchemaRegistry;
+use orderflow_core::store::{Checkpoints, EventStore};
+use orderflow_core::views::{AnalyticsStore, ReadModel};
+use orderflow_domain::Money;
+use orderflow_services::consumer::{self, Handler};
+use orderflow_services::context::Recorder;
+use orderflow_services::handlers::{
+    analytics::AnalyticsService, inventory::InventoryService, notification::NotificationService,
+    order_process::OrderProcess, payment::PaymentService, shipping::ShippingService,
+};
+use orderflow_services::http::{self, AppState};
+use orderflow_services::mailer::{FileMailer, Mailer, SmtpMailer};
+use orderflow_services::payment_provider::{SimulatedProvider, SimulatedSettings};
+use orderflow_services::{projections, relay};
+use orderflow_sqlite::{SqliteBus, SqliteEventStore, SqliteReadModel, SqliteSchemaRegistry};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{Service, Settings};
+
+/// The adapters a process uses.
+#[derive(Debug, Clone)]
+pub struct Adapters {
+    pub store: Arc<dyn EventStore>,
+    pub checkpoints: Arc<dyn Checkpoints>,
+    pub bus: Arc<dyn EventBus>,
+    pub codec: Arc<EventCodec>,
+    pub read_model: Arc<dyn ReadModel>,
+    pub analytics: Arc<dyn AnalyticsStore>,
+}
+
+/// Splits `scheme://rest`, with a clear error for schemes this build does not have.
+fn sqlite_path(url: &str, what: &str) -> anyhow::Result<PathBuf> {
+    match url.split_once("://") {
+        Some(("sqlite", path)) if !path.is_empty() => Ok(PathBuf::from(path)),
+        Some(("postgres" | "postgresql", _)) => {
+            bail!(
+                "{what} URL {url:?}: PostgreSQL support is not compiled into this build of orderflow"
+            )
+        }
+        Some(("kafka", _)) => {
+            bail!("{what} URL {url:?}: Kafka support is not compiled into this build of orderflow")
+        }
+        _ => bail!("{what} URL {url:?} is not supported: use sqlite://PATH"),
+    }
+}
+
+impl Adapters {
+    pub async fn open(settings: &Settings) -> anyhow::Result<Self> {
+        let dir = &settings.data_dir;
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the data dir {}", dir.display()))?;
+        let default = |name: &str| format!("sqlite://{}", dir.join(name).display());
+        let store_path = sqlite_path(
+            settings
+                .store_url
+                .as_deref()
+                .unwrap_or(&default("events.db")),
+            "store",
+        )?;
+        let bus_path = sqlite_path(
+            settings.bus_url.as_deref().unwrap_or(&default("bus.db")),
+            "bus",
+        )?;
+        let store =
+            Arc::new(SqliteEventStore::open(&store_path).context("opening the event store")?);
+        let registry: Arc<dyn SchemaRegistry> = Arc::new(
+            SqliteSchemaRegistry::open(&store_path).context("opening the schema registry")?,
+        );
+        let codec = Arc::new(
+            EventCodec::new(registry)
+                .await
+                .context("registering the event schemas")?,
+        );
+        let bus = Arc::new(SqliteBus::open(&bus_path).context("opening the event bus")?);
+        let read_model = Arc::new(
+            SqliteReadModel::open(&dir.join("read.db")).context("opening the read models")?,
+        );
+        Ok(Self {
+            store: store.clone(),
+            checkpoints: store,
+            bus,
+            codec,
+            read_model: read_model.clone(),
+            analytics: read_model,
+        })
+    }
+
+    pub fn recorder(&self) -> Recorder {
+        Recorder::new(self.store.clone(), self.codec.clone())
+    }
+}
+
+fn mailer(settings: &Settings) -> anyhow::Result<Arc<dyn Mailer>> {
+    Ok(match &settings.smtp_url {
+        Some(url) => Arc::new(SmtpMailer::from_url(url)?),
+        None => Arc::new(FileMailer::new(settings.data_dir.join("mail"))?),
+    })
+}
+
+pub fn payment_provider(settings: &Settings) -> anyhow::Result<SimulatedProvider> {
+    let decline_above = Money::from_major(settings.payment_decline_above).context(
+        "--payment-decline-above must be a non-negative amount with at most two decimals",
+    )?;
+    if !(0.0..=1.0).contains(&settings.payment_failure_rate) {
+        bail!("--payment-failure-rate must be between 0.0 and 1.0");
+    }
+    Ok(SimulatedProvider::open(
+        &settings.data_dir.join("payment-ledger.db"),
+        SimulatedSettings {
+            decline_above,
+            latency: Duration::from_millis(settings.payment_latency_ms),
+            failure_rate: settings.payment_failure_rate,
+        },
+    )?)
+}
+
+/// Starts the chosen services; each stops when `shutdown` is cancelled.
+pub async fn spawn(
+    services: &[Service],
+    settings: &Settings,
+    adapters: &Adapters,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<JoinSet<anyhow::Result<()>>> {
+    let mut tasks = JoinSet::new();
+    let a = adapters.clone();
+    let mut consumer = |handler: Arc<dyn Handler>| {
+        let (bus, codec, token) = (a.bus.clone(), a.codec.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            consumer::run(bus, codec, handler, StartFrom::Earliest, token)
+                .await
+                .map_err(Into::into)
+        });
+    };
+    for service in services {
+        match service {
+            Service::Api | Service::Projections | Service::Relay => {}
+            Service::Orders => consumer(Arc::new(OrderProcess {
+                recorder: a.recorder(),
+            })),
+            Service::Payment => consumer(Arc::new(PaymentService {
+                recorder: a.recorder(),
+                provider: Arc::new(payment_provider(settings)?),
+            })),
+            Service::Inventory => consumer(Arc::new(InventoryService::new(a.recorder()))),
+            Service::Shipping => consumer(Arc::new(ShippingService {
+                recorder: a.recorder(),
+            })),
+            Service::Notification => consumer(Arc::new(NotificationService {
+                recorder: a.recorder(),
+                mailer: mailer(settings)?,
+            })),
+            Service::Analytics => consumer(Arc::new(AnalyticsService {
+                store: a.analytics.clone(),
+            })),
+        }
+    }
+    if services.contains(&Service::Relay) {
+        let (store, checkpoints, bus, token) = (
+            a.store.clone(),
+            a.checkpoints.clone(),
+            a.bus.clone(),
+            shutdown.clone(),
+        );
+        tasks.spawn(async move {
+            relay::run(store, checkpoints, bus, token)
+                .await
+                .map_err(Into::into)
+        });
+    }
+    if services.contains(&Service::Projections) {
+        let (store, codec, read_model, token) = (
+            a.store.clone(),
+            a.codec.clone(),
+            a.read_model.clone(),
+            shutdown.clone(),
+        );
+        tasks.spawn(async move {
+            projections::run(store, codec, read_model, token)
+                .await
+                .map_err(Into::into)
+        });
+    }
+    if services.contains(&Service::Api) {
+        let listener = tokio::net::TcpListener::bind(settings.http_addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.http_addr))?;
+        let addr = listener.local_addr()?;
+        println!("orderflow: HTTP API on http://{addr}");
+        let state = AppState {
+            recorder: a.recorder(),
+            read_model: a.read_model.clone(),
+            analytics: a.analytics.clone(),
+            bus: a.bus.clone(),
+            checkpoints: a.checkpoints.clone(),
+        };
+        let token = shutdown.clone();
+        tasks.spawn(async move {
+            http::serve(listener, state, token)
+                .await
+                .map_err(Into::into)
+        });
+    }
+    Ok(tasks)
+}

@@ -1,0 +1,8 @@
+//! End-to-end tests: they start the real `orderflow` binary (the whole pipeline in one
+//! process, or services as separate processes over one data dir) and talk HTTP to it.
+
+mod support;
+
+mod api;
+mod failures;
+mod flow;

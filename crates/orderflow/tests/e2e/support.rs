@@ -1,0 +1,250 @@
+//! Helpers: spawn the binary on a temp data dir and a free port, call the API, and wait
+//! for conditions (never for a fixed time).
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+pub type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+pub type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// How long a condition may take before a test fails.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// A running orderflow process.
+#[derive(Debug)]
+pub struct Process {
+    pub child: Child,
+    pub base: Option<String>,
+}
+
+impl Process {
+    /// Ends the process with SIGKILL, as a crash would.
+    pub async fn kill9(&mut self) -> TestResult {
+        self.child.kill().await?;
+        Ok(())
+    }
+
+    /// Asks the process to stop (SIGTERM) and waits for its exit status.
+    pub async fn terminate(&mut self) -> Res<std::process::ExitStatus> {
+        let pid = self.child.id().ok_or("process already gone")?;
+        std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(pid.to_string())
+            .status()?;
+        Ok(tokio::time::timeout(PATIENCE, self.child.wait()).await??)
+    }
+}
+
+/// A data dir shared by the processes of one test.
+#[derive(Debug)]
+pub struct Deployment {
+    pub dir: TempDir,
+    pub client: reqwest::Client,
+}
+
+impl Deployment {
+    pub fn new() -> Res<Self> {
+        Ok(Self {
+            dir: tempfile::tempdir()?,
+            client: reqwest::Client::new(),
+        })
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Starts `orderflow serve <services>` (or `run` when `services` is "run").
+    pub async fn start(&self, services: &str, extra: &[&str]) -> Res<Process> {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_orderflow"));
+        if services == "run" {
+            cmd.arg("run");
+        } else {
+            cmd.arg("serve").arg(services);
+        }
+        cmd.arg("--data-dir")
+            .arg(self.data_dir())
+            .arg("--http")
+            .arg("127.0.0.1:0")
+            .args(extra)
+            .env("ORDERFLOW_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        let mut child = cmd.spawn()?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let mut base = None;
+        let wants_http = services == "run" || services.split(',').any(|s| s == "api");
+        let started = tokio::time::timeout(PATIENCE, async {
+            while let Some(line) = lines.next_line().await? {
+                if let Some(addr) = line.strip_prefix("orderflow: HTTP API on ") {
+                    base = Some(addr.to_owned());
+                }
+                if line.starts_with("orderflow: running") {
+                    break;
+                }
+            }
+            Ok::<_, std::io::Error>(())
+        })
+        .await;
+        started??;
+        if wants_http && base.is_none() {
+            return Err("the process did not print its HTTP address".into());
+        }
+        // Keep draining stdout so the process never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok(Process { child, base })
+    }
+}
+
+/// A client bound to one process's HTTP address.
+#[derive(Debug, Clone)]
+pub struct Api {
+    pub base: String,
+    pub client: reqwest::Client,
+}
+
+impl Api {
+    pub fn of(deployment: &Deployment, process: &Process) -> Self {
+        Self {
+            base: process.base.clone().expect("process serves HTTP"),
+            client: deployment.client.clone(),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Res<(u16, Value)> {
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await?;
+        let status = resp.status().as_u16();
+        Ok((status, resp.json().await.unwrap_or(Value::Null)))
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Res<(u16, Value)> {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await?;
+        let status = resp.status().as_u16();
+        Ok((status, resp.json().await.unwrap_or(Value::Null)))
+    }
+
+    pub async fn set_stock(&self, sku: &str, available: u64) -> Res<u64> {
+        let (status, body) = self
+            .send(
+                reqwest::Method::PUT,
+                &format!("/inventory/{sku}"),
+                Some(json!({ "available": available })),
+            )
+            .await?;
+        assert_eq!(status, 200, "{body}");
+        Ok(body["position"].as_u64().ok_or("no position")?)
+    }
+
+    /// Places an order and returns (orderId, position).
+    pub async fn place(&self, customer: &str, items: Value) -> Res<(String, u64)> {
+        let (status, body) = self
+            .send(
+                reqwest::Method::POST,
+                "/orders",
+                Some(json!({ "customerId": customer, "items": items })),
+            )
+            .await?;
+        assert_eq!(status, 202, "{body}");
+        assert_eq!(body["status"], "PENDING");
+        Ok((
+            body["orderId"].as_str().ok_or("no orderId")?.to_owned(),
+            body["position"].as_u64().ok_or("no position")?,
+        ))
+    }
+
+    /// Waits until the order reaches `status`; returns the order.
+    pub async fn wait_status(&self, order_id: &str, status: &str) -> Res<Value> {
+        eventually(|| async {
+            let (code, body) = self.get(&format!("/orders/{order_id}")).await?;
+            Ok((code == 200 && body["status"] == status).then_some(body))
+        })
+        .await
+    }
+
+    pub async fn history(&self, order_id: &str) -> Res<Vec<Value>> {
+        let (status, body) = self.get(&format!("/orders/{order_id}/history")).await?;
+        assert_eq!(status, 200, "{body}");
+        Ok(body["events"].as_array().cloned().unwrap_or_default())
+    }
+
+    /// The event types of an order's history, in order.
+    pub async fn history_types(&self, order_id: &str) -> Res<Vec<String>> {
+        Ok(self
+            .history(order_id)
+            .await?
+            .iter()
+            .map(|e| e["type"].as_str().unwrap_or_default().to_owned())
+            .collect())
+    }
+
+    pub async fn head(&self) -> Res<u64> {
+        let (_, body) = self.get("/health").await?;
+        Ok(body["head"].as_u64().ok_or("no head")?)
+    }
+}
+
+/// Polls `check` until it yields a value, failing after `PATIENCE`.
+pub async fn eventually<T, F, Fut>(mut check: F) -> Res<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Res<Option<T>>>,
+{
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        if let Some(v) = check().await? {
+            return Ok(v);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err("condition not met in time".into());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+pub fn item(sku: &str, quantity: u32, unit_price: f64) -> Value {
+    json!({ "sku": sku, "quantity": quantity, "unitPrice": unit_price })
+}
+
+/// The `.eml` files in a data dir's mail folder.
+pub fn mails(data_dir: &Path) -> Vec<String> {
+    std::fs::read_dir(data_dir.join("mail"))
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".eml"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Approved charges per order in the simulated provider's ledger.
+pub fn charges(data_dir: &Path) -> Res<std::collections::HashMap<String, u64>> {
+    let conn = rusqlite::Connection::open(data_dir.join("payment-ledger.db"))?;
+    let mut stmt = conn.prepare(
+        "SELECT order_id, COUNT(*) FROM ledger WHERE kind = 'charge' AND outcome = 'approved' GROUP BY order_id",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -1,0 +1,183 @@
+//! What every service is given: the ports, and helpers to load aggregates and record
+//! their decisions.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use orderflow_core::codec::{CodecError, EventCodec};
+use orderflow_core::store::{
+    AppendRequest, EventStore, ExpectedVersion, NewEvent, StoreError, StoredEvent, StreamQuery,
+};
+use orderflow_domain::{Aggregate, DomainError, Event, streams};
+use uuid::Uuid;
+
+/// Why handling a command or an event failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Codec(#[from] CodecError),
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("{0}")]
+    External(String),
+}
+
+impl ServiceError {
+    /// Whether trying again later may succeed (as opposed to a poison event).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            ServiceError::Store(
+                StoreError::Unavailable(_) | StoreError::WrongExpectedVersion { .. }
+            ) | ServiceError::Codec(CodecError::Registry(_))
+                | ServiceError::External(_)
+        )
+    }
+}
+
+/// An aggregate loaded from its stream, with the version it was read at.
+#[derive(Debug)]
+pub struct Loaded<A> {
+    pub state: A,
+    pub version: u64,
+    pub events: Vec<(StoredEvent, Event)>,
+}
+
+/// The event store with its codec.
+#[derive(Debug, Clone)]
+pub struct Recorder {
+    pub store: Arc<dyn EventStore>,
+    pub codec: Arc<EventCodec>,
+}
+
+/// What caused a recorded event: the event id and who acted.
+#[derive(Debug, Clone, Copy)]
+pub struct Cause<'a> {
+    pub causation_id: Option<Uuid>,
+    pub actor: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+impl Recorder {
+    pub fn new(store: Arc<dyn EventStore>, codec: Arc<EventCodec>) -> Self {
+        Self { store, codec }
+    }
+
+    /// Reads and decodes part of a stream.
+    pub async fn read(
+        &self,
+        stream_id: &str,
+        query: StreamQuery,
+    ) -> Result<Vec<(StoredEvent, Event)>, ServiceError> {
+        let stored = self.store.read_stream(stream_id, query).await?;
+        let mut out = Vec::with_capacity(stored.len());
+        for e in stored {
+            let event = self.codec.decode(e.schema_id, &e.payload).await?;
+            out.push((e, event));
+        }
+        Ok(out)
+    }
+
+    /// Loads an aggregate from its whole stream.
+    pub async fn load<A: Aggregate>(&self, stream_id: &str) -> Result<Loaded<A>, ServiceError> {
+        self.load_with(stream_id, StreamQuery::all()).await
+    }
+
+    pub async fn load_with<A: Aggregate>(
+        &self,
+        stream_id: &str,
+        query: StreamQuery,
+    ) -> Result<Loaded<A>, ServiceError> {
+        let events = self.read(stream_id, query).await?;
+        let state = A::from_events(events.iter().map(|(_, e)| e));
+        let version = events.last().map_or(0, |(s, _)| s.version);
+        Ok(Loaded {
+            state,
+            version,
+            events,
+        })
+    }
+
+    /// Encodes events into envelopes.
+    pub fn envelopes(
+        &self,
+        events: &[Event],
+        cause: Cause<'_>,
+    ) -> Result<Vec<NewEvent>, ServiceError> {
+        events
+            .iter()
+            .map(|event| {
+                let encoded = self.codec.encode(event)?;
+                Ok(NewEvent {
+                    event_id: Uuid::new_v4(),
+                    event_type: encoded.event_type.to_owned(),
+                    schema_id: encoded.schema_id,
+                    payload: encoded.payload,
+                    occurred_at: cause.now,
+                    correlation_id: event.correlation_key().to_owned(),
+                    causation_id: cause.causation_id,
+                    actor: cause.actor.to_owned(),
+                })
+            })
+            .collect()
+    }
+
+    /// Appends events, each to its own stream, atomically. `expected` gives the version
+    /// each stream was read at; streams not listed are appended without a check.
+    /// Returns the global position of the last event (0 when there were none).
+    pub async fn record(
+        &self,
+        events: &[Event],
+        expected: &[(&str, u64)],
+        cause: Cause<'_>,
+    ) -> Result<u64, ServiceError> {
+        if events.is_empty() {
+            return Ok(0);
+        }
+        let envelopes = self.envelopes(events, cause)?;
+        let mut requests: Vec<AppendRequest> = Vec::new();
+        for (event, envelope) in events.iter().zip(envelopes) {
+            let stream_id = streams::stream_of(event);
+            match requests.iter_mut().find(|r| r.stream_id == stream_id) {
+                Some(r) => r.events.push(envelope),
+                None => {
+                    let expected = expected
+                        .iter()
+                        .find(|(s, _)| *s == stream_id)
+                        .map_or(ExpectedVersion::Any, |(_, v)| ExpectedVersion::after(*v));
+                    requests.push(AppendRequest {
+                        stream_id,
+                        expected,
+                        events: vec![envelope],
+                    });
+                }
+            }
+        }
+        let appended = self.store.append(requests).await?;
+        Ok(appended.iter().map(|a| a.position).max().unwrap_or(0))
+    }
+}
+
+/// Runs `attempt` again while it fails with a concurrency conflict (someone else appended
+/// to the stream first): each retry re-reads the state, so it decides on fresh facts.
+pub async fn retry_on_conflict<T, F, Fut>(mut attempt: F) -> Result<T, ServiceError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ServiceError>>,
+{
+    let mut tries = 0u32;
+    loop {
+        match attempt().await {
+            Err(ServiceError::Store(e)) if e.is_conflict() && tries < 50 => {
+                tries += 1;
+                // Back off a little, with jitter, so hot streams do not livelock.
+                let jitter = rand::random_range(0..=tries.min(10) as u64);
+                tokio::time::sleep(Duration::from_millis(jitter)).await;
+            }
+            other => return other,
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! Inventory: reserves an order's lines when it is created (all or none), releases them
+//! when it is cancelled. The reservation and the SKU levels it changes are appended in
+//! one atomic multi-stream write, each stream at the version it was read: two orders
+//! can never take the same unit, and a conflict just means deciding again.
+
+use std::collections::{BTreeMap, HashMap};
+
+use async_trait::async_trait;
+use orderflow_core::store::StreamQuery;
+use orderflow_domain::inventory::{Reservation, ReservationCommand, SkuStock};
+use orderflow_domain::{Aggregate, Event, OrderId, Sku, StockLine, streams};
+use tokio::sync::Mutex;
+
+use super::cause_of;
+use crate::consumer::{Delivery, Handler};
+use crate::context::{Recorder, ServiceError, retry_on_conflict};
+
+#[derive(Debug)]
+pub struct InventoryService {
+    recorder: Recorder,
+    /// SKU states read so far, with their versions; caught up before every decision.
+    skus: Mutex<HashMap<Sku, (SkuStock, u64)>>,
+}
+
+impl InventoryService {
+    pub fn new(recorder: Recorder) -> Self {
+        Self {
+            recorder,
+            skus: Mutex::default(),
+        }
+    }
+
+    /// The current state of each SKU, reading only events newer than the cache.
+    async fn stock_of(
+        &self,
+        lines: &[StockLine],
+    ) -> Result<BTreeMap<Sku, (SkuStock, u64)>, ServiceError> {
+        let mut out = BTreeMap::new();
+        for line in lines {
+            if out.contains_key(&line.sku) {
+                continue;
+            }
+            let cached = self
+                .skus
+                .lock()
+                .await
+                .get(&line.sku)
+                .cloned()
+                .unwrap_or_default();
+            let (mut state, mut version) = cached;
+            let newer = self
+                .recorder
+                .read(
+                    &streams::sku(&line.sku),
+                    StreamQuery {
+                        after_version: version,
+                        ..StreamQuery::all()
+                    },
+                )
+                .await?;
+            for (stored, event) in &newer {
+                state.apply(event);
+                version = stored.version;
+            }
+            let mut cache = self.skus.lock().await;
+            let entry = cache.entry(line.sku.clone()).or_default();
+            if entry.1 < version {
+                *entry = (state.clone(), version);
+            }
+            out.insert(line.sku.clone(), (state, version));
+        }
+        Ok(out)
+    }
+
+    async fn decide_and_record(
+        &self,
+        order_id: &OrderId,
+        lines: Option<&[StockLine]>,
+        delivery: &Delivery,
+    ) -> Result<(), ServiceError> {
+        let reservation_stream = streams::reservation(order_id);
+        retry_on_conflict(|| async {
+            let reservation = self
+                .recorder
+                .load::<Reservation>(&reservation_stream)
+                .await?;
+            let (command, touched) = match lines {
+                Some(lines) => {
+                    if reservation.state.is_requested() {
+                        return Ok(());
+                    }
+                    let stock = self.stock_of(lines).await?;
+                    let versions: Vec<(String, u64)> = stock
+                        .iter()
+                        .map(|(sku, (_, v))| (streams::sku(sku), *v))
+                        .collect();
+                    let command = ReservationCommand::Reserve {
+                        order_id: order_id.clone(),
+                        items: lines.to_vec(),
+                        stock: stock.into_iter().map(|(k, (s, _))| (k, s)).collect(),
+                    };
+                    (command, versions)
+                }
+                None => {
+                    let Reservation::Reserved { items } = &reservation.state else {
+                        return Ok(());
+                    };
+                    let stock = self.stock_of(items).await?;
+                    let versions = stock
+                        .iter()
+                        .map(|(sku, (_, v))| (streams::sku(sku), *v))
+                        .collect();
+                    (
+                        ReservationCommand::Release {
+                            order_id: order_id.clone(),
+                        },
+                        versions,
+                    )
+                }
+            };
+            let events = reservation.state.decide(command)?;
+            let mut expected: Vec<(&str, u64)> = vec![(&reservation_stream, reservation.version)];
+            expected.extend(touched.iter().map(|(s, v)| (s.as_str(), *v)));
+            self.recorder
+                .record(&events, &expected, cause_of(delivery, "inventory"))
+                .await
+                .map(drop)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Handler for InventoryService {
+    fn group(&self) -> &'static str {
+        "inventory"
+    }
+
+    fn topics(&self) -> &'static [&'static str] {
+        &["orders"]
+    }
+
+    async fn handle(&self, event: &Event, delivery: &Delivery) -> Result<(), ServiceError> {
+        match event {
+            Event::OrderCreated(created) => {
+                let lines = created.lines.stock_lines();
+                self.decide_and_record(&created.order_id, Some(&lines), delivery)
+                    .await
+            }
+            Event::OrderCancelled(cancelled) => {
+                self.decide_and_record(&cancelled.order_id, None, delivery)
+                    .await
+            }
+            _ => Ok(()),
+        }
+    }
+}

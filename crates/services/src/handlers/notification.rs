@@ -1,0 +1,121 @@
+//! Notification: one email when an order is received, shipped or cancelled.
+//!
+//! The email is sent before `NotificationSent` is recorded; after a crash in between it
+//! is sent again with the same `Message-ID` (a file mailer simply rewrites the same file).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use orderflow_domain::events::NotificationKind;
+use orderflow_domain::notification::{Notifications, RecordSent};
+use orderflow_domain::order::Order;
+use orderflow_domain::{Aggregate, Event, OrderId, streams};
+
+use super::cause_of;
+use crate::consumer::{Delivery, Handler};
+use crate::context::{Recorder, ServiceError, retry_on_conflict};
+use crate::mailer::{Email, Mailer};
+
+#[derive(Debug)]
+pub struct NotificationService {
+    pub recorder: Recorder,
+    pub mailer: Arc<dyn Mailer>,
+}
+
+/// The stable Message-ID of an order's email of one kind.
+pub fn message_id(kind: NotificationKind, order_id: &OrderId) -> String {
+    format!(
+        "{}.{order_id}@orderflow.local",
+        kind.as_str().to_lowercase().replace('_', "-")
+    )
+}
+
+fn compose(kind: NotificationKind, order_id: &OrderId, to: String, detail: &str) -> Email {
+    let (subject, body) = match kind {
+        NotificationKind::OrderReceived => (
+            format!("We received your order {order_id}"),
+            format!("Thank you! Your order {order_id} was received.\n{detail}\n"),
+        ),
+        NotificationKind::OrderShipped => (
+            format!("Your order {order_id} has shipped"),
+            format!("Your order {order_id} is on its way. Tracking number: {detail}\n"),
+        ),
+        NotificationKind::OrderCancelled => (
+            format!("Your order {order_id} was cancelled"),
+            format!("We are sorry: your order {order_id} was cancelled ({detail}).\n"),
+        ),
+    };
+    Email {
+        message_id: message_id(kind, order_id),
+        to,
+        subject,
+        body,
+    }
+}
+
+#[async_trait]
+impl Handler for NotificationService {
+    fn group(&self) -> &'static str {
+        "notification"
+    }
+
+    fn topics(&self) -> &'static [&'static str] {
+        &["orders"]
+    }
+
+    async fn handle(&self, event: &Event, delivery: &Delivery) -> Result<(), ServiceError> {
+        let (kind, order_id, detail) = match event {
+            Event::OrderCreated(e) => (
+                NotificationKind::OrderReceived,
+                &e.order_id,
+                format!("Total: {}", e.lines.total()),
+            ),
+            Event::OrderShipped(e) => (
+                NotificationKind::OrderShipped,
+                &e.order_id,
+                e.tracking_number.clone(),
+            ),
+            Event::OrderCancelled(e) => (
+                NotificationKind::OrderCancelled,
+                &e.order_id,
+                e.reason.clone(),
+            ),
+            _ => return Ok(()),
+        };
+        let stream = streams::notification(order_id);
+        retry_on_conflict(|| async {
+            let sent = self.recorder.load::<Notifications>(&stream).await?;
+            if sent.state.was_sent(kind) {
+                return Ok(());
+            }
+            let order = self
+                .recorder
+                .load::<Order>(&streams::order(order_id))
+                .await?;
+            let Some(customer) = order.state.state.map(|s| s.customer_id) else {
+                return Ok(());
+            };
+            let to = format!("{customer}@customers.orderflow.local");
+            let email = compose(kind, order_id, to.clone(), &detail);
+            self.mailer
+                .send(&email)
+                .await
+                .map_err(|e| ServiceError::External(e.to_string()))?;
+            let events = sent.state.decide(RecordSent {
+                order_id: order_id.clone(),
+                kind,
+                recipient: to,
+                message_id: format!("<{}>", email.message_id),
+            })?;
+            self.recorder
+                .record(
+                    &events,
+                    &[(&stream, sent.version)],
+                    cause_of(delivery, "notification"),
+                )
+                .await
+                .map(drop)
+        })
+        .await
+    }
+}

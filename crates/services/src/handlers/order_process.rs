@@ -1,0 +1,83 @@
+//! The order process: confirms an order once it is paid and reserved, cancels it when
+//! either fails, and marks it shipped once dispatched. Compensation (refund, release)
+//! follows from `OrderCancelled` in payment and inventory.
+
+use async_trait::async_trait;
+use orderflow_domain::inventory::Reservation;
+use orderflow_domain::order::Order;
+use orderflow_domain::payment::Payment;
+use orderflow_domain::process::{OrderFacts, next_command};
+use orderflow_domain::shipment::Shipment;
+use orderflow_domain::{Aggregate, Event, OrderId, streams};
+
+use super::cause_of;
+use crate::consumer::{Delivery, Handler};
+use crate::context::{Recorder, ServiceError, retry_on_conflict};
+
+#[derive(Debug)]
+pub struct OrderProcess {
+    pub recorder: Recorder,
+}
+
+impl OrderProcess {
+    async fn advance(&self, order_id: &OrderId, delivery: &Delivery) -> Result<(), ServiceError> {
+        let stream = streams::order(order_id);
+        retry_on_conflict(|| async {
+            let order = self.recorder.load::<Order>(&stream).await?;
+            let facts = OrderFacts {
+                order: order.state.clone(),
+                payment: self
+                    .recorder
+                    .load::<Payment>(&streams::payment(order_id))
+                    .await?
+                    .state,
+                reservation: self
+                    .recorder
+                    .load::<Reservation>(&streams::reservation(order_id))
+                    .await?
+                    .state,
+                shipment: self
+                    .recorder
+                    .load::<Shipment>(&streams::shipment(order_id))
+                    .await?
+                    .state,
+            };
+            let Some(command) = next_command(&facts) else {
+                return Ok(());
+            };
+            let events = order.state.decide(command)?;
+            self.recorder
+                .record(
+                    &events,
+                    &[(&stream, order.version)],
+                    cause_of(delivery, "orders"),
+                )
+                .await
+                .map(drop)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Handler for OrderProcess {
+    fn group(&self) -> &'static str {
+        "orders"
+    }
+
+    fn topics(&self) -> &'static [&'static str] {
+        &["payments", "inventory", "shipments"]
+    }
+
+    async fn handle(&self, event: &Event, delivery: &Delivery) -> Result<(), ServiceError> {
+        let order_id = match event {
+            Event::PaymentReceived(e) => &e.order_id,
+            Event::PaymentDeclined(e) => &e.order_id,
+            Event::StockReserved(e) => &e.order_id,
+            Event::StockUnavailable(e) => &e.order_id,
+            Event::ShipmentDispatched(e) => &e.order_id,
+            _ => return Ok(()),
+        };
+        self.advance(order_id, delivery).await
+    }
+}

@@ -1,0 +1,61 @@
+//! The HTTP API: commands append events and return at once; queries read the read
+//! models (or, for `as_of` and the history, the event store itself).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use orderflow_core::bus::EventBus;
+use orderflow_core::store::Checkpoints;
+use orderflow_core::views::{AnalyticsStore, ReadModel};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::context::Recorder;
+
+mod admin;
+mod error;
+mod extract;
+mod orders;
+
+pub use error::ApiError;
+
+/// What the handlers share.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub recorder: Recorder,
+    pub read_model: Arc<dyn ReadModel>,
+    pub analytics: Arc<dyn AnalyticsStore>,
+    pub bus: Arc<dyn EventBus>,
+    pub checkpoints: Arc<dyn Checkpoints>,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/orders", post(orders::place))
+        .route("/orders/{order_id}", get(orders::get))
+        .route("/orders/{order_id}/history", get(orders::history))
+        .route("/orders/{order_id}/cancel", post(orders::cancel))
+        .route("/customers/{customer_id}/orders", get(orders::of_customer))
+        .route(
+            "/inventory/{sku}",
+            get(admin::get_stock).put(admin::set_stock),
+        )
+        .route("/consumers", get(admin::consumers))
+        .route("/analytics", get(admin::analytics))
+        .route("/health", get(admin::health))
+        .fallback(|| async { ApiError::NotFound("no such route".into()) })
+        .with_state(state)
+}
+
+/// Serves the API on `listener` until `shutdown` is cancelled, then finishes the
+/// requests in flight.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+}

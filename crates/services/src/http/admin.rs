@@ -1,0 +1,127 @@
+//! Inventory, consumer lag, analytics and health.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::Utc;
+use orderflow_domain::inventory::{SetLevel, SkuStock};
+use orderflow_domain::{Aggregate, Sku};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::extract::{Body, Params};
+use super::orders::wait_for;
+use super::{ApiError, AppState};
+use crate::context::Cause;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StockLevel {
+    available: u64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MinPosition {
+    min_position: Option<u64>,
+}
+
+/// `PUT /inventory/{sku}`: sets the stock on hand, as an event.
+pub async fn set_stock(
+    State(app): State<AppState>,
+    Path(sku): Path<String>,
+    Body(body): Body<StockLevel>,
+) -> Result<Json<Value>, ApiError> {
+    let sku = Sku::parse(sku)?;
+    if body.available > i64::MAX as u64 {
+        return Err(ApiError::Unprocessable("available is too large".into()));
+    }
+    let events = SkuStock::default().decide(SetLevel {
+        sku: sku.clone(),
+        available: body.available,
+    })?;
+    let cause = Cause {
+        causation_id: None,
+        actor: "api",
+        now: Utc::now(),
+    };
+    let position = app.recorder.record(&events, &[], cause).await?;
+    Ok(Json(
+        json!({ "sku": sku.as_str(), "available": body.available, "position": position }),
+    ))
+}
+
+/// `GET /inventory/{sku}`.
+pub async fn get_stock(
+    State(app): State<AppState>,
+    Path(sku): Path<String>,
+    Params(query): Params<MinPosition>,
+) -> Result<Json<Value>, ApiError> {
+    let (position, _) = wait_for(&app, query.min_position).await?;
+    let stock = app
+        .read_model
+        .stock(&sku)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("unknown SKU {sku}")))?;
+    Ok(Json(json!({
+        "sku": stock.sku, "available": stock.available, "reserved": stock.reserved, "position": position,
+    })))
+}
+
+/// `GET /consumers`: every consumer group with committed offsets and lag, and the
+/// readers that follow the event store by position.
+pub async fn consumers(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let groups =
+        app.bus.groups().await.map_err(|e| {
+            ApiError::Internal(crate::context::ServiceError::External(e.to_string()))
+        })?;
+    let head = app.recorder.store.head_position().await?;
+    let relay = app
+        .checkpoints
+        .load(crate::relay::CHECKPOINT)
+        .await?
+        .unwrap_or(0);
+    let projections = app.read_model.position().await?;
+    let groups: Vec<Value> = groups
+        .iter()
+        .map(|g| {
+            json!({
+                "group": g.group,
+                "lag": g.total_lag(),
+                "partitions": g.partitions.iter().map(|p| json!({
+                    "topic": p.topic, "partition": p.partition, "committed": p.committed,
+                    "end": p.end, "lag": p.lag,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "groups": groups,
+        "storeReaders": [
+            { "name": "relay", "position": relay, "head": head, "lag": head.saturating_sub(relay) },
+            { "name": "projections", "position": projections, "head": head, "lag": head.saturating_sub(projections) },
+        ],
+    })))
+}
+
+/// `GET /analytics`: orders per status and revenue per day.
+pub async fn analytics(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let summary = app.analytics.summary().await?;
+    Ok(Json(json!(summary)))
+}
+
+/// `GET /health`: 200 when the event store answers.
+pub async fn health(State(app): State<AppState>) -> (StatusCode, Json<Value>) {
+    match app.recorder.store.head_position().await {
+        Ok(head) => (
+            StatusCode::OK,
+            Json(json!({ "status": "ok", "head": head })),
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "unavailable", "reason": "event store unavailable" })),
+            )
+        }
+    }
+}

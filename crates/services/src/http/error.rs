@@ -1,0 +1,80 @@
+//! The one error type of the API: clients get a status and a message that names the
+//! problem; internal details are logged, never sent.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use orderflow_core::store::StoreError;
+use orderflow_domain::DomainError;
+
+use crate::context::ServiceError;
+
+#[derive(Debug)]
+pub enum ApiError {
+    /// The request cannot be read (bad JSON, bad header).
+    BadRequest(String),
+    /// The request is well-formed but its content is invalid.
+    Unprocessable(String),
+    NotFound(String),
+    Conflict(String),
+    /// Something behind the API failed; the detail is logged.
+    Internal(ServiceError),
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Domain(d) => d.into(),
+            other => ApiError::Internal(other),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::Internal(e.into())
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::InvalidValue { .. } | DomainError::NoItems => {
+                ApiError::Unprocessable(e.to_string())
+            }
+            DomainError::OrderNotFound => ApiError::NotFound(e.to_string()),
+            DomainError::OrderAlreadyExists
+            | DomainError::OrderCancelled
+            | DomainError::OrderAlreadyShipped
+            | DomainError::OrderNotConfirmed
+            | DomainError::NothingToRefund => ApiError::Conflict(e.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, message) = match self {
+            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
+            ApiError::Unprocessable(m) => (StatusCode::UNPROCESSABLE_ENTITY, m),
+            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, m),
+            ApiError::Conflict(m) => (StatusCode::CONFLICT, m),
+            ApiError::Internal(e) => {
+                tracing::error!(error = %e, "request failed");
+                let unavailable = matches!(e, ServiceError::Store(StoreError::Unavailable(_)));
+                if unavailable {
+                    (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "the event store is temporarily unavailable; retry later".to_owned(),
+                    )
+                } else {
+                    (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "internal error".to_owned(),
+                    )
+                }
+            }
+        };
+        (status, Json(serde_json::json!({ "error": message }))).into_response()
+    }
+}

@@ -1,0 +1,157 @@
+//! The mail port: an RFC 5322 message per email, written as a `.eml` file by default or
+//! sent over SMTP (lettre). Each message has a stable `Message-ID`, so sending the same
+//! email again after a crash is recognisable (and, for files, overwrites itself).
+
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+use lettre::message::{Mailbox, header::ContentType};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    /// Stable per order and kind, without the angle brackets: `<kind>.<order>@orderflow`.
+    pub message_id: String,
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("sending mail failed: {0}")]
+pub struct MailError(pub String);
+
+#[async_trait]
+pub trait Mailer: Send + Sync + std::fmt::Debug {
+    async fn send(&self, email: &Email) -> Result<(), MailError>;
+}
+
+const FROM: &str = "orderflow <orders@orderflow.local>";
+
+fn message(email: &Email) -> Result<Message, MailError> {
+    let err = |e: &dyn std::fmt::Display| MailError(e.to_string());
+    let from: Mailbox = FROM.parse().map_err(|e| err(&e))?;
+    let to: Mailbox = email.to.parse().map_err(|e| err(&e))?;
+    Message::builder()
+        .from(from)
+        .to(to)
+        .subject(&email.subject)
+        .message_id(Some(format!("<{}>", email.message_id)))
+        .header(ContentType::TEXT_PLAIN)
+        .body(email.body.clone())
+        .map_err(|e| err(&e))
+}
+
+/// Writes one `<message-id>.eml` file per email into a folder.
+#[derive(Debug, Clone)]
+pub struct FileMailer {
+    dir: PathBuf,
+}
+
+impl FileMailer {
+    pub fn new(dir: PathBuf) -> Result<Self, MailError> {
+        std::fs::create_dir_all(&dir).map_err(|e| MailError(format!("{}: {e}", dir.display())))?;
+        Ok(Self { dir })
+    }
+}
+
+#[async_trait]
+impl Mailer for FileMailer {
+    async fn send(&self, email: &Email) -> Result<(), MailError> {
+        let bytes = message(email)?.formatted();
+        let name: String = email
+            .message_id
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let path = self.dir.join(format!("{name}.eml"));
+        let tmp = self.dir.join(format!(".{name}.tmp"));
+        // Write then rename: a crash leaves either no file or the whole message.
+        tokio::fs::write(&tmp, bytes)
+            .await
+            .map_err(|e| MailError(e.to_string()))?;
+        tokio::fs::rename(&tmp, &path)
+            .await
+            .map_err(|e| MailError(e.to_string()))
+    }
+}
+
+/// Sends over plain SMTP, configured as `smtp://host[:port]`.
+#[derive(Debug, Clone)]
+pub struct SmtpMailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+}
+
+impl SmtpMailer {
+    pub fn from_url(url: &str) -> Result<Self, MailError> {
+        let invalid = |why: &str| MailError(format!("invalid SMTP URL {url:?}: {why}"));
+        let rest = url.strip_prefix("smtp://").ok_or_else(|| {
+            invalid("only plain smtp://host[:port] is supported (no TLS built in)")
+        })?;
+        let rest = rest.trim_end_matches('/');
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((h, p)) => (
+                h,
+                p.parse::<u16>()
+                    .map_err(|_| invalid("the port is not a number"))?,
+            ),
+            None => (rest, 25),
+        };
+        if host.is_empty() {
+            return Err(invalid("no host"));
+        }
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+            .port(port)
+            .build();
+        Ok(Self { transport })
+    }
+}
+
+#[async_trait]
+impl Mailer for SmtpMailer {
+    async fn send(&self, email: &Email) -> Result<(), MailError> {
+        self.transport
+            .send(message(email)?)
+            .await
+            .map(|_| ())
+            .map_err(|e| MailError(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_email_becomes_one_rfc5322_file_named_by_its_message_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let mailer = FileMailer::new(dir.path().join("mail")).unwrap();
+        let email = Email {
+            message_id: "order-received.o-1@orderflow".into(),
+            to: "c-1@customers.orderflow.local".into(),
+            subject: "We received your order o-1".into(),
+            body: "Thank you.".into(),
+        };
+        mailer.send(&email).await.unwrap();
+        mailer.send(&email).await.unwrap();
+        let files: Vec<_> = std::fs::read_dir(dir.path().join("mail"))
+            .unwrap()
+            .collect();
+        assert_eq!(files.len(), 1);
+        let text =
+            std::fs::read_to_string(dir.path().join("mail/order-received.o-1@orderflow.eml"))
+                .unwrap();
+        assert!(
+            text.contains("Message-ID: <order-received.o-1@orderflow>"),
+            "{text}"
+        );
+        assert!(text.contains("To: c-1@customers.orderflow.local"));
+        assert!(text.contains("Subject: We received your order o-1"));
+    }
+}

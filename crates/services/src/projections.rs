@@ -1,0 +1,168 @@
+//! Projections: the order and stock read models, built from the event store in global
+//! order. Reading the store (rather than the partitioned bus) gives the read model a
+//! single position, so a client can wait until it has caught up with its own write.
+//! Each batch of views is committed together with the position it reached.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use orderflow_core::codec::EventCodec;
+use orderflow_core::store::{EventStore, StoredEvent};
+use orderflow_core::views::{OrderItemView, OrderView, ReadModel, StockView, ViewBatch};
+use orderflow_domain::inventory::SkuStock;
+use orderflow_domain::order::OrderStatus;
+use orderflow_domain::{Aggregate, Event};
+use tokio_util::sync::CancellationToken;
+
+use crate::consumer::retry_transient;
+use crate::context::ServiceError;
+
+const BATCH: usize = 1000;
+const IDLE: Duration = Duration::from_millis(5);
+
+/// Folds one event into the order view it concerns.
+pub fn project_order(views: &mut HashMap<String, OrderView>, stored: &StoredEvent, event: &Event) {
+    let at = stored.occurred_at;
+    if let Event::OrderCreated(e) = event {
+        views.insert(
+            e.order_id.to_string(),
+            OrderView {
+                order_id: e.order_id.to_string(),
+                customer_id: e.customer_id.to_string(),
+                status: OrderStatus::Pending.as_str().into(),
+                items: e
+                    .lines
+                    .lines()
+                    .iter()
+                    .map(|l| OrderItemView {
+                        sku: l.sku.to_string(),
+                        quantity: l.quantity.get(),
+                        unit_price_cents: l.unit_price.minor(),
+                    })
+                    .collect(),
+                total_cents: e.lines.total().minor(),
+                created_at: at,
+                updated_at: at,
+                cancel_reason: None,
+                tracking_number: None,
+            },
+        );
+        return;
+    }
+    let Some(view) = event.order_id().and_then(|id| views.get_mut(id)) else {
+        return;
+    };
+    match event {
+        Event::OrderConfirmed(_) => view.status = OrderStatus::Confirmed.as_str().into(),
+        Event::OrderCancelled(e) => {
+            view.status = OrderStatus::Cancelled.as_str().into();
+            view.cancel_reason = Some(e.reason.clone());
+        }
+        Event::OrderShipped(e) => {
+            view.status = OrderStatus::Shipped.as_str().into();
+            view.tracking_number = Some(e.tracking_number.clone());
+        }
+        _ => return,
+    }
+    view.updated_at = at;
+}
+
+/// Folds one event into a stock view, with the same rules as the write side.
+pub fn project_stock(view: &mut StockView, event: &Event) {
+    let mut stock = SkuStock {
+        known: true,
+        available: view.available,
+        reserved: view.reserved,
+    };
+    stock.apply(event);
+    view.available = stock.available;
+    view.reserved = stock.reserved;
+}
+
+pub async fn run(
+    store: Arc<dyn EventStore>,
+    codec: Arc<EventCodec>,
+    read_model: Arc<dyn ReadModel>,
+    shutdown: CancellationToken,
+) -> Result<(), ServiceError> {
+    let mut position = retry_transient(&shutdown, "projections", || async {
+        Ok(read_model.position().await?)
+    })
+    .await?;
+    tracing::info!(position, "projections started");
+    while !shutdown.is_cancelled() {
+        let events = retry_transient(&shutdown, "projections read", || async {
+            Ok(store.read_all(position, BATCH).await?)
+        })
+        .await?;
+        let Some(last) = events.last().map(|e| e.position) else {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(IDLE) => continue,
+            }
+        };
+        let batch = build_batch(&codec, &read_model, &events, last).await?;
+        retry_transient(&shutdown, "projections apply", || async {
+            Ok(read_model.apply(batch.clone()).await?)
+        })
+        .await?;
+        position = last;
+    }
+    tracing::info!(position, "projections stopped");
+    Ok(())
+}
+
+async fn build_batch(
+    codec: &EventCodec,
+    read_model: &Arc<dyn ReadModel>,
+    events: &[StoredEvent],
+    last: u64,
+) -> Result<ViewBatch, ServiceError> {
+    let mut orders: HashMap<String, OrderView> = HashMap::new();
+    let mut stock: HashMap<String, StockView> = HashMap::new();
+    for stored in events {
+        let event = match codec.decode(stored.schema_id, &stored.payload).await {
+            Ok(e) => e,
+            Err(e) => {
+                // The store only holds events we encoded; one that no longer decodes is
+                // reported and skipped rather than stopping every read model.
+                tracing::error!(position = stored.position, error = %e, "projection skips an event");
+                continue;
+            }
+        };
+        if let Some(id) = event
+            .order_id()
+            .filter(|_| !matches!(event, Event::OrderCreated(_)))
+            && !orders.contains_key(id)
+            && let Some(view) = read_model.order(id).await?
+        {
+            orders.insert(id.to_owned(), view);
+        }
+        project_order(&mut orders, stored, &event);
+        let sku = match &event {
+            Event::StockLevelSet(e) => Some(e.sku.as_str()),
+            Event::StockAllocated(e) => Some(e.sku.as_str()),
+            Event::StockDeallocated(e) => Some(e.sku.as_str()),
+            _ => None,
+        };
+        if let Some(sku) = sku {
+            if !stock.contains_key(sku) {
+                let view = read_model.stock(sku).await?.unwrap_or(StockView {
+                    sku: sku.to_owned(),
+                    available: 0,
+                    reserved: 0,
+                });
+                stock.insert(sku.to_owned(), view);
+            }
+            if let Some(view) = stock.get_mut(sku) {
+                project_stock(view, &event);
+            }
+        }
+    }
+    Ok(ViewBatch {
+        orders: orders.into_values().collect(),
+        stock: stock.into_values().collect(),
+        position: last,
+    })
+}

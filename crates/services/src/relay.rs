@@ -1,0 +1,89 @@
+//! The relay: publishes the event store to the bus in global order, checkpointed. There
+//! is no dual write: services only append to the store, so orders are accepted while the
+//! bus or the relay is down, and flow once it is back. Publishing is at least once (a
+//! crash between publish and checkpoint publishes a batch again); consumers are
+//! idempotent.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use orderflow_core::bus::{EventBus, OutgoingRecord};
+use orderflow_core::codec::{frame, topic_of_type};
+use orderflow_core::store::{Checkpoints, EventStore, StoredEvent};
+use tokio_util::sync::CancellationToken;
+
+use crate::consumer::{headers, retry_transient};
+use crate::context::ServiceError;
+
+pub const CHECKPOINT: &str = "relay";
+const BATCH: usize = 1000;
+/// How often an idle relay looks for new events.
+const IDLE: Duration = Duration::from_millis(5);
+
+/// The bus record for a stored event: keyed by its correlation id (the order), in the
+/// Confluent wire format, with the envelope in headers.
+pub fn to_record(event: &StoredEvent) -> OutgoingRecord {
+    OutgoingRecord {
+        topic: topic_of_type(&event.event_type).to_owned(),
+        key: event.correlation_id.clone(),
+        value: frame(event.schema_id, &event.payload),
+        headers: vec![
+            (
+                headers::EVENT_ID.into(),
+                event.event_id.to_string().into_bytes(),
+            ),
+            (
+                headers::EVENT_TYPE.into(),
+                event.event_type.clone().into_bytes(),
+            ),
+            (
+                headers::STREAM_ID.into(),
+                event.stream_id.clone().into_bytes(),
+            ),
+            (
+                headers::POSITION.into(),
+                event.position.to_string().into_bytes(),
+            ),
+        ],
+        timestamp: event.occurred_at,
+    }
+}
+
+pub async fn run(
+    store: Arc<dyn EventStore>,
+    checkpoints: Arc<dyn Checkpoints>,
+    bus: Arc<dyn EventBus>,
+    shutdown: CancellationToken,
+) -> Result<(), ServiceError> {
+    let mut position = retry_transient(&shutdown, "relay", || async {
+        Ok(checkpoints.load(CHECKPOINT).await?.unwrap_or(0))
+    })
+    .await?;
+    tracing::info!(position, "relay started");
+    while !shutdown.is_cancelled() {
+        let events = retry_transient(&shutdown, "relay read", || async {
+            Ok(store.read_all(position, BATCH).await?)
+        })
+        .await?;
+        let Some(last) = events.last().map(|e| e.position) else {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(IDLE) => continue,
+            }
+        };
+        let records: Vec<OutgoingRecord> = events.iter().map(to_record).collect();
+        retry_transient(&shutdown, "relay publish", || async {
+            bus.publish(records.clone())
+                .await
+                .map_err(|e| ServiceError::External(e.to_string()))
+        })
+        .await?;
+        retry_transient(&shutdown, "relay checkpoint", || async {
+            Ok(checkpoints.save(CHECKPOINT, last).await?)
+        })
+        .await?;
+        position = last;
+    }
+    tracing::info!(position, "relay stopped");
+    Ok(())
+}

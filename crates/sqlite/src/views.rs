@@ -1,0 +1,294 @@
+//! Read models in SQLite: order and stock views with the position they reflect, and the
+//! analytics tables, deduplicated by event id.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use orderflow_core::store::StoreError;
+use orderflow_core::views::{
+    AnalyticsChange, AnalyticsStore, AnalyticsSummary, OrderItemView, OrderView, ReadModel,
+    StockView, ViewBatch,
+};
+use rusqlite::{Connection, OptionalExtension, params};
+use uuid::Uuid;
+
+use crate::db::{self, ReadPool, from_micros, micros};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS order_views (
+    order_id        TEXT PRIMARY KEY,
+    customer_id     TEXT    NOT NULL,
+    status          TEXT    NOT NULL,
+    items           TEXT    NOT NULL,
+    total_cents     INTEGER NOT NULL,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL,
+    cancel_reason   TEXT,
+    tracking_number TEXT
+);
+CREATE INDEX IF NOT EXISTS order_views_by_customer ON order_views (customer_id, created_at);
+CREATE TABLE IF NOT EXISTS stock_views (
+    sku       TEXT PRIMARY KEY,
+    available INTEGER NOT NULL,
+    reserved  INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS view_position (
+    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    position INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS analytics_seen_events (event_id BLOB PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS analytics_order_status (
+    order_id TEXT PRIMARY KEY,
+    status   TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS analytics_revenue (
+    day   TEXT PRIMARY KEY,
+    cents INTEGER NOT NULL
+);
+";
+
+#[derive(Debug, thiserror::Error)]
+enum Error {
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Join(#[from] tokio::task::JoinError),
+    #[error("stored items do not parse: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+impl From<Error> for StoreError {
+    fn from(e: Error) -> Self {
+        StoreError::Unavailable(Box::new(e))
+    }
+}
+
+/// Both read-model ports over one SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteReadModel {
+    writer: Arc<Mutex<Connection>>,
+    reads: ReadPool,
+}
+
+impl SqliteReadModel {
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let conn = db::open(path).map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+        conn.execute_batch(SCHEMA)
+            .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+        Ok(Self {
+            writer: Arc::new(Mutex::new(conn)),
+            reads: ReadPool::new(path),
+        })
+    }
+
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, Error> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let writer = self.writer.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let mut conn = writer.lock().unwrap_or_else(|e| e.into_inner());
+            f(&mut conn)
+        })
+        .await
+        .map_err(Error::from)?;
+        Ok(result?)
+    }
+}
+
+const ORDER_COLUMNS: &str = "order_id, customer_id, status, items, total_cents, created_at, \
+                             updated_at, cancel_reason, tracking_number";
+
+fn row_to_order(row: &rusqlite::Row<'_>) -> rusqlite::Result<(OrderView, String)> {
+    Ok((
+        OrderView {
+            order_id: row.get(0)?,
+            customer_id: row.get(1)?,
+            status: row.get(2)?,
+            items: vec![],
+            total_cents: row.get(4)?,
+            created_at: from_micros(row.get(5)?),
+            updated_at: from_micros(row.get(6)?),
+            cancel_reason: row.get(7)?,
+            tracking_number: row.get(8)?,
+        },
+        row.get(3)?,
+    ))
+}
+
+fn with_items((mut view, items): (OrderView, String)) -> Result<OrderView, Error> {
+    view.items = serde_json::from_str::<Vec<OrderItemView>>(&items)?;
+    Ok(view)
+}
+
+#[async_trait]
+impl ReadModel for SqliteReadModel {
+    async fn apply(&self, batch: ViewBatch) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            {
+                let mut order = tx.prepare_cached(&format!(
+                    "INSERT OR REPLACE INTO order_views ({ORDER_COLUMNS}) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+                ))?;
+                for o in &batch.orders {
+                    order.execute(params![
+                        o.order_id,
+                        o.customer_id,
+                        o.status,
+                        serde_json::to_string(&o.items)?,
+                        o.total_cents,
+                        micros(o.created_at),
+                        micros(o.updated_at),
+                        o.cancel_reason,
+                        o.tracking_number,
+                    ])?;
+                }
+                let mut stock = tx.prepare_cached(
+                    "INSERT OR REPLACE INTO stock_views (sku, available, reserved) VALUES (?1, ?2, ?3)",
+                )?;
+                for s in &batch.stock {
+                    stock.execute(params![s.sku, s.available as i64, s.reserved as i64])?;
+                }
+                tx.execute(
+                    "INSERT OR REPLACE INTO view_position (id, position) VALUES (1, ?1)",
+                    [batch.position],
+                )?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn position(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .reads
+            .with(|conn| -> Result<u64, Error> {
+                Ok(conn
+                    .query_row("SELECT position FROM view_position WHERE id = 1", [], |r| {
+                        r.get(0)
+                    })
+                    .optional()?
+                    .unwrap_or(0))
+            })
+            .await?)
+    }
+
+    async fn order(&self, order_id: &str) -> Result<Option<OrderView>, StoreError> {
+        let id = order_id.to_owned();
+        Ok(self
+            .reads
+            .with(move |conn| -> Result<Option<OrderView>, Error> {
+                let sql = format!("SELECT {ORDER_COLUMNS} FROM order_views WHERE order_id = ?1");
+                conn.query_row(&sql, [id], row_to_order)
+                    .optional()?
+                    .map(with_items)
+                    .transpose()
+            })
+            .await?)
+    }
+
+    async fn customer_orders(&self, customer_id: &str) -> Result<Vec<OrderView>, StoreError> {
+        let id = customer_id.to_owned();
+        Ok(self
+            .reads
+            .with(move |conn| -> Result<Vec<OrderView>, Error> {
+                let sql = format!(
+                    "SELECT {ORDER_COLUMNS} FROM order_views WHERE customer_id = ?1 \
+                     ORDER BY created_at DESC, order_id"
+                );
+                let mut stmt = conn.prepare_cached(&sql)?;
+                let rows = stmt.query_map([id], row_to_order)?;
+                rows.map(|r| with_items(r?)).collect()
+            })
+            .await?)
+    }
+
+    async fn stock(&self, sku: &str) -> Result<Option<StockView>, StoreError> {
+        let sku = sku.to_owned();
+        Ok(self
+            .reads
+            .with(move |conn| -> Result<Option<StockView>, Error> {
+                Ok(conn
+                    .query_row(
+                        "SELECT sku, available, reserved FROM stock_views WHERE sku = ?1",
+                        [sku],
+                        |r| {
+                            Ok(StockView {
+                                sku: r.get(0)?,
+                                available: r.get::<_, i64>(1)? as u64,
+                                reserved: r.get::<_, i64>(2)? as u64,
+                            })
+                        },
+                    )
+                    .optional()?)
+            })
+            .await?)
+    }
+}
+
+#[async_trait]
+impl AnalyticsStore for SqliteReadModel {
+    async fn record(
+        &self,
+        event_id: Uuid,
+        changes: Vec<AnalyticsChange>,
+    ) -> Result<bool, StoreError> {
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let new = tx.execute(
+                "INSERT INTO analytics_seen_events (event_id) VALUES (?1) ON CONFLICT DO NOTHING",
+                [event_id.as_bytes()],
+            )? == 1;
+            if new {
+                for change in &changes {
+                    match change {
+                        AnalyticsChange::OrderStatus { order_id, status } => tx.execute(
+                            "INSERT OR REPLACE INTO analytics_order_status (order_id, status) VALUES (?1, ?2)",
+                            params![order_id, status],
+                        )?,
+                        AnalyticsChange::Revenue { day, delta_cents } => tx.execute(
+                            "INSERT INTO analytics_revenue (day, cents) VALUES (?1, ?2) \
+                             ON CONFLICT (day) DO UPDATE SET cents = cents + excluded.cents",
+                            params![day, delta_cents],
+                        )?,
+                    };
+                }
+            }
+            tx.commit()?;
+            Ok(new)
+        })
+        .await
+    }
+
+    async fn summary(&self) -> Result<AnalyticsSummary, StoreError> {
+        Ok(self
+            .reads
+            .with(|conn| -> Result<AnalyticsSummary, Error> {
+                let mut summary = AnalyticsSummary::default();
+                let mut stmt = conn.prepare_cached(
+                    "SELECT status, COUNT(*) FROM analytics_order_status GROUP BY status",
+                )?;
+                for row in
+                    stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))?
+                {
+                    let (status, n) = row?;
+                    summary.orders_by_status.insert(status, n);
+                }
+                let mut stmt = conn.prepare_cached("SELECT day, cents FROM analytics_revenue")?;
+                for row in
+                    stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+                {
+                    let (day, cents) = row?;
+                    summary.revenue_cents_by_day.insert(day, cents);
+                }
+                Ok(summary)
+            })
+            .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests;
