@@ -139,6 +139,9 @@ async fn appends(args: &BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Orders pick one of this many SKUs at random.
+const SKUS: u32 = 100;
+
 struct Running {
     base: String,
     client: reqwest::Client,
@@ -178,22 +181,25 @@ async fn start_pipeline(services: &[Service]) -> anyhow::Result<Running> {
         data_dir: settings.data_dir.clone(),
         _dir: dir,
     };
-    running
-        .client
-        .put(format!("{}/inventory/BENCH-1", running.base))
-        .json(&json!({ "available": 100_000_000u64 }))
-        .send()
-        .await?
-        .error_for_status()?;
+    for sku in 0..SKUS {
+        running
+            .client
+            .put(format!("{}/inventory/BENCH-{sku}", running.base))
+            .json(&json!({ "available": 100_000_000u64 }))
+            .send()
+            .await?
+            .error_for_status()?;
+    }
     Ok(running)
 }
 
 impl Running {
     async fn place(&self) -> anyhow::Result<String> {
+        let sku = format!("BENCH-{}", rand::random_range(0..SKUS));
         let body: Value = self
             .client
             .post(format!("{}/orders", self.base))
-            .json(&json!({ "customerId": "bench", "items": [{ "sku": "BENCH-1", "quantity": 1, "unitPrice": 9.99 }] }))
+            .json(&json!({ "customerId": "bench", "items": [{ "sku": sku, "quantity": 1, "unitPrice": 9.99 }] }))
             .send()
             .await?
             .error_for_status()?

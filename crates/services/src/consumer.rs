@@ -164,7 +164,11 @@ async fn handle_record(
         match handler.handle(&event, &delivery).await {
             Ok(()) => return true,
             Err(e) if e.is_transient() => {
-                tracing::warn!(group, error = %e, "handler failed; retrying");
+                if matches!(&e, ServiceError::Store(s) if s.is_conflict()) {
+                    tracing::debug!(group, error = %e, "concurrent update; deciding again");
+                } else {
+                    tracing::warn!(group, error = %e, "handler failed; retrying");
+                }
                 tokio::select! {
                     _ = shutdown.cancelled() => return false,
                     _ = tokio::time::sleep(backoff) => {}
@@ -245,3 +249,6 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -3,13 +3,14 @@
 //! one atomic multi-stream write, each stream at the version it was read: two orders
 //! can never take the same unit, and a conflict just means deciding again.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use orderflow_core::store::StreamQuery;
 use orderflow_domain::inventory::{Reservation, ReservationCommand, SkuStock};
 use orderflow_domain::{Aggregate, Event, OrderId, Sku, StockLine, streams};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use super::cause_of;
 use crate::consumer::{Delivery, Handler};
@@ -20,6 +21,9 @@ pub struct InventoryService {
     recorder: Recorder,
     /// SKU states read so far, with their versions; caught up before every decision.
     skus: Mutex<HashMap<Sku, (SkuStock, u64)>>,
+    /// One lock per SKU: decisions on the same SKU in this process take turns instead of
+    /// conflicting (other processes still meet optimistic concurrency).
+    locks: std::sync::Mutex<HashMap<Sku, Arc<Mutex<()>>>>,
 }
 
 impl InventoryService {
@@ -27,6 +31,7 @@ impl InventoryService {
         Self {
             recorder,
             skus: Mutex::default(),
+            locks: std::sync::Mutex::default(),
         }
     }
 
@@ -72,6 +77,21 @@ impl InventoryService {
         Ok(out)
     }
 
+    /// Takes the locks of these SKUs, in order (so two orders never wait on each other).
+    async fn lock(&self, skus: BTreeSet<&Sku>) -> Vec<OwnedMutexGuard<()>> {
+        let mutexes: Vec<Arc<Mutex<()>>> = {
+            let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
+            skus.into_iter()
+                .map(|sku| locks.entry(sku.clone()).or_default().clone())
+                .collect()
+        };
+        let mut guards = Vec::with_capacity(mutexes.len());
+        for m in mutexes {
+            guards.push(m.lock_owned().await);
+        }
+        guards
+    }
+
     async fn decide_and_record(
         &self,
         order_id: &OrderId,
@@ -79,6 +99,19 @@ impl InventoryService {
         delivery: &Delivery,
     ) -> Result<(), ServiceError> {
         let reservation_stream = streams::reservation(order_id);
+        let reserved_items;
+        let skus: BTreeSet<&Sku> = match lines {
+            Some(lines) => lines.iter().map(|l| &l.sku).collect(),
+            None => {
+                let reservation = self.recorder.load::<Reservation>(&reservation_stream).await?;
+                let Reservation::Reserved { items } = reservation.state else {
+                    return Ok(());
+                };
+                reserved_items = items;
+                reserved_items.iter().map(|l| &l.sku).collect()
+            }
+        };
+        let _turn = self.lock(skus).await;
         retry_on_conflict(|| async {
             let reservation = self
                 .recorder
