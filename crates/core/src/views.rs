@@ -58,8 +58,12 @@ pub trait ReadModel: Send + Sync + fmt::Debug {
     /// The global position every view reflects (0 before any event).
     async fn position(&self) -> Result<u64, StoreError>;
     async fn order(&self, order_id: &str) -> Result<Option<OrderView>, StoreError>;
+    /// The views of these orders that exist, in any order.
+    async fn orders(&self, order_ids: &[String]) -> Result<Vec<OrderView>, StoreError>;
     async fn customer_orders(&self, customer_id: &str) -> Result<Vec<OrderView>, StoreError>;
     async fn stock(&self, sku: &str) -> Result<Option<StockView>, StoreError>;
+    /// The views of these SKUs that exist, in any order.
+    async fn stocks(&self, skus: &[String]) -> Result<Vec<StockView>, StoreError>;
 }
 
 /// What one event changes in the analytics.

@@ -3,7 +3,7 @@
 //! single position, so a client can wait until it has caught up with its own write.
 //! Each batch of views is committed together with the position it reached.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -113,51 +113,77 @@ pub async fn run(
     Ok(())
 }
 
+/// The SKU whose stock view an event changes.
+fn sku_of(event: &Event) -> Option<&str> {
+    match event {
+        Event::StockLevelSet(e) => Some(e.sku.as_str()),
+        Event::StockAllocated(e) => Some(e.sku.as_str()),
+        Event::StockDeallocated(e) => Some(e.sku.as_str()),
+        _ => None,
+    }
+}
+
 async fn build_batch(
     codec: &EventCodec,
     read_model: &Arc<dyn ReadModel>,
     events: &[StoredEvent],
     last: u64,
 ) -> Result<ViewBatch, ServiceError> {
-    let mut orders: HashMap<String, OrderView> = HashMap::new();
-    let mut stock: HashMap<String, StockView> = HashMap::new();
+    let mut decoded = Vec::with_capacity(events.len());
     for stored in events {
-        let event = match codec.decode(stored.schema_id, &stored.payload).await {
-            Ok(e) => e,
+        match codec.decode(stored.schema_id, &stored.payload).await {
+            Ok(event) => decoded.push((stored, event)),
+            // The store only holds events we encoded; one that no longer decodes is
+            // reported and skipped rather than stopping every read model.
             Err(e) => {
-                // The store only holds events we encoded; one that no longer decodes is
-                // reported and skipped rather than stopping every read model.
-                tracing::error!(position = stored.position, error = %e, "projection skips an event");
-                continue;
+                tracing::error!(position = stored.position, error = %e, "projection skips an event")
             }
-        };
-        if let Some(id) = event
-            .order_id()
-            .filter(|_| !matches!(event, Event::OrderCreated(_)))
-            && !orders.contains_key(id)
-            && let Some(view) = read_model.order(id).await?
-        {
-            orders.insert(id.to_owned(), view);
         }
-        project_order(&mut orders, stored, &event);
-        let sku = match &event {
-            Event::StockLevelSet(e) => Some(e.sku.as_str()),
-            Event::StockAllocated(e) => Some(e.sku.as_str()),
-            Event::StockDeallocated(e) => Some(e.sku.as_str()),
+    }
+    // Load every view the batch touches in two queries, then fold in memory.
+    let created: HashSet<&str> = decoded
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::OrderCreated(c) => Some(c.order_id.as_str()),
             _ => None,
-        };
-        if let Some(sku) = sku {
-            if !stock.contains_key(sku) {
-                let view = read_model.stock(sku).await?.unwrap_or(StockView {
-                    sku: sku.to_owned(),
-                    available: 0,
-                    reserved: 0,
-                });
-                stock.insert(sku.to_owned(), view);
-            }
-            if let Some(view) = stock.get_mut(sku) {
-                project_stock(view, &event);
-            }
+        })
+        .collect();
+    let order_ids: Vec<String> = decoded
+        .iter()
+        .filter_map(|(_, e)| e.order_id())
+        .filter(|id| !created.contains(id))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let skus: Vec<String> = decoded
+        .iter()
+        .filter_map(|(_, e)| sku_of(e))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let mut orders: HashMap<String, OrderView> = read_model
+        .orders(&order_ids)
+        .await?
+        .into_iter()
+        .map(|v| (v.order_id.clone(), v))
+        .collect();
+    let mut stock: HashMap<String, StockView> = read_model
+        .stocks(&skus)
+        .await?
+        .into_iter()
+        .map(|v| (v.sku.clone(), v))
+        .collect();
+    for (stored, event) in &decoded {
+        project_order(&mut orders, stored, event);
+        if let Some(sku) = sku_of(event) {
+            let view = stock.entry(sku.to_owned()).or_insert_with(|| StockView {
+                sku: sku.to_owned(),
+                available: 0,
+                reserved: 0,
+            });
+            project_stock(view, event);
         }
     }
     Ok(ViewBatch {

@@ -437,11 +437,12 @@ impl Subscription for SqliteSubscription {
     }
 
     async fn commit(&mut self, offsets: &[Offset]) -> Result<(), BusError> {
-        let conn = self.conn.clone();
+        // Through the bus's one writer connection: no lock waits within the process.
+        let shared = self.shared.clone();
         let group = self.group.clone();
         let offsets = offsets.to_vec();
         tokio::task::spawn_blocking(move || -> rusqlite::Result<()> {
-            let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
+            let mut conn = shared.writer.lock().unwrap_or_else(|e| e.into_inner());
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             for o in &offsets {
                 tx.execute(

@@ -10,14 +10,32 @@ use rusqlite::Connection;
 /// Opens a connection with the pragmas every orderflow database uses.
 pub fn open(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
-    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    conn.busy_handler(Some(wait_for_lock))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)
 }
 
-/// A few read connections, handed out to blocking tasks.
+/// Another connection (another process) holds the write lock: wait a little and try
+/// again, for up to about 30 s. SQLite's own busy timeout backs off to 100 ms sleeps,
+/// which stalls a busy pipeline; short, even waits keep latency low.
+fn wait_for_lock(attempt: i32) -> bool {
+    if attempt >= 30_000 {
+        return false;
+    }
+    std::thread::sleep(std::time::Duration::from_micros(if attempt < 100 {
+        100
+    } else {
+        1000
+    }));
+    true
+}
+
+/// Read connections kept open for reuse.
+const MAX_IDLE: usize = 64;
+
+/// Read connections, handed out to blocking tasks.
 #[derive(Debug, Clone)]
 pub struct ReadPool {
     path: PathBuf,
@@ -48,7 +66,7 @@ impl ReadPool {
             };
             let result = f(&conn);
             let mut idle = pool.idle.lock().unwrap_or_else(|e| e.into_inner());
-            if idle.len() < 8 {
+            if idle.len() < MAX_IDLE {
                 idle.push(conn);
             }
             result

@@ -49,6 +49,13 @@ const MAX_GROUP: usize = 512;
 
 type Reply = oneshot::Sender<Result<Vec<Appended>, StoreError>>;
 
+/// Work for the writer thread: every write to the file goes through it, so writers in
+/// this process never wait on each other's locks.
+enum Job {
+    Append(Vec<AppendRequest>, Reply),
+    Checkpoint(String, u64, oneshot::Sender<Result<(), StoreError>>),
+}
+
 #[derive(Debug, thiserror::Error)]
 enum Error {
     #[error(transparent)]
@@ -71,7 +78,7 @@ impl From<Error> for StoreError {
 /// Event store and checkpoints in one SQLite file.
 #[derive(Debug, Clone)]
 pub struct SqliteEventStore {
-    writer: std_mpsc::Sender<(Vec<AppendRequest>, Reply)>,
+    writer: std_mpsc::Sender<Job>,
     reads: ReadPool,
 }
 
@@ -93,14 +100,27 @@ impl SqliteEventStore {
     }
 }
 
-fn writer_loop(mut conn: Connection, rx: std_mpsc::Receiver<(Vec<AppendRequest>, Reply)>) {
+fn writer_loop(mut conn: Connection, rx: std_mpsc::Receiver<Job>) {
     while let Ok(first) = rx.recv() {
-        let mut jobs = vec![first];
-        while jobs.len() < MAX_GROUP {
-            match rx.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
+        let mut jobs = Vec::new();
+        let mut checkpoints = Vec::new();
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            match job {
+                Job::Append(requests, reply) => jobs.push((requests, reply)),
+                Job::Checkpoint(name, position, reply) => checkpoints.push((name, position, reply)),
             }
+            if jobs.len() < MAX_GROUP {
+                next = rx.try_recv().ok();
+            }
+        }
+        for (name, position, reply) in checkpoints {
+            let saved = save_checkpoint(&conn, &name, position)
+                .map_err(|e| StoreError::Unavailable(Box::new(e)));
+            let _ = reply.send(saved);
+        }
+        if jobs.is_empty() {
+            continue;
         }
         let mut results = Vec::with_capacity(jobs.len());
         let committed = (|| -> rusqlite::Result<()> {
@@ -139,6 +159,15 @@ fn writer_loop(mut conn: Connection, rx: std_mpsc::Receiver<(Vec<AppendRequest>,
             }
         }
     }
+}
+
+fn save_checkpoint(conn: &Connection, name: &str, position: u64) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO checkpoints (name, position) VALUES (?1, ?2) \
+         ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+        params![name, position],
+    )
+    .map(drop)
 }
 
 fn append_in(
@@ -233,7 +262,7 @@ impl EventStore for SqliteEventStore {
     async fn append(&self, requests: Vec<AppendRequest>) -> Result<Vec<Appended>, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.writer
-            .send((requests, reply))
+            .send(Job::Append(requests, reply))
             .map_err(|_| StoreError::Unavailable("the writer thread has stopped".into()))?;
         answer
             .await
@@ -319,18 +348,12 @@ impl Checkpoints for SqliteEventStore {
     }
 
     async fn save(&self, name: &str, position: u64) -> Result<(), StoreError> {
-        let name = name.to_owned();
-        Ok(self
-            .reads
-            .with(move |conn| -> Result<(), Error> {
-                conn.execute(
-                    "INSERT INTO checkpoints (name, position) VALUES (?1, ?2) \
-                     ON CONFLICT (name) DO UPDATE SET position = excluded.position",
-                    params![name, position],
-                )?;
-                Ok(())
-            })
-            .await?)
+        let (reply, answer) = oneshot::channel();
+        let stopped = || StoreError::Unavailable("the writer thread has stopped".into());
+        self.writer
+            .send(Job::Checkpoint(name.to_owned(), position, reply))
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
     }
 }
 

@@ -177,15 +177,26 @@ impl ReadModel for SqliteReadModel {
     }
 
     async fn order(&self, order_id: &str) -> Result<Option<OrderView>, StoreError> {
-        let id = order_id.to_owned();
+        Ok(self.orders(&[order_id.to_owned()]).await?.pop())
+    }
+
+    async fn orders(&self, order_ids: &[String]) -> Result<Vec<OrderView>, StoreError> {
+        let ids = order_ids.to_vec();
         Ok(self
             .reads
-            .with(move |conn| -> Result<Option<OrderView>, Error> {
-                let sql = format!("SELECT {ORDER_COLUMNS} FROM order_views WHERE order_id = ?1");
-                conn.query_row(&sql, [id], row_to_order)
-                    .optional()?
-                    .map(with_items)
-                    .transpose()
+            .with(move |conn| -> Result<Vec<OrderView>, Error> {
+                let mut out = Vec::with_capacity(ids.len());
+                for chunk in ids.chunks(500) {
+                    let sql = format!(
+                        "SELECT {ORDER_COLUMNS} FROM order_views WHERE order_id IN ({})",
+                        vec!["?"; chunk.len()].join(", ")
+                    );
+                    let mut stmt = conn.prepare_cached(&sql)?;
+                    for row in stmt.query_map(rusqlite::params_from_iter(chunk), row_to_order)? {
+                        out.push(with_items(row?)?);
+                    }
+                }
+                Ok(out)
             })
             .await?)
     }
@@ -207,23 +218,33 @@ impl ReadModel for SqliteReadModel {
     }
 
     async fn stock(&self, sku: &str) -> Result<Option<StockView>, StoreError> {
-        let sku = sku.to_owned();
+        Ok(self.stocks(&[sku.to_owned()]).await?.pop())
+    }
+
+    async fn stocks(&self, skus: &[String]) -> Result<Vec<StockView>, StoreError> {
+        let skus = skus.to_vec();
         Ok(self
             .reads
-            .with(move |conn| -> Result<Option<StockView>, Error> {
-                Ok(conn
-                    .query_row(
-                        "SELECT sku, available, reserved FROM stock_views WHERE sku = ?1",
-                        [sku],
-                        |r| {
-                            Ok(StockView {
-                                sku: r.get(0)?,
-                                available: r.get::<_, i64>(1)? as u64,
-                                reserved: r.get::<_, i64>(2)? as u64,
-                            })
-                        },
-                    )
-                    .optional()?)
+            .with(move |conn| -> Result<Vec<StockView>, Error> {
+                let mut out = Vec::with_capacity(skus.len());
+                for chunk in skus.chunks(500) {
+                    let sql = format!(
+                        "SELECT sku, available, reserved FROM stock_views WHERE sku IN ({})",
+                        vec!["?"; chunk.len()].join(", ")
+                    );
+                    let mut stmt = conn.prepare_cached(&sql)?;
+                    let rows = stmt.query_map(rusqlite::params_from_iter(chunk), |r| {
+                        Ok(StockView {
+                            sku: r.get(0)?,
+                            available: r.get::<_, i64>(1)? as u64,
+                            reserved: r.get::<_, i64>(2)? as u64,
+                        })
+                    })?;
+                    for row in rows {
+                        out.push(row?);
+                    }
+                }
+                Ok(out)
             })
             .await?)
     }

@@ -35,7 +35,8 @@ impl Handler for SlowCounter {
 }
 
 #[tokio::test]
-async fn shutdown_finishes_the_batch_in_flight_and_commits_it() -> Result<(), Box<dyn std::error::Error>> {
+async fn shutdown_finishes_the_batch_in_flight_and_commits_it()
+-> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let bus: Arc<dyn EventBus> = Arc::new(SqliteBus::open(&dir.path().join("bus.db"))?);
     let codec = Arc::new(EventCodec::new(Arc::new(InMemoryRegistry::default())).await?);
@@ -53,17 +54,32 @@ async fn shutdown_finishes_the_batch_in_flight_and_commits_it() -> Result<(), Bo
 
     let handler = Arc::new(SlowCounter::default());
     let shutdown = handler.shutdown.clone();
-    run(bus.clone(), codec, handler.clone(), StartFrom::Earliest, shutdown).await?;
+    run(
+        bus.clone(),
+        codec,
+        handler.clone(),
+        StartFrom::Earliest,
+        shutdown,
+    )
+    .await?;
 
-    assert_eq!(handler.seen.load(Ordering::SeqCst), 20, "the whole batch was handled");
+    assert_eq!(
+        handler.seen.load(Ordering::SeqCst),
+        20,
+        "the whole batch was handled"
+    );
     let groups = bus.groups().await?;
-    let counter = groups.iter().find(|g| g.group == "counter").ok_or("no group")?;
+    let counter = groups
+        .iter()
+        .find(|g| g.group == "counter")
+        .ok_or("no group")?;
     assert_eq!(counter.total_lag(), 0, "and committed before stopping");
     Ok(())
 }
 
 #[tokio::test]
-async fn an_unreadable_record_is_dead_lettered_with_its_reason() -> Result<(), Box<dyn std::error::Error>> {
+async fn an_unreadable_record_is_dead_lettered_with_its_reason()
+-> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let bus: Arc<dyn EventBus> = Arc::new(SqliteBus::open(&dir.path().join("bus.db"))?);
     let codec = Arc::new(EventCodec::new(Arc::new(InMemoryRegistry::default())).await?);
@@ -82,14 +98,28 @@ async fn an_unreadable_record_is_dead_lettered_with_its_reason() -> Result<(), B
     .await?;
     let handler = Arc::new(SlowCounter::default());
     let shutdown = handler.shutdown.clone();
-    run(bus.clone(), codec, handler.clone(), StartFrom::Earliest, shutdown).await?;
-    assert_eq!(handler.seen.load(Ordering::SeqCst), 1, "the good record after it was handled");
+    run(
+        bus.clone(),
+        codec,
+        handler.clone(),
+        StartFrom::Earliest,
+        shutdown,
+    )
+    .await?;
+    assert_eq!(
+        handler.seen.load(Ordering::SeqCst),
+        1,
+        "the good record after it was handled"
+    );
 
-    let mut dlq = bus.subscribe("reader", &["orders.dlq"], StartFrom::Earliest).await?;
+    let mut dlq = bus
+        .subscribe("reader", &["orders.dlq"], StartFrom::Earliest)
+        .await?;
     let letters = dlq.poll(10, Duration::from_secs(5)).await?;
     assert_eq!(letters.len(), 1);
     assert_eq!(letters[0].value, [0, 0, 0, 0, 99]);
-    let reason = String::from_utf8_lossy(letters[0].header(headers::ERROR).ok_or("no reason")?).into_owned();
+    let reason =
+        String::from_utf8_lossy(letters[0].header(headers::ERROR).ok_or("no reason")?).into_owned();
     assert!(reason.contains("unknown schema id 99"), "{reason}");
     assert_eq!(letters[0].header(headers::ORIGINAL_OFFSET), Some(&b"0"[..]));
     Ok(())

@@ -103,7 +103,10 @@ impl InventoryService {
         let skus: BTreeSet<&Sku> = match lines {
             Some(lines) => lines.iter().map(|l| &l.sku).collect(),
             None => {
-                let reservation = self.recorder.load::<Reservation>(&reservation_stream).await?;
+                let reservation = self
+                    .recorder
+                    .load::<Reservation>(&reservation_stream)
+                    .await?;
                 let Reservation::Reserved { items } = reservation.state else {
                     return Ok(());
                 };

@@ -23,24 +23,22 @@ impl OrderProcess {
     async fn advance(&self, order_id: &OrderId, delivery: &Delivery) -> Result<(), ServiceError> {
         let stream = streams::order(order_id);
         retry_on_conflict(|| async {
-            let order = self.recorder.load::<Order>(&stream).await?;
+            let (payment, reservation, shipment) = (
+                streams::payment(order_id),
+                streams::reservation(order_id),
+                streams::shipment(order_id),
+            );
+            let (order, payment, reservation, shipment) = tokio::try_join!(
+                self.recorder.load::<Order>(&stream),
+                self.recorder.load::<Payment>(&payment),
+                self.recorder.load::<Reservation>(&reservation),
+                self.recorder.load::<Shipment>(&shipment),
+            )?;
             let facts = OrderFacts {
                 order: order.state.clone(),
-                payment: self
-                    .recorder
-                    .load::<Payment>(&streams::payment(order_id))
-                    .await?
-                    .state,
-                reservation: self
-                    .recorder
-                    .load::<Reservation>(&streams::reservation(order_id))
-                    .await?
-                    .state,
-                shipment: self
-                    .recorder
-                    .load::<Shipment>(&streams::shipment(order_id))
-                    .await?
-                    .state,
+                payment: payment.state,
+                reservation: reservation.state,
+                shipment: shipment.state,
             };
             let Some(command) = next_command(&facts) else {
                 return Ok(());
