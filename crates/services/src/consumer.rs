@@ -1,15 +1,18 @@
 //! The consumer loop every bus-driven service runs: poll, decode, hand each event to an
-//! idempotent handler, set aside what cannot be read, and commit only after the batch
-//! was handled. Records of one key are handled in order; different keys concurrently.
+//! idempotent handler, set aside what cannot be read, and commit only what was handled.
+//! Records of one key are handled in order; different keys concurrently.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use orderflow_core::bus::{EventBus, Offset, OutgoingRecord, Record, StartFrom, dead_letter_topic};
+use orderflow_core::bus::{
+    EventBus, Offset, OutgoingRecord, Record, StartFrom, Subscription, dead_letter_topic,
+};
 use orderflow_core::codec::EventCodec;
 use orderflow_domain::Event;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -43,11 +46,80 @@ pub trait Handler: Send + Sync {
     async fn handle(&self, event: &Event, delivery: &Delivery) -> Result<(), ServiceError>;
 }
 
+/// Records are handled on this many lanes at once; a key always goes to the same lane.
+const LANES: usize = 64;
+/// Records waiting per lane before polling pauses.
+const LANE_DEPTH: usize = 64;
 const BATCH: usize = 512;
-const POLL_WAIT: Duration = Duration::from_millis(200);
+const POLL_WAIT: Duration = Duration::from_millis(100);
+/// Longest time between offset commits while records keep coming.
+const COMMIT_EVERY: Duration = Duration::from_millis(100);
 
-/// Consumes until `shutdown` is cancelled; the batch in flight is finished and committed
-/// first.
+/// Per partition: offsets handed to lanes and not yet handled, and the next offset.
+#[derive(Debug, Default)]
+struct Partition {
+    in_flight: BTreeSet<u64>,
+    next: u64,
+}
+
+/// What may be committed: per partition, everything below the oldest unhandled record.
+#[derive(Debug, Default)]
+struct Progress {
+    partitions: HashMap<(String, u32), Partition>,
+    committed: HashMap<(String, u32), u64>,
+}
+
+impl Progress {
+    fn dispatched(&mut self, record: &Record) {
+        let p = self
+            .partitions
+            .entry((record.topic.clone(), record.partition))
+            .or_default();
+        p.in_flight.insert(record.offset);
+        p.next = p.next.max(record.offset + 1);
+    }
+
+    fn handled(&mut self, topic: &str, partition: u32, offset: u64) {
+        if let Some(p) = self.partitions.get_mut(&(topic.to_owned(), partition)) {
+            p.in_flight.remove(&offset);
+        }
+    }
+
+    /// Offsets that moved since the last commit.
+    fn to_commit(&self) -> Vec<Offset> {
+        self.partitions
+            .iter()
+            .filter_map(|((topic, partition), p)| {
+                let offset = p.in_flight.first().copied().unwrap_or(p.next);
+                let key = (topic.clone(), *partition);
+                (self.committed.get(&key) != Some(&offset)).then(|| Offset {
+                    topic: topic.clone(),
+                    partition: *partition,
+                    offset,
+                })
+            })
+            .collect()
+    }
+
+    fn mark_committed(&mut self, offsets: &[Offset]) {
+        for o in offsets {
+            self.committed
+                .insert((o.topic.clone(), o.partition), o.offset);
+        }
+    }
+}
+
+fn lane_of(key: &str) -> usize {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut h);
+    (h.finish() % LANES as u64) as usize
+}
+
+/// Consumes until `shutdown` is cancelled. Records are dispatched to lanes by key (one
+/// key's records in order, different keys at once, no batch barrier); offsets are
+/// committed up to the oldest record not yet handled. On shutdown, polling stops, the
+/// lanes finish what they were given, and the final offsets are committed.
 pub async fn run(
     bus: Arc<dyn EventBus>,
     codec: Arc<EventCodec>,
@@ -63,7 +135,31 @@ pub async fn run(
     })
     .await?;
     tracing::info!(group, topics = ?handler.topics(), "consumer started");
-    while !shutdown.is_cancelled() {
+    let progress = Arc::new(Mutex::new(Progress::default()));
+    let mut lanes = Vec::with_capacity(LANES);
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..LANES {
+        let (tx, mut rx) = mpsc::channel::<Record>(LANE_DEPTH);
+        lanes.push(tx);
+        let (bus, codec, handler, shutdown, progress) = (
+            bus.clone(),
+            codec.clone(),
+            handler.clone(),
+            shutdown.clone(),
+            progress.clone(),
+        );
+        workers.spawn(async move {
+            while let Some(record) = rx.recv().await {
+                if !handle_record(&bus, &codec, &handler, &record, &shutdown).await {
+                    // Stopped mid-record: it stays uncommitted and is delivered again.
+                    return;
+                }
+                lock(&progress).handled(&record.topic, record.partition, record.offset);
+            }
+        });
+    }
+    let mut last_commit = tokio::time::Instant::now();
+    'poll: while !shutdown.is_cancelled() {
         let records = tokio::select! {
             _ = shutdown.cancelled() => break,
             polled = sub.poll(BATCH, POLL_WAIT) => match polled {
@@ -75,64 +171,44 @@ pub async fn run(
                 }
             },
         };
-        if records.is_empty() {
-            continue;
-        }
-        if !handle_batch(&bus, &codec, &handler, &records, &shutdown).await {
-            // Shut down mid-batch: leave it uncommitted, it will be delivered again.
-            break;
-        }
-        let offsets = Offset::after(&records);
-        let mut backoff = Duration::from_millis(50);
-        while let Err(e) = sub.commit(&offsets).await {
-            // Handled but not committed: after a restart these are handled again,
-            // which idempotent handlers absorb.
-            tracing::warn!(group, error = %e, "commit failed; retrying");
-            tokio::select! {
-                _ = shutdown.cancelled() => return Err(ServiceError::External(e.to_string())),
-                _ = tokio::time::sleep(backoff) => {}
+        let idle = records.is_empty();
+        for record in records {
+            lock(&progress).dispatched(&record);
+            let lane = &lanes[lane_of(&record.key)];
+            if lane.send(record).await.is_err() {
+                break 'poll;
             }
-            backoff = (backoff * 2).min(Duration::from_secs(5));
+        }
+        // Commit when idle, and at most every COMMIT_EVERY under load: each commit is
+        // a durable write, and a crash only replays what idempotent handlers absorb.
+        if idle || last_commit.elapsed() >= COMMIT_EVERY {
+            commit(&mut *sub, &progress, group).await;
+            last_commit = tokio::time::Instant::now();
         }
     }
+    drop(lanes);
+    while workers.join_next().await.is_some() {}
+    commit(&mut *sub, &progress, group).await;
     tracing::info!(group, "consumer stopped");
     Ok(())
 }
 
-/// Handles a batch; false if shutdown interrupted it.
-async fn handle_batch(
-    bus: &Arc<dyn EventBus>,
-    codec: &Arc<EventCodec>,
-    handler: &Arc<dyn Handler>,
-    records: &[Record],
-    shutdown: &CancellationToken,
-) -> bool {
-    let mut by_key: HashMap<&str, Vec<&Record>> = HashMap::new();
-    for r in records {
-        by_key.entry(r.key.as_str()).or_default().push(r);
-    }
-    // One future per key: a key's records in order, different keys at once (the event
-    // store's group commit gathers their appends).
-    let per_key = by_key
-        .into_values()
-        .map(|records| handle_key(bus, codec, handler, records, shutdown));
-    let results = futures::future::join_all(per_key).await;
-    results.into_iter().all(|ok| ok)
+fn lock(progress: &Mutex<Progress>) -> std::sync::MutexGuard<'_, Progress> {
+    progress.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-async fn handle_key(
-    bus: &Arc<dyn EventBus>,
-    codec: &Arc<EventCodec>,
-    handler: &Arc<dyn Handler>,
-    records: Vec<&Record>,
-    shutdown: &CancellationToken,
-) -> bool {
-    for record in records {
-        if !handle_record(bus, codec, handler, record, shutdown).await {
-            return false;
-        }
+/// Commits what moved. A failed commit is logged and tried again with the next one;
+/// records handled but not committed are handled again after a restart, which
+/// idempotent handlers absorb.
+async fn commit(sub: &mut dyn Subscription, progress: &Mutex<Progress>, group: &str) {
+    let offsets = lock(progress).to_commit();
+    if offsets.is_empty() {
+        return;
     }
-    true
+    match sub.commit(&offsets).await {
+        Ok(()) => lock(progress).mark_committed(&offsets),
+        Err(e) => tracing::warn!(group, error = %e, "commit failed; will retry"),
+    }
 }
 
 async fn handle_record(

@@ -46,6 +46,31 @@ pub struct Loaded<A> {
     pub events: Vec<(StoredEvent, Event)>,
 }
 
+/// Every event about one order, from which the aggregates of its streams are folded.
+#[derive(Debug)]
+pub struct Correlated {
+    events: Vec<(StoredEvent, Event)>,
+}
+
+impl Correlated {
+    /// The aggregate of one of the order's streams, with the version it was read at.
+    pub fn load<A: Aggregate>(&self, stream_id: &str) -> Loaded<A> {
+        let events: Vec<(StoredEvent, Event)> = self
+            .events
+            .iter()
+            .filter(|(s, _)| s.stream_id == stream_id)
+            .cloned()
+            .collect();
+        let state = A::from_events(events.iter().map(|(_, e)| e));
+        let version = events.last().map_or(0, |(s, _)| s.version);
+        Loaded {
+            state,
+            version,
+            events,
+        }
+    }
+}
+
 /// The event store with its codec.
 #[derive(Debug, Clone)]
 pub struct Recorder {
@@ -99,6 +124,17 @@ impl Recorder {
             version,
             events,
         })
+    }
+
+    /// Every event about one order (all its streams), decoded, in one read.
+    pub async fn read_correlated(&self, correlation_id: &str) -> Result<Correlated, ServiceError> {
+        let stored = self.store.read_correlated(correlation_id).await?;
+        let mut events = Vec::with_capacity(stored.len());
+        for e in stored {
+            let event = self.codec.decode(e.schema_id, &e.payload).await?;
+            events.push((e, event));
+        }
+        Ok(Correlated { events })
     }
 
     /// Encodes events into envelopes.

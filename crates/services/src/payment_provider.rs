@@ -75,6 +75,10 @@ impl SimulatedProvider {
             .map_err(provider_error)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(provider_error)?;
+        // A stand-in for a remote provider: it survives process crashes (WAL), and skips
+        // the per-charge fsync a real provider's own database would pay.
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(provider_error)?;
         conn.execute_batch(LEDGER).map_err(provider_error)?;
         Ok(Self {
             settings,

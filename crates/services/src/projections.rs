@@ -19,7 +19,7 @@ use crate::consumer::retry_transient;
 use crate::context::ServiceError;
 
 const BATCH: usize = 1000;
-const IDLE: Duration = Duration::from_millis(5);
+const IDLE: Duration = Duration::from_millis(10);
 
 /// Folds one event into the order view it concerns.
 pub fn project_order(views: &mut HashMap<String, OrderView>, stored: &StoredEvent, event: &Event) {
@@ -99,7 +99,7 @@ pub async fn run(
         let Some(last) = events.last().map(|e| e.position) else {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
-                _ = tokio::time::sleep(IDLE) => continue,
+                _ = store.wait_for_append(IDLE) => continue,
             }
         };
         let batch = build_batch(&codec, &read_model, &events, last).await?;

@@ -13,7 +13,9 @@ use orderflow_core::store::{
     AppendRequest, Appended, Checkpoints, EventStore, StoreError, StoredEvent, StreamQuery,
 };
 use rusqlite::{Connection, OptionalExtension, params};
-use tokio::sync::oneshot;
+use std::sync::Arc;
+
+use tokio::sync::{Notify, oneshot};
 use uuid::Uuid;
 
 use crate::db::{self, ReadPool, from_micros, micros};
@@ -80,6 +82,8 @@ impl From<Error> for StoreError {
 pub struct SqliteEventStore {
     writer: std_mpsc::Sender<Job>,
     reads: ReadPool,
+    /// Signalled after every commit of this process's writer.
+    appended: Arc<Notify>,
 }
 
 impl SqliteEventStore {
@@ -89,18 +93,21 @@ impl SqliteEventStore {
         let conn = db::open(path).map_err(unavailable)?;
         conn.execute_batch(SCHEMA).map_err(unavailable)?;
         let (tx, rx) = std_mpsc::channel();
+        let appended = Arc::new(Notify::new());
+        let signal = appended.clone();
         std::thread::Builder::new()
             .name("event-store-writer".into())
-            .spawn(move || writer_loop(conn, rx))
+            .spawn(move || writer_loop(conn, rx, &signal))
             .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
         Ok(Self {
             writer: tx,
             reads: ReadPool::new(path),
+            appended,
         })
     }
 }
 
-fn writer_loop(mut conn: Connection, rx: std_mpsc::Receiver<Job>) {
+fn writer_loop(mut conn: Connection, rx: std_mpsc::Receiver<Job>, appended: &Notify) {
     while let Ok(first) = rx.recv() {
         let mut jobs = Vec::new();
         let mut checkpoints = Vec::new();
@@ -147,6 +154,7 @@ fn writer_loop(mut conn: Connection, rx: std_mpsc::Receiver<Job>) {
         })();
         match committed {
             Ok(()) => {
+                appended.notify_waiters();
                 for ((_, reply), result) in jobs.into_iter().zip(results) {
                     let _ = reply.send(result);
                 }
@@ -313,6 +321,10 @@ impl EventStore for SqliteEventStore {
             .reads
             .with(move |conn| query_events(conn, &sql, params![id]))
             .await?)
+    }
+
+    async fn wait_for_append(&self, timeout: std::time::Duration) {
+        let _ = tokio::time::timeout(timeout, self.appended.notified()).await;
     }
 
     async fn head_position(&self) -> Result<u64, StoreError> {

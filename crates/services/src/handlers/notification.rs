@@ -84,14 +84,12 @@ impl Handler for NotificationService {
         };
         let stream = streams::notification(order_id);
         retry_on_conflict(|| async {
-            let sent = self.recorder.load::<Notifications>(&stream).await?;
+            let all = self.recorder.read_correlated(order_id.as_str()).await?;
+            let sent = all.load::<Notifications>(&stream);
             if sent.state.was_sent(kind) {
                 return Ok(());
             }
-            let order = self
-                .recorder
-                .load::<Order>(&streams::order(order_id))
-                .await?;
+            let order = all.load::<Order>(&streams::order(order_id));
             let Some(customer) = order.state.state.map(|s| s.customer_id) else {
                 return Ok(());
             };

@@ -23,22 +23,16 @@ impl OrderProcess {
     async fn advance(&self, order_id: &OrderId, delivery: &Delivery) -> Result<(), ServiceError> {
         let stream = streams::order(order_id);
         retry_on_conflict(|| async {
-            let (payment, reservation, shipment) = (
-                streams::payment(order_id),
-                streams::reservation(order_id),
-                streams::shipment(order_id),
-            );
-            let (order, payment, reservation, shipment) = tokio::try_join!(
-                self.recorder.load::<Order>(&stream),
-                self.recorder.load::<Payment>(&payment),
-                self.recorder.load::<Reservation>(&reservation),
-                self.recorder.load::<Shipment>(&shipment),
-            )?;
+            // One read gives every stream of the order.
+            let all = self.recorder.read_correlated(order_id.as_str()).await?;
+            let order = all.load::<Order>(&stream);
             let facts = OrderFacts {
                 order: order.state.clone(),
-                payment: payment.state,
-                reservation: reservation.state,
-                shipment: shipment.state,
+                payment: all.load::<Payment>(&streams::payment(order_id)).state,
+                reservation: all
+                    .load::<Reservation>(&streams::reservation(order_id))
+                    .state,
+                shipment: all.load::<Shipment>(&streams::shipment(order_id)).state,
             };
             let Some(command) = next_command(&facts) else {
                 return Ok(());
