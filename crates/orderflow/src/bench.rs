@@ -5,7 +5,8 @@
 //!   concurrent writers, against raw rusqlite inserts with `synchronous=FULL` (one row
 //!   per transaction, and 1000 rows per transaction);
 //! - pipeline: N orders from `POST /orders` to shipped and emailed, in one process on a
-//!   fresh data dir; then latency from accepted to shipped at a fixed offered rate.
+//!   fresh data dir (a child process); then latency from accepted to shipped at a fixed
+//!   offered rate.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -17,11 +18,9 @@ use clap::Args;
 use orderflow_core::store::{AppendRequest, EventStore, ExpectedVersion, NewEvent};
 use orderflow_sqlite::SqliteEventStore;
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::cli::{Service, Settings};
-use crate::wiring;
+use crate::cli::Service;
 
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
@@ -142,43 +141,52 @@ async fn appends(args: &BenchArgs) -> anyhow::Result<()> {
 /// Orders pick one of this many SKUs at random.
 const SKUS: u32 = 100;
 
+/// The system under test: `orderflow run` or `serve` as a child process, so that the
+/// load generator (this process) does not share its runtime or threads.
 struct Running {
     base: String,
     client: reqwest::Client,
-    shutdown: CancellationToken,
-    tasks: tokio::task::JoinSet<anyhow::Result<()>>,
+    child: tokio::process::Child,
     _dir: tempfile::TempDir,
     data_dir: std::path::PathBuf,
 }
 
 async fn start_pipeline(services: &[Service]) -> anyhow::Result<Running> {
+    use tokio::io::AsyncBufReadExt;
     let dir = tempfile::tempdir()?;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    let http_addr = listener.local_addr()?;
-    drop(listener);
-    let settings = Settings {
-        data_dir: dir.path().join("data"),
-        http_addr,
-        store_url: None,
-        bus_url: None,
-        smtp_url: None,
-        payment_decline_above: 10000.0,
-        payment_latency_ms: 0,
-        payment_failure_rate: 0.0,
-    };
-    let adapters = wiring::Adapters::open(&settings).await?;
-    let shutdown = CancellationToken::new();
-    let tasks = wiring::spawn(services, &settings, &adapters, &shutdown).await?;
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(256)
-        .build()?;
-    let base = format!("http://{http_addr}");
+    let data_dir = dir.path().join("data");
+    let names: Vec<String> = services
+        .iter()
+        .map(|s| format!("{s:?}").to_lowercase())
+        .collect();
+    let mut child = tokio::process::Command::new(std::env::current_exe()?)
+        .arg("serve")
+        .arg(names.join(","))
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .args(["--http", "127.0.0.1:0"])
+        .env("ORDERFLOW_LOG", "error")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().context("no stdout")?).lines();
+    let mut base = None;
+    while let Some(line) = lines.next_line().await? {
+        if let Some(addr) = line.strip_prefix("orderflow: HTTP API on ") {
+            base = Some(addr.to_owned());
+        }
+        if line.starts_with("orderflow: running") {
+            break;
+        }
+    }
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     let running = Running {
-        base,
-        client,
-        shutdown,
-        tasks,
-        data_dir: settings.data_dir.clone(),
+        base: base.context("the pipeline did not print its HTTP address")?,
+        client: reqwest::Client::builder()
+            .pool_max_idle_per_host(256)
+            .build()?,
+        child,
+        data_dir,
         _dir: dir,
     };
     for sku in 0..SKUS {
@@ -255,10 +263,11 @@ impl Running {
     }
 
     async fn stop(mut self) -> anyhow::Result<()> {
-        self.shutdown.cancel();
-        while let Some(done) = self.tasks.join_next().await {
-            done??;
-        }
+        let pid = self.child.id().context("already stopped")?;
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()?;
+        self.child.wait().await?;
         Ok(())
     }
 }
@@ -306,7 +315,7 @@ async fn pipeline(args: &BenchArgs) -> anyhow::Result<()> {
     running.wait_done(&ids, 2 * args.orders).await?;
     let sustained = rate(args.orders, start.elapsed());
     println!(
-        "pipeline ({} orders, POST to shipped and emailed, all services in one process)",
+        "pipeline ({} orders, POST to shipped and emailed; all services in one child process)",
         args.orders
     );
     println!("  baseline: API accepting orders only {accept_rate:>10.0} orders/s");

@@ -136,7 +136,11 @@ fn writer_loop(mut conn: Connection, rx: std_mpsc::Receiver<Job>, appended: &Not
             let recorded_at = micros(chrono::Utc::now());
             // A savepoint per request, through cached statements (rusqlite's
             // `savepoint()` parses its SQL every time, which shows at this rate).
-            let run = |sql: &str| tx.prepare_cached(sql).and_then(|mut s| s.execute([])).map(drop);
+            let run = |sql: &str| {
+                tx.prepare_cached(sql)
+                    .and_then(|mut s| s.execute([]))
+                    .map(drop)
+            };
             for (requests, _) in &jobs {
                 run("SAVEPOINT request")?;
                 match append_in(&tx, requests, recorded_at) {
