@@ -166,10 +166,9 @@ impl EventCodec {
         let mut writers = HashMap::new();
         for ((name, text), (_, schema)) in SCHEMA_FILES.iter().zip(SCHEMAS.iter()) {
             let id = registry
-                .register(&subject_of_type(name), &schema.canonical_form())
+                .register(&subject_of_type(name), text)
                 .await
                 .map_err(CodecError::Registry)?;
-            let _ = text;
             let build_err = |e: apache_avro::Error| CodecError::Encode {
                 event_type: name,
                 reason: e.to_string(),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use orderflow_core::EventCodec;
 use orderflow_core::bus::{EventBus, StartFrom};
-use orderflow_core::registry::SchemaRegistry;
+use orderflow_core::registry::Registry;
 use orderflow_core::store::{Checkpoints, EventStore};
 use orderflow_core::views::{AnalyticsStore, ReadModel};
 use orderflow_domain::Money;
@@ -21,7 +21,7 @@ use orderflow_services::http::{self, AppState};
 use orderflow_services::mailer::{FileMailer, Mailer, SmtpMailer};
 use orderflow_services::payment_provider::{SimulatedProvider, SimulatedSettings};
 use orderflow_services::{projections, relay};
-use orderflow_sqlite::{SqliteBus, SqliteEventStore, SqliteReadModel, SqliteSchemaRegistry};
+use orderflow_sqlite::{SqliteBus, SqliteEventStore, SqliteReadModel, SqliteSchemaStore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -31,6 +31,8 @@ use crate::cli::{Service, Settings};
 #[derive(Debug, Clone)]
 pub struct Adapters {
     pub store: Arc<dyn EventStore>,
+    /// The embedded schema registry (served under `/schema-registry`).
+    pub registry: Arc<Registry>,
     pub checkpoints: Arc<dyn Checkpoints>,
     pub bus: Arc<dyn EventBus>,
     pub codec: Arc<EventCodec>,
@@ -73,11 +75,11 @@ impl Adapters {
         )?;
         let store =
             Arc::new(SqliteEventStore::open(&store_path).context("opening the event store")?);
-        let registry: Arc<dyn SchemaRegistry> = Arc::new(
-            SqliteSchemaRegistry::open(&store_path).context("opening the schema registry")?,
-        );
+        let registry = Arc::new(Registry::new(
+            SqliteSchemaStore::open(&store_path).context("opening the schema registry")?,
+        ));
         let codec = Arc::new(
-            EventCodec::new(registry)
+            EventCodec::new(registry.clone())
                 .await
                 .context("registering the event schemas")?,
         );
@@ -86,6 +88,7 @@ impl Adapters {
             SqliteReadModel::open(&dir.join("read.db")).context("opening the read models")?,
         );
         Ok(Self {
+            registry,
             store: store.clone(),
             checkpoints: store,
             bus,
@@ -198,6 +201,7 @@ pub async fn spawn(
         println!("orderflow: HTTP API on http://{addr}");
         let state = AppState {
             recorder: a.recorder(),
+            registry: a.registry.clone(),
             read_model: a.read_model.clone(),
             analytics: a.analytics.clone(),
             bus: a.bus.clone(),

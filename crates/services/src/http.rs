@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{get, post};
 use orderflow_core::bus::EventBus;
+use orderflow_core::registry::Registry;
 use orderflow_core::store::Checkpoints;
 use orderflow_core::views::{AnalyticsStore, ReadModel};
 use tokio::net::TcpListener;
@@ -17,6 +18,7 @@ mod admin;
 mod error;
 mod extract;
 mod orders;
+mod registry;
 
 pub use error::ApiError;
 
@@ -24,6 +26,8 @@ pub use error::ApiError;
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub recorder: Recorder,
+    /// The embedded schema registry, served under `/schema-registry`.
+    pub registry: Arc<Registry>,
     pub read_model: Arc<dyn ReadModel>,
     pub analytics: Arc<dyn AnalyticsStore>,
     pub bus: Arc<dyn EventBus>,
@@ -44,6 +48,10 @@ pub fn router(state: AppState) -> Router {
         .route("/consumers", get(admin::consumers))
         .route("/analytics", get(admin::analytics))
         .route("/health", get(admin::health))
+        .nest(
+            "/schema-registry",
+            registry::routes().with_state(state.registry.clone()),
+        )
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .with_state(state)
 }

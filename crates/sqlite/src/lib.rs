@@ -10,6 +10,6 @@ mod store;
 mod views;
 
 pub use bus::SqliteBus;
-pub use registry::SqliteSchemaRegistry;
+pub use registry::SqliteSchemaStore;
 pub use store::SqliteEventStore;
 pub use views::SqliteReadModel;

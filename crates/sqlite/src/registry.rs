@@ -1,11 +1,11 @@
-//! Schema storage for the embedded registry: one global id per distinct schema, and
-//! versions per subject, as Confluent's registry numbers them.
+//! Schema storage for the embedded registry: one global id per distinct schema, versions
+//! per subject, and compatibility levels, as Confluent's registry keeps them.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use orderflow_core::registry::{RegistryError, SchemaRegistry};
+use orderflow_core::registry::{CompatibilityLevel, RegistryError, SchemaStore, SubjectVersion};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::db;
@@ -22,10 +22,14 @@ CREATE TABLE IF NOT EXISTS subject_versions (
     PRIMARY KEY (subject, version),
     UNIQUE (subject, schema_id)
 );
+CREATE TABLE IF NOT EXISTS compatibility (
+    subject TEXT PRIMARY KEY, -- '' is the global level
+    level   TEXT NOT NULL
+);
 ";
 
 #[derive(Debug, Clone)]
-pub struct SqliteSchemaRegistry {
+pub struct SqliteSchemaStore {
     conn: Arc<Mutex<Connection>>,
 }
 
@@ -33,7 +37,7 @@ fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> RegistryErr
     RegistryError::Unavailable(Box::new(e))
 }
 
-impl SqliteSchemaRegistry {
+impl SqliteSchemaStore {
     pub fn open(path: &Path) -> Result<Self, RegistryError> {
         let conn = db::open(path).map_err(unavailable)?;
         conn.execute_batch(SCHEMA).map_err(unavailable)?;
@@ -57,9 +61,29 @@ impl SqliteSchemaRegistry {
     }
 }
 
+fn versions_in(conn: &Connection, subject: &str) -> rusqlite::Result<Vec<SubjectVersion>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT v.version, v.schema_id, s.schema FROM subject_versions v \
+         JOIN schemas s ON s.id = v.schema_id WHERE v.subject = ?1 ORDER BY v.version",
+    )?;
+    let rows = stmt.query_map([subject], |r| {
+        Ok(SubjectVersion {
+            subject: subject.to_owned(),
+            version: r.get(0)?,
+            id: r.get(1)?,
+            schema: r.get(2)?,
+        })
+    })?;
+    rows.collect()
+}
+
 #[async_trait]
-impl SchemaRegistry for SqliteSchemaRegistry {
-    async fn register(&self, subject: &str, schema: &str) -> Result<u32, RegistryError> {
+impl SchemaStore for SqliteSchemaStore {
+    async fn add_version(
+        &self,
+        subject: &str,
+        schema: &str,
+    ) -> Result<SubjectVersion, RegistryError> {
         let (subject, schema) = (subject.to_owned(), schema.to_owned());
         self.with(move |conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -67,50 +91,121 @@ impl SchemaRegistry for SqliteSchemaRegistry {
                 "INSERT INTO schemas (schema) VALUES (?1) ON CONFLICT (schema) DO NOTHING",
                 [&schema],
             )?;
-            let id: u32 = tx.query_row("SELECT id FROM schemas WHERE schema = ?1", [&schema], |r| {
-                r.get(0)
-            })?;
+            let id: u32 = tx.query_row("SELECT id FROM schemas WHERE schema = ?1", [&schema], |r| r.get(0))?;
             tx.execute(
                 "INSERT INTO subject_versions (subject, version, schema_id) \
                  SELECT ?1, COALESCE(MAX(version), 0) + 1, ?2 FROM subject_versions WHERE subject = ?1 \
                  ON CONFLICT DO NOTHING",
                 params![subject, id],
             )?;
+            let version = versions_in(&tx, &subject)?
+                .into_iter()
+                .find(|v| v.id == id)
+                .ok_or(rusqlite::Error::QueryReturnedNoRows)?;
             tx.commit()?;
-            Ok(id)
+            Ok(version)
         })
         .await
     }
 
-    async fn schema(&self, id: u32) -> Result<String, RegistryError> {
+    async fn schema_by_id(&self, id: u32) -> Result<Option<String>, RegistryError> {
         self.with(move |conn| {
             conn.query_row("SELECT schema FROM schemas WHERE id = ?1", [id], |r| {
                 r.get(0)
             })
             .optional()
         })
-        .await?
-        .ok_or(RegistryError::SchemaNotFound(id))
+        .await
+    }
+
+    async fn subjects(&self) -> Result<Vec<String>, RegistryError> {
+        self.with(|conn| {
+            let mut stmt =
+                conn.prepare("SELECT DISTINCT subject FROM subject_versions ORDER BY subject")?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn versions(&self, subject: &str) -> Result<Vec<SubjectVersion>, RegistryError> {
+        let subject = subject.to_owned();
+        self.with(move |conn| versions_in(conn, &subject)).await
+    }
+
+    async fn config(
+        &self,
+        subject: Option<&str>,
+    ) -> Result<Option<CompatibilityLevel>, RegistryError> {
+        let key = subject.unwrap_or_default().to_owned();
+        let level: Option<String> = self
+            .with(move |conn| {
+                conn.query_row(
+                    "SELECT level FROM compatibility WHERE subject = ?1",
+                    [key],
+                    |r| r.get(0),
+                )
+                .optional()
+            })
+            .await?;
+        level.map(|l| l.parse()).transpose()
+    }
+
+    async fn set_config(
+        &self,
+        subject: Option<&str>,
+        level: CompatibilityLevel,
+    ) -> Result<(), RegistryError> {
+        let key = subject.unwrap_or_default().to_owned();
+        self.with(move |conn| {
+            conn.execute(
+                "INSERT INTO compatibility (subject, level) VALUES (?1, ?2) \
+                 ON CONFLICT (subject) DO UPDATE SET level = excluded.level",
+                params![key, level.as_str()],
+            )
+            .map(drop)
+        })
+        .await
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use orderflow_core::registry::{Registry, SchemaRegistry, VersionRef};
+
     use super::*;
 
     #[tokio::test]
-    async fn the_same_schema_keeps_its_id_and_a_new_one_gets_the_next() {
-        let dir = tempfile::tempdir().unwrap();
-        let registry = SqliteSchemaRegistry::open(&dir.path().join("r.db")).unwrap();
-        let a = registry.register("orders-A", "\"string\"").await.unwrap();
-        let again = registry.register("orders-A", "\"string\"").await.unwrap();
-        let b = registry.register("orders-A", "\"long\"").await.unwrap();
-        assert_eq!(a, again);
-        assert_ne!(a, b);
-        assert_eq!(registry.schema(b).await.unwrap(), "\"long\"");
-        assert!(matches!(
-            registry.schema(999).await,
-            Err(RegistryError::SchemaNotFound(999))
-        ));
+    async fn versions_ids_and_levels_survive_reopening() -> Result<(), RegistryError> {
+        let dir = tempfile::tempdir().map_err(unavailable)?;
+        let path = dir.path().join("r.db");
+        let a = r#"{"type":"record","name":"T","fields":[{"name":"a","type":"int"}]}"#;
+        let b = r#"{"type":"record","name":"T","fields":[{"name":"a","type":"int"},{"name":"b","type":"int","default":1}]}"#;
+        let (id_a, id_b) = {
+            let registry = Registry::new(SqliteSchemaStore::open(&path)?);
+            registry
+                .set_level(Some("s-T"), CompatibilityLevel::Full)
+                .await?;
+            (
+                registry.register("s-T", a).await?,
+                registry.register("s-T", b).await?,
+            )
+        };
+        assert_ne!(id_a, id_b);
+        let registry = Registry::new(SqliteSchemaStore::open(&path)?);
+        assert_eq!(registry.register("s-T", a).await?, id_a);
+        assert_eq!(
+            registry.register("other-T", a).await?,
+            id_a,
+            "one id per schema"
+        );
+        assert_eq!(
+            registry.version("s-T", VersionRef::Latest).await?.version,
+            2
+        );
+        assert_eq!(registry.level("s-T").await?, CompatibilityLevel::Full);
+        assert_eq!(registry.subjects().await?, ["other-T", "s-T"]);
+        assert!(registry.schema(id_b).await?.contains("\"b\""));
+        Ok(())
     }
 }

@@ -1,0 +1,151 @@
+//! The embedded schema registry over HTTP, in Confluent's dialect.
+
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+async fn call(
+    api: &Api,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> Res<(u16, Value)> {
+    let mut req = api
+        .client
+        .request(method, format!("{}/schema-registry{path}", api.base));
+    if let Some(body) = body {
+        req = req
+            .header("content-type", "application/vnd.schemaregistry.v1+json")
+            .body(body.to_string());
+    }
+    let resp = req.send().await?;
+    let status = resp.status().as_u16();
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(content_type, "application/vnd.schemaregistry.v1+json");
+    Ok((status, resp.json().await?))
+}
+
+fn thing(fields: &str) -> Value {
+    json!({ "schema": format!(r#"{{"type":"record","name":"Thing","fields":[{fields}]}}"#) })
+}
+
+#[tokio::test]
+async fn the_registry_speaks_confluents_rest_api() -> TestResult {
+    use reqwest::Method;
+    let deployment = Deployment::new()?;
+    let app = deployment.start("api", &[]).await?;
+    let api = Api::of(&deployment, &app);
+
+    let (status, subjects) = call(&api, Method::GET, "/subjects", None).await?;
+    assert_eq!(status, 200);
+    assert!(
+        subjects
+            .as_array()
+            .is_some_and(|s| s.contains(&json!("orders-OrderCreated"))),
+        "{subjects}"
+    );
+    let (_, latest) = call(
+        &api,
+        Method::GET,
+        "/subjects/orders-OrderCreated/versions/latest",
+        None,
+    )
+    .await?;
+    let id = latest["id"].as_u64().ok_or("no id")?;
+    let (_, by_id) = call(&api, Method::GET, &format!("/schemas/ids/{id}"), None).await?;
+    assert_eq!(by_id["schema"], latest["schema"]);
+
+    let (_, config) = call(&api, Method::GET, "/config", None).await?;
+    assert_eq!(config["compatibilityLevel"], "BACKWARD_TRANSITIVE");
+
+    let v1 = thing(r#"{"name":"a","type":"int"}"#);
+    let (status, registered) = call(
+        &api,
+        Method::POST,
+        "/subjects/t-Thing/versions",
+        Some(v1.clone()),
+    )
+    .await?;
+    assert_eq!(status, 200, "{registered}");
+    let (_, again) = call(
+        &api,
+        Method::POST,
+        "/subjects/t-Thing/versions",
+        Some(v1.clone()),
+    )
+    .await?;
+    assert_eq!(registered["id"], again["id"]);
+    let (_, found) = call(&api, Method::POST, "/subjects/t-Thing", Some(v1)).await?;
+    assert_eq!(
+        (found["version"].as_u64(), &found["id"]),
+        (Some(1), &registered["id"])
+    );
+
+    let breaking = thing(r#"{"name":"a","type":"int"},{"name":"b","type":"string"}"#);
+    let (status, check) = call(
+        &api,
+        Method::POST,
+        "/compatibility/subjects/t-Thing/versions/latest",
+        Some(breaking.clone()),
+    )
+    .await?;
+    assert_eq!((status, &check["is_compatible"]), (200, &json!(false)));
+    let (status, refused) = call(
+        &api,
+        Method::POST,
+        "/subjects/t-Thing/versions",
+        Some(breaking),
+    )
+    .await?;
+    assert_eq!((status, &refused["error_code"]), (409, &json!(409)));
+    assert!(
+        refused["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("'b'")),
+        "{refused}"
+    );
+
+    let (status, invalid) = call(
+        &api,
+        Method::POST,
+        "/subjects/t-Thing/versions",
+        Some(json!({"schema": "{\"type\":\"nope\"}"})),
+    )
+    .await?;
+    assert_eq!((status, &invalid["error_code"]), (422, &json!(42201)));
+
+    let (status, set) = call(
+        &api,
+        Method::PUT,
+        "/config/t-Thing",
+        Some(json!({"compatibility": "NONE"})),
+    )
+    .await?;
+    assert_eq!((status, &set["compatibility"]), (200, &json!("NONE")));
+    let (status, _) = call(
+        &api,
+        Method::POST,
+        "/subjects/t-Thing/versions",
+        Some(thing(r#"{"name":"b","type":"string"}"#)),
+    )
+    .await?;
+    assert_eq!(status, 200);
+    let (_, versions) = call(&api, Method::GET, "/subjects/t-Thing/versions", None).await?;
+    assert_eq!(versions, json!([1, 2]));
+
+    for (path, code) in [
+        ("/subjects/nope/versions", 40401),
+        ("/subjects/t-Thing/versions/9", 40402),
+        ("/schemas/ids/9999", 40403),
+        ("/config/never-configured", 40408),
+    ] {
+        let (status, err) = call(&api, Method::GET, path, None).await?;
+        assert_eq!((status, &err["error_code"]), (404, &json!(code)), "{path}");
+    }
+    Ok(())
+}
