@@ -78,6 +78,13 @@ pub const SCHEMA_FILES: &[(&str, &str)] = &[
     ),
 ];
 
+/// Earlier versions of the schemas, oldest first: registered before the current ones so
+/// the registry holds the whole history.
+pub const HISTORY_FILES: &[(&str, &str)] = &[(
+    "OrderCreated",
+    include_str!("../../../schemas/history/OrderCreated.v1.avsc"),
+)];
+
 static SCHEMAS: LazyLock<Vec<(&'static str, Schema)>> = LazyLock::new(|| {
     SCHEMA_FILES
         .iter()
@@ -164,6 +171,12 @@ impl EventCodec {
     pub async fn new(registry: Arc<dyn SchemaRegistry>) -> Result<Self, CodecError> {
         let mut by_type = HashMap::new();
         let mut writers = HashMap::new();
+        for (name, text) in HISTORY_FILES {
+            registry
+                .register(&subject_of_type(name), text)
+                .await
+                .map_err(CodecError::Registry)?;
+        }
         for ((name, text), (_, schema)) in SCHEMA_FILES.iter().zip(SCHEMAS.iter()) {
             let id = registry
                 .register(&subject_of_type(name), text)

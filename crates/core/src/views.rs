@@ -28,6 +28,8 @@ pub struct OrderView {
     pub status: String,
     pub items: Vec<OrderItemView>,
     pub total_cents: i64,
+    pub currency: String,
+    pub shipping_address: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub cancel_reason: Option<String>,

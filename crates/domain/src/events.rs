@@ -1,7 +1,9 @@
 //! Every fact the pipeline records. One enum, so that the codec, the relay and the
 //! read models speak about the same closed set of event types.
 
-use crate::values::{CustomerId, Money, OrderId, OrderLines, Quantity, Sku, StockLine, Timestamp};
+use crate::values::{
+    Currency, CustomerId, Money, OrderId, OrderLines, Quantity, Sku, StockLine, Timestamp,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderCreated {
@@ -9,6 +11,10 @@ pub struct OrderCreated {
     pub customer_id: CustomerId,
     pub lines: OrderLines,
     pub timestamp: Timestamp,
+    /// Since `OrderCreated` v2; orders written before it are in the default currency.
+    pub currency: Currency,
+    /// Since `OrderCreated` v2.
+    pub shipping_address: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

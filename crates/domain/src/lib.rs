@@ -16,7 +16,8 @@ mod values;
 
 pub use events::Event;
 pub use values::{
-    CustomerId, Money, OrderId, OrderLine, OrderLines, Quantity, Sku, StockLine, Timestamp,
+    Currency, CustomerId, Money, OrderId, OrderLine, OrderLines, Quantity, Sku, StockLine,
+    Timestamp,
 };
 
 /// A consistency boundary: decides on commands against its state, and folds events into it.

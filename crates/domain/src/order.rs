@@ -1,7 +1,7 @@
 //! The order aggregate: created, then confirmed or cancelled, then shipped.
 
 use crate::events::{Event, OrderCancelled, OrderConfirmed, OrderCreated, OrderShipped};
-use crate::values::{CustomerId, OrderId, OrderLines, Timestamp};
+use crate::values::{Currency, CustomerId, OrderId, OrderLines, Timestamp};
 use crate::{Aggregate, DomainError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -34,6 +34,8 @@ pub struct OrderState {
     pub order_id: OrderId,
     pub customer_id: CustomerId,
     pub lines: OrderLines,
+    pub currency: Currency,
+    pub shipping_address: Option<String>,
     pub status: OrderStatus,
     pub created_at: Timestamp,
     pub cancel_reason: Option<String>,
@@ -46,6 +48,8 @@ pub enum OrderCommand {
         order_id: OrderId,
         customer_id: CustomerId,
         lines: OrderLines,
+        currency: Currency,
+        shipping_address: Option<String>,
         now: Timestamp,
     },
     Confirm,
@@ -76,6 +80,8 @@ impl Aggregate for Order {
                 order_id,
                 customer_id,
                 lines,
+                currency,
+                shipping_address,
                 now,
             } => match &self.state {
                 Some(_) => Err(DomainError::OrderAlreadyExists),
@@ -85,6 +91,8 @@ impl Aggregate for Order {
                         customer_id,
                         lines,
                         timestamp: now,
+                        currency,
+                        shipping_address,
                     }
                     .into(),
                 ]),
@@ -141,6 +149,8 @@ impl Aggregate for Order {
                     order_id: e.order_id.clone(),
                     customer_id: e.customer_id.clone(),
                     lines: e.lines.clone(),
+                    currency: e.currency.clone(),
+                    shipping_address: e.shipping_address.clone(),
                     status: OrderStatus::Pending,
                     created_at: e.timestamp,
                     cancel_reason: None,
@@ -199,6 +209,8 @@ mod tests {
                 order_id: created.order_id.clone(),
                 customer_id: created.customer_id.clone(),
                 lines: created.lines.clone(),
+                currency: created.currency.clone(),
+                shipping_address: created.shipping_address.clone(),
                 now: created.timestamp,
             })
             .then_expect(vec![created.into()]);
@@ -214,6 +226,8 @@ mod tests {
                 order_id: created.order_id,
                 customer_id: created.customer_id,
                 lines: created.lines,
+                currency: created.currency,
+                shipping_address: created.shipping_address,
                 now: created.timestamp,
             })
             .then_expect_error(DomainError::OrderAlreadyExists);

@@ -1,7 +1,9 @@
 //! A given/when/then harness for aggregates, in the shape of cqrs-es's `TestFramework`.
 
 use crate::events::{Event, OrderCreated};
-use crate::values::{CustomerId, Money, OrderId, OrderLine, OrderLines, Quantity, Sku, Timestamp};
+use crate::values::{
+    Currency, CustomerId, Money, OrderId, OrderLine, OrderLines, Quantity, Sku, Timestamp,
+};
 use crate::{Aggregate, DomainError};
 
 #[derive(Debug)]
@@ -58,6 +60,8 @@ pub fn sample_created() -> Event {
         }])
         .expect("valid lines"),
         timestamp: Timestamp(1_700_000_000_000),
+        currency: Currency::default_currency(),
+        shipping_address: Some("1 Main St, Springfield".into()),
     }
     .into()
 }

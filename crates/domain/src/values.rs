@@ -52,6 +52,33 @@ text_id!(
     Sku, "sku"
 );
 
+/// An ISO 4217 currency code: three upper-case letters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Currency(String);
+
+impl Currency {
+    pub fn parse(raw: impl Into<String>) -> Result<Self, DomainError> {
+        let raw = raw.into();
+        if raw.len() == 3 && raw.chars().all(|c| c.is_ascii_uppercase()) {
+            Ok(Self(raw))
+        } else {
+            Err(DomainError::InvalidValue {
+                what: "currency",
+                reason: format!("{raw:?} must be three upper-case letters (ISO 4217)"),
+            })
+        }
+    }
+
+    /// The currency of orders that do not name one (all orders before `OrderCreated` v2).
+    pub fn default_currency() -> Self {
+        Self("EUR".to_owned())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A positive number of units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Quantity(u32);

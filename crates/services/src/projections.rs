@@ -42,6 +42,8 @@ pub fn project_order(views: &mut HashMap<String, OrderView>, stored: &StoredEven
                     })
                     .collect(),
                 total_cents: e.lines.total().minor(),
+                currency: e.currency.as_str().to_owned(),
+                shipping_address: e.shipping_address.clone(),
                 created_at: at,
                 updated_at: at,
                 cancel_reason: None,

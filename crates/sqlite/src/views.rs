@@ -22,6 +22,8 @@ CREATE TABLE IF NOT EXISTS order_views (
     status          TEXT    NOT NULL,
     items           TEXT    NOT NULL,
     total_cents     INTEGER NOT NULL,
+    currency        TEXT    NOT NULL,
+    shipping_address TEXT,
     created_at      INTEGER NOT NULL,
     updated_at      INTEGER NOT NULL,
     cancel_reason   TEXT,
@@ -98,7 +100,7 @@ impl SqliteReadModel {
 }
 
 const ORDER_COLUMNS: &str = "order_id, customer_id, status, items, total_cents, created_at, \
-                             updated_at, cancel_reason, tracking_number";
+                             updated_at, cancel_reason, tracking_number, currency, shipping_address";
 
 fn row_to_order(row: &rusqlite::Row<'_>) -> rusqlite::Result<(OrderView, String)> {
     Ok((
@@ -112,6 +114,8 @@ fn row_to_order(row: &rusqlite::Row<'_>) -> rusqlite::Result<(OrderView, String)
             updated_at: from_micros(row.get(6)?),
             cancel_reason: row.get(7)?,
             tracking_number: row.get(8)?,
+            currency: row.get(9)?,
+            shipping_address: row.get(10)?,
         },
         row.get(3)?,
     ))
@@ -130,7 +134,7 @@ impl ReadModel for SqliteReadModel {
             {
                 let mut order = tx.prepare_cached(&format!(
                     "INSERT OR REPLACE INTO order_views ({ORDER_COLUMNS}) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
                 ))?;
                 for o in &batch.orders {
                     order.execute(params![
@@ -143,6 +147,8 @@ impl ReadModel for SqliteReadModel {
                         micros(o.updated_at),
                         o.cancel_reason,
                         o.tracking_number,
+                        o.currency,
+                        o.shipping_address,
                     ])?;
                 }
                 let mut stock = tx.prepare_cached(

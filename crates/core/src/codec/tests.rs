@@ -121,29 +121,89 @@ async fn every_event_type_round_trips_through_avro() {
     }
 }
 
-#[tokio::test]
-async fn order_created_follows_the_published_contract() {
-    let schema = Schema::parse_str(SCHEMA_FILES[0].1).unwrap();
+fn field_names(schema: &Schema) -> Vec<String> {
     let Schema::Record(record) = schema else {
         panic!("not a record")
     };
-    let fields: Vec<&str> = record.fields.iter().map(|f| f.name.as_str()).collect();
+    record.fields.iter().map(|f| f.name.clone()).collect()
+}
+
+#[test]
+fn order_created_keeps_the_published_contract_and_only_adds_fields_with_defaults() {
+    let v1 = Schema::parse_str(HISTORY_FILES[0].1).unwrap();
     assert_eq!(
-        fields,
+        field_names(&v1),
         ["orderId", "customerId", "items", "totalAmount", "timestamp"]
     );
+    let current = &SCHEMAS[0].1;
+    assert_eq!(field_names(current)[..5], field_names(&v1)[..]);
+    let Schema::Record(record) = current else {
+        panic!("not a record")
+    };
+    assert!(record.fields[5..].iter().all(|f| f.default.is_some()));
+}
+
+/// An `OrderCreated` written by a v1 producer (the published contract), as bytes.
+fn v1_bytes(v1: &Schema) -> Vec<u8> {
+    let wire = wire::OrderCreatedV1 {
+        order_id: "order-1".into(),
+        customer_id: "c-1".into(),
+        items: vec![wire::OrderItemV1 {
+            sku: "SKU-1".into(),
+            quantity: 2,
+            unit_price: 19.99,
+        }],
+        total_amount: 39.98,
+        timestamp: 1_700_000_000_000,
+    };
+    GenericDatumWriter::builder(v1)
+        .build()
+        .unwrap()
+        .write_value_to_vec(apache_avro::to_value(&wire).unwrap())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn v2_code_reads_order_created_written_with_v1() {
+    let registry = Arc::new(InMemoryRegistry::default());
+    let codec = EventCodec::new(registry.clone()).await.unwrap();
+    let v1 = Schema::parse_str(HISTORY_FILES[0].1).unwrap();
+    let v1_id = registry
+        .register("orders-OrderCreated", HISTORY_FILES[0].1)
+        .await
+        .unwrap();
+    assert_ne!(
+        Some(v1_id),
+        codec.schema_id("OrderCreated"),
+        "v1 and v2 are different ids"
+    );
+    let Event::OrderCreated(decoded) = codec.decode(v1_id, &v1_bytes(&v1)).await.unwrap() else {
+        panic!("not an OrderCreated")
+    };
+    let Event::OrderCreated(expected) = sample_created() else {
+        unreachable!()
+    };
+    assert_eq!(decoded.lines, expected.lines);
+    assert_eq!(decoded.currency.as_str(), "EUR", "the v2 default");
+    assert_eq!(decoded.shipping_address, None);
+}
+
+#[tokio::test]
+async fn a_v1_consumer_reads_order_created_written_with_v2() {
     let codec = codec().await;
     let encoded = codec.encode(&sample_created()).unwrap();
+    let v1 = Schema::parse_str(HISTORY_FILES[0].1).unwrap();
     let value = GenericDatumReader::builder(&SCHEMAS[0].1)
+        .reader_schema(&v1)
         .build()
         .unwrap()
         .read_value(&mut encoded.payload.as_slice())
         .unwrap();
-    let json: serde_json::Value =
-        serde_json::to_value(apache_avro::from_value::<wire::OrderCreatedV1>(&value).unwrap())
-            .unwrap();
-    assert_eq!(json["totalAmount"], 39.98);
-    assert_eq!(json["items"][0]["unitPrice"], 19.99);
+    let seen: wire::OrderCreatedV1 = apache_avro::from_value(&value).unwrap();
+    assert_eq!(seen.order_id, "order-1");
+    assert_eq!(seen.total_amount, 39.98);
+    assert_eq!(seen.items[0].unit_price, 19.99);
+    assert_eq!(seen.timestamp, 1_700_000_000_000);
 }
 
 #[tokio::test]

@@ -4,8 +4,8 @@
 
 use orderflow_domain::events::*;
 use orderflow_domain::{
-    CustomerId, DomainError, Money, OrderId, OrderLine, OrderLines, Quantity, Sku, StockLine,
-    Timestamp,
+    Currency, CustomerId, DomainError, Money, OrderId, OrderLine, OrderLines, Quantity, Sku,
+    StockLine, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +28,15 @@ record!(OrderCreatedV1 = "OrderCreated" {
     items: Vec<OrderItemV1>,
     total_amount: f64,
     timestamp: i64,
+});
+record!(OrderCreatedV2 = "OrderCreated" {
+    order_id: String,
+    customer_id: String,
+    items: Vec<OrderItemV1>,
+    total_amount: f64,
+    timestamp: i64,
+    currency: String,
+    shipping_address: Option<String>,
 });
 record!(OrderConfirmedV1 = "OrderConfirmed" { order_id: String });
 record!(OrderCancelledV1 = "OrderCancelled" { order_id: String, reason: String });
@@ -70,7 +79,7 @@ pub enum NotificationKindV1 {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Wire {
-    OrderCreated(OrderCreatedV1),
+    OrderCreated(OrderCreatedV2),
     OrderConfirmed(OrderConfirmedV1),
     OrderCancelled(OrderCancelledV1),
     OrderShipped(OrderShippedV1),
@@ -117,7 +126,7 @@ fn lines_from_wire(items: Vec<StockLineV1>) -> Result<Vec<StockLine>, DomainErro
 /// Converts a domain event to its wire shape.
 pub fn to_wire(event: &Event) -> Wire {
     match event {
-        Event::OrderCreated(e) => Wire::OrderCreated(OrderCreatedV1 {
+        Event::OrderCreated(e) => Wire::OrderCreated(OrderCreatedV2 {
             order_id: e.order_id.to_string(),
             customer_id: e.customer_id.to_string(),
             items: e
@@ -132,6 +141,8 @@ pub fn to_wire(event: &Event) -> Wire {
                 .collect(),
             total_amount: e.lines.total().to_major(),
             timestamp: e.timestamp.0,
+            currency: e.currency.as_str().to_owned(),
+            shipping_address: e.shipping_address.clone(),
         }),
         Event::OrderConfirmed(e) => Wire::OrderConfirmed(OrderConfirmedV1 {
             order_id: e.order_id.to_string(),
@@ -209,7 +220,7 @@ pub fn from_wire<R: WireSource>(event_type: &str, read: R) -> Result<Event, R::E
     let money = |m: i64| Money::from_minor(m).map_err(R::invalid);
     let event: Event = match event_type {
         "OrderCreated" => {
-            let w: OrderCreatedV1 = read.read()?;
+            let w: OrderCreatedV2 = read.read()?;
             let lines = w
                 .items
                 .into_iter()
@@ -228,6 +239,8 @@ pub fn from_wire<R: WireSource>(event_type: &str, read: R) -> Result<Event, R::E
                 customer_id: CustomerId::parse(w.customer_id).map_err(R::invalid)?,
                 lines,
                 timestamp: Timestamp(w.timestamp),
+                currency: Currency::parse(w.currency).map_err(R::invalid)?,
+                shipping_address: w.shipping_address,
             }
             .into()
         }

@@ -37,6 +37,10 @@ async fn bad_requests_get_a_4xx_naming_the_problem_and_write_nothing() -> TestRe
             json!({ "customerId": "", "items": [item("A", 1, 1.0)] }),
             "invalid customerId",
         ),
+        (
+            json!({ "customerId": "c", "items": [item("A", 1, 1.0)], "currency": "euro" }),
+            "invalid currency",
+        ),
     ];
     for (body, needle) in cases {
         let (status, resp) = api
@@ -229,5 +233,33 @@ async fn consumers_and_health_report_positions_and_lag() -> TestResult {
         assert!(names.contains(&group), "{names:?}");
     }
     assert_eq!(consumers["storeReaders"][0]["name"], "relay");
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_order_keeps_its_currency_and_shipping_address() -> TestResult {
+    let deployment = Deployment::new()?;
+    let app = deployment.start("api,projections", &[]).await?;
+    let api = Api::of(&deployment, &app);
+    let body = json!({
+        "customerId": "c-v2",
+        "items": [item("A", 1, 5.0)],
+        "currency": "USD",
+        "shippingAddress": "1 Main St, Springfield",
+    });
+    let (status, placed) = api.send(Method::POST, "/orders", Some(body)).await?;
+    assert_eq!(status, 202, "{placed}");
+    let id = placed["orderId"].as_str().ok_or("no id")?;
+    let (_, order) = api
+        .get(&format!("/orders/{id}?min_position={}", placed["position"]))
+        .await?;
+    assert_eq!(order["currency"], "USD");
+    assert_eq!(order["shippingAddress"], "1 Main St, Springfield");
+    let (plain, position) = api.place("c-v1", json!([item("A", 1, 5.0)])).await?;
+    let (_, order) = api
+        .get(&format!("/orders/{plain}?min_position={position}"))
+        .await?;
+    assert_eq!(order["currency"], "EUR");
+    assert_eq!(order["shippingAddress"], Value::Null);
     Ok(())
 }

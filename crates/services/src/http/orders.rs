@@ -11,7 +11,8 @@ use orderflow_core::store::StreamQuery;
 use orderflow_core::views::OrderView;
 use orderflow_domain::order::{Order, OrderCommand, OrderState};
 use orderflow_domain::{
-    Aggregate, CustomerId, Money, OrderId, OrderLine, OrderLines, Quantity, Sku, Timestamp, streams,
+    Aggregate, Currency, CustomerId, Money, OrderId, OrderLine, OrderLines, Quantity, Sku,
+    Timestamp, streams,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -29,6 +30,11 @@ pub const READ_YOUR_WRITES_WAIT: Duration = Duration::from_secs(5);
 pub struct PlaceOrder {
     customer_id: String,
     items: Vec<Item>,
+    /// ISO 4217; EUR when absent.
+    #[serde(default)]
+    currency: Option<String>,
+    #[serde(default)]
+    shipping_address: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -93,12 +99,18 @@ pub async fn place(
 ) -> Result<(StatusCode, Json<Placed>), ApiError> {
     let customer_id = CustomerId::parse(body.customer_id)?;
     let lines = parse_lines(body.items)?;
+    let currency = match body.currency {
+        Some(code) => Currency::parse(code)?,
+        None => Currency::default_currency(),
+    };
     let (order_id, idempotent) = order_id_for(&headers, &customer_id)?;
     let now = Utc::now();
     let events = Order::default().decide(OrderCommand::Place {
         order_id: order_id.clone(),
         customer_id,
         lines: lines.clone(),
+        currency,
+        shipping_address: body.shipping_address,
         now: Timestamp(now.timestamp_millis()),
     })?;
     let stream = streams::order(&order_id);
@@ -164,6 +176,8 @@ fn view_json(view: &OrderView) -> Value {
             "sku": i.sku, "quantity": i.quantity, "unitPrice": money(i.unit_price_cents),
         })).collect::<Vec<_>>(),
         "totalAmount": money(view.total_cents),
+        "currency": view.currency,
+        "shippingAddress": view.shipping_address,
         "createdAt": view.created_at,
         "updatedAt": view.updated_at,
         "cancelReason": view.cancel_reason,
@@ -261,6 +275,8 @@ fn state_json(
             "sku": l.sku.as_str(), "quantity": l.quantity.get(), "unitPrice": l.unit_price.to_major(),
         })).collect::<Vec<_>>(),
         "totalAmount": s.lines.total().to_major(),
+        "currency": s.currency.as_str(),
+        "shippingAddress": s.shipping_address,
         "createdAt": created,
         "updatedAt": updated,
         "cancelReason": s.cancel_reason,

@@ -20,6 +20,8 @@ fn order(id: &str, customer: &str, created_ms: i64, status: &str) -> OrderView {
             unit_price_cents: 150,
         }],
         total_cents: 300,
+        currency: "EUR".into(),
+        shipping_address: Some("1 Main St".into()),
         created_at: at,
         updated_at: at,
         cancel_reason: None,
