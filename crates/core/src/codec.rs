@@ -96,6 +96,9 @@ static SCHEMAS: LazyLock<Vec<(&'static str, Schema)>> = LazyLock::new(|| {
         .collect()
 });
 
+/// The schema id of a reader-only codec's types: never a registered id.
+const READ_ONLY: u32 = u32::MAX;
+
 /// The topic an event type is published to.
 pub fn topic_of_type(event_type: &str) -> &'static str {
     match event_type {
@@ -167,21 +170,58 @@ impl fmt::Debug for EventCodec {
 }
 
 impl EventCodec {
-    /// Registers every schema of the repository and readies the codec.
+    /// Registers every schema of the repository (its history first) and readies the codec.
     pub async fn new(registry: Arc<dyn SchemaRegistry>) -> Result<Self, CodecError> {
-        let mut by_type = HashMap::new();
-        let mut writers = HashMap::new();
         for (name, text) in HISTORY_FILES {
             registry
                 .register(&subject_of_type(name), text)
                 .await
                 .map_err(CodecError::Registry)?;
         }
+        let mut types = Vec::new();
         for ((name, text), (_, schema)) in SCHEMA_FILES.iter().zip(SCHEMAS.iter()) {
             let id = registry
                 .register(&subject_of_type(name), text)
                 .await
                 .map_err(CodecError::Registry)?;
+            types.push((*name, schema, id));
+        }
+        Self::build(registry, types)
+    }
+
+    /// A codec that only reads, with other reader schemas (say, the `.avsc` files of a
+    /// change under review), registering nothing. Every event goes through schema
+    /// resolution. The schemas are kept for the life of the process, which suits the
+    /// tools that use this.
+    pub fn reader(
+        registry: Arc<dyn SchemaRegistry>,
+        schemas: &[(String, String)],
+    ) -> Result<Self, CodecError> {
+        let mut types = Vec::new();
+        for (name, text) in schemas {
+            let Some(name) = Event::TYPES.iter().find(|t| *t == name) else {
+                return Err(CodecError::UnknownType {
+                    id: 0,
+                    name: name.clone(),
+                });
+            };
+            let schema = Schema::parse_str(text).map_err(|e| CodecError::Malformed {
+                id: 0,
+                reason: format!("{name}: {e}"),
+            })?;
+            let schema: &'static Schema = Box::leak(Box::new(schema));
+            types.push((*name, schema, READ_ONLY));
+        }
+        Self::build(registry, types)
+    }
+
+    fn build(
+        registry: Arc<dyn SchemaRegistry>,
+        types: Vec<(&'static str, &'static Schema, u32)>,
+    ) -> Result<Self, CodecError> {
+        let mut by_type = HashMap::new();
+        let mut writers = HashMap::new();
+        for (name, schema, id) in types {
             let build_err = |e: apache_avro::Error| CodecError::Encode {
                 event_type: name,
                 reason: e.to_string(),
@@ -193,9 +233,11 @@ impl EventCodec {
             let reader = GenericDatumReader::builder(schema)
                 .build()
                 .map_err(build_err)?;
-            writers.insert(id, Arc::new(schema.clone()));
+            if id != READ_ONLY {
+                writers.insert(id, Arc::new(schema.clone()));
+            }
             by_type.insert(
-                *name,
+                name,
                 TypeCodec {
                     name,
                     schema,
@@ -218,7 +260,14 @@ impl EventCodec {
     }
 
     pub fn encode(&self, event: &Event) -> Result<Encoded, CodecError> {
-        let codec = &self.by_type[event.type_name()];
+        let codec = self
+            .by_type
+            .get(event.type_name())
+            .filter(|c| c.id != READ_ONLY)
+            .ok_or_else(|| CodecError::Encode {
+                event_type: event.type_name(),
+                reason: "this codec only reads".into(),
+            })?;
         let payload = codec
             .writer
             .write_ser_to_vec(&wire::to_wire(event))

@@ -29,6 +29,9 @@ pub enum Command {
     },
     /// Measure appends and the whole pipeline, each next to a baseline.
     Bench(crate::bench::BenchArgs),
+    /// Schema tools.
+    #[command(subcommand)]
+    Schema(crate::schema::SchemaCommand),
 }
 
 /// The services a process can run.

@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 mod bench;
 mod cli;
+mod schema;
 mod wiring;
 
 use cli::{Cli, Command, Service, Settings};
@@ -45,6 +46,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Run(settings) => serve(&Service::ALL, settings).await,
         Command::Serve { services, settings } => serve(&services, settings).await,
         Command::Bench(args) => bench::run(args).await,
+        Command::Schema(command) => schema::run(command).await,
     }
 }
 

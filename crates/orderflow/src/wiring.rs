@@ -56,6 +56,14 @@ fn sqlite_path(url: &str, what: &str) -> anyhow::Result<PathBuf> {
     }
 }
 
+/// The event store's file for a data dir and an optional `--store` URL.
+pub fn store_path(data_dir: &std::path::Path, store_url: Option<&str>) -> anyhow::Result<PathBuf> {
+    match store_url {
+        Some(url) => sqlite_path(url, "store"),
+        None => Ok(data_dir.join("events.db")),
+    }
+}
+
 impl Adapters {
     pub async fn open(settings: &Settings) -> anyhow::Result<Self> {
         let dir = &settings.data_dir;

@@ -7,3 +7,4 @@ mod api;
 mod failures;
 mod flow;
 mod registry;
+mod schema;
