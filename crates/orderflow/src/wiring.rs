@@ -69,18 +69,11 @@ impl Adapters {
         let dir = &settings.data_dir;
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the data dir {}", dir.display()))?;
-        let default = |name: &str| format!("sqlite://{}", dir.join(name).display());
-        let store_path = sqlite_path(
-            settings
-                .store_url
-                .as_deref()
-                .unwrap_or(&default("events.db")),
-            "store",
-        )?;
-        let bus_path = sqlite_path(
-            settings.bus_url.as_deref().unwrap_or(&default("bus.db")),
-            "bus",
-        )?;
+        let store_path = store_path(dir, settings.store_url.as_deref())?;
+        let bus_path = match &settings.bus_url {
+            Some(url) => sqlite_path(url, "bus")?,
+            None => dir.join("bus.db"),
+        };
         let store =
             Arc::new(SqliteEventStore::open(&store_path).context("opening the event store")?);
         let registry = Arc::new(Registry::new(
