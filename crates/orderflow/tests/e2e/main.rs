@@ -6,5 +6,6 @@ mod support;
 mod api;
 mod failures;
 mod flow;
+mod interop;
 mod registry;
 mod schema;
