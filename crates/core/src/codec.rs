@@ -12,6 +12,7 @@ use orderflow_domain::{DomainError, Event};
 
 use crate::registry::{RegistryError, SchemaRegistry};
 
+pub mod upcast;
 pub mod wire;
 
 /// The `.avsc` files of the repository, compiled in: the current reader and writer schemas.
@@ -83,6 +84,12 @@ pub const SCHEMA_FILES: &[(&str, &str)] = &[
 pub const HISTORY_FILES: &[(&str, &str)] = &[(
     "OrderCreated",
     include_str!("../../../schemas/history/OrderCreated.v1.avsc"),
+)];
+
+/// Schemas of event types that are no longer written, read through upcasters.
+pub const LEGACY_FILES: &[(&str, &str)] = &[(
+    "OrderPlaced",
+    include_str!("../../../schemas/legacy/OrderPlaced.avsc"),
 )];
 
 static SCHEMAS: LazyLock<Vec<(&'static str, Schema)>> = LazyLock::new(|| {
@@ -158,6 +165,7 @@ pub struct EventCodec {
     registry: Arc<dyn SchemaRegistry>,
     by_type: HashMap<&'static str, TypeCodec>,
     writers: RwLock<HashMap<u32, Arc<Schema>>>,
+    upcasters: Vec<Box<dyn upcast::Upcaster>>,
 }
 
 impl fmt::Debug for EventCodec {
@@ -251,6 +259,7 @@ impl EventCodec {
             registry,
             by_type,
             writers: RwLock::new(writers),
+            upcasters: upcast::builtin(),
         })
     }
 
@@ -290,10 +299,7 @@ impl EventCodec {
             _ => String::new(),
         };
         let Some(codec) = self.by_type.get(name.as_str()) else {
-            return Err(CodecError::UnknownType {
-                id: schema_id,
-                name,
-            });
+            return self.upcast(schema_id, &writer, name, payload);
         };
         let malformed = |e: apache_avro::Error| CodecError::Malformed {
             id: schema_id,
@@ -318,6 +324,44 @@ impl EventCodec {
             });
         }
         Ok(event)
+    }
+
+    /// Reads a record of a type that is no longer current through its upcaster.
+    fn upcast(
+        &self,
+        schema_id: u32,
+        writer: &Schema,
+        name: String,
+        payload: &[u8],
+    ) -> Result<Event, CodecError> {
+        let upcaster = self.upcasters.iter().find(|u| u.reads() == name);
+        let target = upcaster.and_then(|u| self.by_type.get(u.produces()));
+        let (Some(upcaster), Some(target)) = (upcaster, target) else {
+            return Err(CodecError::UnknownType {
+                id: schema_id,
+                name,
+            });
+        };
+        let malformed = |reason: String| CodecError::Malformed {
+            id: schema_id,
+            reason,
+        };
+        let mut body = payload;
+        let old = GenericDatumReader::builder(writer)
+            .build()
+            .and_then(|r| r.read_value(&mut body))
+            .map_err(|e| malformed(e.to_string()))?;
+        if !body.is_empty() {
+            return Err(malformed(format!(
+                "{} bytes left after the record",
+                body.len()
+            )));
+        }
+        let current = upcaster
+            .upcast(old)
+            .and_then(|v| v.resolve(target.schema).map_err(|e| e.to_string()))
+            .map_err(|e| malformed(format!("upcasting {name} to {}: {e}", target.name)))?;
+        wire::from_wire(target.name, Resolved(current, schema_id))
     }
 
     /// Decodes a record in the Confluent wire format.

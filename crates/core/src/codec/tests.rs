@@ -289,3 +289,49 @@ async fn an_older_writer_schema_is_resolved_against_the_current_reader() {
         .into()
     );
 }
+
+#[tokio::test]
+async fn a_legacy_order_placed_is_read_as_order_created_through_its_upcaster() {
+    let registry = Arc::new(InMemoryRegistry::default());
+    let codec = EventCodec::new(registry.clone()).await.unwrap();
+    let (_, legacy_text) = LEGACY_FILES[0];
+    let legacy_id = registry
+        .register("orders-OrderPlaced", legacy_text)
+        .await
+        .unwrap();
+    let legacy = Schema::parse_str(legacy_text).unwrap();
+    let line = apache_avro::types::Value::Record(vec![
+        ("sku".into(), "SKU-OLD".into()),
+        ("qty".into(), apache_avro::types::Value::Int(3)),
+        ("priceCents".into(), apache_avro::types::Value::Long(250)),
+    ]);
+    let record = apache_avro::types::Value::Record(vec![
+        ("orderId".into(), "legacy-1".into()),
+        ("customer".into(), "c-old".into()),
+        ("lines".into(), apache_avro::types::Value::Array(vec![line])),
+        ("totalCents".into(), apache_avro::types::Value::Long(750)),
+        (
+            "placedAt".into(),
+            apache_avro::types::Value::Long(1_600_000_000_000),
+        ),
+    ]);
+    let body = GenericDatumWriter::builder(&legacy)
+        .build()
+        .unwrap()
+        .write_value_to_vec(record)
+        .unwrap();
+    let Event::OrderCreated(created) = codec.decode(legacy_id, &body).await.unwrap() else {
+        panic!("not upcast to OrderCreated")
+    };
+    assert_eq!(created.order_id.as_str(), "legacy-1");
+    assert_eq!(created.customer_id.as_str(), "c-old");
+    assert_eq!(created.lines.lines()[0].quantity.get(), 3);
+    assert_eq!(created.lines.lines()[0].unit_price.minor(), 250);
+    assert_eq!(created.lines.total().minor(), 750);
+    assert_eq!(created.timestamp.0, 1_600_000_000_000);
+    assert_eq!(
+        created.currency.as_str(),
+        "EUR",
+        "a default of the current schema"
+    );
+}

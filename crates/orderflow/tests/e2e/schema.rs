@@ -100,3 +100,68 @@ async fn schema_check_passes_safe_changes_and_fails_breaking_ones_with_a_reason(
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_legacy_event_in_the_store_is_upcast_and_the_order_flows_to_shipped() -> TestResult {
+    use apache_avro::types::Value as Avro;
+    use orderflow_core::registry::{Registry, SchemaRegistry};
+    use orderflow_core::{AppendRequest, EventStore, ExpectedVersion, NewEvent};
+
+    let deployment = Deployment::new()?;
+    let app = deployment.start("run", &[]).await?;
+    let api = Api::of(&deployment, &app);
+    api.set_stock("SKU-OLD", 10).await?;
+
+    // What the predecessor system wrote: an OrderPlaced, amounts in cents.
+    let events_db = deployment.data_dir().join("events.db");
+    let registry = Registry::new(orderflow_sqlite::SqliteSchemaStore::open(&events_db)?);
+    let (_, legacy_text) = orderflow_core::codec::LEGACY_FILES[0];
+    let legacy_id = registry.register("orders-OrderPlaced", legacy_text).await?;
+    let legacy = apache_avro::Schema::parse_str(legacy_text)?;
+    let line = Avro::Record(vec![
+        ("sku".into(), "SKU-OLD".into()),
+        ("qty".into(), Avro::Int(2)),
+        ("priceCents".into(), Avro::Long(1250)),
+    ]);
+    let record = Avro::Record(vec![
+        ("orderId".into(), "legacy-7".into()),
+        ("customer".into(), "c-old".into()),
+        ("lines".into(), Avro::Array(vec![line])),
+        ("totalCents".into(), Avro::Long(2500)),
+        (
+            "placedAt".into(),
+            Avro::Long(chrono::Utc::now().timestamp_millis()),
+        ),
+    ]);
+    let payload = apache_avro::writer::datum::GenericDatumWriter::builder(&legacy)
+        .build()?
+        .write_value_to_vec(record)?;
+    let store = orderflow_sqlite::SqliteEventStore::open(&events_db)?;
+    store
+        .append(vec![AppendRequest {
+            stream_id: "order-legacy-7".into(),
+            expected: ExpectedVersion::NoStream,
+            events: vec![NewEvent {
+                event_id: uuid::Uuid::new_v4(),
+                event_type: "OrderPlaced".into(),
+                schema_id: legacy_id,
+                payload,
+                occurred_at: chrono::Utc::now(),
+                correlation_id: "legacy-7".into(),
+                causation_id: None,
+                actor: "legacy-import".into(),
+            }],
+        }])
+        .await?;
+
+    let order = api.wait_status("legacy-7", "SHIPPED").await?;
+    assert_eq!(order["customerId"], "c-old");
+    assert_eq!(order["totalAmount"], 25.0);
+    let history = api.history("legacy-7").await?;
+    assert_eq!(history[0]["type"], "OrderPlaced");
+    assert_eq!(
+        history[0]["data"]["customerId"], "c-old",
+        "read in the current shape"
+    );
+    Ok(())
+}
