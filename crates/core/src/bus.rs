@@ -152,6 +152,10 @@ pub trait EventBus: Send + Sync + fmt::Debug {
 
     /// Every known consumer group with its committed offsets and lag.
     async fn groups(&self) -> Result<Vec<GroupLag>, BusError>;
+
+    /// The end offset (next offset to be written) of each partition of `topic` that has
+    /// ever had a record.
+    async fn end_offsets(&self, topic: &str) -> Result<Vec<(u32, u64)>, BusError>;
 }
 
 /// A group member's view of its partitions.

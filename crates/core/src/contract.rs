@@ -44,6 +44,7 @@ macro_rules! event_bus_contract {
             lag_is_the_gap_between_committed_and_end,
             a_waiting_poll_wakes_for_a_new_record,
             a_poll_with_nothing_to_read_returns_empty_at_its_deadline,
+            end_offsets_count_the_records_of_each_partition,
         );
     };
 }

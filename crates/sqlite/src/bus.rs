@@ -227,6 +227,22 @@ impl EventBus for SqliteBus {
         }))
     }
 
+    async fn end_offsets(&self, topic: &str) -> Result<Vec<(u32, u64)>, BusError> {
+        let shared = self.shared.clone();
+        let topic = topic.to_owned();
+        tokio::task::spawn_blocking(move || -> rusqlite::Result<Vec<(u32, u64)>> {
+            let conn = shared.writer.lock().unwrap_or_else(|e| e.into_inner());
+            let mut stmt = conn.prepare_cached(
+                "SELECT partition, next_offset FROM partition_ends WHERE topic = ?1 ORDER BY partition",
+            )?;
+            let rows = stmt.query_map([topic], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect()
+        })
+        .await
+        .map_err(unavailable)?
+        .map_err(unavailable)
+    }
+
     async fn groups(&self) -> Result<Vec<GroupLag>, BusError> {
         let shared = self.shared.clone();
         tokio::task::spawn_blocking(move || -> rusqlite::Result<Vec<GroupLag>> {

@@ -219,3 +219,16 @@ pub async fn a_poll_with_nothing_to_read_returns_empty_at_its_deadline<B: EventB
             .is_empty()
     );
 }
+
+pub async fn end_offsets_count_the_records_of_each_partition<B: EventBus>(bus: Arc<B>) {
+    assert!(bus.end_offsets("payments").await.unwrap().is_empty());
+    bus.publish(
+        (0..3)
+            .map(|i| record("payments", "k", &i.to_string()))
+            .collect(),
+    )
+    .await
+    .unwrap();
+    let p = partition_for(b"k", DEFAULT_PARTITIONS);
+    assert_eq!(bus.end_offsets("payments").await.unwrap(), [(p, 3)]);
+}

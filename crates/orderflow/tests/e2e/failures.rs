@@ -151,6 +151,13 @@ async fn a_poison_record_is_dead_lettered_and_consumption_goes_on() -> TestResul
         String::from_utf8_lossy(letter.header("error").ok_or("no error header")?).into_owned();
     assert!(error.contains("magic byte"), "{error}");
     assert!(letter.header("consumer-group").is_some());
+    let (_, consumers) = api.get("/consumers").await?;
+    let orders_dlq = consumers["deadLetters"]
+        .as_array()
+        .and_then(|d| d.iter().find(|t| t["topic"] == "orders.dlq"))
+        .ok_or("orders.dlq not listed")?;
+    // Each poison record is set aside by every group that reads `orders`.
+    assert!(orders_dlq["records"].as_u64() >= Some(2), "{consumers}");
     Ok(())
 }
 

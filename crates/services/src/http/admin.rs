@@ -94,8 +94,18 @@ pub async fn consumers(State(app): State<AppState>) -> Result<Json<Value>, ApiEr
             })
         })
         .collect();
+    let mut dead_letters = Vec::new();
+    for topic in orderflow_core::bus::TOPICS {
+        let dlq = orderflow_core::bus::dead_letter_topic(topic);
+        let ends = app.bus.end_offsets(&dlq).await.map_err(|e| {
+            ApiError::Internal(crate::context::ServiceError::External(e.to_string()))
+        })?;
+        let records: u64 = ends.iter().map(|(_, end)| end).sum();
+        dead_letters.push(json!({ "topic": dlq, "records": records }));
+    }
     Ok(Json(json!({
         "groups": groups,
+        "deadLetters": dead_letters,
         "storeReaders": [
             { "name": "relay", "position": relay, "head": head, "lag": head.saturating_sub(relay) },
             { "name": "projections", "position": projections, "head": head, "lag": head.saturating_sub(projections) },
