@@ -84,6 +84,9 @@ pub struct Settings {
     /// Event bus URL: `sqlite://PATH` for the embedded log (default: `<data-dir>/bus.db`).
     #[arg(long = "bus", env = "ORDERFLOW_BUS_URL")]
     pub bus_url: Option<String>,
+    /// Use this Confluent-compatible schema registry instead of the embedded one.
+    #[arg(long = "schema-registry", env = "ORDERFLOW_SCHEMA_REGISTRY_URL")]
+    pub schema_registry_url: Option<String>,
     /// Send email over SMTP (`smtp://host[:port]`) instead of writing `.eml` files.
     #[arg(long = "smtp", env = "ORDERFLOW_SMTP_URL")]
     pub smtp_url: Option<String>,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use orderflow_core::EventCodec;
 use orderflow_core::bus::{EventBus, StartFrom};
-use orderflow_core::registry::Registry;
+use orderflow_core::registry::{Registry, SchemaRegistry};
 use orderflow_core::store::{Checkpoints, EventStore};
 use orderflow_core::views::{AnalyticsStore, ReadModel};
 use orderflow_domain::Money;
@@ -20,6 +20,7 @@ use orderflow_services::handlers::{
 use orderflow_services::http::{self, AppState};
 use orderflow_services::mailer::{FileMailer, Mailer, SmtpMailer};
 use orderflow_services::payment_provider::{SimulatedProvider, SimulatedSettings};
+use orderflow_services::registry_client::HttpSchemaRegistry;
 use orderflow_services::{projections, relay};
 use orderflow_sqlite::{SqliteBus, SqliteEventStore, SqliteReadModel, SqliteSchemaStore};
 use tokio::task::JoinSet;
@@ -31,8 +32,9 @@ use crate::cli::{Service, Settings};
 #[derive(Debug, Clone)]
 pub struct Adapters {
     pub store: Arc<dyn EventStore>,
-    /// The embedded schema registry (served under `/schema-registry`).
-    pub registry: Arc<Registry>,
+    /// The embedded schema registry (served under `/schema-registry`), unless an
+    /// external one is configured.
+    pub registry: Option<Arc<Registry>>,
     pub checkpoints: Arc<dyn Checkpoints>,
     pub bus: Arc<dyn EventBus>,
     pub codec: Arc<EventCodec>,
@@ -76,11 +78,19 @@ impl Adapters {
         };
         let store =
             Arc::new(SqliteEventStore::open(&store_path).context("opening the event store")?);
-        let registry = Arc::new(Registry::new(
-            SqliteSchemaStore::open(&store_path).context("opening the schema registry")?,
-        ));
+        let (registry, codec_registry): (Option<Arc<Registry>>, Arc<dyn SchemaRegistry>) =
+            match &settings.schema_registry_url {
+                Some(url) => (None, Arc::new(HttpSchemaRegistry::new(url))),
+                None => {
+                    let embedded = Arc::new(Registry::new(
+                        SqliteSchemaStore::open(&store_path)
+                            .context("opening the schema registry")?,
+                    ));
+                    (Some(embedded.clone()), embedded)
+                }
+            };
         let codec = Arc::new(
-            EventCodec::new(registry.clone())
+            EventCodec::new(codec_registry)
                 .await
                 .context("registering the event schemas")?,
         );

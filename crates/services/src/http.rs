@@ -26,8 +26,9 @@ pub use error::ApiError;
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub recorder: Recorder,
-    /// The embedded schema registry, served under `/schema-registry`.
-    pub registry: Arc<Registry>,
+    /// The embedded schema registry, served under `/schema-registry` (none when an
+    /// external registry is configured).
+    pub registry: Option<Arc<Registry>>,
     pub read_model: Arc<dyn ReadModel>,
     pub analytics: Arc<dyn AnalyticsStore>,
     pub bus: Arc<dyn EventBus>,
@@ -35,7 +36,14 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let mut router = Router::new();
+    if let Some(registry) = &state.registry {
+        router = router.nest(
+            "/schema-registry",
+            registry::routes().with_state(registry.clone()),
+        );
+    }
+    router
         .route("/orders", post(orders::place))
         .route("/orders/{order_id}", get(orders::get))
         .route("/orders/{order_id}/history", get(orders::history))
@@ -48,10 +56,6 @@ pub fn router(state: AppState) -> Router {
         .route("/consumers", get(admin::consumers))
         .route("/analytics", get(admin::analytics))
         .route("/health", get(admin::health))
-        .nest(
-            "/schema-registry",
-            registry::routes().with_state(state.registry.clone()),
-        )
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .with_state(state)
 }

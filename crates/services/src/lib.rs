@@ -10,4 +10,5 @@ pub mod http;
 pub mod mailer;
 pub mod payment_provider;
 pub mod projections;
+pub mod registry_client;
 pub mod relay;

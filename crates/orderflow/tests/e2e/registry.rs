@@ -149,3 +149,36 @@ async fn the_registry_speaks_confluents_rest_api() -> TestResult {
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn with_an_external_registry_configured_orderflow_uses_it_for_every_schema() -> TestResult {
+    // One orderflow serves as "the" registry; a second one is configured to use it.
+    let registry_host = Deployment::new()?;
+    let host = registry_host.start("api", &[]).await?;
+    let host_api = Api::of(&registry_host, &host);
+    let url = format!("{}/schema-registry", host_api.base);
+
+    let deployment = Deployment::new()?;
+    let app = deployment
+        .start("run", &["--schema-registry", &url])
+        .await?;
+    let api = Api::of(&deployment, &app);
+    api.set_stock("X-1", 3).await?;
+    let (order_id, _) = api.place("c-ext", json!([item("X-1", 1, 1.0)])).await?;
+    api.wait_status(&order_id, "SHIPPED").await?;
+
+    let history = api.history(&order_id).await?;
+    let (_, latest) = host_api
+        .get("/schema-registry/subjects/orders-OrderCreated/versions/latest")
+        .await?;
+    assert_eq!(
+        history[0]["schemaId"], latest["id"],
+        "ids come from the external registry"
+    );
+    let (status, _) = api.get("/schema-registry/subjects").await?;
+    assert_eq!(
+        status, 404,
+        "no embedded registry is served beside an external one"
+    );
+    Ok(())
+}

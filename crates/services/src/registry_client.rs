@@ -1,0 +1,90 @@
+//! A client for an external, Confluent-compatible schema registry (the scale-out
+//! deployment's), used instead of the embedded one when `ORDERFLOW_SCHEMA_REGISTRY_URL`
+//! is set.
+
+use async_trait::async_trait;
+use orderflow_core::registry::{RegistryError, SchemaRegistry};
+use serde_json::{Value, json};
+
+const CONTENT_TYPE: &str = "application/vnd.schemaregistry.v1+json";
+
+#[derive(Debug, Clone)]
+pub struct HttpSchemaRegistry {
+    base: String,
+    client: reqwest::Client,
+}
+
+fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> RegistryError {
+    RegistryError::Unavailable(Box::new(e))
+}
+
+impl HttpSchemaRegistry {
+    /// `base` is the registry's URL, e.g. `http://registry:8081`.
+    pub fn new(base: &str) -> Self {
+        Self {
+            base: base.trim_end_matches('/').to_owned(),
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// Turns an error answer into the registry error it stands for.
+    async fn answer(resp: reqwest::Response, subject: &str) -> Result<Value, RegistryError> {
+        let status = resp.status();
+        let body: Value = resp.json().await.map_err(unavailable)?;
+        if status.is_success() {
+            return Ok(body);
+        }
+        let message = body["message"].as_str().unwrap_or("no message").to_owned();
+        Err(match body["error_code"].as_u64() {
+            Some(409) => RegistryError::Incompatible {
+                subject: subject.to_owned(),
+                level: Default::default(),
+                messages: vec![message],
+            },
+            Some(42201) => RegistryError::InvalidSchema {
+                subject: subject.to_owned(),
+                reason: message,
+            },
+            Some(40401) => RegistryError::SubjectNotFound(subject.to_owned()),
+            _ => {
+                RegistryError::Unavailable(format!("registry answered {status}: {message}").into())
+            }
+        })
+    }
+}
+
+#[async_trait]
+impl SchemaRegistry for HttpSchemaRegistry {
+    async fn register(&self, subject: &str, schema: &str) -> Result<u32, RegistryError> {
+        let resp = self
+            .client
+            .post(format!("{}/subjects/{subject}/versions", self.base))
+            .header("content-type", CONTENT_TYPE)
+            .body(json!({ "schema": schema }).to_string())
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let body = Self::answer(resp, subject).await?;
+        body["id"]
+            .as_u64()
+            .map(|id| id as u32)
+            .ok_or_else(|| RegistryError::Unavailable("the registry's answer has no id".into()))
+    }
+
+    async fn schema(&self, id: u32) -> Result<String, RegistryError> {
+        let resp = self
+            .client
+            .get(format!("{}/schemas/ids/{id}", self.base))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        if resp.status() == reqwest::StatusCode::NOT_FOUND {
+            return Err(RegistryError::SchemaNotFound(id));
+        }
+        let body = Self::answer(resp, "").await?;
+        body["schema"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| RegistryError::Unavailable("the registry's answer has no schema".into()))
+    }
+}
