@@ -78,12 +78,23 @@ pub struct Settings {
         default_value = "127.0.0.1:8080"
     )]
     pub http_addr: SocketAddr,
-    /// Event store URL: `sqlite://PATH` (default: `<data-dir>/events.db`).
+    /// Event store URL: `sqlite://PATH` (default: `<data-dir>/events.db`) or
+    /// `postgres://USER@HOST:PORT/DB`.
     #[arg(long = "store", env = "ORDERFLOW_STORE_URL")]
     pub store_url: Option<String>,
     /// Event bus URL: `sqlite://PATH` for the embedded log (default: `<data-dir>/bus.db`).
     #[arg(long = "bus", env = "ORDERFLOW_BUS_URL")]
     pub bus_url: Option<String>,
+    /// Largest number of connections to PostgreSQL (with a `postgres://` store).
+    #[arg(long, env = "ORDERFLOW_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+    /// How long to wait for a PostgreSQL connection, in milliseconds.
+    #[arg(
+        long,
+        env = "ORDERFLOW_DB_ACQUIRE_TIMEOUT_MS",
+        default_value_t = 10_000
+    )]
+    pub db_acquire_timeout_ms: u64,
     /// Use this Confluent-compatible schema registry instead of the embedded one.
     #[arg(long = "schema-registry", env = "ORDERFLOW_SCHEMA_REGISTRY_URL")]
     pub schema_registry_url: Option<String>,

@@ -63,7 +63,12 @@ fn read_schemas(dir: &Path) -> anyhow::Result<Vec<(String, String)>> {
 }
 
 async fn check(args: CheckArgs) -> anyhow::Result<()> {
-    let store_path = wiring::store_path(&args.data_dir, args.store_url.as_deref())?;
+    let store_path = match wiring::store_kind(&args.data_dir, args.store_url.as_deref())? {
+        wiring::StoreKind::Sqlite(path) => path,
+        wiring::StoreKind::Postgres(_) => {
+            bail!("schema check reads SQLite stores only so far; point it at a data dir")
+        }
+    };
     if !store_path.exists() {
         bail!(
             "no event store at {}: point --data-dir or --store at one",

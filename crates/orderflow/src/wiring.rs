@@ -11,6 +11,7 @@ use orderflow_core::registry::{Registry, SchemaRegistry};
 use orderflow_core::store::{Checkpoints, EventStore};
 use orderflow_core::views::{AnalyticsStore, ReadModel};
 use orderflow_domain::Money;
+use orderflow_postgres::{PgEventStore, PgSchemaStore, PoolSettings};
 use orderflow_services::consumer::{self, Handler};
 use orderflow_services::context::Recorder;
 use orderflow_services::handlers::{
@@ -42,27 +43,40 @@ pub struct Adapters {
     pub analytics: Arc<dyn AnalyticsStore>,
 }
 
-/// Splits `scheme://rest`, with a clear error for schemes this build does not have.
-fn sqlite_path(url: &str, what: &str) -> anyhow::Result<PathBuf> {
+/// Which event store a URL names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreKind {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+/// Picks the event store from `--store` (default: SQLite in the data dir), with a clear
+/// error for schemes this build does not have.
+pub fn store_kind(
+    data_dir: &std::path::Path,
+    store_url: Option<&str>,
+) -> anyhow::Result<StoreKind> {
+    let Some(url) = store_url else {
+        return Ok(StoreKind::Sqlite(data_dir.join("events.db")));
+    };
     match url.split_once("://") {
-        Some(("sqlite", path)) if !path.is_empty() => Ok(PathBuf::from(path)),
-        Some(("postgres" | "postgresql", _)) => {
-            bail!(
-                "{what} URL {url:?}: PostgreSQL support is not compiled into this build of orderflow"
-            )
-        }
-        Some(("kafka", _)) => {
-            bail!("{what} URL {url:?}: Kafka support is not compiled into this build of orderflow")
-        }
-        _ => bail!("{what} URL {url:?} is not supported: use sqlite://PATH"),
+        Some(("sqlite", path)) if !path.is_empty() => Ok(StoreKind::Sqlite(PathBuf::from(path))),
+        Some(("postgres" | "postgresql", _)) => Ok(StoreKind::Postgres(url.to_owned())),
+        _ => bail!("store URL {url:?} is not supported: use sqlite://PATH or postgres://…"),
     }
 }
 
-/// The event store's file for a data dir and an optional `--store` URL.
-pub fn store_path(data_dir: &std::path::Path, store_url: Option<&str>) -> anyhow::Result<PathBuf> {
-    match store_url {
-        Some(url) => sqlite_path(url, "store"),
-        None => Ok(data_dir.join("events.db")),
+/// The embedded bus's file from `--bus` (default: in the data dir).
+fn bus_path(data_dir: &std::path::Path, bus_url: Option<&str>) -> anyhow::Result<PathBuf> {
+    let Some(url) = bus_url else {
+        return Ok(data_dir.join("bus.db"));
+    };
+    match url.split_once("://") {
+        Some(("sqlite", path)) if !path.is_empty() => Ok(PathBuf::from(path)),
+        Some(("kafka", _)) => {
+            bail!("bus URL {url:?}: Kafka support is not compiled into this build of orderflow")
+        }
+        _ => bail!("bus URL {url:?} is not supported: use sqlite://PATH"),
     }
 }
 
@@ -71,21 +85,39 @@ impl Adapters {
         let dir = &settings.data_dir;
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the data dir {}", dir.display()))?;
-        let store_path = store_path(dir, settings.store_url.as_deref())?;
-        let bus_path = match &settings.bus_url {
-            Some(url) => sqlite_path(url, "bus")?,
-            None => dir.join("bus.db"),
+        let bus_path = bus_path(dir, settings.bus_url.as_deref())?;
+        let (store, checkpoints, schema_store): (
+            Arc<dyn EventStore>,
+            Arc<dyn Checkpoints>,
+            Registry,
+        ) = match store_kind(dir, settings.store_url.as_deref())? {
+            StoreKind::Sqlite(path) => {
+                let store =
+                    Arc::new(SqliteEventStore::open(&path).context("opening the event store")?);
+                let schemas =
+                    SqliteSchemaStore::open(&path).context("opening the schema registry")?;
+                (store.clone(), store, Registry::new(schemas))
+            }
+            StoreKind::Postgres(url) => {
+                let pool = PoolSettings {
+                    max_connections: settings.db_max_connections,
+                    acquire_timeout: Duration::from_millis(settings.db_acquire_timeout_ms),
+                    schema: None,
+                };
+                let store = Arc::new(
+                    PgEventStore::connect(&url, &pool)
+                        .await
+                        .context("connecting to the PostgreSQL event store")?,
+                );
+                let schemas = PgSchemaStore::new(store.pool().clone());
+                (store.clone(), store, Registry::new(schemas))
+            }
         };
-        let store =
-            Arc::new(SqliteEventStore::open(&store_path).context("opening the event store")?);
         let (registry, codec_registry): (Option<Arc<Registry>>, Arc<dyn SchemaRegistry>) =
             match &settings.schema_registry_url {
                 Some(url) => (None, Arc::new(HttpSchemaRegistry::new(url))),
                 None => {
-                    let embedded = Arc::new(Registry::new(
-                        SqliteSchemaStore::open(&store_path)
-                            .context("opening the schema registry")?,
-                    ));
+                    let embedded = Arc::new(schema_store);
                     (Some(embedded.clone()), embedded)
                 }
             };
@@ -100,8 +132,8 @@ impl Adapters {
         );
         Ok(Self {
             registry,
-            store: store.clone(),
-            checkpoints: store,
+            store,
+            checkpoints,
             bus,
             codec,
             read_model: read_model.clone(),

@@ -7,5 +7,6 @@ mod api;
 mod failures;
 mod flow;
 mod interop;
+mod postgres;
 mod registry;
 mod schema;

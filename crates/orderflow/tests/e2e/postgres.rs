@@ -1,0 +1,89 @@
+//! The pipeline on PostgreSQL, every service its own process.
+
+use serde_json::json;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn on_postgres_every_service_as_a_process_ships_cancels_and_survives_kill_9() -> TestResult {
+    let url = fresh_postgres_database().await?;
+    let store = ["--store", url.as_str()];
+    let deployment = Deployment::new()?;
+    let core = deployment.start("api,projections,relay", &store).await?;
+    let api = Api::of(&deployment, &core);
+    let mut services = Vec::new();
+    for service in ["orders", "inventory", "shipping", "notification"] {
+        services.push(deployment.start(service, &store).await?);
+    }
+    let slow_payment = ["--store", url.as_str(), "--payment-latency-ms", "100"];
+    let mut payment = deployment.start("payment", &slow_payment).await?;
+    api.set_stock("PG-1", 1_000).await?;
+
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        ids.push(
+            api.place(&format!("c-{i}"), json!([item("PG-1", 1, 3.0)]))
+                .await?
+                .0,
+        );
+    }
+    let (unknown, _) = api.place("c-x", json!([item("NOPE", 1, 3.0)])).await?;
+
+    // Mid-run: kill -9 the payment service, and cut every database connection.
+    let data_dir = deployment.data_dir();
+    eventually(|| async { Ok((charges(&data_dir)?.len() >= 5).then_some(())) }).await?;
+    payment.kill9().await?;
+    assert!(charges(&data_dir)?.len() < 41, "the kill came mid-run");
+    let admin = sqlx::PgPool::connect(&url).await?;
+    let killed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()) AS t",
+    )
+    .fetch_one(&admin)
+    .await?;
+    assert!(killed > 0, "connections were cut");
+    let _payment = deployment.start("payment", &slow_payment).await?;
+
+    for id in &ids {
+        api.wait_status(id, "SHIPPED").await?;
+    }
+    let cancelled = api.wait_status(&unknown, "CANCELLED").await?;
+    assert_eq!(
+        cancelled["cancelReason"],
+        "stock unavailable: unknown SKU NOPE"
+    );
+    let refunded = eventually(|| async {
+        let types = api.history_types(&unknown).await?;
+        Ok(types
+            .contains(&"PaymentRefunded".to_owned())
+            .then_some(types))
+    })
+    .await?;
+    assert_eq!(
+        refunded.iter().filter(|t| *t == "PaymentReceived").count(),
+        1
+    );
+
+    let ledger = charges(&data_dir)?;
+    assert_eq!(ledger.len(), 41);
+    assert!(ledger.values().all(|n| *n == 1), "one charge per order");
+    for id in &ids {
+        let types = api.history_types(id).await?;
+        for once in ["PaymentReceived", "StockReserved", "OrderShipped"] {
+            assert_eq!(
+                types.iter().filter(|t| *t == once).count(),
+                1,
+                "{id}: {types:?}"
+            );
+        }
+    }
+    eventually(|| async { Ok((mails(&data_dir).len() == 2 * 40 + 2).then_some(())) }).await?;
+    let (_, stock) = api
+        .get(&format!(
+            "/inventory/PG-1?min_position={}",
+            api.head().await?
+        ))
+        .await?;
+    assert_eq!(stock["available"], 960);
+    Ok(())
+}
