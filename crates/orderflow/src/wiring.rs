@@ -11,7 +11,7 @@ use orderflow_core::registry::{Registry, SchemaRegistry};
 use orderflow_core::store::{Checkpoints, EventStore};
 use orderflow_core::views::{AnalyticsStore, ReadModel};
 use orderflow_domain::Money;
-use orderflow_postgres::{PgEventStore, PgSchemaStore, PoolSettings};
+use orderflow_postgres::{PgEventStore, PgReadModel, PgSchemaStore, PoolSettings};
 use orderflow_services::consumer::{self, Handler};
 use orderflow_services::context::Recorder;
 use orderflow_services::handlers::{
@@ -80,39 +80,68 @@ fn bus_path(data_dir: &std::path::Path, bus_url: Option<&str>) -> anyhow::Result
     }
 }
 
+/// Where events, checkpoints, schemas and read models live: the event store decides.
+struct Storage {
+    store: Arc<dyn EventStore>,
+    checkpoints: Arc<dyn Checkpoints>,
+    schemas: Registry,
+    read_model: Arc<dyn ReadModel>,
+    analytics: Arc<dyn AnalyticsStore>,
+}
+
+async fn open_storage(settings: &Settings) -> anyhow::Result<Storage> {
+    let dir = &settings.data_dir;
+    Ok(match store_kind(dir, settings.store_url.as_deref())? {
+        StoreKind::Sqlite(path) => {
+            let store = Arc::new(SqliteEventStore::open(&path).context("opening the event store")?);
+            let schemas = SqliteSchemaStore::open(&path).context("opening the schema registry")?;
+            let views = Arc::new(
+                SqliteReadModel::open(&dir.join("read.db")).context("opening the read models")?,
+            );
+            Storage {
+                store: store.clone(),
+                checkpoints: store,
+                schemas: Registry::new(schemas),
+                read_model: views.clone(),
+                analytics: views,
+            }
+        }
+        StoreKind::Postgres(url) => {
+            let pool = PoolSettings {
+                max_connections: settings.db_max_connections,
+                acquire_timeout: Duration::from_millis(settings.db_acquire_timeout_ms),
+                schema: None,
+            };
+            let store = Arc::new(
+                PgEventStore::connect(&url, &pool)
+                    .await
+                    .context("connecting to the PostgreSQL event store")?,
+            );
+            let views = Arc::new(PgReadModel::new(store.pool().clone()));
+            Storage {
+                schemas: Registry::new(PgSchemaStore::new(store.pool().clone())),
+                store: store.clone(),
+                checkpoints: store,
+                read_model: views.clone(),
+                analytics: views,
+            }
+        }
+    })
+}
+
 impl Adapters {
     pub async fn open(settings: &Settings) -> anyhow::Result<Self> {
         let dir = &settings.data_dir;
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the data dir {}", dir.display()))?;
         let bus_path = bus_path(dir, settings.bus_url.as_deref())?;
-        let (store, checkpoints, schema_store): (
-            Arc<dyn EventStore>,
-            Arc<dyn Checkpoints>,
-            Registry,
-        ) = match store_kind(dir, settings.store_url.as_deref())? {
-            StoreKind::Sqlite(path) => {
-                let store =
-                    Arc::new(SqliteEventStore::open(&path).context("opening the event store")?);
-                let schemas =
-                    SqliteSchemaStore::open(&path).context("opening the schema registry")?;
-                (store.clone(), store, Registry::new(schemas))
-            }
-            StoreKind::Postgres(url) => {
-                let pool = PoolSettings {
-                    max_connections: settings.db_max_connections,
-                    acquire_timeout: Duration::from_millis(settings.db_acquire_timeout_ms),
-                    schema: None,
-                };
-                let store = Arc::new(
-                    PgEventStore::connect(&url, &pool)
-                        .await
-                        .context("connecting to the PostgreSQL event store")?,
-                );
-                let schemas = PgSchemaStore::new(store.pool().clone());
-                (store.clone(), store, Registry::new(schemas))
-            }
-        };
+        let Storage {
+            store,
+            checkpoints,
+            schemas: schema_store,
+            read_model,
+            analytics,
+        } = open_storage(settings).await?;
         let (registry, codec_registry): (Option<Arc<Registry>>, Arc<dyn SchemaRegistry>) =
             match &settings.schema_registry_url {
                 Some(url) => (None, Arc::new(HttpSchemaRegistry::new(url))),
@@ -127,17 +156,14 @@ impl Adapters {
                 .context("registering the event schemas")?,
         );
         let bus = Arc::new(SqliteBus::open(&bus_path).context("opening the event bus")?);
-        let read_model = Arc::new(
-            SqliteReadModel::open(&dir.join("read.db")).context("opening the read models")?,
-        );
         Ok(Self {
             registry,
             store,
             checkpoints,
             bus,
             codec,
-            read_model: read_model.clone(),
-            analytics: read_model,
+            read_model,
+            analytics,
         })
     }
 

@@ -1,10 +1,12 @@
 //! PostgreSQL adapters for running orderflow's services as separate processes on several
-//! machines: the event store (with gap-safe global positions), checkpoints and the
-//! schema registry's storage. Migrations are versioned files in `migrations/`, run on
+//! machines: the event store (with gap-safe global positions), checkpoints, the schema
+//! registry's storage and the read models. Migrations are versioned files in `migrations/`, run on
 //! connect.
 
 mod registry;
 mod store;
+mod views;
 
 pub use registry::PgSchemaStore;
 pub use store::{PgEventStore, PoolSettings};
+pub use views::PgReadModel;

@@ -1,0 +1,231 @@
+//! Read models in PostgreSQL: order and stock views with the position they reflect (one
+//! transaction per batch), and analytics deduplicated by event id.
+
+use async_trait::async_trait;
+use orderflow_core::store::StoreError;
+use orderflow_core::views::{
+    AnalyticsChange, AnalyticsStore, AnalyticsSummary, OrderItemView, OrderView, ReadModel,
+    StockView, ViewBatch,
+};
+use sqlx::postgres::PgRow;
+use sqlx::{PgPool, Row};
+use uuid::Uuid;
+
+#[derive(Debug, Clone)]
+pub struct PgReadModel {
+    pool: PgPool,
+}
+
+impl PgReadModel {
+    /// Uses the event store's pool (and its migrations).
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Unavailable(Box::new(e))
+}
+
+macro_rules! select_orders {
+    ($rest:literal) => {
+        concat!(
+            "SELECT order_id, customer_id, status, items, total_cents, currency, shipping_address, ",
+            "created_at, updated_at, cancel_reason, tracking_number FROM order_views ",
+            $rest
+        )
+    };
+}
+
+fn row_to_order(row: &PgRow) -> Result<OrderView, StoreError> {
+    let get = |e: sqlx::Error| unavailable(e);
+    let items: String = row.try_get("items").map_err(get)?;
+    Ok(OrderView {
+        order_id: row.try_get("order_id").map_err(get)?,
+        customer_id: row.try_get("customer_id").map_err(get)?,
+        status: row.try_get("status").map_err(get)?,
+        items: serde_json::from_str::<Vec<OrderItemView>>(&items).map_err(unavailable)?,
+        total_cents: row.try_get("total_cents").map_err(get)?,
+        currency: row.try_get("currency").map_err(get)?,
+        shipping_address: row.try_get("shipping_address").map_err(get)?,
+        created_at: row.try_get("created_at").map_err(get)?,
+        updated_at: row.try_get("updated_at").map_err(get)?,
+        cancel_reason: row.try_get("cancel_reason").map_err(get)?,
+        tracking_number: row.try_get("tracking_number").map_err(get)?,
+    })
+}
+
+fn row_to_stock(row: &PgRow) -> Result<StockView, StoreError> {
+    Ok(StockView {
+        sku: row.try_get("sku").map_err(unavailable)?,
+        available: row.try_get::<i64, _>("available").map_err(unavailable)? as u64,
+        reserved: row.try_get::<i64, _>("reserved").map_err(unavailable)? as u64,
+    })
+}
+
+#[async_trait]
+impl ReadModel for PgReadModel {
+    async fn apply(&self, batch: ViewBatch) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        for o in &batch.orders {
+            sqlx::query(
+                "INSERT INTO order_views (order_id, customer_id, status, items, total_cents, currency, \
+                 shipping_address, created_at, updated_at, cancel_reason, tracking_number) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                 ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, \
+                 updated_at = excluded.updated_at, cancel_reason = excluded.cancel_reason, \
+                 tracking_number = excluded.tracking_number",
+            )
+            .bind(&o.order_id)
+            .bind(&o.customer_id)
+            .bind(&o.status)
+            .bind(serde_json::to_string(&o.items).map_err(unavailable)?)
+            .bind(o.total_cents)
+            .bind(&o.currency)
+            .bind(&o.shipping_address)
+            .bind(o.created_at)
+            .bind(o.updated_at)
+            .bind(&o.cancel_reason)
+            .bind(&o.tracking_number)
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        }
+        for s in &batch.stock {
+            sqlx::query(
+                "INSERT INTO stock_views (sku, available, reserved) VALUES ($1, $2, $3) \
+                 ON CONFLICT (sku) DO UPDATE SET available = excluded.available, reserved = excluded.reserved",
+            )
+            .bind(&s.sku)
+            .bind(s.available as i64)
+            .bind(s.reserved as i64)
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        }
+        sqlx::query(
+            "INSERT INTO view_position (id, position) VALUES (1, $1) \
+             ON CONFLICT (id) DO UPDATE SET position = excluded.position",
+        )
+        .bind(batch.position as i64)
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)
+    }
+
+    async fn position(&self) -> Result<u64, StoreError> {
+        let position: Option<i64> =
+            sqlx::query_scalar("SELECT position FROM view_position WHERE id = 1")
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(unavailable)?;
+        Ok(position.unwrap_or(0) as u64)
+    }
+
+    async fn order(&self, order_id: &str) -> Result<Option<OrderView>, StoreError> {
+        Ok(self.orders(&[order_id.to_owned()]).await?.pop())
+    }
+
+    async fn orders(&self, order_ids: &[String]) -> Result<Vec<OrderView>, StoreError> {
+        let rows = sqlx::query(select_orders!("WHERE order_id = ANY($1)"))
+            .bind(order_ids)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        rows.iter().map(row_to_order).collect()
+    }
+
+    async fn customer_orders(&self, customer_id: &str) -> Result<Vec<OrderView>, StoreError> {
+        let rows = sqlx::query(select_orders!(
+            "WHERE customer_id = $1 ORDER BY created_at DESC, order_id"
+        ))
+        .bind(customer_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        rows.iter().map(row_to_order).collect()
+    }
+
+    async fn stock(&self, sku: &str) -> Result<Option<StockView>, StoreError> {
+        Ok(self.stocks(&[sku.to_owned()]).await?.pop())
+    }
+
+    async fn stocks(&self, skus: &[String]) -> Result<Vec<StockView>, StoreError> {
+        let rows =
+            sqlx::query("SELECT sku, available, reserved FROM stock_views WHERE sku = ANY($1)")
+                .bind(skus)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(unavailable)?;
+        rows.iter().map(row_to_stock).collect()
+    }
+}
+
+#[async_trait]
+impl AnalyticsStore for PgReadModel {
+    async fn record(
+        &self,
+        event_id: Uuid,
+        changes: Vec<AnalyticsChange>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let new = sqlx::query(
+            "INSERT INTO analytics_seen_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING",
+        )
+        .bind(event_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?
+        .rows_affected()
+            == 1;
+        if new {
+            for change in &changes {
+                match change {
+                    AnalyticsChange::OrderStatus { order_id, status } => sqlx::query(
+                        "INSERT INTO analytics_order_status (order_id, status) VALUES ($1, $2) \
+                         ON CONFLICT (order_id) DO UPDATE SET status = excluded.status",
+                    )
+                    .bind(order_id)
+                    .bind(status),
+                    AnalyticsChange::Revenue { day, delta_cents } => sqlx::query(
+                        "INSERT INTO analytics_revenue (day, cents) VALUES ($1, $2) \
+                         ON CONFLICT (day) DO UPDATE SET cents = analytics_revenue.cents + excluded.cents",
+                    )
+                    .bind(day)
+                    .bind(delta_cents),
+                }
+                .execute(&mut *tx)
+                .await
+                .map_err(unavailable)?;
+            }
+        }
+        tx.commit().await.map_err(unavailable)?;
+        Ok(new)
+    }
+
+    async fn summary(&self) -> Result<AnalyticsSummary, StoreError> {
+        let mut summary = AnalyticsSummary::default();
+        let rows =
+            sqlx::query("SELECT status, COUNT(*) AS n FROM analytics_order_status GROUP BY status")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(unavailable)?;
+        for r in rows {
+            let status: String = r.try_get("status").map_err(unavailable)?;
+            let n: i64 = r.try_get("n").map_err(unavailable)?;
+            summary.orders_by_status.insert(status, n as u64);
+        }
+        let rows = sqlx::query("SELECT day, cents FROM analytics_revenue")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        for r in rows {
+            summary.revenue_cents_by_day.insert(
+                r.try_get("day").map_err(unavailable)?,
+                r.try_get("cents").map_err(unavailable)?,
+            );
+        }
+        Ok(summary)
+    }
+}
