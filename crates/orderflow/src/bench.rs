@@ -39,6 +39,10 @@ pub struct BenchArgs {
     /// Skip the pipeline runs (appends and codec only).
     #[arg(long)]
     pub appends_only: bool,
+    /// Measure durable appends on this PostgreSQL server instead (in a scratch schema,
+    /// dropped afterwards), next to plain INSERT baselines on the same server.
+    #[arg(long = "store")]
+    pub store_url: Option<String>,
     /// Events encoded and decoded in the codec measurement.
     #[arg(long, default_value_t = 200_000)]
     pub codec_events: usize,
@@ -46,6 +50,9 @@ pub struct BenchArgs {
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     println!("orderflow bench — each figure next to its baseline from this same run\n");
+    if let Some(url) = &args.store_url {
+        return crate::bench_pg::appends(url, args.appends).await;
+    }
     appends(&args).await?;
     codec(args.codec_events).await?;
     if !args.appends_only {

@@ -7,6 +7,7 @@ use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
 mod bench;
+mod bench_pg;
 mod cli;
 mod schema;
 mod wiring;

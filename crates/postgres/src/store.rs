@@ -18,7 +18,8 @@
 //! turns for the length of their transaction; the store keeps those transactions short
 //! (one round trip per request) and callers batch (one transaction may carry many
 //! requests). Rolled-back appends leave holes in the numbering, never gaps that fill in
-//! later.
+//! later. Appends waiting at the same moment share one transaction (group commit, see
+//! `group.rs`).
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -72,6 +73,7 @@ fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> StoreError 
 #[derive(Debug, Clone)]
 pub struct PgEventStore {
     pool: PgPool,
+    writer: tokio::sync::mpsc::UnboundedSender<group::Job>,
 }
 
 impl PgEventStore {
@@ -87,7 +89,10 @@ impl PgEventStore {
             .connect_with(options)
             .await
             .map_err(unavailable)?;
-        let store = Self { pool };
+        let store = Self {
+            writer: group::spawn_writer(pool.clone()),
+            pool,
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -132,71 +137,12 @@ fn rows_to_events(rows: Vec<PgRow>) -> Result<Vec<StoredEvent>, StoreError> {
 #[async_trait]
 impl EventStore for PgEventStore {
     async fn append(&self, requests: Vec<AppendRequest>) -> Result<Vec<Appended>, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(unavailable)?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(APPEND_LOCK)
-            .execute(&mut *tx)
-            .await
-            .map_err(unavailable)?;
-        let mut out = Vec::with_capacity(requests.len());
-        for request in &requests {
-            let actual: i64 = sqlx::query_scalar(
-                "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = $1",
-            )
-            .bind(&request.stream_id)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(unavailable)?;
-            if !request.expected.matches(actual as u64) {
-                return Err(StoreError::WrongExpectedVersion {
-                    stream_id: request.stream_id.clone(),
-                    expected: request.expected,
-                    actual: actual as u64,
-                });
-            }
-            let mut appended = Appended {
-                version: actual as u64,
-                position: 0,
-            };
-            for event in &request.events {
-                appended.version += 1;
-                let inserted: Result<i64, sqlx::Error> = sqlx::query_scalar(
-                    "INSERT INTO events (stream_id, version, event_id, event_type, schema_id, \
-                     payload, occurred_at, correlation_id, causation_id, actor) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING position",
-                )
-                .bind(&request.stream_id)
-                .bind(appended.version as i64)
-                .bind(event.event_id)
-                .bind(&event.event_type)
-                .bind(event.schema_id as i32)
-                .bind(&event.payload)
-                .bind(event.occurred_at)
-                .bind(&event.correlation_id)
-                .bind(event.causation_id)
-                .bind(&event.actor)
-                .fetch_one(&mut *tx)
-                .await;
-                match inserted {
-                    Ok(position) => appended.position = position as u64,
-                    Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-                        // Told apart by the violated constraint, not by the message.
-                        return Err(match db.constraint() {
-                            Some("events_event_id") => StoreError::DuplicateEvent(event.event_id),
-                            _ => StoreError::WrongExpectedVersion {
-                                stream_id: request.stream_id.clone(),
-                                expected: request.expected,
-                                actual: appended.version,
-                            },
-                        });
-                    }
-                    Err(e) => return Err(unavailable(e)),
-                }
-            }
-            out.push(appended);
-        }
-        tx.commit().await.map_err(unavailable)?;
-        Ok(out)
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let stopped = || StoreError::Unavailable("the append writer has stopped".into());
+        self.writer
+            .send(group::Job { requests, reply })
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
     }
 
     async fn read_stream(
@@ -276,6 +222,8 @@ impl Checkpoints for PgEventStore {
         Ok(())
     }
 }
+
+mod group;
 
 #[cfg(test)]
 mod tests;

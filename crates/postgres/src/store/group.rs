@@ -1,0 +1,217 @@
+//! Group commit: appends waiting at the same moment share one transaction, one lock turn
+//! and one multi-row insert. Each request is still all-or-nothing on its own: its
+//! expectations and event ids are checked (under the lock, so nothing can change them)
+//! before anything is written, and a refused request does not hold up the others.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use orderflow_core::store::{AppendRequest, Appended, StoreError};
+use sqlx::{PgPool, Row};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use super::APPEND_LOCK;
+
+/// Largest number of append calls committed together.
+const MAX_GROUP: usize = 256;
+
+pub(super) struct Job {
+    pub requests: Vec<AppendRequest>,
+    pub reply: oneshot::Sender<Result<Vec<Appended>, StoreError>>,
+}
+
+/// Starts the task that commits queued appends in groups.
+pub(super) fn spawn_writer(pool: PgPool) -> mpsc::UnboundedSender<Job> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
+    tokio::spawn(async move {
+        while let Some(first) = rx.recv().await {
+            let mut jobs = vec![first];
+            while jobs.len() < MAX_GROUP {
+                match rx.try_recv() {
+                    Ok(job) => jobs.push(job),
+                    Err(_) => break,
+                }
+            }
+            match commit_group(&pool, &jobs).await {
+                Ok(results) => {
+                    for (job, result) in jobs.into_iter().zip(results) {
+                        let _ = job.reply.send(result);
+                    }
+                }
+                Err(e) => {
+                    let message = e.to_string();
+                    for job in jobs {
+                        let _ = job
+                            .reply
+                            .send(Err(StoreError::Unavailable(message.clone().into())));
+                    }
+                }
+            }
+        }
+    });
+    tx
+}
+
+/// Rows to insert, column by column (for `UNNEST`).
+#[derive(Default)]
+struct Rows {
+    stream_id: Vec<String>,
+    version: Vec<i64>,
+    event_id: Vec<Uuid>,
+    event_type: Vec<String>,
+    schema_id: Vec<i32>,
+    payload: Vec<Vec<u8>>,
+    occurred_at: Vec<DateTime<Utc>>,
+    correlation_id: Vec<String>,
+    causation_id: Vec<Option<Uuid>>,
+    actor: Vec<String>,
+}
+
+type Outcome = Result<Vec<(String, u64)>, StoreError>;
+
+/// Decides each job against the stored versions and ids (and the jobs before it).
+fn decide(
+    jobs: &[Job],
+    versions: &mut HashMap<String, u64>,
+    ids: &mut HashSet<Uuid>,
+    rows: &mut Rows,
+) -> Vec<Outcome> {
+    jobs.iter()
+        .map(|job| {
+            let mut local: HashMap<&str, u64> = HashMap::new();
+            let mut new_ids = HashSet::new();
+            for request in &job.requests {
+                let actual = local
+                    .get(request.stream_id.as_str())
+                    .or_else(|| versions.get(&request.stream_id))
+                    .copied()
+                    .unwrap_or(0);
+                if !request.expected.matches(actual) {
+                    return Err(StoreError::WrongExpectedVersion {
+                        stream_id: request.stream_id.clone(),
+                        expected: request.expected,
+                        actual,
+                    });
+                }
+                for event in &request.events {
+                    if ids.contains(&event.event_id) || !new_ids.insert(event.event_id) {
+                        return Err(StoreError::DuplicateEvent(event.event_id));
+                    }
+                }
+                local.insert(&request.stream_id, actual + request.events.len() as u64);
+            }
+            let mut last = Vec::new();
+            for request in &job.requests {
+                let mut version = local[request.stream_id.as_str()] - request.events.len() as u64;
+                for event in &request.events {
+                    version += 1;
+                    rows.stream_id.push(request.stream_id.clone());
+                    rows.version.push(version as i64);
+                    rows.event_id.push(event.event_id);
+                    rows.event_type.push(event.event_type.clone());
+                    rows.schema_id.push(event.schema_id as i32);
+                    rows.payload.push(event.payload.clone());
+                    rows.occurred_at.push(event.occurred_at);
+                    rows.correlation_id.push(event.correlation_id.clone());
+                    rows.causation_id.push(event.causation_id);
+                    rows.actor.push(event.actor.clone());
+                }
+                last.push((request.stream_id.clone(), version));
+            }
+            for (stream, version) in local {
+                versions.insert(stream.to_owned(), version);
+            }
+            ids.extend(new_ids);
+            Ok(last)
+        })
+        .collect()
+}
+
+async fn commit_group(
+    pool: &PgPool,
+    jobs: &[Job],
+) -> Result<Vec<Result<Vec<Appended>, StoreError>>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(APPEND_LOCK)
+        .execute(&mut *tx)
+        .await?;
+    let streams: Vec<String> = jobs
+        .iter()
+        .flat_map(|j| j.requests.iter().map(|r| r.stream_id.clone()))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let mut versions: HashMap<String, u64> = sqlx::query(
+        "SELECT stream_id, MAX(version) AS version FROM events WHERE stream_id = ANY($1) GROUP BY stream_id",
+    )
+    .bind(&streams)
+    .fetch_all(&mut *tx)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get("stream_id")?, r.try_get::<i64, _>("version")? as u64)))
+    .collect::<Result<_, sqlx::Error>>()?;
+    let event_ids: Vec<Uuid> = jobs
+        .iter()
+        .flat_map(|j| {
+            j.requests
+                .iter()
+                .flat_map(|r| r.events.iter().map(|e| e.event_id))
+        })
+        .collect();
+    let mut ids: HashSet<Uuid> =
+        sqlx::query_scalar("SELECT event_id FROM events WHERE event_id = ANY($1)")
+            .bind(&event_ids)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect();
+    let mut rows = Rows::default();
+    let outcomes = decide(jobs, &mut versions, &mut ids, &mut rows);
+    let mut positions: HashMap<(String, u64), u64> = HashMap::new();
+    if !rows.stream_id.is_empty() {
+        let inserted = sqlx::query(
+            "INSERT INTO events (stream_id, version, event_id, event_type, schema_id, payload, \
+             occurred_at, correlation_id, causation_id, actor) \
+             SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::uuid[], $4::text[], $5::int[], \
+             $6::bytea[], $7::timestamptz[], $8::text[], $9::uuid[], $10::text[]) \
+             RETURNING stream_id, version, position",
+        )
+        .bind(&rows.stream_id)
+        .bind(&rows.version)
+        .bind(&rows.event_id)
+        .bind(&rows.event_type)
+        .bind(&rows.schema_id)
+        .bind(&rows.payload)
+        .bind(&rows.occurred_at)
+        .bind(&rows.correlation_id)
+        .bind(&rows.causation_id)
+        .bind(&rows.actor)
+        .fetch_all(&mut *tx)
+        .await?;
+        for r in inserted {
+            positions.insert(
+                (
+                    r.try_get("stream_id")?,
+                    r.try_get::<i64, _>("version")? as u64,
+                ),
+                r.try_get::<i64, _>("position")? as u64,
+            );
+        }
+    }
+    tx.commit().await?;
+    Ok(outcomes
+        .into_iter()
+        .map(|outcome| {
+            outcome.map(|last| {
+                last.into_iter()
+                    .map(|(stream, version)| Appended {
+                        version,
+                        position: positions.get(&(stream, version)).copied().unwrap_or(0),
+                    })
+                    .collect()
+            })
+        })
+        .collect())
+}
