@@ -29,6 +29,9 @@ pub enum Command {
     },
     /// Measure appends and the whole pipeline, each next to a baseline.
     Bench(crate::bench::BenchArgs),
+    /// Create or upgrade the event store's tables (PostgreSQL: run the versioned
+    /// migrations; services also run them on start).
+    Migrate(Settings),
     /// Schema tools.
     #[command(subcommand)]
     Schema(crate::schema::SchemaCommand),

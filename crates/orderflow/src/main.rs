@@ -48,6 +48,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { services, settings } => serve(&services, settings).await,
         Command::Bench(args) => bench::run(args).await,
         Command::Schema(command) => schema::run(command).await,
+        Command::Migrate(settings) => wiring::migrate(&settings).await,
     }
 }
 

@@ -80,6 +80,32 @@ fn bus_path(data_dir: &std::path::Path, bus_url: Option<&str>) -> anyhow::Result
     }
 }
 
+/// `orderflow migrate`: brings the store's tables up to date and says what it did.
+pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    match store_kind(&settings.data_dir, settings.store_url.as_deref())? {
+        StoreKind::Postgres(url) => {
+            let pool = PoolSettings {
+                max_connections: 1,
+                acquire_timeout: Duration::from_millis(settings.db_acquire_timeout_ms),
+                schema: None,
+            };
+            PgEventStore::connect(&url, &pool)
+                .await
+                .context("running the PostgreSQL migrations")?;
+            println!("orderflow: PostgreSQL migrations are up to date");
+        }
+        StoreKind::Sqlite(path) => {
+            std::fs::create_dir_all(&settings.data_dir)?;
+            open_storage(settings).await?;
+            println!(
+                "orderflow: SQLite tables are up to date in {}",
+                path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Where events, checkpoints, schemas and read models live: the event store decides.
 struct Storage {
     store: Arc<dyn EventStore>,

@@ -87,3 +87,40 @@ async fn on_postgres_every_service_as_a_process_ships_cancels_and_survives_kill_
     assert_eq!(stock["available"], 960);
     Ok(())
 }
+
+#[tokio::test]
+async fn migrate_creates_the_tables_of_a_new_database() -> TestResult {
+    let url = fresh_postgres_database().await?;
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_orderflow"))
+        .args(["migrate", "--store", &url])
+        .output()
+        .await?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pool = sqlx::PgPool::connect(&url).await?;
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await?;
+    for table in [
+        "checkpoints",
+        "events",
+        "order_views",
+        "schemas",
+        "subject_versions",
+    ] {
+        assert!(
+            tables.iter().any(|t| t == table),
+            "{table} missing from {tables:?}"
+        );
+    }
+    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
+        .fetch_one(&pool)
+        .await?;
+    assert_eq!(applied, 3);
+    Ok(())
+}
