@@ -9,6 +9,7 @@
 
 pub mod bus;
 pub mod store;
+pub mod views;
 
 /// Instantiates every event-store scenario (and the checkpoint scenarios) as a test.
 /// The factory expression must evaluate to a future of `(S, G)` where `S` implements
@@ -45,6 +46,21 @@ macro_rules! event_bus_contract {
             a_waiting_poll_wakes_for_a_new_record,
             a_poll_with_nothing_to_read_returns_empty_at_its_deadline,
             end_offsets_count_the_records_of_each_partition,
+        );
+    };
+}
+
+/// Instantiates every read-model scenario as a test. The factory expression must
+/// evaluate to a future of `(M, G)` where `M: ReadModel + AnalyticsStore`.
+#[macro_export]
+macro_rules! read_model_contract {
+    ($factory:expr) => {
+        $crate::__contract_tests!(views, $factory;
+            a_batch_stores_its_views_and_its_position_together,
+            a_later_batch_overwrites_a_view,
+            a_customers_orders_are_listed_newest_first,
+            an_analytics_event_recorded_twice_counts_once,
+            revenue_adds_up_per_day_refunds_included,
         );
     };
 }

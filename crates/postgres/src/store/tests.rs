@@ -187,70 +187,9 @@ async fn the_registry_keeps_versions_ids_and_levels_in_postgres()
     Ok(())
 }
 
-#[tokio::test]
-async fn read_models_store_a_batch_with_its_position_and_count_analytics_once()
--> Result<(), Box<dyn std::error::Error>> {
-    use orderflow_core::views::{
-        AnalyticsChange, AnalyticsStore, OrderItemView, OrderView, ReadModel, StockView, ViewBatch,
-    };
-    let (store, _schema) = fresh_store().await;
-    let model = crate::PgReadModel::new(store.pool().clone());
-    assert_eq!(model.position().await?, 0);
-    let now =
-        chrono::DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).ok_or("time")?;
-    let view = OrderView {
-        order_id: "o-1".into(),
-        customer_id: "c-1".into(),
-        status: "PENDING".into(),
-        items: vec![OrderItemView {
-            sku: "A".into(),
-            quantity: 2,
-            unit_price_cents: 150,
-        }],
-        total_cents: 300,
-        currency: "EUR".into(),
-        shipping_address: None,
-        created_at: now,
-        updated_at: now,
-        cancel_reason: None,
-        tracking_number: None,
-    };
-    let stock = StockView {
-        sku: "A".into(),
-        available: 8,
-        reserved: 2,
-    };
-    model
-        .apply(ViewBatch {
-            orders: vec![view.clone()],
-            stock: vec![stock.clone()],
-            position: 7,
-        })
-        .await?;
-    assert_eq!(model.position().await?, 7);
-    assert_eq!(model.order("o-1").await?, Some(view.clone()));
-    assert_eq!(model.stock("A").await?, Some(stock));
-    assert_eq!(model.customer_orders("c-1").await?, vec![view]);
-
-    let id = Uuid::new_v4();
-    let paid = || {
-        vec![AnalyticsChange::Revenue {
-            day: "2026-11-27".into(),
-            delta_cents: 300,
-        }]
-    };
-    assert!(model.record(id, paid()).await?);
-    assert!(
-        !model.record(id, paid()).await?,
-        "a redelivered event counts once"
-    );
-    assert_eq!(
-        model
-            .summary()
-            .await?
-            .revenue_cents_by_day
-            .get("2026-11-27"),
-        Some(&300)
-    );
-    Ok(())
+mod read_model_contract {
+    orderflow_core::read_model_contract!(async {
+        let (store, schema) = super::fresh_store().await;
+        (crate::PgReadModel::new(store.pool().clone()), schema)
+    });
 }
