@@ -398,8 +398,6 @@ impl EventCodec {
 struct Direct<'a, 'b>(&'a GenericDatumReader<'static>, &'a mut &'b [u8], u32);
 
 impl wire::WireSource for Direct<'_, '_> {
-    type Error = CodecError;
-
     fn read<T: serde::de::DeserializeOwned>(self) -> Result<T, CodecError> {
         self.0
             .read_deser(self.1)
@@ -408,40 +406,16 @@ impl wire::WireSource for Direct<'_, '_> {
                 reason: e.to_string(),
             })
     }
-
-    fn invalid(error: DomainError) -> CodecError {
-        CodecError::Invalid(error)
-    }
-
-    fn unknown_type(name: &str) -> CodecError {
-        CodecError::UnknownType {
-            id: 0,
-            name: name.to_owned(),
-        }
-    }
 }
 
 struct Resolved(apache_avro::types::Value, u32);
 
 impl wire::WireSource for Resolved {
-    type Error = CodecError;
-
     fn read<T: serde::de::DeserializeOwned>(self) -> Result<T, CodecError> {
         apache_avro::from_value(&self.0).map_err(|e| CodecError::Malformed {
             id: self.1,
             reason: e.to_string(),
         })
-    }
-
-    fn invalid(error: DomainError) -> CodecError {
-        CodecError::Invalid(error)
-    }
-
-    fn unknown_type(name: &str) -> CodecError {
-        CodecError::UnknownType {
-            id: 0,
-            name: name.to_owned(),
-        }
     }
 }
 

@@ -9,6 +9,8 @@ use orderflow_domain::{
 };
 use serde::{Deserialize, Serialize};
 
+use super::CodecError;
+
 /// Defines a wire struct whose serde name is its Avro record name (the schema-aware
 /// deserializer checks it).
 macro_rules! record {
@@ -215,9 +217,9 @@ pub fn to_wire(event: &Event) -> Wire {
 
 /// Decodes an event of type `event_type` from a deserializer-like source: `read` is
 /// asked for the wire struct the type uses.
-pub fn from_wire<R: WireSource>(event_type: &str, read: R) -> Result<Event, R::Error> {
-    let order = |s: String| OrderId::parse(s).map_err(R::invalid);
-    let money = |m: i64| Money::from_minor(m).map_err(R::invalid);
+pub fn from_wire<R: WireSource>(event_type: &str, read: R) -> Result<Event, CodecError> {
+    let order = |s: String| OrderId::parse(s).map_err(CodecError::Invalid);
+    let money = |m: i64| Money::from_minor(m).map_err(CodecError::Invalid);
     let event: Event = match event_type {
         "OrderCreated" => {
             let w: OrderCreatedV2 = read.read()?;
@@ -233,13 +235,13 @@ pub fn from_wire<R: WireSource>(event_type: &str, read: R) -> Result<Event, R::E
                 })
                 .collect::<Result<Vec<_>, DomainError>>()
                 .and_then(OrderLines::new)
-                .map_err(R::invalid)?;
+                .map_err(CodecError::Invalid)?;
             OrderCreated {
                 order_id: order(w.order_id)?,
-                customer_id: CustomerId::parse(w.customer_id).map_err(R::invalid)?,
+                customer_id: CustomerId::parse(w.customer_id).map_err(CodecError::Invalid)?,
                 lines,
                 timestamp: Timestamp(w.timestamp),
-                currency: Currency::parse(w.currency).map_err(R::invalid)?,
+                currency: Currency::parse(w.currency).map_err(CodecError::Invalid)?,
                 shipping_address: w.shipping_address,
             }
             .into()
@@ -297,9 +299,9 @@ pub fn from_wire<R: WireSource>(event_type: &str, read: R) -> Result<Event, R::E
         "StockLevelSet" => {
             let w: StockLevelSetV1 = read.read()?;
             StockLevelSet {
-                sku: Sku::parse(w.sku).map_err(R::invalid)?,
+                sku: Sku::parse(w.sku).map_err(CodecError::Invalid)?,
                 available: u64::try_from(w.available).map_err(|_| {
-                    R::invalid(DomainError::InvalidValue {
+                    CodecError::Invalid(DomainError::InvalidValue {
                         what: "available",
                         reason: format!("{} is negative", w.available),
                     })
@@ -310,18 +312,18 @@ pub fn from_wire<R: WireSource>(event_type: &str, read: R) -> Result<Event, R::E
         "StockAllocated" => {
             let w: StockAllocatedV1 = read.read()?;
             StockAllocated {
-                sku: Sku::parse(w.sku).map_err(R::invalid)?,
+                sku: Sku::parse(w.sku).map_err(CodecError::Invalid)?,
                 order_id: order(w.order_id)?,
-                quantity: Quantity::new(w.quantity.into()).map_err(R::invalid)?,
+                quantity: Quantity::new(w.quantity.into()).map_err(CodecError::Invalid)?,
             }
             .into()
         }
         "StockDeallocated" => {
             let w: StockDeallocatedV1 = read.read()?;
             StockDeallocated {
-                sku: Sku::parse(w.sku).map_err(R::invalid)?,
+                sku: Sku::parse(w.sku).map_err(CodecError::Invalid)?,
                 order_id: order(w.order_id)?,
-                quantity: Quantity::new(w.quantity.into()).map_err(R::invalid)?,
+                quantity: Quantity::new(w.quantity.into()).map_err(CodecError::Invalid)?,
             }
             .into()
         }
@@ -329,7 +331,7 @@ pub fn from_wire<R: WireSource>(event_type: &str, read: R) -> Result<Event, R::E
             let w: StockReservedV1 = read.read()?;
             StockReserved {
                 order_id: order(w.order_id)?,
-                items: lines_from_wire(w.items).map_err(R::invalid)?,
+                items: lines_from_wire(w.items).map_err(CodecError::Invalid)?,
             }
             .into()
         }
@@ -337,7 +339,7 @@ pub fn from_wire<R: WireSource>(event_type: &str, read: R) -> Result<Event, R::E
             let w: StockReleasedV1 = read.read()?;
             StockReleased {
                 order_id: order(w.order_id)?,
-                items: lines_from_wire(w.items).map_err(R::invalid)?,
+                items: lines_from_wire(w.items).map_err(CodecError::Invalid)?,
             }
             .into()
         }
@@ -371,15 +373,17 @@ pub fn from_wire<R: WireSource>(event_type: &str, read: R) -> Result<Event, R::E
             }
             .into()
         }
-        other => return Err(R::unknown_type(other)),
+        other => {
+            return Err(CodecError::UnknownType {
+                id: 0,
+                name: other.to_owned(),
+            });
+        }
     };
     Ok(event)
 }
 
 /// Where `from_wire` gets the wire struct from (Avro bytes, a resolved Avro value).
 pub trait WireSource {
-    type Error;
-    fn read<T: serde::de::DeserializeOwned>(self) -> Result<T, Self::Error>;
-    fn invalid(error: DomainError) -> Self::Error;
-    fn unknown_type(name: &str) -> Self::Error;
+    fn read<T: serde::de::DeserializeOwned>(self) -> Result<T, CodecError>;
 }
