@@ -34,41 +34,71 @@ impl Handler for SlowCounter {
     }
 }
 
-#[tokio::test]
-async fn shutdown_finishes_the_batch_in_flight_and_commits_it()
--> Result<(), Box<dyn std::error::Error>> {
-    let dir = tempfile::tempdir()?;
-    let bus: Arc<dyn EventBus> = Arc::new(SqliteBus::open(&dir.path().join("bus.db"))?);
-    let codec = Arc::new(EventCodec::new(Arc::new(InMemoryRegistry::default())).await?);
-    let encoded = codec.encode(&sample_created())?;
-    let records = (0..20)
-        .map(|i| OutgoingRecord {
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+/// A bus in a temp dir, a codec, and an encoded `OrderCreated`.
+struct Setup {
+    _dir: tempfile::TempDir,
+    bus: Arc<dyn EventBus>,
+    codec: Arc<EventCodec>,
+    order_created: Vec<u8>,
+}
+
+impl Setup {
+    async fn new() -> Result<Self, Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let bus: Arc<dyn EventBus> = Arc::new(SqliteBus::open(&dir.path().join("bus.db"))?);
+        let codec = Arc::new(EventCodec::new(Arc::new(InMemoryRegistry::default())).await?);
+        let encoded = codec.encode(&sample_created())?;
+        Ok(Self {
+            _dir: dir,
+            bus,
+            codec,
+            order_created: frame(encoded.schema_id, &encoded.payload),
+        })
+    }
+
+    fn record(key: &str, value: Vec<u8>) -> OutgoingRecord {
+        OutgoingRecord {
             topic: "orders".into(),
-            key: format!("order-{i}"),
-            value: frame(encoded.schema_id, &encoded.payload),
+            key: key.into(),
+            value,
             headers: vec![],
             timestamp: chrono::Utc::now(),
-        })
+        }
+    }
+
+    /// Runs the consumer until the handler asks it to stop.
+    async fn consume(&self, handler: &Arc<SlowCounter>) -> Result<(), ServiceError> {
+        let shutdown = handler.shutdown.clone();
+        run(
+            self.bus.clone(),
+            self.codec.clone(),
+            handler.clone(),
+            StartFrom::Earliest,
+            shutdown,
+        )
+        .await
+    }
+}
+
+#[tokio::test]
+async fn shutdown_finishes_the_batch_in_flight_and_commits_it() -> TestResult {
+    let setup = Setup::new().await?;
+    let records = (0..20)
+        .map(|i| Setup::record(&format!("order-{i}"), setup.order_created.clone()))
         .collect();
-    bus.publish(records).await?;
+    setup.bus.publish(records).await?;
 
     let handler = Arc::new(SlowCounter::default());
-    let shutdown = handler.shutdown.clone();
-    run(
-        bus.clone(),
-        codec,
-        handler.clone(),
-        StartFrom::Earliest,
-        shutdown,
-    )
-    .await?;
+    setup.consume(&handler).await?;
 
     assert_eq!(
         handler.seen.load(Ordering::SeqCst),
         20,
         "the whole batch was handled"
     );
-    let groups = bus.groups().await?;
+    let groups = setup.bus.groups().await?;
     let counter = groups
         .iter()
         .find(|g| g.group == "counter")
@@ -78,41 +108,25 @@ async fn shutdown_finishes_the_batch_in_flight_and_commits_it()
 }
 
 #[tokio::test]
-async fn an_unreadable_record_is_dead_lettered_with_its_reason()
--> Result<(), Box<dyn std::error::Error>> {
-    let dir = tempfile::tempdir()?;
-    let bus: Arc<dyn EventBus> = Arc::new(SqliteBus::open(&dir.path().join("bus.db"))?);
-    let codec = Arc::new(EventCodec::new(Arc::new(InMemoryRegistry::default())).await?);
-    let encoded = codec.encode(&sample_created())?;
-    let record = |value: Vec<u8>| OutgoingRecord {
-        topic: "orders".into(),
-        key: "k".into(),
-        value,
-        headers: vec![],
-        timestamp: chrono::Utc::now(),
-    };
-    bus.publish(vec![
-        record(vec![0, 0, 0, 0, 99]),
-        record(frame(encoded.schema_id, &encoded.payload)),
-    ])
-    .await?;
+async fn an_unreadable_record_is_dead_lettered_with_its_reason() -> TestResult {
+    let setup = Setup::new().await?;
+    setup
+        .bus
+        .publish(vec![
+            Setup::record("k", vec![0, 0, 0, 0, 99]),
+            Setup::record("k", setup.order_created.clone()),
+        ])
+        .await?;
     let handler = Arc::new(SlowCounter::default());
-    let shutdown = handler.shutdown.clone();
-    run(
-        bus.clone(),
-        codec,
-        handler.clone(),
-        StartFrom::Earliest,
-        shutdown,
-    )
-    .await?;
+    setup.consume(&handler).await?;
     assert_eq!(
         handler.seen.load(Ordering::SeqCst),
         1,
         "the good record after it was handled"
     );
 
-    let mut dlq = bus
+    let mut dlq = setup
+        .bus
         .subscribe("reader", &["orders.dlq"], StartFrom::Earliest)
         .await?;
     let letters = dlq.poll(10, Duration::from_secs(5)).await?;
