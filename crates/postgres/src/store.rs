@@ -80,6 +80,10 @@ impl PgEventStore {
     /// Connects and runs the migrations.
     pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Self, StoreError> {
         let mut options = PgConnectOptions::from_str(url).map_err(unavailable)?;
+        // Plans for this store's queries depend on the array sizes and the table's
+        // growth since it was last analysed; a generic plan cached while the table was
+        // small would scan it whole later.
+        options = options.options([("plan_cache_mode", "force_custom_plan")]);
         if let Some(schema) = &settings.schema {
             options = options.options([("search_path", schema.as_str())]);
         }
