@@ -104,9 +104,11 @@ pub async fn run(
                 _ = store.wait_for_append(IDLE) => continue,
             }
         };
-        let batch = build_batch(&codec, &read_model, &events, last).await?;
+        // Loading the views and storing the batch are retried together: a failure in
+        // either (the database went away) must not stop the read models for good.
         retry_transient(&shutdown, "projections apply", || async {
-            Ok(read_model.apply(batch.clone()).await?)
+            let batch = build_batch(&codec, &read_model, &events, last).await?;
+            Ok(read_model.apply(batch).await?)
         })
         .await?;
         position = last;

@@ -4,6 +4,18 @@ use serde_json::json;
 
 use crate::support::*;
 
+/// Terminates every other connection to the test database, as a database restart would.
+async fn cut_connections(admin: &sqlx::PgPool) -> TestResult {
+    let killed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()) AS t",
+    )
+    .fetch_one(admin)
+    .await?;
+    assert!(killed > 0, "connections were cut");
+    Ok(())
+}
+
 #[tokio::test]
 async fn on_postgres_every_service_as_a_process_ships_cancels_and_survives_kill_9() -> TestResult {
     let url = fresh_postgres_database().await?;
@@ -35,14 +47,21 @@ async fn on_postgres_every_service_as_a_process_ships_cancels_and_survives_kill_
     payment.kill9().await?;
     assert!(charges(&data_dir)?.len() < 41, "the kill came mid-run");
     let admin = sqlx::PgPool::connect(&url).await?;
-    let killed: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE datname = current_database() AND pid <> pg_backend_pid()) AS t",
-    )
-    .fetch_one(&admin)
-    .await?;
-    assert!(killed > 0, "connections were cut");
+    cut_connections(&admin).await?;
     let _payment = deployment.start("payment", &slow_payment).await?;
+    // Cut them again while the pipeline is busy, at two more moments.
+    for shipped_at_least in [10, 25] {
+        eventually(|| async {
+            let mut shipped = 0;
+            for id in &ids {
+                let (_, o) = api.get(&format!("/orders/{id}")).await?;
+                shipped += usize::from(o["status"] == "SHIPPED");
+            }
+            Ok((shipped >= shipped_at_least).then_some(()))
+        })
+        .await?;
+        cut_connections(&admin).await?;
+    }
 
     for id in &ids {
         api.wait_status(id, "SHIPPED").await?;
