@@ -280,6 +280,21 @@ fn log_start(conn: &Connection, topic: &str, partition: u32) -> rusqlite::Result
 
 type Positions = HashMap<(String, u32), u64>;
 
+/// The offset a group committed for a partition, if any.
+fn committed_offset(
+    conn: &Connection,
+    group: &str,
+    topic: &str,
+    partition: u32,
+) -> rusqlite::Result<Option<u64>> {
+    conn.query_row(
+        "SELECT offset FROM group_offsets WHERE group_id = ?1 AND topic = ?2 AND partition = ?3",
+        params![group, topic, partition],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
 /// Each partition's starting offset, and the sequence number to scan after.
 fn start_positions(
     conn: &Connection,
@@ -292,13 +307,7 @@ fn start_positions(
     let mut cursor: Option<i64> = None;
     for topic in topics {
         for p in 0..partitions {
-            let committed: Option<u64> = conn
-                .query_row(
-                    "SELECT offset FROM group_offsets WHERE group_id = ?1 AND topic = ?2 AND partition = ?3",
-                    params![group, topic, p],
-                    |r| r.get(0),
-                )
-                .optional()?;
+            let committed = committed_offset(conn, group, topic, p)?;
             let offset = match (committed, start) {
                 (Some(o), _) => o,
                 (None, StartFrom::Earliest) => log_start(conn, topic, p)?,
@@ -347,13 +356,7 @@ fn group_lags(conn: &Connection, partitions: u32) -> rusqlite::Result<Vec<GroupL
         }
         let entry = groups.last_mut().expect("pushed above");
         for p in 0..partitions {
-            let committed: Option<u64> = conn
-                .query_row(
-                    "SELECT offset FROM group_offsets WHERE group_id = ?1 AND topic = ?2 AND partition = ?3",
-                    params![group, topic, p],
-                    |r| r.get(0),
-                )
-                .optional()?;
+            let committed = committed_offset(conn, &group, &topic, p)?;
             let end = end_offset(conn, &topic, p)?;
             let from = match committed {
                 Some(c) => c,
