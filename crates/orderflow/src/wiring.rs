@@ -170,7 +170,7 @@ impl Adapters {
         } = open_storage(settings).await?;
         let (registry, codec_registry): (Option<Arc<Registry>>, Arc<dyn SchemaRegistry>) =
             match &settings.schema_registry_url {
-                Some(url) => (None, Arc::new(HttpSchemaRegistry::new(url))),
+                Some(url) => (None, Arc::new(HttpSchemaRegistry::new(url)?)),
                 None => {
                     let embedded = Arc::new(schema_store);
                     (Some(embedded.clone()), embedded)

@@ -219,13 +219,18 @@ async fn handle_record(
     shutdown: &CancellationToken,
 ) -> bool {
     let group = handler.group();
-    let event = match codec.decode_framed(&record.value).await {
+    // A registry that cannot be reached is not the record's fault: wait for it (the
+    // lane holds its place) rather than dead-letter a good record.
+    let decoded = retry_transient(shutdown, "schema lookup", || async {
+        codec
+            .decode_framed(&record.value)
+            .await
+            .map_err(ServiceError::from)
+    })
+    .await;
+    let event = match decoded {
         Ok(event) => event,
-        Err(e) if matches!(e, orderflow_core::codec::CodecError::Registry(_)) => {
-            // The registry is down: not the record's fault. Leave it for redelivery.
-            tracing::warn!(group, error = %e, "registry unavailable");
-            return false;
-        }
+        Err(_) if shutdown.is_cancelled() => return false,
         Err(e) => return dead_letter(bus, group, record, &e.to_string(), shutdown).await,
     };
     let delivery = Delivery {

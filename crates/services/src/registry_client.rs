@@ -2,6 +2,8 @@
 //! deployment's), used instead of the embedded one when `ORDERFLOW_SCHEMA_REGISTRY_URL`
 //! is set.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use orderflow_core::registry::{RegistryError, SchemaRegistry};
 use serde_json::{Value, json};
@@ -19,12 +21,19 @@ fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> RegistryErr
 }
 
 impl HttpSchemaRegistry {
-    /// `base` is the registry's URL, e.g. `http://registry:8081`.
-    pub fn new(base: &str) -> Self {
-        Self {
+    /// `base` is the registry's URL, e.g. `http://registry:8081`. Every request is
+    /// bounded in time, so a registry that hangs is an error the caller retries rather
+    /// than a consumer stuck for good.
+    pub fn new(base: &str) -> Result<Self, RegistryError> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(unavailable)?;
+        Ok(Self {
             base: base.trim_end_matches('/').to_owned(),
-            client: reqwest::Client::new(),
-        }
+            client,
+        })
     }
 
     /// Turns an error answer into the registry error it stands for.

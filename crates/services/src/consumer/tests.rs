@@ -1,8 +1,8 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use orderflow_core::bus::{EventBus, OutgoingRecord, StartFrom};
-use orderflow_core::codec::{EventCodec, frame};
-use orderflow_core::registry::InMemoryRegistry;
+use orderflow_core::codec::{EventCodec, SCHEMA_FILES, frame};
+use orderflow_core::registry::{InMemoryRegistry, RegistryError, SchemaRegistry};
 use orderflow_domain::testing::sample_created;
 use orderflow_sqlite::SqliteBus;
 
@@ -136,5 +136,77 @@ async fn an_unreadable_record_is_dead_lettered_with_its_reason() -> TestResult {
         String::from_utf8_lossy(letters[0].header(headers::ERROR).ok_or("no reason")?).into_owned();
     assert!(reason.contains("unknown schema id 99"), "{reason}");
     assert_eq!(letters[0].header(headers::ORIGINAL_OFFSET), Some(&b"0"[..]));
+    Ok(())
+}
+
+/// A registry that is unreachable for its first `outages` schema lookups.
+#[derive(Debug)]
+struct FlakyRegistry {
+    inner: InMemoryRegistry,
+    outages: AtomicUsize,
+}
+
+#[async_trait]
+impl SchemaRegistry for FlakyRegistry {
+    async fn register(&self, subject: &str, schema: &str) -> Result<u32, RegistryError> {
+        self.inner.register(subject, schema).await
+    }
+
+    async fn schema(&self, id: u32) -> Result<String, RegistryError> {
+        let down = self
+            .outages
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if down {
+            return Err(RegistryError::Unavailable("registry is down".into()));
+        }
+        self.inner.schema(id).await
+    }
+}
+
+#[tokio::test]
+async fn a_record_waits_out_a_registry_outage_and_is_then_handled() -> TestResult {
+    let setup = Setup::new().await?;
+    let registry = Arc::new(FlakyRegistry {
+        inner: InMemoryRegistry::default(),
+        outages: AtomicUsize::new(0),
+    });
+    // The writer registers its schemas; the reader must look the writer's id up.
+    let writer = EventCodec::new(registry.clone()).await?;
+    let encoded = writer.encode(&sample_created())?;
+    let schemas: Vec<(String, String)> = SCHEMA_FILES
+        .iter()
+        .map(|(name, text)| ((*name).to_owned(), (*text).to_owned()))
+        .collect();
+    let reader = Arc::new(EventCodec::reader(registry.clone(), &schemas)?);
+    registry.outages.store(3, Ordering::SeqCst);
+    setup
+        .bus
+        .publish(vec![
+            Setup::record("k", frame(encoded.schema_id, &encoded.payload)),
+            Setup::record("k", frame(encoded.schema_id, &encoded.payload)),
+        ])
+        .await?;
+
+    let handler = Arc::new(SlowCounter::default());
+    let consumer = run(
+        setup.bus.clone(),
+        reader,
+        handler.clone(),
+        StartFrom::Earliest,
+        handler.shutdown.clone(),
+    );
+    tokio::time::timeout(Duration::from_secs(60), consumer).await??;
+
+    assert_eq!(registry.outages.load(Ordering::SeqCst), 0, "it did go down");
+    assert_eq!(handler.seen.load(Ordering::SeqCst), 2, "both were handled");
+    let mut dlq = setup
+        .bus
+        .subscribe("reader", &["orders.dlq"], StartFrom::Earliest)
+        .await?;
+    assert!(
+        dlq.poll(10, Duration::from_millis(100)).await?.is_empty(),
+        "nothing was dead-lettered"
+    );
     Ok(())
 }
