@@ -156,6 +156,16 @@ pub trait EventBus: Send + Sync + fmt::Debug {
     /// The end offset (next offset to be written) of each partition of `topic` that has
     /// ever had a record.
     async fn end_offsets(&self, topic: &str) -> Result<Vec<(u32, u64)>, BusError>;
+
+    /// Moves a stopped group's committed offsets on `topics` to `to`, so that it
+    /// replays from there when it starts again (Kafka's `--reset-offsets`). Returns the
+    /// offsets committed.
+    async fn reset_offsets(
+        &self,
+        group: &str,
+        topics: &[&str],
+        to: StartFrom,
+    ) -> Result<Vec<Offset>, BusError>;
 }
 
 /// A group member's view of its partitions.

@@ -46,6 +46,7 @@ macro_rules! event_bus_contract {
             a_waiting_poll_wakes_for_a_new_record,
             a_poll_with_nothing_to_read_returns_empty_at_its_deadline,
             end_offsets_count_the_records_of_each_partition,
+            a_reset_group_replays_from_the_chosen_start,
         );
     };
 }

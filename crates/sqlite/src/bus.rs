@@ -243,6 +243,44 @@ impl EventBus for SqliteBus {
         .map_err(unavailable)
     }
 
+    /// The embedded bus has no group membership to check: stop the group's process
+    /// first, or its next commit undoes the reset.
+    async fn reset_offsets(
+        &self,
+        group: &str,
+        topics: &[&str],
+        to: StartFrom,
+    ) -> Result<Vec<Offset>, BusError> {
+        let shared = self.shared.clone();
+        let group = group.to_owned();
+        let topics: Vec<String> = topics.iter().map(|t| (*t).to_owned()).collect();
+        tokio::task::spawn_blocking(move || -> rusqlite::Result<Vec<Offset>> {
+            let mut conn = shared.writer.lock().unwrap_or_else(|e| e.into_inner());
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let mut offsets = Vec::new();
+            for topic in &topics {
+                tx.execute(
+                    "INSERT INTO group_topics (group_id, topic) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                    params![group, topic],
+                )?;
+                for partition in 0..shared.partitions {
+                    let offset = start_offset(&tx, topic, partition, to)?;
+                    tx.execute(
+                        "INSERT INTO group_offsets (group_id, topic, partition, offset) VALUES (?1, ?2, ?3, ?4) \
+                         ON CONFLICT (group_id, topic, partition) DO UPDATE SET offset = excluded.offset",
+                        params![group, topic, partition, offset],
+                    )?;
+                    offsets.push(Offset { topic: topic.clone(), partition, offset });
+                }
+            }
+            tx.commit()?;
+            Ok(offsets)
+        })
+        .await
+        .map_err(unavailable)?
+        .map_err(unavailable)
+    }
+
     async fn groups(&self) -> Result<Vec<GroupLag>, BusError> {
         let shared = self.shared.clone();
         tokio::task::spawn_blocking(move || -> rusqlite::Result<Vec<GroupLag>> {
@@ -295,6 +333,26 @@ fn committed_offset(
     .optional()
 }
 
+/// Where `start` points in a partition.
+fn start_offset(
+    conn: &Connection,
+    topic: &str,
+    partition: u32,
+    start: StartFrom,
+) -> rusqlite::Result<u64> {
+    match start {
+        StartFrom::Earliest => log_start(conn, topic, partition),
+        StartFrom::Latest => end_offset(conn, topic, partition),
+        StartFrom::Timestamp(t) => conn
+            .query_row(
+                "SELECT MIN(offset) FROM records WHERE topic = ?1 AND partition = ?2 AND timestamp >= ?3",
+                params![topic, partition, micros(t)],
+                |r| r.get::<_, Option<u64>>(0),
+            )?
+            .map_or_else(|| end_offset(conn, topic, partition), Ok),
+    }
+}
+
 /// Each partition's starting offset, and the sequence number to scan after.
 fn start_positions(
     conn: &Connection,
@@ -307,18 +365,9 @@ fn start_positions(
     let mut cursor: Option<i64> = None;
     for topic in topics {
         for p in 0..partitions {
-            let committed = committed_offset(conn, group, topic, p)?;
-            let offset = match (committed, start) {
-                (Some(o), _) => o,
-                (None, StartFrom::Earliest) => log_start(conn, topic, p)?,
-                (None, StartFrom::Latest) => end_offset(conn, topic, p)?,
-                (None, StartFrom::Timestamp(t)) => conn
-                    .query_row(
-                        "SELECT MIN(offset) FROM records WHERE topic = ?1 AND partition = ?2 AND timestamp >= ?3",
-                        params![topic, p, micros(t)],
-                        |r| r.get::<_, Option<u64>>(0),
-                    )?
-                    .map_or_else(|| end_offset(conn, topic, p), Ok)?,
+            let offset = match committed_offset(conn, group, topic, p)? {
+                Some(o) => o,
+                None => start_offset(conn, topic, p, start)?,
             };
             let first_seq: Option<i64> = conn.query_row(
                 "SELECT MIN(seq) FROM records WHERE topic = ?1 AND partition = ?2 AND offset >= ?3",

@@ -232,3 +232,59 @@ pub async fn end_offsets_count_the_records_of_each_partition<B: EventBus>(bus: A
     let p = partition_for(b"k", DEFAULT_PARTITIONS);
     assert_eq!(bus.end_offsets("payments").await.unwrap(), [(p, 3)]);
 }
+
+pub async fn a_reset_group_replays_from_the_chosen_start<B: EventBus>(bus: Arc<B>) {
+    let t0 = Utc::now() - chrono::Duration::hours(3);
+    bus.publish(vec![
+        record_at("inventory", "k", "old", t0),
+        record_at("inventory", "k", "new", t0 + chrono::Duration::hours(2)),
+    ])
+    .await
+    .unwrap();
+    let mut sub = bus
+        .subscribe("r", &["inventory"], StartFrom::Earliest)
+        .await
+        .unwrap();
+    let got = poll_n(&mut sub, 2).await;
+    sub.commit(&Offset::after(&got)).await.unwrap();
+    drop(sub);
+
+    let p = partition_for(b"k", DEFAULT_PARTITIONS);
+    let reset = bus
+        .reset_offsets("r", &["inventory"], StartFrom::Earliest)
+        .await
+        .unwrap();
+    assert!(
+        reset.iter().any(|o| o.partition == p && o.offset == 0),
+        "{reset:?}"
+    );
+    let mut again = bus
+        .subscribe("r", &["inventory"], StartFrom::Latest)
+        .await
+        .unwrap();
+    assert_eq!(values(&poll_n(&mut again, 2).await), ["old", "new"]);
+    drop(again);
+
+    let from = StartFrom::Timestamp(t0 + chrono::Duration::hours(1));
+    bus.reset_offsets("r", &["inventory"], from).await.unwrap();
+    let mut timed = bus
+        .subscribe("r", &["inventory"], StartFrom::Earliest)
+        .await
+        .unwrap();
+    assert_eq!(values(&poll_n(&mut timed, 1).await), ["new"]);
+    drop(timed);
+
+    bus.reset_offsets("r", &["inventory"], StartFrom::Latest)
+        .await
+        .unwrap();
+    let groups = bus.groups().await.unwrap();
+    let group = groups
+        .iter()
+        .find(|g| g.group == "r")
+        .expect("group listed");
+    assert_eq!(
+        group.total_lag(),
+        0,
+        "nothing left to replay after a reset to latest"
+    );
+}
