@@ -43,6 +43,11 @@ pub struct BenchArgs {
     /// dropped afterwards), next to plain INSERT baselines on the same server.
     #[arg(long = "store")]
     pub store_url: Option<String>,
+    /// Also run the pipeline on this Kafka cluster (`kafka://HOST:PORT`), next to the
+    /// embedded bus. `ORDERFLOW_KAFKA_*` and `ORDERFLOW_TOPIC_*` variables apply (a
+    /// one-broker cluster needs `ORDERFLOW_TOPIC_REPLICATION_FACTOR=1`).
+    #[arg(long = "bus")]
+    pub bus_url: Option<String>,
     /// Events encoded and decoded in the codec measurement.
     #[arg(long, default_value_t = 200_000)]
     pub codec_events: usize,
@@ -253,7 +258,7 @@ struct Running {
     data_dir: std::path::PathBuf,
 }
 
-async fn start_pipeline(services: &[Service]) -> anyhow::Result<Running> {
+async fn start_pipeline(services: &[Service], env: &[(String, String)]) -> anyhow::Result<Running> {
     use tokio::io::AsyncBufReadExt;
     let dir = tempfile::tempdir()?;
     let data_dir = dir.path().join("data");
@@ -268,6 +273,7 @@ async fn start_pipeline(services: &[Service]) -> anyhow::Result<Running> {
         .arg(&data_dir)
         .args(["--http", "127.0.0.1:0"])
         .env("ORDERFLOW_LOG", "error")
+        .envs(env.iter().cloned())
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()?;
@@ -394,9 +400,16 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
+/// What one pipeline run measured.
+struct Figures {
+    sustained: f64,
+    p50: f64,
+    p99: f64,
+}
+
 async fn pipeline(args: &BenchArgs) -> anyhow::Result<()> {
     // Baseline: the API alone accepting orders (append only, nothing downstream).
-    let accept_only = Arc::new(start_pipeline(&[Service::Api]).await?);
+    let accept_only = Arc::new(start_pipeline(&[Service::Api], &[]).await?);
     let (_, took) = accept_only.place_many(args.orders, 64).await?;
     let accept_rate = rate(args.orders, took);
     Arc::try_unwrap(accept_only)
@@ -405,20 +418,59 @@ async fn pipeline(args: &BenchArgs) -> anyhow::Result<()> {
         .stop()
         .await?;
 
-    let running = Arc::new(start_pipeline(&Service::ALL).await?);
-    let start = Instant::now();
-    running.place_many(args.orders, 64).await?;
-    running.wait_done(2 * args.orders).await?;
-    let sustained = rate(args.orders, start.elapsed());
+    let embedded = pipeline_run(args, &[]).await?;
     println!(
         "pipeline ({} orders, POST to shipped and emailed; all services in one child process)",
         args.orders
     );
     println!("  baseline: API accepting orders only {accept_rate:>10.0} orders/s");
     println!(
-        "  whole pipeline                      {sustained:>10.0} orders/s  = {:.2}x accept-only (target >= 2000 orders/s)",
-        sustained / accept_rate
+        "  whole pipeline, embedded bus        {:>10.0} orders/s  = {:.2}x accept-only (target >= 2000 orders/s)",
+        embedded.sustained,
+        embedded.sustained / accept_rate
     );
+    println!(
+        "  latency accepted->shipped at {} orders/s for {} s: p50 {:.1} ms, p99 {:.1} ms (target p99 <= 50 ms)",
+        args.rate, args.latency_seconds, embedded.p50, embedded.p99
+    );
+    let Some(url) = &args.bus_url else {
+        return Ok(());
+    };
+    let env = [
+        ("ORDERFLOW_BUS_URL".to_owned(), url.clone()),
+        (
+            "ORDERFLOW_TOPIC_PREFIX".to_owned(),
+            format!("bench-{}-", uuid::Uuid::new_v4().simple()),
+        ),
+    ];
+    let kafka = pipeline_run(args, &env).await?;
+    let linger: f64 = std::env::var("ORDERFLOW_KAFKA_LINGER_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5.0);
+    println!("pipeline on Kafka ({url}), same orders and rate, next to the embedded run above");
+    println!(
+        "  whole pipeline, Kafka bus           {:>10.0} orders/s  = {:.2}x the embedded bus",
+        kafka.sustained,
+        kafka.sustained / embedded.sustained
+    );
+    println!(
+        "  latency accepted->shipped: p50 {:.1} ms, p99 {:.1} ms; p99 {:+.1} ms vs embedded (target <= linger.ms {linger} + 15 ms)",
+        kafka.p50,
+        kafka.p99,
+        kafka.p99 - embedded.p99
+    );
+    Ok(())
+}
+
+/// Sustained throughput, then latency at the offered rate, of the whole pipeline with
+/// these extra settings.
+async fn pipeline_run(args: &BenchArgs, env: &[(String, String)]) -> anyhow::Result<Figures> {
+    let running = Arc::new(start_pipeline(&Service::ALL, env).await?);
+    let start = Instant::now();
+    running.place_many(args.orders, 64).await?;
+    running.wait_done(2 * args.orders).await?;
+    let sustained = rate(args.orders, start.elapsed());
 
     // Latency at a fixed offered rate.
     let total = (args.rate * args.latency_seconds) as usize;
@@ -441,17 +493,14 @@ async fn pipeline(args: &BenchArgs) -> anyhow::Result<()> {
         latencies.push(shipped_latency(&running, id).await?);
     }
     latencies.sort_by(f64::total_cmp);
-    println!(
-        "  latency accepted->shipped at {} orders/s for {} s: p50 {:.1} ms, p99 {:.1} ms (target p99 <= 50 ms)",
-        args.rate,
-        args.latency_seconds,
-        percentile(&latencies, 0.50),
-        percentile(&latencies, 0.99)
-    );
     Arc::try_unwrap(running)
         .ok()
         .context("still shared")?
         .stop()
         .await?;
-    Ok(())
+    Ok(Figures {
+        sustained,
+        p50: percentile(&latencies, 0.50),
+        p99: percentile(&latencies, 0.99),
+    })
 }

@@ -35,6 +35,13 @@ pub enum Command {
     /// Schema tools.
     #[command(subcommand)]
     Schema(crate::schema::SchemaCommand),
+    /// Kafka topic tools.
+    #[command(subcommand)]
+    Topics(crate::ops::TopicsCommand),
+    /// Every consumer group's committed offsets, end offsets and lag per partition.
+    Consumers(Settings),
+    /// Move a stopped consumer group's offsets so that it replays history.
+    Replay(crate::ops::ReplayArgs),
 }
 
 /// The services a process can run.
@@ -85,9 +92,28 @@ pub struct Settings {
     /// `postgres://USER@HOST:PORT/DB`.
     #[arg(long = "store", env = "ORDERFLOW_STORE_URL")]
     pub store_url: Option<String>,
-    /// Event bus URL: `sqlite://PATH` for the embedded log (default: `<data-dir>/bus.db`).
+    /// Event bus URL: `sqlite://PATH` for the embedded log (default: `<data-dir>/bus.db`)
+    /// or `kafka://HOST:PORT[,HOST:PORT...]`.
     #[arg(long = "bus", env = "ORDERFLOW_BUS_URL")]
     pub bus_url: Option<String>,
+    /// A file of librdkafka properties (`key=value` lines, as Kafka's client
+    /// `.properties` files) for a `kafka://` bus. `ORDERFLOW_KAFKA_<PROPERTY>` variables
+    /// set properties too (`ORDERFLOW_KAFKA_SECURITY_PROTOCOL=SASL_SSL`), over the file.
+    #[arg(long = "kafka-properties", env = "ORDERFLOW_BUS_PROPERTIES")]
+    pub kafka_properties: Option<PathBuf>,
+    /// Partitions of each topic provisioned on Kafka.
+    #[arg(long, env = "ORDERFLOW_TOPIC_PARTITIONS", default_value_t = 12)]
+    pub topic_partitions: u32,
+    /// Replication factor of each topic provisioned on Kafka.
+    #[arg(long, env = "ORDERFLOW_TOPIC_REPLICATION_FACTOR", default_value_t = 3)]
+    pub topic_replication_factor: u32,
+    /// How long Kafka keeps records (`retention.ms`), in hours.
+    #[arg(long, env = "ORDERFLOW_TOPIC_RETENTION_HOURS", default_value_t = 168)]
+    pub topic_retention_hours: u64,
+    /// Put before every topic and group name on Kafka, so that deployments can share a
+    /// cluster.
+    #[arg(long, env = "ORDERFLOW_TOPIC_PREFIX", default_value = "")]
+    pub topic_prefix: String,
     /// Largest number of connections to PostgreSQL (with a `postgres://` store).
     #[arg(long, env = "ORDERFLOW_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,

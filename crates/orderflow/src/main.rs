@@ -1,5 +1,6 @@
 //! `orderflow`: runs the whole order pipeline in one process (`run`), chosen services as
-//! their own process (`serve`), and benchmarks (`bench`).
+//! their own process (`serve`), benchmarks (`bench`), and the tools to operate it
+//! (`schema`, `migrate`, `topics`, `consumers`, `replay`).
 
 use std::process::ExitCode;
 
@@ -9,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 mod bench;
 mod bench_pg;
 mod cli;
+mod ops;
 mod schema;
 mod wiring;
 
@@ -49,6 +51,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(args) => bench::run(args).await,
         Command::Schema(command) => schema::run(command).await,
         Command::Migrate(settings) => wiring::migrate(&settings).await,
+        Command::Topics(command) => ops::topics(command).await,
+        Command::Consumers(settings) => ops::consumers(&settings).await,
+        Command::Replay(args) => ops::replay(args).await,
     }
 }
 

@@ -66,17 +66,77 @@ pub fn store_kind(
     }
 }
 
-/// The embedded bus's file from `--bus` (default: in the data dir).
-fn bus_path(data_dir: &std::path::Path, bus_url: Option<&str>) -> anyhow::Result<PathBuf> {
+/// Which event bus a URL names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BusKind {
+    Sqlite(PathBuf),
+    Kafka(String),
+}
+
+/// Picks the event bus from `--bus` (default: the embedded log in the data dir).
+pub fn bus_kind(data_dir: &std::path::Path, bus_url: Option<&str>) -> anyhow::Result<BusKind> {
     let Some(url) = bus_url else {
-        return Ok(data_dir.join("bus.db"));
+        return Ok(BusKind::Sqlite(data_dir.join("bus.db")));
     };
     match url.split_once("://") {
-        Some(("sqlite", path)) if !path.is_empty() => Ok(PathBuf::from(path)),
-        Some(("kafka", _)) => {
-            bail!("bus URL {url:?}: Kafka support is not compiled into this build of orderflow")
+        Some(("sqlite", path)) if !path.is_empty() => Ok(BusKind::Sqlite(PathBuf::from(path))),
+        Some(("kafka", _)) => Ok(BusKind::Kafka(url.to_owned())),
+        _ => bail!("bus URL {url:?} is not supported: use sqlite://PATH or kafka://HOST:PORT"),
+    }
+}
+
+/// The Kafka client settings: the URL, the properties file, `ORDERFLOW_KAFKA_*`
+/// variables, and the topic shape.
+#[cfg(feature = "kafka")]
+pub fn kafka_config(
+    settings: &Settings,
+    url: &str,
+) -> anyhow::Result<orderflow_kafka::KafkaConfig> {
+    let mut config = orderflow_kafka::KafkaConfig::from_url(url)?;
+    if let Some(path) = &settings.kafka_properties {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the Kafka properties file {}", path.display()))?;
+        config = config
+            .with_properties_file(&text)
+            .with_context(|| format!("in {}", path.display()))?;
+    }
+    config = config.with_env(std::env::vars());
+    config.topics = orderflow_kafka::TopicSettings {
+        partitions: settings.topic_partitions,
+        replication_factor: settings.topic_replication_factor,
+        retention: Duration::from_secs(settings.topic_retention_hours * 3600),
+        prefix: settings.topic_prefix.clone(),
+    };
+    Ok(config)
+}
+
+/// Opens the event bus `--bus` names. On Kafka, topics are provisioned and checked;
+/// a cluster that cannot be reached yet is not fatal (the relay and the consumers retry
+/// until it is back), a topic of the wrong shape is.
+pub async fn open_bus(settings: &Settings) -> anyhow::Result<Arc<dyn EventBus>> {
+    match bus_kind(&settings.data_dir, settings.bus_url.as_deref())? {
+        BusKind::Sqlite(path) => Ok(Arc::new(
+            SqliteBus::open(&path).context("opening the event bus")?,
+        )),
+        #[cfg(feature = "kafka")]
+        BusKind::Kafka(url) => {
+            use orderflow_core::bus::BusError;
+            use orderflow_kafka::KafkaBus;
+            let config = kafka_config(settings, &url)?;
+            match KafkaBus::connect(config.clone()).await {
+                Ok(bus) => Ok(Arc::new(bus)),
+                Err(e @ BusError::Unavailable(_)) => {
+                    tracing::warn!(error = %e, "Kafka is unreachable; topics not checked, retrying as we go");
+                    Ok(Arc::new(KafkaBus::without_provisioning(config)?))
+                }
+                Err(e) => Err(e).context("provisioning the Kafka topics"),
+            }
         }
-        _ => bail!("bus URL {url:?} is not supported: use sqlite://PATH"),
+        #[cfg(not(feature = "kafka"))]
+        BusKind::Kafka(url) => bail!(
+            "bus URL {url:?}: Kafka support is not compiled into this build of orderflow \
+             (build with `--features kafka`)"
+        ),
     }
 }
 
@@ -160,7 +220,6 @@ impl Adapters {
         let dir = &settings.data_dir;
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the data dir {}", dir.display()))?;
-        let bus_path = bus_path(dir, settings.bus_url.as_deref())?;
         let Storage {
             store,
             checkpoints,
@@ -181,7 +240,7 @@ impl Adapters {
                 .await
                 .context("registering the event schemas")?,
         );
-        let bus = Arc::new(SqliteBus::open(&bus_path).context("opening the event bus")?);
+        let bus = open_bus(settings).await?;
         Ok(Self {
             registry,
             store,

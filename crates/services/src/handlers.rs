@@ -14,6 +14,24 @@ use uuid::Uuid;
 use crate::consumer::Delivery;
 use crate::context::Cause;
 
+/// Every consumer group with the topics it reads (for tools such as `replay`).
+pub const SUBSCRIPTIONS: [(&str, &[&str]); 6] = [
+    (analytics::GROUP, analytics::TOPICS),
+    (inventory::GROUP, inventory::TOPICS),
+    (notification::GROUP, notification::TOPICS),
+    (order_process::GROUP, order_process::TOPICS),
+    (payment::GROUP, payment::TOPICS),
+    (shipping::GROUP, shipping::TOPICS),
+];
+
+/// The topics a consumer group reads, if it is one of orderflow's.
+pub fn topics_of(group: &str) -> Option<&'static [&'static str]> {
+    SUBSCRIPTIONS
+        .iter()
+        .find(|(g, _)| *g == group)
+        .map(|(_, topics)| *topics)
+}
+
 /// The cause of events recorded while handling a delivery.
 fn cause_of(delivery: &Delivery, actor: &'static str) -> Cause<'static> {
     Cause {

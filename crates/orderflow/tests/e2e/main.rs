@@ -7,6 +7,7 @@ mod api;
 mod failures;
 mod flow;
 mod interop;
+mod kafka;
 mod postgres;
 mod registry;
 mod schema;

@@ -83,19 +83,7 @@ async fn on_postgres_every_service_as_a_process_ships_cancels_and_survives_kill_
         1
     );
 
-    let ledger = charges(&data_dir)?;
-    assert_eq!(ledger.len(), 41);
-    assert!(ledger.values().all(|n| *n == 1), "one charge per order");
-    for id in &ids {
-        let types = api.history_types(id).await?;
-        for once in ["PaymentReceived", "StockReserved", "OrderShipped"] {
-            assert_eq!(
-                types.iter().filter(|t| *t == once).count(),
-                1,
-                "{id}: {types:?}"
-            );
-        }
-    }
+    assert_each_effect_once(&api, &ids, &data_dir, 41).await?;
     eventually(|| async { Ok((mails(&data_dir).len() == 2 * 40 + 2).then_some(())) }).await?;
     let (_, stock) = api
         .get(&format!(

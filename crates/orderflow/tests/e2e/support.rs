@@ -46,6 +46,8 @@ impl Process {
 pub struct Deployment {
     pub dir: TempDir,
     pub client: reqwest::Client,
+    /// Environment every process of the deployment gets.
+    pub env: Vec<(String, String)>,
 }
 
 impl Deployment {
@@ -53,7 +55,42 @@ impl Deployment {
         Ok(Self {
             dir: tempfile::tempdir()?,
             client: reqwest::Client::new(),
+            env: Vec::new(),
         })
+    }
+
+    /// A deployment whose processes share a bus on the Kafka broker at `url`, on topics
+    /// and groups of its own (a fresh prefix).
+    pub fn on_kafka(url: &str) -> Res<Self> {
+        let mut d = Self::new()?;
+        let prefix = format!("e{}-", uuid::Uuid::new_v4().simple());
+        d.env = [
+            ("ORDERFLOW_BUS_URL", url),
+            ("ORDERFLOW_TOPIC_PREFIX", &prefix),
+            // One test broker.
+            ("ORDERFLOW_TOPIC_REPLICATION_FACTOR", "1"),
+            // The test broker answers a waiting fetch only at its deadline.
+            ("ORDERFLOW_KAFKA_FETCH_WAIT_MAX_MS", "10"),
+            // A killed member's partitions move on within seconds.
+            ("ORDERFLOW_KAFKA_SESSION_TIMEOUT_MS", "6000"),
+            ("ORDERFLOW_KAFKA_HEARTBEAT_INTERVAL_MS", "500"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        Ok(d)
+    }
+
+    /// Runs an orderflow command to completion with the deployment's settings.
+    pub async fn command(&self, args: &[&str]) -> Res<std::process::Output> {
+        Ok(Command::new(env!("CARGO_BIN_EXE_orderflow"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .envs(self.env.iter().cloned())
+            .env("ORDERFLOW_LOG", "warn")
+            .output()
+            .await?)
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -73,6 +110,7 @@ impl Deployment {
             .arg("--http")
             .arg("127.0.0.1:0")
             .args(extra)
+            .envs(self.env.iter().cloned())
             .env("ORDERFLOW_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -251,6 +289,41 @@ pub fn charges(data_dir: &Path) -> Res<std::collections::HashMap<String, u64>> {
 
 /// The PostgreSQL server for tests: `ORDERFLOW_TEST_DATABASE_URL`, or the one on
 /// 127.0.0.1:5432 (`./scripts/test` makes sure there is one). Never skipped.
+/// Every order was charged exactly once (`charged` orders in all), and each shipped
+/// order has one payment, one reservation and one shipment in its history.
+pub async fn assert_each_effect_once(
+    api: &Api,
+    shipped: &[String],
+    data_dir: &Path,
+    charged: usize,
+) -> TestResult {
+    let ledger = charges(data_dir)?;
+    assert_eq!(ledger.len(), charged);
+    assert!(ledger.values().all(|n| *n == 1), "one charge per order");
+    for id in shipped {
+        let types = api.history_types(id).await?;
+        for once in ["PaymentReceived", "StockReserved", "OrderShipped"] {
+            assert_eq!(
+                types.iter().filter(|t| *t == once).count(),
+                1,
+                "{id}: {types:?}"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The test broker (`ORDERFLOW_TEST_KAFKA_URL`); its absence fails the test, saying how
+/// to provide one.
+pub fn kafka_url() -> String {
+    std::env::var("ORDERFLOW_TEST_KAFKA_URL").unwrap_or_else(|_| {
+        panic!(
+            "ORDERFLOW_TEST_KAFKA_URL is not set: run ./scripts/test, which installs and \
+             starts a broker, or point it at a Kafka-protocol broker (kafka://host:port)"
+        )
+    })
+}
+
 pub fn postgres_url() -> String {
     std::env::var("ORDERFLOW_TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())

@@ -12,6 +12,10 @@ use super::stable_id;
 use crate::consumer::{Delivery, Handler};
 use crate::context::ServiceError;
 
+/// The consumer group, and the topics it reads.
+pub const GROUP: &str = "analytics";
+pub const TOPICS: &[&str] = &["orders", "payments"];
+
 #[derive(Debug)]
 pub struct AnalyticsService {
     pub store: Arc<dyn AnalyticsStore>,
@@ -46,11 +50,11 @@ pub fn changes(event: &Event, delivery: &Delivery) -> Vec<AnalyticsChange> {
 #[async_trait]
 impl Handler for AnalyticsService {
     fn group(&self) -> &'static str {
-        "analytics"
+        GROUP
     }
 
     fn topics(&self) -> &'static [&'static str] {
-        &["orders", "payments"]
+        TOPICS
     }
 
     async fn handle(&self, event: &Event, delivery: &Delivery) -> Result<(), ServiceError> {

@@ -16,6 +16,10 @@ use super::cause_of;
 use crate::consumer::{Delivery, Handler};
 use crate::context::{Recorder, ServiceError, retry_on_conflict};
 
+/// The consumer group, and the topics it reads.
+pub const GROUP: &str = "inventory";
+pub const TOPICS: &[&str] = &["orders"];
+
 #[derive(Debug)]
 pub struct InventoryService {
     recorder: Recorder,
@@ -169,11 +173,11 @@ impl InventoryService {
 #[async_trait]
 impl Handler for InventoryService {
     fn group(&self) -> &'static str {
-        "inventory"
+        GROUP
     }
 
     fn topics(&self) -> &'static [&'static str] {
-        &["orders"]
+        TOPICS
     }
 
     async fn handle(&self, event: &Event, delivery: &Delivery) -> Result<(), ServiceError> {

@@ -16,6 +16,10 @@ use crate::consumer::{Delivery, Handler};
 use crate::context::{Recorder, ServiceError, retry_on_conflict};
 use crate::mailer::{Email, Mailer};
 
+/// The consumer group, and the topics it reads.
+pub const GROUP: &str = "notification";
+pub const TOPICS: &[&str] = &["orders"];
+
 #[derive(Debug)]
 pub struct NotificationService {
     pub recorder: Recorder,
@@ -56,11 +60,11 @@ fn compose(kind: NotificationKind, order_id: &OrderId, to: String, detail: &str)
 #[async_trait]
 impl Handler for NotificationService {
     fn group(&self) -> &'static str {
-        "notification"
+        GROUP
     }
 
     fn topics(&self) -> &'static [&'static str] {
-        &["orders"]
+        TOPICS
     }
 
     async fn handle(&self, event: &Event, delivery: &Delivery) -> Result<(), ServiceError> {

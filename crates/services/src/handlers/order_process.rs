@@ -14,6 +14,10 @@ use super::cause_of;
 use crate::consumer::{Delivery, Handler};
 use crate::context::{Recorder, ServiceError, retry_on_conflict};
 
+/// The consumer group, and the topics it reads.
+pub const GROUP: &str = "orders";
+pub const TOPICS: &[&str] = &["payments", "inventory", "shipments"];
+
 #[derive(Debug)]
 pub struct OrderProcess {
     pub recorder: Recorder,
@@ -54,11 +58,11 @@ impl OrderProcess {
 #[async_trait]
 impl Handler for OrderProcess {
     fn group(&self) -> &'static str {
-        "orders"
+        GROUP
     }
 
     fn topics(&self) -> &'static [&'static str] {
-        &["payments", "inventory", "shipments"]
+        TOPICS
     }
 
     async fn handle(&self, event: &Event, delivery: &Delivery) -> Result<(), ServiceError> {

@@ -11,6 +11,10 @@ use crate::consumer::{Delivery, Handler};
 use crate::context::{Recorder, ServiceError, retry_on_conflict};
 use crate::payment_provider::PaymentProvider;
 
+/// The consumer group, and the topics it reads.
+pub const GROUP: &str = "payment";
+pub const TOPICS: &[&str] = &["orders"];
+
 #[derive(Debug)]
 pub struct PaymentService {
     pub recorder: Recorder,
@@ -20,11 +24,11 @@ pub struct PaymentService {
 #[async_trait]
 impl Handler for PaymentService {
     fn group(&self) -> &'static str {
-        "payment"
+        GROUP
     }
 
     fn topics(&self) -> &'static [&'static str] {
-        &["orders"]
+        TOPICS
     }
 
     async fn handle(&self, event: &Event, delivery: &Delivery) -> Result<(), ServiceError> {

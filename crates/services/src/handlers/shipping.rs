@@ -8,6 +8,10 @@ use super::{cause_of, stable_id};
 use crate::consumer::{Delivery, Handler};
 use crate::context::{Recorder, ServiceError, retry_on_conflict};
 
+/// The consumer group, and the topics it reads.
+pub const GROUP: &str = "shipping";
+pub const TOPICS: &[&str] = &["orders"];
+
 #[derive(Debug)]
 pub struct ShippingService {
     pub recorder: Recorder,
@@ -16,11 +20,11 @@ pub struct ShippingService {
 #[async_trait]
 impl Handler for ShippingService {
     fn group(&self) -> &'static str {
-        "shipping"
+        GROUP
     }
 
     fn topics(&self) -> &'static [&'static str] {
-        &["orders"]
+        TOPICS
     }
 
     async fn handle(&self, event: &Event, delivery: &Delivery) -> Result<(), ServiceError> {

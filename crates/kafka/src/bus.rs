@@ -1,0 +1,200 @@
+//! The bus port on a Kafka cluster.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::future::try_join_all;
+use orderflow_core::bus::{
+    BusError, EventBus, GroupLag, Offset, OutgoingRecord, PartitionLag, StartFrom, Subscription,
+};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+
+use crate::admin::{
+    all_topics, blocking, committed, provision_topics, reset_group, unavailable, watermarks,
+};
+use crate::config::{KafkaConfig, REQUEST_TIMEOUT};
+use crate::subscription::KafkaSubscription;
+
+/// Orderflow's event bus on a Kafka cluster.
+#[derive(Clone)]
+pub struct KafkaBus {
+    config: Arc<KafkaConfig>,
+    producer: FutureProducer,
+    meta: Arc<BaseConsumer>,
+}
+
+impl std::fmt::Debug for KafkaBus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaBus")
+            .field("bootstrap_servers", &self.config.bootstrap_servers)
+            .field("prefix", &self.config.topics.prefix)
+            .finish()
+    }
+}
+
+impl KafkaBus {
+    /// Connects to the cluster and provisions (and checks) the topics.
+    pub async fn connect(config: KafkaConfig) -> Result<Self, BusError> {
+        provision_topics(&config).await?;
+        Self::without_provisioning(config)
+    }
+
+    /// Connects without touching the topics (they must exist).
+    pub fn without_provisioning(config: KafkaConfig) -> Result<Self, BusError> {
+        let producer = config.producer().create().map_err(config_error)?;
+        let meta = config.admin().create().map_err(config_error)?;
+        Ok(Self {
+            config: Arc::new(config),
+            producer,
+            meta: Arc::new(meta),
+        })
+    }
+
+    pub fn config(&self) -> &KafkaConfig {
+        &self.config
+    }
+}
+
+/// librdkafka refuses unknown or invalid properties when a client is created.
+fn config_error(e: KafkaError) -> BusError {
+    BusError::Config(e.to_string())
+}
+
+fn queue_full(e: &KafkaError) -> bool {
+    matches!(
+        e,
+        KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull)
+    )
+}
+
+#[async_trait]
+impl EventBus for KafkaBus {
+    /// Enqueues the records in order (one key's records keep their order, and the
+    /// idempotent producer keeps it through retries), then waits for every broker
+    /// acknowledgement (`acks=all`).
+    async fn publish(&self, records: Vec<OutgoingRecord>) -> Result<(), BusError> {
+        let topics: Vec<String> = records.iter().map(|r| self.config.name(&r.topic)).collect();
+        let mut pending = Vec::with_capacity(records.len());
+        for (r, topic) in records.iter().zip(&topics) {
+            let headers = r.headers.iter().fold(OwnedHeaders::new(), |h, (k, v)| {
+                h.insert(Header {
+                    key: k,
+                    value: Some(v),
+                })
+            });
+            let mut record = FutureRecord::to(topic)
+                .key(r.key.as_bytes())
+                .payload(&r.value)
+                .headers(headers)
+                .timestamp(r.timestamp.timestamp_millis());
+            loop {
+                match self.producer.send_result(record) {
+                    Ok(delivery) => {
+                        pending.push(delivery);
+                        break;
+                    }
+                    Err((e, back)) if queue_full(&e) => {
+                        // Let what is queued drain, then enqueue the rest in order.
+                        let queued = std::mem::take(&mut pending);
+                        wait_delivered(queued).await?;
+                        record = back;
+                    }
+                    Err((e, _)) => return Err(unavailable(e)),
+                }
+            }
+        }
+        wait_delivered(pending).await
+    }
+
+    async fn subscribe(
+        &self,
+        group: &str,
+        topics: &[&str],
+        start: StartFrom,
+    ) -> Result<Box<dyn Subscription>, BusError> {
+        let sub = KafkaSubscription::join(self.config.clone(), group, topics, start).await?;
+        Ok(Box::new(sub))
+    }
+
+    /// Groups of this deployment (by prefix), with the partitions of the topics they
+    /// have committed offsets on.
+    async fn groups(&self) -> Result<Vec<GroupLag>, BusError> {
+        let (config, meta) = (self.config.clone(), self.meta.clone());
+        blocking(move || {
+            let list = meta
+                .fetch_group_list(None, REQUEST_TIMEOUT)
+                .map_err(unavailable)?;
+            let names: BTreeSet<String> = list
+                .groups()
+                .iter()
+                .filter_map(|g| config.strip(g.name()).map(str::to_owned))
+                .filter(|g| !g.is_empty())
+                .collect();
+            let marks = watermarks(&meta, &config, &all_topics())?;
+            let parts: Vec<(String, i32)> = marks.keys().cloned().collect();
+            let mut out = Vec::new();
+            for group in names {
+                let done = committed(&config, &group, &parts)?;
+                let topics: BTreeSet<&String> = done.keys().map(|(t, _)| t).collect();
+                let mut partitions: Vec<PartitionLag> = marks
+                    .iter()
+                    .filter(|((t, _), _)| topics.contains(t))
+                    .map(|((topic, p), (low, high))| {
+                        let committed = done.get(&(topic.clone(), *p)).copied();
+                        let (low, end) = (*low as u64, *high as u64);
+                        PartitionLag {
+                            topic: topic.clone(),
+                            partition: *p as u32,
+                            committed,
+                            end,
+                            lag: end.saturating_sub(committed.unwrap_or(low).max(low)),
+                        }
+                    })
+                    .collect();
+                partitions.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
+                out.push(GroupLag { group, partitions });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn end_offsets(&self, topic: &str) -> Result<Vec<(u32, u64)>, BusError> {
+        let (config, meta, topic) = (self.config.clone(), self.meta.clone(), topic.to_owned());
+        blocking(move || {
+            let marks = watermarks(&meta, &config, &[topic])?;
+            let mut ends: Vec<(u32, u64)> = marks
+                .into_iter()
+                .filter(|(_, (_, high))| *high > 0)
+                .map(|((_, p), (_, high))| (p as u32, high as u64))
+                .collect();
+            ends.sort();
+            Ok(ends)
+        })
+        .await
+    }
+
+    async fn reset_offsets(
+        &self,
+        group: &str,
+        topics: &[&str],
+        to: StartFrom,
+    ) -> Result<Vec<Offset>, BusError> {
+        let topics: Vec<String> = topics.iter().map(|t| (*t).to_owned()).collect();
+        reset_group(&self.config, group, &topics, to).await
+    }
+}
+
+async fn wait_delivered(pending: Vec<rdkafka::producer::DeliveryFuture>) -> Result<(), BusError> {
+    let results = try_join_all(pending)
+        .await
+        .map_err(|e| BusError::Unavailable(Box::new(e)))?;
+    for r in results {
+        r.map_err(|(e, _)| unavailable(e))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,202 @@
+//! How to reach a cluster and what the topics should look like.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use orderflow_core::bus::{BusError, DEFAULT_PARTITIONS, DEFAULT_RETENTION};
+use rdkafka::ClientConfig;
+
+/// The shape every topic orderflow provisions should have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicSettings {
+    pub partitions: u32,
+    pub replication_factor: u32,
+    pub retention: Duration,
+    /// Put before every topic and group name, so several deployments (or test runs)
+    /// can share one cluster.
+    pub prefix: String,
+}
+
+impl Default for TopicSettings {
+    fn default() -> Self {
+        Self {
+            partitions: DEFAULT_PARTITIONS,
+            replication_factor: 3,
+            retention: DEFAULT_RETENTION,
+            prefix: String::new(),
+        }
+    }
+}
+
+/// A cluster's address, the librdkafka properties passed through, and the topic shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KafkaConfig {
+    pub bootstrap_servers: String,
+    /// librdkafka properties (`security.protocol`, `sasl.mechanism`, `linger.ms`, ...),
+    /// applied over orderflow's defaults.
+    pub properties: BTreeMap<String, String>,
+    pub topics: TopicSettings,
+}
+
+/// How long an admin or metadata request may take.
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl KafkaConfig {
+    /// Parses `kafka://host:9092[,host2:9092]`.
+    pub fn from_url(url: &str) -> Result<Self, BusError> {
+        let servers = url
+            .strip_prefix("kafka://")
+            .ok_or_else(|| BusError::Config(format!("{url} is not a kafka:// URL")))?
+            .trim_end_matches('/');
+        if servers.is_empty() || servers.split(',').any(|s| !s.contains(':')) {
+            return Err(BusError::Config(format!(
+                "{url}: expected kafka://host:port[,host:port...]"
+            )));
+        }
+        Ok(Self {
+            bootstrap_servers: servers.to_owned(),
+            properties: BTreeMap::new(),
+            topics: TopicSettings::default(),
+        })
+    }
+
+    /// Sets one librdkafka property.
+    pub fn set(mut self, key: &str, value: &str) -> Self {
+        self.properties.insert(key.to_owned(), value.to_owned());
+        self
+    }
+
+    /// Properties from the environment: `ORDERFLOW_KAFKA_SASL_MECHANISM=PLAIN` sets
+    /// `sasl.mechanism` (lower case, `_` for `.`).
+    pub fn with_env(mut self, vars: impl IntoIterator<Item = (String, String)>) -> Self {
+        for (name, value) in vars {
+            if let Some(key) = name.strip_prefix("ORDERFLOW_KAFKA_") {
+                self.properties
+                    .insert(key.to_ascii_lowercase().replace('_', "."), value);
+            }
+        }
+        self
+    }
+
+    /// Properties from a file of `key=value` lines (`#` starts a comment), the format
+    /// of Kafka's own client `.properties` files.
+    pub fn with_properties_file(mut self, text: &str) -> Result<Self, BusError> {
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (key, value) = line.split_once('=').ok_or_else(|| {
+                BusError::Config(format!("line {}: expected key=value, got {line:?}", n + 1))
+            })?;
+            self.properties
+                .insert(key.trim().to_owned(), value.trim().to_owned());
+        }
+        Ok(self)
+    }
+
+    /// The name of one of orderflow's topics (or groups) on this cluster.
+    pub fn name(&self, topic: &str) -> String {
+        format!("{}{topic}", self.topics.prefix)
+    }
+
+    /// Orderflow's name for a cluster topic, if it is one of this deployment's.
+    pub(crate) fn strip<'a>(&self, topic: &'a str) -> Option<&'a str> {
+        topic.strip_prefix(self.topics.prefix.as_str())
+    }
+
+    fn base(&self) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", &self.bootstrap_servers);
+        c
+    }
+
+    fn apply(&self, mut c: ClientConfig) -> ClientConfig {
+        for (k, v) in &self.properties {
+            c.set(k, v);
+        }
+        c
+    }
+
+    /// An idempotent producer partitioning keys with murmur2, as Kafka's Java client.
+    pub(crate) fn producer(&self) -> ClientConfig {
+        let mut c = self.base();
+        c.set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("partitioner", "murmur2_random")
+            .set("linger.ms", "5");
+        self.apply(c)
+    }
+
+    /// A group member that commits by hand. `fetch.wait.max.ms` bounds how long a fetch
+    /// waits for data, which is the consumer's share of end-to-end latency on brokers
+    /// that answer a waiting fetch only at its deadline.
+    pub(crate) fn consumer(&self, group: &str) -> ClientConfig {
+        let mut c = self.base();
+        c.set("group.id", self.name(group))
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("enable.partition.eof", "false")
+            .set("fetch.wait.max.ms", "100");
+        self.apply(c)
+    }
+
+    /// An admin or metadata client.
+    pub(crate) fn admin(&self) -> ClientConfig {
+        let mut c = self.apply(self.base());
+        // Producer- and consumer-only settings would only be warned about here.
+        for key in ["linger.ms", "acks", "enable.idempotence", "partitioner"] {
+            c.remove(key);
+        }
+        c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_lists_the_bootstrap_servers() {
+        let c = KafkaConfig::from_url("kafka://a:9092,b:9093").unwrap();
+        assert_eq!(c.bootstrap_servers, "a:9092,b:9093");
+        assert!(KafkaConfig::from_url("kafka://").is_err());
+        assert!(KafkaConfig::from_url("kafka://nohost").is_err());
+        assert!(KafkaConfig::from_url("sqlite://x").is_err());
+    }
+
+    #[test]
+    fn environment_variables_become_librdkafka_properties() {
+        let c = KafkaConfig::from_url("kafka://a:1").unwrap().with_env([
+            (
+                "ORDERFLOW_KAFKA_SECURITY_PROTOCOL".into(),
+                "SASL_SSL".into(),
+            ),
+            ("ORDERFLOW_KAFKA_LINGER_MS".into(), "20".into()),
+            ("PATH".into(), "/bin".into()),
+        ]);
+        assert_eq!(c.properties["security.protocol"], "SASL_SSL");
+        assert_eq!(c.properties["linger.ms"], "20");
+        assert_eq!(c.properties.len(), 2);
+        assert_eq!(
+            c.producer().get("linger.ms"),
+            Some("20"),
+            "over the default"
+        );
+    }
+
+    #[test]
+    fn a_properties_file_sets_properties_and_names_a_bad_line() {
+        let c = KafkaConfig::from_url("kafka://a:1")
+            .unwrap()
+            .with_properties_file("# cluster\nsasl.mechanism = PLAIN\n\n")
+            .unwrap();
+        assert_eq!(c.properties["sasl.mechanism"], "PLAIN");
+        let err = KafkaConfig::from_url("kafka://a:1")
+            .unwrap()
+            .with_properties_file("ok=1\nbroken")
+            .unwrap_err();
+        assert!(err.to_string().contains("line 2"), "{err}");
+    }
+}

@@ -1,0 +1,21 @@
+//! The Kafka adapter of orderflow's event bus, on librdkafka through the `rdkafka` crate,
+//! so it runs on any Kafka-protocol cluster (Apache Kafka, Redpanda, MSK, Confluent
+//! Cloud).
+//!
+//! - Publishing is idempotent (`enable.idempotence`, `acks=all`) and keyed by order id
+//!   with Kafka's default murmur2 partitioner, the one the embedded bus uses too, so a
+//!   key lands on the same partition number on either bus.
+//! - Each service is a consumer group; offsets are committed by hand, only for handled
+//!   records, and again when partitions are revoked in a rebalance.
+//! - Topics are provisioned on start and checked: a topic whose partition count or
+//!   retention differs from the configuration is reported, not silently used.
+//! - Nothing depends on Kafka transactions.
+
+mod admin;
+mod bus;
+mod config;
+mod subscription;
+
+pub use admin::{TopicDescription, describe_topics, provision_topics, reset_group};
+pub use bus::KafkaBus;
+pub use config::{KafkaConfig, TopicSettings};

@@ -1,0 +1,302 @@
+//! The pipeline on Kafka (the test broker is the Kafka-compatible nisshi), every
+//! service its own process.
+
+use std::path::Path;
+use std::process::Stdio;
+
+use serde_json::{Value, json};
+use tokio::process::{Child, Command};
+
+use crate::support::*;
+
+/// How many orders reached a final status.
+async fn settled(api: &Api, ids: &[String], status: &str) -> Res<usize> {
+    let mut n = 0;
+    for id in ids {
+        let (_, o) = api.get(&format!("/orders/{id}")).await?;
+        n += usize::from(o["status"] == status);
+    }
+    Ok(n)
+}
+
+/// The total lag of a group, from `GET /consumers`.
+async fn lag_of(api: &Api, group: &str) -> Res<Option<u64>> {
+    let (_, body) = api.get("/consumers").await?;
+    Ok(body["groups"]
+        .as_array()
+        .and_then(|gs| gs.iter().find(|g| g["group"] == group))
+        .and_then(|g| g["lag"].as_u64()))
+}
+
+#[tokio::test]
+async fn on_kafka_and_postgres_every_service_as_a_process_survives_kill_9() -> TestResult {
+    let url = fresh_postgres_database().await?;
+    let store = ["--store", url.as_str()];
+    let deployment = Deployment::on_kafka(&kafka_url())?;
+    let core = deployment.start("api,projections,relay", &store).await?;
+    let api = Api::of(&deployment, &core);
+    let mut services = Vec::new();
+    for service in ["orders", "shipping", "notification"] {
+        services.push(deployment.start(service, &store).await?);
+    }
+    let mut inventory = deployment.start("inventory", &store).await?;
+    // Two members of the payment group share its partitions.
+    let slow_payment = ["--store", url.as_str(), "--payment-latency-ms", "100"];
+    let mut payment_a = deployment.start("payment", &slow_payment).await?;
+    let _payment_b = deployment.start("payment", &slow_payment).await?;
+    api.set_stock("K-1", 1_000).await?;
+
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        ids.push(
+            api.place(&format!("c-{i}"), json!([item("K-1", 1, 3.0)]))
+                .await?
+                .0,
+        );
+    }
+    let (unknown, _) = api.place("c-x", json!([item("NOPE", 1, 3.0)])).await?;
+
+    // Mid-run: kill -9 one payment member (the other takes its partitions over after
+    // the rebalance) and the inventory service (restarted).
+    let data_dir = deployment.data_dir();
+    eventually(|| async { Ok((charges(&data_dir)?.len() >= 5).then_some(())) }).await?;
+    payment_a.kill9().await?;
+    assert!(charges(&data_dir)?.len() < 41, "the kill came mid-run");
+    inventory.kill9().await?;
+    let _inventory = deployment.start("inventory", &store).await?;
+
+    eventually(|| async { Ok((settled(&api, &ids, "SHIPPED").await? == ids.len()).then_some(())) })
+        .await?;
+    let cancelled = api.wait_status(&unknown, "CANCELLED").await?;
+    assert_eq!(
+        cancelled["cancelReason"],
+        "stock unavailable: unknown SKU NOPE"
+    );
+    eventually(|| async {
+        let types = api.history_types(&unknown).await?;
+        Ok(types.contains(&"PaymentRefunded".to_owned()).then_some(()))
+    })
+    .await?;
+
+    assert_each_effect_once(&api, &ids, &data_dir, 41).await?;
+    eventually(|| async { Ok((mails(&data_dir).len() == 2 * 40 + 2).then_some(())) }).await?;
+    let (_, stock) = api
+        .get(&format!(
+            "/inventory/K-1?min_position={}",
+            api.head().await?
+        ))
+        .await?;
+    assert_eq!(stock["available"], 960);
+    // Kafka's committed offsets, as GET /consumers shows them, catch up.
+    for group in ["payment", "inventory", "shipping", "notification", "orders"] {
+        eventually(|| async { Ok((lag_of(&api, group).await? == Some(0)).then_some(())) }).await?;
+    }
+    Ok(())
+}
+
+/// A broker of the test's own, keeping its data in SQLite so it can be restarted.
+struct Broker {
+    child: Child,
+    port: u16,
+}
+
+impl Broker {
+    async fn start(dir: &Path, port: u16) -> Res<Self> {
+        let nisshi = std::env::var("ORDERFLOW_TEST_NISSHI").map_err(|_| {
+            "ORDERFLOW_TEST_NISSHI is not set: run ./scripts/test, which installs the \
+             nisshi broker and says where"
+        })?;
+        let listener = format!("tcp://127.0.0.1:{port}");
+        let child = Command::new(nisshi)
+            .current_dir(dir)
+            .args(["broker", "--listener-url", &listener])
+            .args(["--advertised-listener-url", &listener])
+            .args(["--group-initial-rebalance-delay", "0s"])
+            .args(["--storage-engine", "sqlite://broker.db"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()?;
+        eventually(|| async {
+            Ok(tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .ok()
+                .map(|_| ()))
+        })
+        .await?;
+        Ok(Self { child, port })
+    }
+
+    async fn stop(mut self) -> TestResult {
+        self.child.kill().await?;
+        Ok(())
+    }
+
+    fn url(&self) -> String {
+        format!("kafka://127.0.0.1:{}", self.port)
+    }
+}
+
+fn free_port() -> Res<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+#[tokio::test]
+async fn with_the_broker_down_orders_are_accepted_and_flow_once_it_is_back() -> TestResult {
+    let broker_dir = tempfile::tempdir()?;
+    let port = free_port()?;
+    let broker = Broker::start(broker_dir.path(), port).await?;
+    let deployment = Deployment::on_kafka(&broker.url())?;
+    let app = deployment.start("run", &[]).await?;
+    let api = Api::of(&deployment, &app);
+    api.set_stock("B-1", 100).await?;
+    let (first, _) = api.place("c-b", json!([item("B-1", 1, 4.0)])).await?;
+    api.wait_status(&first, "SHIPPED").await?;
+
+    broker.stop().await?;
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        // Accepted: the order is in the event store; the bus is not needed for that.
+        ids.push(api.place("c-b", json!([item("B-1", 1, 4.0)])).await?.0);
+    }
+    let (_, pending) = api.get(&format!("/orders/{}", ids[0])).await?;
+    assert_eq!(pending["status"], "PENDING");
+
+    let _broker = Broker::start(broker_dir.path(), port).await?;
+    for id in &ids {
+        api.wait_status(id, "SHIPPED").await?;
+    }
+    let ledger = charges(&deployment.data_dir())?;
+    assert_eq!(ledger.len(), 6);
+    assert!(ledger.values().all(|n| *n == 1), "one charge per order");
+    Ok(())
+}
+
+fn revenue(summary: &Value) -> i64 {
+    summary["revenueCentsByDay"]
+        .as_object()
+        .map(|days| days.values().filter_map(Value::as_i64).sum())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_new_analytics_group_replays_history_on_kafka_and_agrees_with_the_read_model()
+-> TestResult {
+    let deployment = Deployment::on_kafka(&kafka_url())?;
+    let core = deployment
+        .start(
+            "api,orders,payment,inventory,shipping,notification,projections,relay",
+            &[],
+        )
+        .await?;
+    let api = Api::of(&deployment, &core);
+    api.set_stock("R-1", 3).await?;
+    let mut ids = Vec::new();
+    for _ in 0..4 {
+        ids.push(api.place("c-r", json!([item("R-1", 1, 2.5)])).await?.0);
+    }
+    eventually(|| async {
+        let done = settled(&api, &ids, "SHIPPED").await? + settled(&api, &ids, "CANCELLED").await?;
+        Ok((done == ids.len()).then_some(()))
+    })
+    .await?;
+    // What the read model says.
+    let (_, listed) = api.get("/customers/c-r/orders").await?;
+    let mut by_status = std::collections::BTreeMap::<String, u64>::new();
+    for o in listed["orders"].as_array().ok_or("no orders")? {
+        *by_status
+            .entry(o["status"].as_str().unwrap_or_default().to_owned())
+            .or_default() += 1;
+    }
+    assert_eq!(by_status.values().sum::<u64>(), 4);
+
+    let agrees = || async {
+        let (_, s) = api.get("/analytics").await?;
+        let statuses: std::collections::BTreeMap<String, u64> =
+            serde_json::from_value(s["ordersByStatus"].clone())?;
+        Ok((statuses == by_status && revenue(&s) == 3 * 250).then_some(()))
+    };
+    let mut analytics = deployment.start("analytics", &[]).await?;
+    eventually(agrees).await?;
+
+    // Replay: stop the group, move it back to the beginning, start it again.
+    analytics.terminate().await?;
+    let out = deployment
+        .command(&["replay", "--group", "analytics", "--from-beginning"])
+        .await?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(lag_of(&api, "analytics").await?.is_some_and(|lag| lag > 0));
+    let _analytics = deployment.start("analytics", &[]).await?;
+    eventually(|| async { Ok((lag_of(&api, "analytics").await? == Some(0)).then_some(())) })
+        .await?;
+    eventually(agrees).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn topics_are_provisioned_as_configured_and_a_mismatch_is_reported() -> TestResult {
+    let deployment = Deployment::on_kafka(&kafka_url())?;
+    let out = deployment.command(&["topics", "create"]).await?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = deployment.command(&["topics", "describe"]).await?;
+    let described = String::from_utf8(out.stdout)?;
+    for topic in [
+        "orders",
+        "payments",
+        "inventory",
+        "shipments",
+        "notifications",
+        "orders.dlq",
+    ] {
+        let line = described
+            .lines()
+            .find(|l| {
+                l.split_whitespace()
+                    .next()
+                    .is_some_and(|n| n.ends_with(&format!("-{topic}")))
+            })
+            .ok_or_else(|| format!("{topic} not described:\n{described}"))?;
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(fields[1..], ["12", "1", "604800000"], "{line}");
+    }
+
+    let out = deployment
+        .command(&["topics", "create", "--topic-partitions", "6"])
+        .await?;
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr)?;
+    assert!(
+        err.contains("has 12 partitions but 6 are configured"),
+        "{err}"
+    );
+
+    let out = deployment
+        .command(&["topics", "create", "--topic-retention-hours", "24"])
+        .await?;
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr)?;
+    assert!(err.contains("retention.ms=604800000 but 86400000"), "{err}");
+
+    let out = deployment
+        .command(&["topics", "create", "--topic-replication-factor", "3"])
+        .await?;
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr)?;
+    assert!(
+        err.contains("replication factor of 3, but the cluster has 1 broker")
+            && err.contains("ORDERFLOW_TOPIC_REPLICATION_FACTOR"),
+        "{err}"
+    );
+    Ok(())
+}
