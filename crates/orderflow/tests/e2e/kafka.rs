@@ -221,17 +221,28 @@ async fn a_new_analytics_group_replays_history_on_kafka_and_agrees_with_the_read
     let mut analytics = deployment.start("analytics", &[]).await?;
     eventually(agrees).await?;
 
-    // Replay: stop the group, move it back to the beginning, start it again.
+    // Replay: refused while the group runs; then stop it, move it back to the
+    // beginning, and start it again.
+    let replay = ["replay", "--group", "analytics", "--from-beginning"];
+    let out = deployment.command(&replay).await?;
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr)?;
+    assert!(err.contains("active member"), "{err}");
     analytics.terminate().await?;
-    let out = deployment
-        .command(&["replay", "--group", "analytics", "--from-beginning"])
-        .await?;
+    let out = deployment.command(&replay).await?;
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(lag_of(&api, "analytics").await?.is_some_and(|lag| lag > 0));
+    let out = deployment.command(&["consumers"]).await?;
+    let table = String::from_utf8(out.stdout)?;
+    let total = table
+        .lines()
+        .find_map(|l| l.strip_prefix("analytics      total lag "))
+        .ok_or_else(|| format!("no analytics total in:\n{table}"))?;
+    assert!(total.trim().parse::<u64>()? > 0, "{table}");
     let _analytics = deployment.start("analytics", &[]).await?;
     eventually(|| async { Ok((lag_of(&api, "analytics").await? == Some(0)).then_some(())) })
         .await?;
