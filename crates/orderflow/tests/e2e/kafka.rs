@@ -57,13 +57,20 @@ async fn on_kafka_and_postgres_every_service_as_a_process_survives_kill_9() -> T
     let (unknown, _) = api.place("c-x", json!([item("NOPE", 1, 3.0)])).await?;
 
     // Mid-run: kill -9 one payment member (the other takes its partitions over after
-    // the rebalance) and the inventory service (restarted).
+    // the rebalance) and the inventory service (restarted), and cut every database
+    // connection.
     let data_dir = deployment.data_dir();
     eventually(|| async { Ok((charges(&data_dir)?.len() >= 5).then_some(())) }).await?;
     payment_a.kill9().await?;
     assert!(charges(&data_dir)?.len() < 41, "the kill came mid-run");
     inventory.kill9().await?;
+    let admin = sqlx::PgPool::connect(&url).await?;
+    cut_connections(&admin).await?;
     let _inventory = deployment.start("inventory", &store).await?;
+    // And every database connection again while the pipeline is busy.
+    eventually(|| async { Ok((settled(&api, &ids, "SHIPPED").await? >= 10).then_some(())) })
+        .await?;
+    cut_connections(&admin).await?;
 
     eventually(|| async { Ok((settled(&api, &ids, "SHIPPED").await? == ids.len()).then_some(())) })
         .await?;

@@ -4,18 +4,6 @@ use serde_json::json;
 
 use crate::support::*;
 
-/// Terminates every other connection to the test database, as a database restart would.
-async fn cut_connections(admin: &sqlx::PgPool) -> TestResult {
-    let killed: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE datname = current_database() AND pid <> pg_backend_pid()) AS t",
-    )
-    .fetch_one(admin)
-    .await?;
-    assert!(killed > 0, "connections were cut");
-    Ok(())
-}
-
 #[tokio::test]
 async fn on_postgres_every_service_as_a_process_ships_cancels_and_survives_kill_9() -> TestResult {
     let url = fresh_postgres_database().await?;

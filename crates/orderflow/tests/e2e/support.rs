@@ -313,6 +313,18 @@ pub async fn assert_each_effect_once(
     Ok(())
 }
 
+/// Terminates every other connection to the test database, as a database restart would.
+pub async fn cut_connections(admin: &sqlx::PgPool) -> TestResult {
+    let killed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()) AS t",
+    )
+    .fetch_one(admin)
+    .await?;
+    assert!(killed > 0, "connections were cut");
+    Ok(())
+}
+
 /// The test broker (`ORDERFLOW_TEST_KAFKA_URL`); its absence fails the test, saying how
 /// to provide one.
 pub fn kafka_url() -> String {
