@@ -8,6 +8,7 @@
 //! ```
 
 pub mod bus;
+pub mod registry;
 pub mod store;
 pub mod views;
 
@@ -47,6 +48,20 @@ macro_rules! event_bus_contract {
             a_poll_with_nothing_to_read_returns_empty_at_its_deadline,
             end_offsets_count_the_records_of_each_partition,
             a_reset_group_replays_from_the_chosen_start,
+        );
+    };
+}
+
+/// Instantiates every schema-registry storage scenario as a test. The factory expression
+/// must evaluate to a future of `(S, G)` where `S: SchemaStore`.
+#[macro_export]
+macro_rules! schema_store_contract {
+    ($factory:expr) => {
+        $crate::__contract_tests!(registry, $factory;
+            a_schema_has_one_id_across_subjects_and_versions_count_up,
+            compatibility_levels_are_kept_per_subject_and_globally,
+            an_incompatible_schema_is_refused_and_not_stored,
+            an_unknown_id_is_not_found,
         );
     };
 }

@@ -146,9 +146,12 @@ pub struct Registry {
 
 impl Registry {
     pub fn new(store: impl SchemaStore + 'static) -> Self {
-        Self {
-            store: Arc::new(store),
-        }
+        Self::shared(Arc::new(store))
+    }
+
+    /// A registry over a store that is shared with others.
+    pub fn shared(store: Arc<dyn SchemaStore>) -> Self {
+        Self { store }
     }
 
     /// The level in force for a subject: its own, else the global one, else

@@ -155,36 +155,11 @@ async fn concurrent_appends_from_separate_connections_have_one_winner_and_typed_
     Ok(())
 }
 
-#[tokio::test]
-async fn the_registry_keeps_versions_ids_and_levels_in_postgres()
--> Result<(), Box<dyn std::error::Error>> {
-    use orderflow_core::registry::{CompatibilityLevel, Registry, SchemaRegistry, VersionRef};
-    let (store, _schema) = fresh_store().await;
-    let registry = Registry::new(crate::PgSchemaStore::new(store.pool().clone()));
-    let a = r#"{"type":"record","name":"T","fields":[{"name":"a","type":"int"}]}"#;
-    let b = r#"{"type":"record","name":"T","fields":[{"name":"a","type":"int"},{"name":"b","type":"int","default":1}]}"#;
-    let id_a = registry.register("s-T", a).await?;
-    let id_b = registry.register("s-T", b).await?;
-    assert_ne!(id_a, id_b);
-    assert_eq!(registry.register("s-T", a).await?, id_a);
-    assert_eq!(
-        registry.version("s-T", VersionRef::Latest).await?.version,
-        2
-    );
-    registry
-        .set_level(Some("s-T"), CompatibilityLevel::Full)
-        .await?;
-    assert_eq!(registry.level("s-T").await?, CompatibilityLevel::Full);
-    let breaking = r#"{"type":"record","name":"T","fields":[{"name":"a","type":"string"}]}"#;
-    assert_eq!(
-        registry
-            .register("s-T", breaking)
-            .await
-            .unwrap_err()
-            .error_code(),
-        409
-    );
-    Ok(())
+mod schema_store_contract {
+    orderflow_core::schema_store_contract!(async {
+        let (store, schema) = super::fresh_store().await;
+        (crate::PgSchemaStore::new(store.pool().clone()), schema)
+    });
 }
 
 mod read_model_contract {
