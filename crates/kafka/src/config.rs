@@ -38,6 +38,49 @@ pub struct KafkaConfig {
     pub topics: TopicSettings,
 }
 
+/// Prefixes of librdkafka properties only producers use.
+const PRODUCER_ONLY: &[&str] = &[
+    "acks",
+    "request.required.acks",
+    "enable.idempotence",
+    "partitioner",
+    "linger.ms",
+    "queue.buffering.",
+    "batch.",
+    "compression.",
+    "message.timeout.ms",
+    "delivery.timeout.ms",
+    "retries",
+    "message.send.max.retries",
+    "enable.gapless.guarantee",
+    "sticky.partitioning",
+];
+
+/// Prefixes of librdkafka properties only consumers use.
+const CONSUMER_ONLY: &[&str] = &[
+    "group.",
+    "session.timeout.ms",
+    "heartbeat.interval.ms",
+    "partition.assignment.strategy",
+    "max.poll.interval.ms",
+    "enable.auto.",
+    "auto.commit.",
+    "auto.offset.reset",
+    "fetch.",
+    "queued.",
+    "isolation.level",
+    "check.crcs",
+    "enable.partition.eof",
+    "coordinator.query",
+];
+
+#[derive(Debug, Clone, Copy)]
+enum Role {
+    Producer,
+    Consumer,
+    Admin,
+}
+
 /// How long an admin or metadata request may take.
 pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -111,9 +154,20 @@ impl KafkaConfig {
         c
     }
 
-    fn apply(&self, mut c: ClientConfig) -> ClientConfig {
+    /// The passed-through properties a client of `role` uses: librdkafka warns about
+    /// (and ignores) producer-only properties on a consumer and the other way round.
+    fn apply(&self, mut c: ClientConfig, role: Role) -> ClientConfig {
         for (k, v) in &self.properties {
-            c.set(k, v);
+            let producer_only = PRODUCER_ONLY.iter().any(|p| k.starts_with(p));
+            let consumer_only = CONSUMER_ONLY.iter().any(|p| k.starts_with(p));
+            let skip = match role {
+                Role::Producer => consumer_only,
+                Role::Consumer => producer_only,
+                Role::Admin => producer_only || consumer_only,
+            };
+            if !skip {
+                c.set(k, v);
+            }
         }
         c
     }
@@ -125,7 +179,7 @@ impl KafkaConfig {
             .set("acks", "all")
             .set("partitioner", "murmur2_random")
             .set("linger.ms", "5");
-        self.apply(c)
+        self.apply(c, Role::Producer)
     }
 
     /// A group member that commits by hand. `fetch.wait.max.ms` bounds how long a fetch
@@ -139,17 +193,12 @@ impl KafkaConfig {
             .set("auto.offset.reset", "earliest")
             .set("enable.partition.eof", "false")
             .set("fetch.wait.max.ms", "100");
-        self.apply(c)
+        self.apply(c, Role::Consumer)
     }
 
     /// An admin or metadata client.
     pub(crate) fn admin(&self) -> ClientConfig {
-        let mut c = self.apply(self.base());
-        // Producer- and consumer-only settings would only be warned about here.
-        for key in ["linger.ms", "acks", "enable.idempotence", "partitioner"] {
-            c.remove(key);
-        }
-        c
+        self.apply(self.base(), Role::Admin)
     }
 }
 
