@@ -133,7 +133,11 @@ impl Subscription for KafkaSubscription {
         Ok(out)
     }
 
+    /// Commits the offsets of partitions this member still owns. Those of partitions a
+    /// rebalance moved away are dropped: the new owner commits them, and an older offset
+    /// from here would only move its group back.
     async fn commit(&mut self, offsets: &[Offset]) -> Result<(), BusError> {
+        let owned = self.consumer.assignment().map_err(unavailable)?;
         let mut tpl = TopicPartitionList::new();
         {
             let mut handed = self
@@ -144,6 +148,9 @@ impl Subscription for KafkaSubscription {
                 .unwrap_or_else(|e| e.into_inner());
             for o in offsets {
                 let topic = self.config.name(&o.topic);
+                if owned.find_partition(&topic, o.partition as i32).is_none() {
+                    continue;
+                }
                 tpl.add_partition_offset(
                     &topic,
                     o.partition as i32,
@@ -153,7 +160,13 @@ impl Subscription for KafkaSubscription {
                 handed.insert((topic, o.partition as i32), o.offset as i64);
             }
         }
+        if tpl.count() == 0 {
+            return Ok(());
+        }
         let consumer = self.consumer.clone();
         blocking(move || consumer.commit(&tpl, CommitMode::Sync).map_err(unavailable)).await
     }
 }
+
+#[cfg(test)]
+mod tests;
