@@ -2,16 +2,21 @@
 //! and one multi-row insert. Each request is still all-or-nothing on its own: its
 //! expectations and event ids are checked (under the lock, so nothing can change them)
 //! before anything is written, and a refused request does not hold up the others.
+//! The common case, where no stream appears twice in the group, is first tried as one
+//! statement (`fast`); when it cannot commit everything, it writes nothing and the
+//! group is decided request by request here.
 
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use orderflow_core::store::{AppendRequest, Appended, StoreError};
+use orderflow_core::store::{AppendRequest, Appended, NewEvent, StoreError};
 use sqlx::{PgPool, Row};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::APPEND_LOCK;
+
+mod fast;
 
 /// Largest number of append calls committed together.
 const MAX_GROUP: usize = 256;
@@ -68,6 +73,21 @@ struct Rows {
     actor: Vec<String>,
 }
 
+impl Rows {
+    fn push(&mut self, stream_id: &str, version: i64, event: &NewEvent) {
+        self.stream_id.push(stream_id.to_owned());
+        self.version.push(version);
+        self.event_id.push(event.event_id);
+        self.event_type.push(event.event_type.clone());
+        self.schema_id.push(event.schema_id as i32);
+        self.payload.push(event.payload.clone());
+        self.occurred_at.push(event.occurred_at);
+        self.correlation_id.push(event.correlation_id.clone());
+        self.causation_id.push(event.causation_id);
+        self.actor.push(event.actor.clone());
+    }
+}
+
 type Outcome = Result<Vec<(String, u64)>, StoreError>;
 
 /// Decides each job against the stored versions and ids (and the jobs before it).
@@ -106,16 +126,7 @@ fn decide(
                 let mut version = local[request.stream_id.as_str()] - request.events.len() as u64;
                 for event in &request.events {
                     version += 1;
-                    rows.stream_id.push(request.stream_id.clone());
-                    rows.version.push(version as i64);
-                    rows.event_id.push(event.event_id);
-                    rows.event_type.push(event.event_type.clone());
-                    rows.schema_id.push(event.schema_id as i32);
-                    rows.payload.push(event.payload.clone());
-                    rows.occurred_at.push(event.occurred_at);
-                    rows.correlation_id.push(event.correlation_id.clone());
-                    rows.causation_id.push(event.causation_id);
-                    rows.actor.push(event.actor.clone());
+                    rows.push(&request.stream_id, version as i64, event);
                 }
                 last.push((request.stream_id.clone(), version));
             }
@@ -128,10 +139,18 @@ fn decide(
         .collect()
 }
 
-async fn commit_group(
-    pool: &PgPool,
-    jobs: &[Job],
-) -> Result<Vec<Result<Vec<Appended>, StoreError>>, sqlx::Error> {
+type Results = Vec<Result<Vec<Appended>, StoreError>>;
+
+async fn commit_group(pool: &PgPool, jobs: &[Job]) -> Result<Results, sqlx::Error> {
+    if let Some(results) = fast::try_commit(pool, jobs).await? {
+        return Ok(results);
+    }
+    commit_checked(pool, jobs).await
+}
+
+/// The careful path: reads every stream's version and every known event id under the
+/// lock, and decides each job on its own.
+async fn commit_checked(pool: &PgPool, jobs: &[Job]) -> Result<Results, sqlx::Error> {
     let mut tx = pool.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(APPEND_LOCK)

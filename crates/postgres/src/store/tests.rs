@@ -155,6 +155,61 @@ async fn concurrent_appends_from_separate_connections_have_one_winner_and_typed_
     Ok(())
 }
 
+#[tokio::test]
+async fn an_expectation_ahead_of_the_stream_is_a_conflict_not_a_gap()
+-> Result<(), Box<dyn std::error::Error>> {
+    let (store, _schema) = fresh_store().await;
+    store
+        .append(vec![request("s", ExpectedVersion::NoStream)])
+        .await?;
+    let err = store
+        .append(vec![request("s", ExpectedVersion::Exact(3))])
+        .await
+        .unwrap_err();
+    assert!(err.is_conflict(), "{err:?}");
+    let appended = store
+        .append(vec![request("s", ExpectedVersion::Exact(1))])
+        .await?;
+    assert_eq!(appended[0].version, 2, "no gap was left");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_refused_request_does_not_hold_up_the_others_committed_with_it()
+-> Result<(), Box<dyn std::error::Error>> {
+    let (store, _schema) = fresh_store().await;
+    let store = std::sync::Arc::new(store);
+    store
+        .append(vec![request("taken", ExpectedVersion::NoStream)])
+        .await?;
+    // Appends waiting at the same moment share a group commit.
+    let tasks: Vec<_> = (0..32)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let r = if i == 7 {
+                    request("taken", ExpectedVersion::NoStream)
+                } else {
+                    request(&format!("fresh-{i}"), ExpectedVersion::Any)
+                };
+                store.append(vec![r]).await
+            })
+        })
+        .collect();
+    let mut conflicts = 0;
+    for task in tasks {
+        match task.await? {
+            Ok(appended) => assert_eq!(appended[0].version, 1),
+            Err(e) => {
+                assert!(e.is_conflict(), "{e:?}");
+                conflicts += 1;
+            }
+        }
+    }
+    assert_eq!(conflicts, 1);
+    Ok(())
+}
+
 mod schema_store_contract {
     orderflow_core::schema_store_contract!(async {
         let (store, schema) = super::fresh_store().await;
