@@ -322,30 +322,22 @@ pub async fn spawn(
         }
     }
     if services.contains(&Service::Relay) {
-        let (store, checkpoints, bus, token) = (
+        let relay = relay::run(
             a.store.clone(),
             a.checkpoints.clone(),
             a.bus.clone(),
             shutdown.clone(),
         );
-        tasks.spawn(async move {
-            relay::run(store, checkpoints, bus, token)
-                .await
-                .map_err(Into::into)
-        });
+        tasks.spawn(async move { relay.await.map_err(Into::into) });
     }
     if services.contains(&Service::Projections) {
-        let (store, codec, read_model, token) = (
+        let projections = projections::run(
             a.store.clone(),
             a.codec.clone(),
             a.read_model.clone(),
             shutdown.clone(),
         );
-        tasks.spawn(async move {
-            projections::run(store, codec, read_model, token)
-                .await
-                .map_err(Into::into)
-        });
+        tasks.spawn(async move { projections.await.map_err(Into::into) });
     }
     if services.contains(&Service::Api) {
         let listener = tokio::net::TcpListener::bind(settings.http_addr)
@@ -361,12 +353,8 @@ pub async fn spawn(
             bus: a.bus.clone(),
             checkpoints: a.checkpoints.clone(),
         };
-        let token = shutdown.clone();
-        tasks.spawn(async move {
-            http::serve(listener, state, token)
-                .await
-                .map_err(Into::into)
-        });
+        let api = http::serve(listener, state, shutdown.clone());
+        tasks.spawn(async move { api.await.map_err(Into::into) });
     }
     Ok(tasks)
 }

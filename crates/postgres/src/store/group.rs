@@ -74,6 +74,21 @@ struct Rows {
 }
 
 impl Rows {
+    /// Binds the columns as the query's parameters `$1` to `$10`, in field order.
+    fn bind<'q>(&'q self, query: PgQuery<'q>) -> PgQuery<'q> {
+        query
+            .bind(&self.stream_id)
+            .bind(&self.version)
+            .bind(&self.event_id)
+            .bind(&self.event_type)
+            .bind(&self.schema_id)
+            .bind(&self.payload)
+            .bind(&self.occurred_at)
+            .bind(&self.correlation_id)
+            .bind(&self.causation_id)
+            .bind(&self.actor)
+    }
+
     fn push(&mut self, stream_id: &str, version: i64, event: &NewEvent) {
         self.stream_id.push(stream_id.to_owned());
         self.version.push(version);
@@ -87,6 +102,8 @@ impl Rows {
         self.actor.push(event.actor.clone());
     }
 }
+
+type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
 
 type Outcome = Result<Vec<(String, u64)>, StoreError>;
 
@@ -190,25 +207,16 @@ async fn commit_checked(pool: &PgPool, jobs: &[Job]) -> Result<Results, sqlx::Er
     let outcomes = decide(jobs, &mut versions, &mut ids, &mut rows);
     let mut positions: HashMap<(String, u64), u64> = HashMap::new();
     if !rows.stream_id.is_empty() {
-        let inserted = sqlx::query(
-            "INSERT INTO events (stream_id, version, event_id, event_type, schema_id, payload, \
-             occurred_at, correlation_id, causation_id, actor) \
-             SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::uuid[], $4::text[], $5::int[], \
-             $6::bytea[], $7::timestamptz[], $8::text[], $9::uuid[], $10::text[]) \
-             RETURNING stream_id, version, position",
-        )
-        .bind(&rows.stream_id)
-        .bind(&rows.version)
-        .bind(&rows.event_id)
-        .bind(&rows.event_type)
-        .bind(&rows.schema_id)
-        .bind(&rows.payload)
-        .bind(&rows.occurred_at)
-        .bind(&rows.correlation_id)
-        .bind(&rows.causation_id)
-        .bind(&rows.actor)
-        .fetch_all(&mut *tx)
-        .await?;
+        let inserted = rows
+            .bind(sqlx::query(
+                "INSERT INTO events (stream_id, version, event_id, event_type, schema_id, payload, \
+                 occurred_at, correlation_id, causation_id, actor) \
+                 SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::uuid[], $4::text[], $5::int[], \
+                 $6::bytea[], $7::timestamptz[], $8::text[], $9::uuid[], $10::text[]) \
+                 RETURNING stream_id, version, position",
+            ))
+            .fetch_all(&mut *tx)
+            .await?;
         for r in inserted {
             positions.insert(
                 (

@@ -24,10 +24,10 @@ struct FastRows {
 
 const INSERT: &str = "\
 WITH input AS (
-  SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::uuid[], $5::text[],
-    $6::int[], $7::bytea[], $8::timestamptz[], $9::text[], $10::uuid[], $11::text[])
-    WITH ORDINALITY AS u(stream_id, expected, ordinal, event_id, event_type, schema_id,
-      payload, occurred_at, correlation_id, causation_id, actor, n)
+  SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::uuid[], $4::text[], $5::int[],
+    $6::bytea[], $7::timestamptz[], $8::text[], $9::uuid[], $10::text[], $11::bigint[])
+    WITH ORDINALITY AS u(stream_id, ordinal, event_id, event_type, schema_id, payload,
+      occurred_at, correlation_id, causation_id, actor, expected, n)
 ), current AS (
   SELECT s.stream_id,
     COALESCE((SELECT MAX(e.version) FROM events e WHERE e.stream_id = s.stream_id), 0) AS version
@@ -58,18 +58,9 @@ pub(super) async fn try_commit(
         .await?;
     // The insert is a statement of its own, after the lock: a statement's snapshot is
     // taken before a lock it waits for, and would miss appends committed meanwhile.
-    let inserted = sqlx::query(INSERT)
-        .bind(&rows.stream_id)
+    let inserted = rows
+        .bind(sqlx::query(INSERT))
         .bind(&expected)
-        .bind(&rows.version)
-        .bind(&rows.event_id)
-        .bind(&rows.event_type)
-        .bind(&rows.schema_id)
-        .bind(&rows.payload)
-        .bind(&rows.occurred_at)
-        .bind(&rows.correlation_id)
-        .bind(&rows.causation_id)
-        .bind(&rows.actor)
         .fetch_all(&mut *tx)
         .await;
     let inserted = match inserted {
