@@ -1,5 +1,5 @@
 //! Inventory: reserves an order's lines when it is created (all or none), releases them
-//! when it is cancelled, and lets them go from the reserved count when it ships. The reservation and the SKU levels it changes are appended in
+//! when it is cancelled. The reservation and the SKU levels it changes are appended in
 //! one atomic multi-stream write, each stream at the version it was read: two orders
 //! can never take the same unit, and a conflict just means deciding again.
 
@@ -19,17 +19,6 @@ use crate::context::{Recorder, ServiceError, retry_on_conflict};
 /// The consumer group, and the topics it reads.
 pub const GROUP: &str = "inventory";
 pub const TOPICS: &[&str] = &["orders"];
-
-/// What an event asks of an order's reservation.
-#[derive(Debug, Clone, Copy)]
-enum Intent<'a> {
-    /// Reserve these lines (the order was created).
-    Reserve(&'a [StockLine]),
-    /// Give the reserved units back (the order was cancelled).
-    Release,
-    /// The reserved units left with the shipment (the order shipped).
-    Fulfil,
-}
 
 #[derive(Debug)]
 pub struct InventoryService {
@@ -110,14 +99,14 @@ impl InventoryService {
     async fn decide_and_record(
         &self,
         order_id: &OrderId,
-        intent: Intent<'_>,
+        lines: Option<&[StockLine]>,
         delivery: &Delivery,
     ) -> Result<(), ServiceError> {
         let reservation_stream = streams::reservation(order_id);
         let reserved_items;
-        let skus: BTreeSet<&Sku> = match intent {
-            Intent::Reserve(lines) => lines.iter().map(|l| &l.sku).collect(),
-            Intent::Release | Intent::Fulfil => {
+        let skus: BTreeSet<&Sku> = match lines {
+            Some(lines) => lines.iter().map(|l| &l.sku).collect(),
+            None => {
                 let reservation = self
                     .recorder
                     .load::<Reservation>(&reservation_stream)
@@ -135,8 +124,8 @@ impl InventoryService {
                 .recorder
                 .load::<Reservation>(&reservation_stream)
                 .await?;
-            let (command, touched) = match intent {
-                Intent::Reserve(lines) => {
+            let (command, touched) = match lines {
+                Some(lines) => {
                     if reservation.state.is_requested() {
                         return Ok(());
                     }
@@ -152,7 +141,7 @@ impl InventoryService {
                     };
                     (command, versions)
                 }
-                Intent::Release | Intent::Fulfil => {
+                None => {
                     let Reservation::Reserved { items } = &reservation.state else {
                         return Ok(());
                     };
@@ -161,12 +150,12 @@ impl InventoryService {
                         .iter()
                         .map(|(sku, (_, v))| (streams::sku(sku), *v))
                         .collect();
-                    let order_id = order_id.clone();
-                    let command = match intent {
-                        Intent::Fulfil => ReservationCommand::Fulfil { order_id },
-                        _ => ReservationCommand::Release { order_id },
-                    };
-                    (command, versions)
+                    (
+                        ReservationCommand::Release {
+                            order_id: order_id.clone(),
+                        },
+                        versions,
+                    )
                 }
             };
             let events = reservation.state.decide(command)?;
@@ -195,16 +184,11 @@ impl Handler for InventoryService {
         match event {
             Event::OrderCreated(created) => {
                 let lines = created.lines.stock_lines();
-                let intent = Intent::Reserve(&lines);
-                self.decide_and_record(&created.order_id, intent, delivery)
+                self.decide_and_record(&created.order_id, Some(&lines), delivery)
                     .await
             }
             Event::OrderCancelled(cancelled) => {
-                self.decide_and_record(&cancelled.order_id, Intent::Release, delivery)
-                    .await
-            }
-            Event::OrderShipped(shipped) => {
-                self.decide_and_record(&shipped.order_id, Intent::Fulfil, delivery)
+                self.decide_and_record(&cancelled.order_id, None, delivery)
                     .await
             }
             _ => Ok(()),
