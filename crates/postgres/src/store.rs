@@ -9,17 +9,26 @@
 //! transaction (`pg_snapshot_xmin`) does not close this on its own, because transaction
 //! ids are also assigned in an order unrelated to the sequence's.
 //!
-//! This store makes positions commit in order instead: every append takes one
-//! transaction-scoped advisory lock before it takes positions, and holds it until it
-//! commits. PostgreSQL makes a commit visible before it releases the transaction's locks,
-//! so the next append can only take a higher position after the previous one is visible.
-//! Positions therefore become visible strictly in order, every reader by position is
-//! safe, and so is `head_position`. The cost is that appends from all processes take
-//! turns for the length of their transaction; the store keeps those transactions short
-//! (one round trip per request) and callers batch (one transaction may carry many
-//! requests). Rolled-back appends leave holes in the numbering, never gaps that fill in
-//! later. Appends waiting at the same moment share one transaction (group commit, see
-//! `group.rs`).
+//! Appends here do not take turns; their commits overlap, as independent inserts do.
+//! Instead a reader never moves past a *hole*:
+//!
+//! - Every append holds one advisory lock, `APPEND_LOCK`, in *shared* mode from before it
+//!   takes positions until it commits. Shared holders do not wait for one another.
+//! - `read_all(after, …)` returns what it reads if the positions run on from `after + 1`
+//!   without a hole. Committed rows are final, so nothing can appear among them later.
+//!   This is the common case, and costs one query.
+//! - Where a position is missing, its append may still be in flight, or may have rolled
+//!   back (a conflict, say) and left a hole that never fills. The reader then notes the
+//!   sequence's last value `L`, takes the lock in *exclusive* mode for an instant (which
+//!   waits until every append in flight has committed or rolled back: PostgreSQL makes a
+//!   commit visible before it releases the transaction's locks), and reads again up to
+//!   `L`. Every position up to `L` was taken by an append that held the shared lock or
+//!   had already finished, so after the wait every hole up to `L` is permanent.
+//!
+//! The identity sequence must keep its default `CACHE 1`: a session that cached numbers
+//! ahead could hand one out below `L` after the wait. `head_position` is the highest
+//! committed position; it may run ahead of a hole for a moment, which only the lag
+//! figures see.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -32,7 +41,8 @@ use orderflow_core::store::{
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Row};
 
-/// The advisory lock every append holds while it takes positions ("orderflo").
+/// The advisory lock appends hold shared while they take positions and commit, and a
+/// reader that meets a hole takes exclusively for an instant ("orderflo").
 const APPEND_LOCK: i64 = 0x6f72_6465_7266_6c6f;
 
 /// A query over every column of `events`, with the rest of the statement appended.
@@ -94,7 +104,7 @@ impl PgEventStore {
             .await
             .map_err(unavailable)?;
         let store = Self {
-            writer: group::spawn_writer(pool.clone()),
+            writer: group::spawn_writer(pool.clone(), settings.max_connections as usize),
             pool,
         };
         store.migrate().await?;
@@ -170,15 +180,35 @@ impl EventStore for PgEventStore {
     }
 
     async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        let rows = sqlx::query(select_events!(
-            "WHERE position > $1 ORDER BY position LIMIT $2"
-        ))
-        .bind(after as i64)
-        .bind(limit as i64)
-        .fetch_all(&self.pool)
+        let read = |up_to: i64| {
+            sqlx::query(select_events!(
+                "WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3"
+            ))
+            .bind(after as i64)
+            .bind(up_to)
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+        };
+        let rows = read(i64::MAX).await.map_err(unavailable)?;
+        let events = rows_to_events(rows)?;
+        if runs_on_from(after, &events) {
+            return Ok(events);
+        }
+        // A hole: wait out the appends in flight, then every hole up to `last` is final.
+        let last: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(pg_sequence_last_value(\
+             pg_get_serial_sequence('events', 'position')::regclass), 0)",
+        )
+        .fetch_one(&self.pool)
         .await
         .map_err(unavailable)?;
-        rows_to_events(rows)
+        // Its own transaction: the lock is released as soon as it is granted.
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(APPEND_LOCK)
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        rows_to_events(read(last).await.map_err(unavailable)?)
     }
 
     async fn read_correlated(&self, correlation_id: &str) -> Result<Vec<StoredEvent>, StoreError> {
@@ -225,6 +255,14 @@ impl Checkpoints for PgEventStore {
         .map_err(unavailable)?;
         Ok(())
     }
+}
+
+/// Whether `events` (in position order) are exactly the positions after `after`.
+fn runs_on_from(after: u64, events: &[StoredEvent]) -> bool {
+    events
+        .iter()
+        .zip(after + 1..)
+        .all(|(event, position)| event.position == position)
 }
 
 mod group;

@@ -1,17 +1,20 @@
-//! Group commit: appends waiting at the same moment share one transaction, one lock turn
-//! and one multi-row insert. Each request is still all-or-nothing on its own: its
-//! expectations and event ids are checked (under the lock, so nothing can change them)
-//! before anything is written, and a refused request does not hold up the others.
-//! The common case, where no stream appears twice in the group, is first tried as one
-//! statement (`fast`); when it cannot commit everything, it writes nothing and the
-//! group is decided request by request here.
+//! Group commit: appends waiting at the same moment share one transaction and one
+//! multi-row insert, and several groups commit at once (up to the pool's size), so their
+//! commits overlap. Each request is still all-or-nothing on its own, and a refused
+//! request does not hold up the others. The common case, where no stream appears twice
+//! in the group and every expectation holds, is one statement (`fast`); when it cannot
+//! commit everything, it writes nothing and the group is decided request by request
+//! here. Appends racing from other groups or processes meet the unique indexes on
+//! (stream, version) and event id; the loser decides again against what the winner
+//! wrote.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use orderflow_core::store::{AppendRequest, Appended, NewEvent, StoreError};
 use sqlx::{PgPool, Row};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use uuid::Uuid;
 
 use super::APPEND_LOCK;
@@ -26,11 +29,17 @@ pub(super) struct Job {
     pub reply: oneshot::Sender<Result<Vec<Appended>, StoreError>>,
 }
 
-/// Starts the task that commits queued appends in groups.
-pub(super) fn spawn_writer(pool: PgPool) -> mpsc::UnboundedSender<Job> {
+/// Starts the task that gathers queued appends into groups and commits up to
+/// `concurrency` groups at once.
+pub(super) fn spawn_writer(pool: PgPool, concurrency: usize) -> mpsc::UnboundedSender<Job> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
+    let slots = Arc::new(Semaphore::new(concurrency.max(1)));
     tokio::spawn(async move {
         while let Some(first) = rx.recv().await {
+            // Waiting for a slot lets the next group grow meanwhile.
+            let Ok(slot) = slots.clone().acquire_owned().await else {
+                return;
+            };
             let mut jobs = vec![first];
             while jobs.len() < MAX_GROUP {
                 match rx.try_recv() {
@@ -38,24 +47,33 @@ pub(super) fn spawn_writer(pool: PgPool) -> mpsc::UnboundedSender<Job> {
                     Err(_) => break,
                 }
             }
-            match commit_group(&pool, &jobs).await {
-                Ok(results) => {
-                    for (job, result) in jobs.into_iter().zip(results) {
-                        let _ = job.reply.send(result);
-                    }
-                }
-                Err(e) => {
-                    let message = e.to_string();
-                    for job in jobs {
-                        let _ = job
-                            .reply
-                            .send(Err(StoreError::Unavailable(message.clone().into())));
-                    }
-                }
-            }
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                let outcome = commit_group(&pool, &jobs).await;
+                drop(slot);
+                reply(jobs, outcome);
+            });
         }
     });
     tx
+}
+
+fn reply(jobs: Vec<Job>, outcome: Result<Results, sqlx::Error>) {
+    match outcome {
+        Ok(results) => {
+            for (job, result) in jobs.into_iter().zip(results) {
+                let _ = job.reply.send(result);
+            }
+        }
+        Err(e) => {
+            let message = e.to_string();
+            for job in jobs {
+                let _ = job
+                    .reply
+                    .send(Err(StoreError::Unavailable(message.clone().into())));
+            }
+        }
+    }
 }
 
 /// Rows to insert, column by column (for `UNNEST`).
@@ -158,18 +176,32 @@ fn decide(
 
 type Results = Vec<Result<Vec<Appended>, StoreError>>;
 
+/// How often the careful path decides again after losing a race to another writer.
+const RACES: usize = 16;
+
 async fn commit_group(pool: &PgPool, jobs: &[Job]) -> Result<Results, sqlx::Error> {
     if let Some(results) = fast::try_commit(pool, jobs).await? {
         return Ok(results);
     }
-    commit_checked(pool, jobs).await
+    let mut races = 0;
+    loop {
+        match commit_checked(pool, jobs).await {
+            // Another writer committed a version or an id this group read as free: decide
+            // again against what it wrote.
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() && races < RACES => {
+                races += 1;
+            }
+            outcome => return outcome,
+        }
+    }
 }
 
-/// The careful path: reads every stream's version and every known event id under the
-/// lock, and decides each job on its own.
+/// The careful path: reads every stream's version and every known event id, and decides
+/// each job on its own. A writer that commits in between makes the insert fail on a
+/// unique index, and the caller decides again.
 async fn commit_checked(pool: &PgPool, jobs: &[Job]) -> Result<Results, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+    sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
         .bind(APPEND_LOCK)
         .execute(&mut *tx)
         .await?;

@@ -57,35 +57,31 @@ fn request(stream: &str, expected: ExpectedVersion) -> AppendRequest {
     }
 }
 
-#[tokio::test]
-async fn a_reader_never_skips_a_position_that_commits_late()
--> Result<(), Box<dyn std::error::Error>> {
-    let (store, _schema) = fresh_store().await;
-    // A slow writer holds its transaction open after taking a position, following the
-    // store's own protocol.
-    let mut slow = store.pool().begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+/// A writer following the store's protocol that has taken a position and not yet
+/// committed: it holds the shared append lock and an inserted row.
+async fn open_append(
+    store: &PgEventStore,
+    stream: &str,
+) -> Result<(sqlx::Transaction<'static, sqlx::Postgres>, u64), sqlx::Error> {
+    let mut tx = store.pool().begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
         .bind(APPEND_LOCK)
-        .execute(&mut *slow)
+        .execute(&mut *tx)
         .await?;
-    let slow_position: i64 = sqlx::query_scalar(
+    let position: i64 = sqlx::query_scalar(
         "INSERT INTO events (stream_id, version, event_id, event_type, schema_id, payload, \
          occurred_at, correlation_id, actor) \
-         VALUES ('slow', 1, $1, 'Test', 1, '\\x00', now(), 'slow', 'test') RETURNING position",
+         VALUES ($1, 1, $2, 'Test', 1, '\\x00', now(), $1, 'test') RETURNING position",
     )
+    .bind(stream)
     .bind(Uuid::new_v4())
-    .fetch_one(&mut *slow)
+    .fetch_one(&mut *tx)
     .await?;
+    Ok((tx, position as u64))
+}
 
-    // A later append starts and has to wait for it.
-    let fast = tokio::spawn({
-        let store = store.clone();
-        async move {
-            store
-                .append(vec![request("fast", ExpectedVersion::NoStream)])
-                .await
-        }
-    });
+/// Waits until some session waits for an advisory lock.
+async fn until_someone_waits_for_the_append_lock(store: &PgEventStore) -> Result<(), sqlx::Error> {
     let waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted";
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while sqlx::query_scalar::<_, i64>(waiting)
@@ -95,26 +91,82 @@ async fn a_reader_never_skips_a_position_that_commits_late()
     {
         assert!(
             tokio::time::Instant::now() < deadline,
-            "the later append never waited"
+            "nobody waited for the append lock"
         );
         tokio::task::yield_now().await;
     }
-    // Meanwhile a reader sees neither: nothing it could move past.
-    assert!(store.read_all(0, 10).await?.is_empty());
-    assert_eq!(store.head_position().await?, 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_reader_never_skips_a_position_that_commits_late()
+-> Result<(), Box<dyn std::error::Error>> {
+    let (store, _schema) = fresh_store().await;
+    let (slow, slow_position) = open_append(&store, "slow").await?;
+
+    // A later append takes a higher position and commits first: appends do not wait for
+    // one another.
+    let fast_position = store
+        .append(vec![request("fast", ExpectedVersion::NoStream)])
+        .await?[0]
+        .position;
+    assert!(fast_position > slow_position);
+
+    // A reader sees the hole below the committed append and waits for the slow one.
+    let reader = tokio::spawn({
+        let store = store.clone();
+        async move { store.read_all(0, 10).await }
+    });
+    until_someone_waits_for_the_append_lock(&store).await?;
+    assert!(!reader.is_finished(), "the reader moved past the hole");
 
     slow.commit().await?;
-    let fast_position = fast.await??[0].position;
+    let all = reader.await??;
+    let order: Vec<(&str, u64)> = all
+        .iter()
+        .map(|e| (e.stream_id.as_str(), e.position))
+        .collect();
+    assert_eq!(order, [("slow", slow_position), ("fast", fast_position)]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_reader_passes_the_hole_a_rolled_back_append_leaves()
+-> Result<(), Box<dyn std::error::Error>> {
+    let (store, _schema) = fresh_store().await;
+    let (aborted, _) = open_append(&store, "aborted").await?;
+    let fast_position = store
+        .append(vec![request("fast", ExpectedVersion::NoStream)])
+        .await?[0]
+        .position;
+    aborted.rollback().await?;
+
     let all = store.read_all(0, 10).await?;
     let order: Vec<(&str, u64)> = all
         .iter()
         .map(|e| (e.stream_id.as_str(), e.position))
         .collect();
-    assert_eq!(
-        order,
-        [("slow", slow_position as u64), ("fast", fast_position)]
-    );
-    assert!(fast_position > slow_position as u64);
+    assert_eq!(order, [("fast", fast_position)]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_reader_of_positions_without_holes_does_not_wait_for_appends_in_flight()
+-> Result<(), Box<dyn std::error::Error>> {
+    let (store, _schema) = fresh_store().await;
+    let first = store
+        .append(vec![request("first", ExpectedVersion::NoStream)])
+        .await?[0]
+        .position;
+    // In flight above everything committed: no reader can skip it.
+    let (in_flight, _) = open_append(&store, "in-flight").await?;
+    // Waiting would last until the rollback below, which comes after: a deadlock.
+    let all = tokio::time::timeout(Duration::from_secs(30), store.read_all(0, 10))
+        .await
+        .map_err(|_| "the reader waited for an append that could not skip")??;
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].position, first);
+    in_flight.rollback().await?;
     Ok(())
 }
 

@@ -1,10 +1,12 @@
-//! The common case of a group commit in one statement under the lock.
+//! The common case of a group commit: one statement, one round trip, its own
+//! transaction.
 //!
 //! When no stream appears in two requests of the group, each request's expectation can
-//! be checked in SQL against the stream's stored version, and the unique index on event
-//! ids catches a duplicate, so nothing needs reading before the insert. If a row fails
-//! its expectation or an id is a duplicate, the transaction is rolled back and the
-//! group goes the careful way, which tells each job what went wrong.
+//! be checked in SQL against the stream's stored version, and the unique indexes catch a
+//! duplicate event id or a writer that committed the same version meanwhile, so nothing
+//! needs reading before the insert. The statement inserts every row or none: if an
+//! expectation fails or an index refuses a row, nothing is written and the group goes
+//! the careful way, which tells each job what went wrong.
 
 use std::collections::{HashMap, HashSet};
 
@@ -22,24 +24,30 @@ struct FastRows {
     expected: Vec<i64>,
 }
 
+// The shared append lock is taken in the first CTE: no row reaches the insert (and takes
+// a position) before the lock is held, and the statement's transaction holds it until it
+// commits (see the store's gap safety). The uncorrelated `NOT EXISTS` is checked once,
+// before any row is inserted.
 const INSERT: &str = "\
-WITH input AS (
+WITH locked AS MATERIALIZED (
+  SELECT pg_advisory_xact_lock_shared($12)
+), input AS (
   SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::uuid[], $4::text[], $5::int[],
     $6::bytea[], $7::timestamptz[], $8::text[], $9::uuid[], $10::text[], $11::bigint[])
     WITH ORDINALITY AS u(stream_id, ordinal, event_id, event_type, schema_id, payload,
       occurred_at, correlation_id, causation_id, actor, expected, n)
-), current AS (
-  SELECT s.stream_id,
-    COALESCE((SELECT MAX(e.version) FROM events e WHERE e.stream_id = s.stream_id), 0) AS version
-  FROM (SELECT DISTINCT stream_id FROM input) s
+), checked AS (
+  SELECT i.*,
+    COALESCE((SELECT MAX(e.version) FROM events e WHERE e.stream_id = i.stream_id), 0) AS stored
+  FROM input i
 )
 INSERT INTO events (stream_id, version, event_id, event_type, schema_id, payload,
   occurred_at, correlation_id, causation_id, actor)
-SELECT i.stream_id, c.version + i.ordinal, i.event_id, i.event_type, i.schema_id, i.payload,
-  i.occurred_at, i.correlation_id, i.causation_id, i.actor
-FROM input i JOIN current c USING (stream_id)
-WHERE i.expected < 0 OR i.expected = c.version
-ORDER BY i.n
+SELECT c.stream_id, c.stored + c.ordinal, c.event_id, c.event_type, c.schema_id, c.payload,
+  c.occurred_at, c.correlation_id, c.causation_id, c.actor
+FROM checked c CROSS JOIN locked
+WHERE NOT EXISTS (SELECT 1 FROM checked f WHERE f.expected >= 0 AND f.expected <> f.stored)
+ORDER BY c.n
 RETURNING stream_id, version, position";
 
 /// Commits the group in one statement if it can; `None` means it must go the careful
@@ -51,26 +59,20 @@ pub(super) async fn try_commit(
     let Some(FastRows { rows, expected }) = rows_of(jobs) else {
         return Ok(None);
     };
-    let mut tx = pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(APPEND_LOCK)
-        .execute(&mut *tx)
-        .await?;
-    // The insert is a statement of its own, after the lock: a statement's snapshot is
-    // taken before a lock it waits for, and would miss appends committed meanwhile.
     let inserted = rows
         .bind(sqlx::query(INSERT))
         .bind(&expected)
-        .fetch_all(&mut *tx)
+        .bind(APPEND_LOCK)
+        .fetch_all(pool)
         .await;
     let inserted = match inserted {
         Ok(rows) => rows,
-        // A duplicate event id: the careful way says whose.
+        // A duplicate event id, or a version another writer has just committed.
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Ok(None),
         Err(e) => return Err(e),
     };
     if inserted.len() != rows.stream_id.len() {
-        // An expectation failed: dropping the transaction rolls it back.
+        // An expectation failed, and nothing was written.
         return Ok(None);
     }
     let mut last: HashMap<String, (u64, u64)> = HashMap::new();
@@ -83,7 +85,6 @@ pub(super) async fn try_commit(
             *entry = (version, position);
         }
     }
-    tx.commit().await?;
     Ok(Some(
         jobs.iter()
             .map(|job| {
