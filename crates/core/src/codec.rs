@@ -70,6 +70,14 @@ pub const SCHEMA_FILES: &[(&str, &str)] = &[
         include_str!("../../../schemas/StockReleased.avsc"),
     ),
     (
+        "StockShipped",
+        include_str!("../../../schemas/StockShipped.avsc"),
+    ),
+    (
+        "StockFulfilled",
+        include_str!("../../../schemas/StockFulfilled.avsc"),
+    ),
+    (
         "ShipmentDispatched",
         include_str!("../../../schemas/ShipmentDispatched.avsc"),
     ),

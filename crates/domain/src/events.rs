@@ -75,6 +75,21 @@ pub struct StockDeallocated {
     pub quantity: Quantity,
 }
 
+/// Reserved units of a SKU left the warehouse with a shipped order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockShipped {
+    pub sku: Sku,
+    pub order_id: OrderId,
+    pub quantity: Quantity,
+}
+
+/// An order's reserved stock was shipped: the reservation is done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockFulfilled {
+    pub order_id: OrderId,
+    pub items: Vec<StockLine>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StockReserved {
     pub order_id: OrderId,
@@ -177,6 +192,8 @@ events!(
     StockReserved,
     StockUnavailable,
     StockReleased,
+    StockShipped,
+    StockFulfilled,
     ShipmentDispatched,
     NotificationSent,
 );
@@ -199,6 +216,8 @@ impl Event {
             Event::StockReserved(e) => e.order_id.as_str(),
             Event::StockUnavailable(e) => e.order_id.as_str(),
             Event::StockReleased(e) => e.order_id.as_str(),
+            Event::StockShipped(e) => e.order_id.as_str(),
+            Event::StockFulfilled(e) => e.order_id.as_str(),
             Event::ShipmentDispatched(e) => e.order_id.as_str(),
             Event::NotificationSent(e) => e.order_id.as_str(),
         }

@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 
 use crate::events::{
-    Event, StockAllocated, StockDeallocated, StockLevelSet, StockReleased, StockReserved,
-    StockUnavailable,
+    Event, StockAllocated, StockDeallocated, StockFulfilled, StockLevelSet, StockReleased,
+    StockReserved, StockShipped, StockUnavailable,
 };
 use crate::values::{OrderId, Sku, StockLine};
 use crate::{Aggregate, DomainError};
@@ -56,6 +56,9 @@ impl Aggregate for SkuStock {
                 self.available += q;
                 self.reserved = self.reserved.saturating_sub(q);
             }
+            Event::StockShipped(e) => {
+                self.reserved = self.reserved.saturating_sub(u64::from(e.quantity.get()));
+            }
             _ => {}
         }
     }
@@ -73,6 +76,8 @@ pub enum Reservation {
         reason: String,
     },
     Released,
+    /// Shipped: the reserved units left the warehouse.
+    Fulfilled,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +90,8 @@ pub enum ReservationCommand {
     },
     /// Give reserved stock back (compensation for a cancelled order).
     Release { order_id: OrderId },
+    /// The order shipped: its reserved units are no longer held.
+    Fulfil { order_id: OrderId },
 }
 
 impl Reservation {
@@ -165,6 +172,30 @@ impl Aggregate for Reservation {
                 }
                 _ => Ok(vec![]),
             },
+            ReservationCommand::Fulfil { order_id } => match self {
+                Reservation::Reserved { items } => {
+                    let mut events: Vec<Event> = items
+                        .iter()
+                        .map(|line| {
+                            StockShipped {
+                                sku: line.sku.clone(),
+                                order_id: order_id.clone(),
+                                quantity: line.quantity,
+                            }
+                            .into()
+                        })
+                        .collect();
+                    events.push(
+                        StockFulfilled {
+                            order_id,
+                            items: items.clone(),
+                        }
+                        .into(),
+                    );
+                    Ok(events)
+                }
+                _ => Ok(vec![]),
+            },
         }
     }
 
@@ -181,6 +212,7 @@ impl Aggregate for Reservation {
                 }
             }
             Event::StockReleased(_) => *self = Reservation::Released,
+            Event::StockFulfilled(_) => *self = Reservation::Fulfilled,
             _ => {}
         }
     }
@@ -336,6 +368,62 @@ mod tests {
             .into(),
         );
         assert_eq!((level.available, level.reserved), (5, 0));
+    }
+
+    #[test]
+    fn shipping_lets_the_reserved_units_go_once() {
+        let items = vec![line("A", 2)];
+        let fulfilled: Event = StockFulfilled {
+            order_id: sample_order_id(),
+            items: items.clone(),
+        }
+        .into();
+        let fulfil = || ReservationCommand::Fulfil {
+            order_id: sample_order_id(),
+        };
+        given::<Reservation>(&[reserved(items.clone())])
+            .when(fulfil())
+            .then_expect(vec![
+                StockShipped {
+                    sku: sku("A"),
+                    order_id: sample_order_id(),
+                    quantity: Quantity::new(2).unwrap(),
+                }
+                .into(),
+                fulfilled.clone(),
+            ]);
+        given::<Reservation>(&[reserved(items.clone()), fulfilled.clone()])
+            .when(fulfil())
+            .then_expect(vec![]);
+        given::<Reservation>(&[reserved(items), fulfilled])
+            .when(ReservationCommand::Release {
+                order_id: sample_order_id(),
+            })
+            .then_expect(vec![]);
+    }
+
+    #[test]
+    fn nothing_is_fulfilled_when_nothing_was_reserved() {
+        given::<Reservation>(&[])
+            .when(ReservationCommand::Fulfil {
+                order_id: sample_order_id(),
+            })
+            .then_expect(vec![]);
+    }
+
+    #[test]
+    fn shipped_units_leave_the_reserved_count_and_not_the_available_one() {
+        let mut level = stock(&[("A", 5)]).remove(&sku("A")).unwrap();
+        level.apply(&allocated("A", 2));
+        level.apply(
+            &StockShipped {
+                sku: sku("A"),
+                order_id: sample_order_id(),
+                quantity: Quantity::new(2).unwrap(),
+            }
+            .into(),
+        );
+        assert_eq!((level.available, level.reserved), (3, 0));
     }
 
     #[test]

@@ -56,6 +56,8 @@ pub fn stream_of(event: &Event) -> String {
         Event::StockReserved(e) => reservation(&e.order_id),
         Event::StockUnavailable(e) => reservation(&e.order_id),
         Event::StockReleased(e) => reservation(&e.order_id),
+        Event::StockShipped(e) => sku(&e.sku),
+        Event::StockFulfilled(e) => reservation(&e.order_id),
         Event::ShipmentDispatched(e) => shipment(&e.order_id),
         Event::NotificationSent(e) => notification(&e.order_id),
     }

@@ -123,6 +123,7 @@ fn sku_of(event: &Event) -> Option<&str> {
         Event::StockLevelSet(e) => Some(e.sku.as_str()),
         Event::StockAllocated(e) => Some(e.sku.as_str()),
         Event::StockDeallocated(e) => Some(e.sku.as_str()),
+        Event::StockShipped(e) => Some(e.sku.as_str()),
         _ => None,
     }
 }

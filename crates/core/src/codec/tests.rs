@@ -85,6 +85,17 @@ pub(crate) fn every_event() -> Vec<Event> {
         .into(),
         StockReleased {
             order_id: order_id.clone(),
+            items: items.clone(),
+        }
+        .into(),
+        StockShipped {
+            sku: Sku::parse("SKU-1").unwrap(),
+            order_id: order_id.clone(),
+            quantity: Quantity::new(2).unwrap(),
+        }
+        .into(),
+        StockFulfilled {
+            order_id: order_id.clone(),
             items,
         }
         .into(),

@@ -61,6 +61,8 @@ record!(StockLineV1 = "StockLine" { sku: String, quantity: i32 });
 record!(StockReservedV1 = "StockReserved" { order_id: String, items: Vec<StockLineV1> });
 record!(StockUnavailableV1 = "StockUnavailable" { order_id: String, reason: String });
 record!(StockReleasedV1 = "StockReleased" { order_id: String, items: Vec<StockLineV1> });
+record!(StockShippedV1 = "StockShipped" { sku: String, order_id: String, quantity: i32 });
+record!(StockFulfilledV1 = "StockFulfilled" { order_id: String, items: Vec<StockLineV1> });
 record!(ShipmentDispatchedV1 = "ShipmentDispatched" { order_id: String, tracking_number: String });
 record!(NotificationSentV1 = "NotificationSent" {
     order_id: String,
@@ -94,6 +96,8 @@ pub enum Wire {
     StockReserved(StockReservedV1),
     StockUnavailable(StockUnavailableV1),
     StockReleased(StockReleasedV1),
+    StockShipped(StockShippedV1),
+    StockFulfilled(StockFulfilledV1),
     ShipmentDispatched(ShipmentDispatchedV1),
     NotificationSent(NotificationSentV1),
 }
@@ -195,6 +199,15 @@ pub fn to_wire(event: &Event) -> Wire {
             reason: e.reason.clone(),
         }),
         Event::StockReleased(e) => Wire::StockReleased(StockReleasedV1 {
+            order_id: e.order_id.to_string(),
+            items: lines_to_wire(&e.items),
+        }),
+        Event::StockShipped(e) => Wire::StockShipped(StockShippedV1 {
+            sku: e.sku.to_string(),
+            order_id: e.order_id.to_string(),
+            quantity: quantity_to_wire(e.quantity),
+        }),
+        Event::StockFulfilled(e) => Wire::StockFulfilled(StockFulfilledV1 {
             order_id: e.order_id.to_string(),
             items: lines_to_wire(&e.items),
         }),
@@ -338,6 +351,23 @@ pub fn from_wire<R: WireSource>(event_type: &str, read: R) -> Result<Event, Code
         "StockReleased" => {
             let w: StockReleasedV1 = read.read()?;
             StockReleased {
+                order_id: order(w.order_id)?,
+                items: lines_from_wire(w.items).map_err(CodecError::Invalid)?,
+            }
+            .into()
+        }
+        "StockShipped" => {
+            let w: StockShippedV1 = read.read()?;
+            StockShipped {
+                sku: Sku::parse(w.sku).map_err(CodecError::Invalid)?,
+                order_id: order(w.order_id)?,
+                quantity: Quantity::new(w.quantity.into()).map_err(CodecError::Invalid)?,
+            }
+            .into()
+        }
+        "StockFulfilled" => {
+            let w: StockFulfilledV1 = read.read()?;
+            StockFulfilled {
                 order_id: order(w.order_id)?,
                 items: lines_from_wire(w.items).map_err(CodecError::Invalid)?,
             }

@@ -23,7 +23,9 @@ async fn an_order_in_stock_is_paid_shipped_and_emailed_twice() -> TestResult {
 
     let types = eventually(|| async {
         let types = api.history_types(&order_id).await?;
-        Ok((types.iter().filter(|t| *t == "NotificationSent").count() == 2).then_some(types))
+        let emailed = types.iter().filter(|t| *t == "NotificationSent").count() == 2;
+        let fulfilled = types.iter().any(|t| t == "StockFulfilled");
+        Ok((emailed && fulfilled).then_some(types))
     })
     .await?;
     for expected in [
@@ -34,6 +36,8 @@ async fn an_order_in_stock_is_paid_shipped_and_emailed_twice() -> TestResult {
         "OrderConfirmed",
         "ShipmentDispatched",
         "OrderShipped",
+        "StockShipped",
+        "StockFulfilled",
     ] {
         assert_eq!(
             types.iter().filter(|t| *t == expected).count(),
@@ -48,10 +52,14 @@ async fn an_order_in_stock_is_paid_shipped_and_emailed_twice() -> TestResult {
     assert!(mails.contains(&format!("order-received.{order_id}@orderflow.local.eml")));
     assert!(mails.contains(&format!("order-shipped.{order_id}@orderflow.local.eml")));
 
-    let (_, stock) = api.get("/inventory/SKU-1").await?;
+    // The shipped units left the warehouse: no longer reserved, not available again.
+    let head = api.head().await?;
+    let (_, stock) = api
+        .get(&format!("/inventory/SKU-1?min_position={head}"))
+        .await?;
     assert_eq!(
         (stock["available"].as_u64(), stock["reserved"].as_u64()),
-        (Some(8), Some(2))
+        (Some(8), Some(0))
     );
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! Inventory: reserves an order's lines when it is created (all or none), releases them
-//! when it is cancelled. The reservation and the SKU levels it changes are appended in
+//! when it is cancelled, and lets them go from the reserved count when it ships. The reservation and the SKU levels it changes are appended in
 //! one atomic multi-stream write, each stream at the version it was read: two orders
 //! can never take the same unit, and a conflict just means deciding again.
 
@@ -19,6 +19,17 @@ use crate::context::{Recorder, ServiceError, retry_on_conflict};
 /// The consumer group, and the topics it reads.
 pub const GROUP: &str = "inventory";
 pub const TOPICS: &[&str] = &["orders"];
+
+/// What an event asks of an order's reservation.
+#[derive(Debug, Clone, Copy)]
+enum Intent<'a> {
+    /// Reserve these lines (the order was created).
+    Reserve(&'a [StockLine]),
+    /// Give the reserved units back (the order was cancelled).
+    Release,
+    /// The reserved units left with the shipment (the order shipped).
+    Fulfil,
+}
 
 #[derive(Debug)]
 pub struct InventoryService {
@@ -99,14 +110,14 @@ impl InventoryService {
     async fn decide_and_record(
         &self,
         order_id: &OrderId,
-        lines: Option<&[StockLine]>,
+        intent: Intent<'_>,
         delivery: &Delivery,
     ) -> Result<(), ServiceError> {
         let reservation_stream = streams::reservation(order_id);
         let reserved_items;
-        let skus: BTreeSet<&Sku> = match lines {
-            Some(lines) => lines.iter().map(|l| &l.sku).collect(),
-            None => {
+        let skus: BTreeSet<&Sku> = match intent {
+            Intent::Reserve(lines) => lines.iter().map(|l| &l.sku).collect(),
+            Intent::Release | Intent::Fulfil => {
                 let reservation = self
                     .recorder
                     .load::<Reservation>(&reservation_stream)
@@ -124,8 +135,8 @@ impl InventoryService {
                 .recorder
                 .load::<Reservation>(&reservation_stream)
                 .await?;
-            let (command, touched) = match lines {
-                Some(lines) => {
+            let (command, touched) = match intent {
+                Intent::Reserve(lines) => {
                     if reservation.state.is_requested() {
                         return Ok(());
                     }
@@ -141,7 +152,7 @@ impl InventoryService {
                     };
                     (command, versions)
                 }
-                None => {
+                Intent::Release | Intent::Fulfil => {
                     let Reservation::Reserved { items } = &reservation.state else {
                         return Ok(());
                     };
@@ -150,12 +161,12 @@ impl InventoryService {
                         .iter()
                         .map(|(sku, (_, v))| (streams::sku(sku), *v))
                         .collect();
-                    (
-                        ReservationCommand::Release {
-                            order_id: order_id.clone(),
-                        },
-                        versions,
-                    )
+                    let order_id = order_id.clone();
+                    let command = match intent {
+                        Intent::Fulfil => ReservationCommand::Fulfil { order_id },
+                        _ => ReservationCommand::Release { order_id },
+                    };
+                    (command, versions)
                 }
             };
             let events = reservation.state.decide(command)?;
@@ -184,11 +195,16 @@ impl Handler for InventoryService {
         match event {
             Event::OrderCreated(created) => {
                 let lines = created.lines.stock_lines();
-                self.decide_and_record(&created.order_id, Some(&lines), delivery)
+                let intent = Intent::Reserve(&lines);
+                self.decide_and_record(&created.order_id, intent, delivery)
                     .await
             }
             Event::OrderCancelled(cancelled) => {
-                self.decide_and_record(&cancelled.order_id, None, delivery)
+                self.decide_and_record(&cancelled.order_id, Intent::Release, delivery)
+                    .await
+            }
+            Event::OrderShipped(shipped) => {
+                self.decide_and_record(&shipped.order_id, Intent::Fulfil, delivery)
                     .await
             }
             _ => Ok(()),
