@@ -203,14 +203,20 @@ impl EventBus for SqliteBus {
         let (conn, positions, cursor) = tokio::task::spawn_blocking({
             let (group, topics) = (group.clone(), topics.clone());
             move || -> rusqlite::Result<_> {
-                let conn = db::open(&shared.path)?;
+                let mut conn = db::open(&shared.path)?;
                 for t in &topics {
                     conn.execute(
                         "INSERT INTO group_topics (group_id, topic) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
                         params![group, t],
                     )?;
                 }
-                let (positions, cursor) = start_positions(&conn, &group, &topics, shared.partitions, start)?;
+                // One read transaction, so one snapshot: the offsets and the sequence
+                // number to scan after must agree about which records exist, or a
+                // record published in between would fall behind the cursor unread.
+                let snapshot = conn.transaction()?;
+                let (positions, cursor) =
+                    start_positions(&snapshot, &group, &topics, shared.partitions, start)?;
+                snapshot.commit()?;
                 Ok((conn, positions, cursor))
             }
         })
@@ -541,6 +547,42 @@ mod contract {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A group that has handled everything restarts while the relay publishes: each
+    /// record published after its commit is at or after its committed offset, so it
+    /// must arrive, however the subscription and the publish interleave.
+    #[tokio::test]
+    async fn a_group_subscribing_while_a_record_is_published_misses_none()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let bus = SqliteBus::open(&dir.path().join("bus.db"))?;
+        for round in 0..200 {
+            // Caught up: committed at the end of every partition.
+            bus.reset_offsets("g", &["orders"], StartFrom::Latest)
+                .await?;
+            let publisher = tokio::spawn({
+                let bus = bus.clone();
+                async move {
+                    bus.publish(vec![OutgoingRecord {
+                        topic: "orders".into(),
+                        key: format!("k-{round}"),
+                        value: b"v".to_vec(),
+                        headers: vec![],
+                        timestamp: Utc::now(),
+                    }])
+                    .await
+                }
+            });
+            let mut sub = bus.subscribe("g", &["orders"], StartFrom::Earliest).await?;
+            publisher.await??;
+            // The record is committed before this poll: one fetch finds it, or it was
+            // skipped.
+            let got = sub.poll(10, Duration::ZERO).await?;
+            let keys: Vec<&str> = got.iter().map(|r| r.key.as_str()).collect();
+            assert_eq!(keys, [format!("k-{round}")], "round {round}");
+        }
+        Ok(())
+    }
 
     #[tokio::test]
     async fn records_past_retention_are_deleted_and_lag_starts_after_them() {
