@@ -240,6 +240,8 @@ async fn handle_record(
             .and_then(|s| s.parse().ok()),
         occurred_at: record.timestamp,
     };
+    tracing::debug!(group, topic = %record.topic, partition = record.partition,
+        offset = record.offset, event = event.type_name(), key = %record.key, "handling");
     let mut backoff = Duration::from_millis(50);
     loop {
         match handler.handle(&event, &delivery).await {

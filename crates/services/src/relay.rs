@@ -94,6 +94,12 @@ pub async fn run(
                 .map_err(|e| ServiceError::External(e.to_string()))
         })
         .await?;
+        tracing::debug!(
+            from = position + 1,
+            to = last,
+            count = events.len(),
+            "relayed"
+        );
         position = last;
     }
     if saved < position

@@ -13,6 +13,11 @@ use tokio::process::{Child, Command};
 pub type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 pub type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
+/// Where each process's log goes, when set (one file per process), at the level
+/// `ORDERFLOW_E2E_LOG` (default `warn`): for finding out why a run went wrong. Unset,
+/// processes log at `warn` to the test's own stderr.
+const LOG_DIR: &str = "ORDERFLOW_E2E_LOG_DIR";
+
 /// How long a condition may take before a test fails.
 pub const PATIENCE: Duration = Duration::from_secs(60);
 
@@ -115,6 +120,20 @@ impl Deployment {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true);
+        if let Ok(dir) = std::env::var(LOG_DIR) {
+            // Named after the deployment's directory, so one test's files sort together.
+            let deployment = self
+                .dir
+                .path()
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy();
+            let unique = uuid::Uuid::new_v4().simple().to_string();
+            let name = format!("{deployment}-{services}-{}.log", &unique[..8]);
+            let file = std::fs::File::create(Path::new(&dir).join(name))?;
+            let level = std::env::var("ORDERFLOW_E2E_LOG").unwrap_or_else(|_| "warn".into());
+            cmd.env("ORDERFLOW_LOG", level).stderr(file);
+        }
         let mut child = cmd.spawn()?;
         let stdout = child.stdout.take().ok_or("no stdout")?;
         let mut lines = BufReader::new(stdout).lines();
