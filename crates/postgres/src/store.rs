@@ -104,7 +104,7 @@ impl PgEventStore {
             .await
             .map_err(unavailable)?;
         let store = Self {
-            writer: group::spawn_writer(pool.clone(), settings.max_connections as usize),
+            writer: group::spawn_writer(pool.clone(), group::IN_FLIGHT),
             pool,
         };
         store.migrate().await?;
