@@ -87,13 +87,7 @@ async fn on_kafka_and_postgres_every_service_as_a_process_survives_kill_9() -> T
 
     assert_each_effect_once(&api, &ids, &data_dir, 41).await?;
     eventually(|| async { Ok((mails(&data_dir).len() == 2 * 40 + 2).then_some(())) }).await?;
-    let (_, stock) = api
-        .get(&format!(
-            "/inventory/K-1?min_position={}",
-            api.head().await?
-        ))
-        .await?;
-    assert_eq!(stock["available"], 960);
+    assert_stock_settled(&api, "K-1", &ids, 960).await?;
     // Kafka's committed offsets, as GET /consumers shows them, catch up.
     for group in ["payment", "inventory", "shipping", "notification", "orders"] {
         eventually(|| async { Ok((lag_of(&api, group).await? == Some(0)).then_some(())) }).await?;

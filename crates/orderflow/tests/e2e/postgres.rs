@@ -73,13 +73,7 @@ async fn on_postgres_every_service_as_a_process_ships_cancels_and_survives_kill_
 
     assert_each_effect_once(&api, &ids, &data_dir, 41).await?;
     eventually(|| async { Ok((mails(&data_dir).len() == 2 * 40 + 2).then_some(())) }).await?;
-    let (_, stock) = api
-        .get(&format!(
-            "/inventory/PG-1?min_position={}",
-            api.head().await?
-        ))
-        .await?;
-    assert_eq!(stock["available"], 960);
+    assert_stock_settled(&api, "PG-1", &ids, 960).await?;
     Ok(())
 }
 

@@ -332,6 +332,36 @@ pub async fn assert_each_effect_once(
     Ok(())
 }
 
+/// Once every order has shipped or been cancelled, no unit of `sku` is held any more:
+/// each shipped order let its units go exactly once (one `StockFulfilled`), nothing is
+/// left reserved, and `available` is what was set minus what shipped.
+pub async fn assert_stock_settled(
+    api: &Api,
+    sku: &str,
+    shipped: &[String],
+    available: u64,
+) -> TestResult {
+    for id in shipped {
+        let types = eventually(|| async {
+            let types = api.history_types(id).await?;
+            Ok(types.iter().any(|t| t == "StockFulfilled").then_some(types))
+        })
+        .await?;
+        let fulfilled = types.iter().filter(|t| *t == "StockFulfilled").count();
+        assert_eq!(fulfilled, 1, "{id}: {types:?}");
+    }
+    let head = api.head().await?;
+    let (_, stock) = api
+        .get(&format!("/inventory/{sku}?min_position={head}"))
+        .await?;
+    assert_eq!(
+        (stock["available"].as_u64(), stock["reserved"].as_u64()),
+        (Some(available), Some(0)),
+        "{stock}"
+    );
+    Ok(())
+}
+
 /// Terminates every other connection to the test database, as a database restart would.
 pub async fn cut_connections(admin: &sqlx::PgPool) -> TestResult {
     let killed: i64 = sqlx::query_scalar(
