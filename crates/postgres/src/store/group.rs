@@ -22,9 +22,10 @@ use super::APPEND_LOCK;
 mod fast;
 
 /// Groups one process commits at once. One, measured: with `orderflow bench --store`
-/// on 2 cores, 8 writers made 0.68-0.71x the single-row baseline with one group in
-/// flight, 0.51-0.53x with two and 0.39-0.40x with four, and 64 writers did best with
-/// one too: the statement's cost is mostly CPU, so fewer, larger groups win.
+/// on 2 cores (then planning each execution afresh), 8 writers made 0.68-0.71x the
+/// single-row baseline with one group in flight, 0.51-0.53x with two and 0.39-0.40x
+/// with four, and 64 writers did best with one too: the statement's cost is mostly
+/// CPU, so fewer, larger groups win.
 pub(super) const IN_FLIGHT: usize = 1;
 
 /// Largest number of append calls committed together.
