@@ -277,6 +277,15 @@ mod tests {
         .into()
     }
 
+    fn shipped(s: &str, q: i64) -> Event {
+        StockShipped {
+            sku: sku(s),
+            order_id: sample_order_id(),
+            quantity: Quantity::new(q).unwrap(),
+        }
+        .into()
+    }
+
     #[test]
     fn every_line_in_stock_is_allocated_and_the_order_reserved() {
         let items = vec![line("A", 2), line("B", 1)];
@@ -383,15 +392,7 @@ mod tests {
         };
         given::<Reservation>(&[reserved(items.clone())])
             .when(fulfil())
-            .then_expect(vec![
-                StockShipped {
-                    sku: sku("A"),
-                    order_id: sample_order_id(),
-                    quantity: Quantity::new(2).unwrap(),
-                }
-                .into(),
-                fulfilled.clone(),
-            ]);
+            .then_expect(vec![shipped("A", 2), fulfilled.clone()]);
         given::<Reservation>(&[reserved(items.clone()), fulfilled.clone()])
             .when(fulfil())
             .then_expect(vec![]);
@@ -415,14 +416,7 @@ mod tests {
     fn shipped_units_leave_the_reserved_count_and_not_the_available_one() {
         let mut level = stock(&[("A", 5)]).remove(&sku("A")).unwrap();
         level.apply(&allocated("A", 2));
-        level.apply(
-            &StockShipped {
-                sku: sku("A"),
-                order_id: sample_order_id(),
-                quantity: Quantity::new(2).unwrap(),
-            }
-            .into(),
-        );
+        level.apply(&shipped("A", 2));
         assert_eq!((level.available, level.reserved), (3, 0));
     }
 

@@ -80,6 +80,14 @@ async fn open_append(
     Ok((tx, position as u64))
 }
 
+/// Each event's stream and position, in the order read.
+fn streams_and_positions(events: &[StoredEvent]) -> Vec<(&str, u64)> {
+    events
+        .iter()
+        .map(|e| (e.stream_id.as_str(), e.position))
+        .collect()
+}
+
 /// Waits until some session waits for an advisory lock.
 async fn until_someone_waits_for_the_append_lock(store: &PgEventStore) -> Result<(), sqlx::Error> {
     let waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted";
@@ -122,11 +130,10 @@ async fn a_reader_never_skips_a_position_that_commits_late()
 
     slow.commit().await?;
     let all = reader.await??;
-    let order: Vec<(&str, u64)> = all
-        .iter()
-        .map(|e| (e.stream_id.as_str(), e.position))
-        .collect();
-    assert_eq!(order, [("slow", slow_position), ("fast", fast_position)]);
+    assert_eq!(
+        streams_and_positions(&all),
+        [("slow", slow_position), ("fast", fast_position)]
+    );
     Ok(())
 }
 
@@ -142,11 +149,7 @@ async fn a_reader_passes_the_hole_a_rolled_back_append_leaves()
     aborted.rollback().await?;
 
     let all = store.read_all(0, 10).await?;
-    let order: Vec<(&str, u64)> = all
-        .iter()
-        .map(|e| (e.stream_id.as_str(), e.position))
-        .collect();
-    assert_eq!(order, [("fast", fast_position)]);
+    assert_eq!(streams_and_positions(&all), [("fast", fast_position)]);
     Ok(())
 }
 
