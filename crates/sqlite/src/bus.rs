@@ -24,6 +24,7 @@ use tokio::sync::Notify;
 use crate::db::{self, from_micros, micros};
 
 mod headers;
+mod tail;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS records (
@@ -75,6 +76,8 @@ struct Shared {
     retention: Duration,
     writer: Mutex<Connection>,
     published: Notify,
+    /// What this process published last, for subscriptions to read from memory.
+    tail: Mutex<tail::Tail>,
     last_retention: Mutex<Option<std::time::Instant>>,
 }
 
@@ -105,6 +108,7 @@ impl SqliteBus {
                 retention,
                 writer: Mutex::new(conn),
                 published: Notify::new(),
+                tail: Mutex::default(),
                 last_retention: Mutex::new(Some(std::time::Instant::now())),
             }),
         })
@@ -115,8 +119,11 @@ impl SqliteBus {
         let shared = self.shared.clone();
         let cutoff = Utc::now() - chrono::Duration::from_std(shared.retention).unwrap_or_default();
         tokio::task::spawn_blocking(move || {
-            let conn = shared.writer.lock().unwrap_or_else(|e| e.into_inner());
-            conn.execute("DELETE FROM records WHERE timestamp < ?1", [micros(cutoff)])
+            let conn = lock(&shared.writer);
+            let deleted =
+                conn.execute("DELETE FROM records WHERE timestamp < ?1", [micros(cutoff)])?;
+            lock(&shared.tail).clear();
+            Ok::<_, rusqlite::Error>(deleted)
         })
         .await
         .map_err(unavailable)?
@@ -137,12 +144,15 @@ impl SqliteBus {
     }
 }
 
+/// Appends the records in one transaction; returns them as stored, with their sequence
+/// numbers.
 fn publish_in(
     conn: &mut Connection,
-    records: &[OutgoingRecord],
+    records: Vec<OutgoingRecord>,
     partitions: u32,
-) -> rusqlite::Result<()> {
+) -> rusqlite::Result<Vec<(i64, Record)>> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut stored = Vec::with_capacity(records.len());
     {
         let mut next = tx.prepare_cached(
             "INSERT INTO partition_ends (topic, partition, next_offset) VALUES (?1, ?2, 1) \
@@ -155,7 +165,8 @@ fn publish_in(
         )?;
         for r in records {
             let partition = partition_for(r.key.as_bytes(), partitions);
-            let offset: i64 = next.query_row(params![r.topic, partition], |row| row.get(0))?;
+            let offset: u64 = next.query_row(params![r.topic, partition], |row| row.get(0))?;
+            let timestamp = micros(r.timestamp);
             insert.execute(params![
                 r.topic,
                 partition,
@@ -163,11 +174,27 @@ fn publish_in(
                 r.key,
                 r.value,
                 headers::encode(&r.headers),
-                micros(r.timestamp),
+                timestamp,
             ])?;
+            let record = Record {
+                topic: r.topic,
+                partition,
+                offset,
+                key: r.key,
+                value: r.value,
+                headers: r.headers,
+                // As read back from the file: whole microseconds.
+                timestamp: from_micros(timestamp),
+            };
+            stored.push((tx.last_insert_rowid(), record));
         }
     }
-    tx.commit()
+    tx.commit()?;
+    Ok(stored)
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[async_trait]
@@ -178,8 +205,11 @@ impl EventBus for SqliteBus {
         }
         let shared = self.shared.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = shared.writer.lock().unwrap_or_else(|e| e.into_inner());
-            publish_in(&mut conn, &records, shared.partitions)
+            let mut conn = lock(&shared.writer);
+            let stored = publish_in(&mut conn, records, shared.partitions)?;
+            // Still under the writer lock, so runs enter the tail in sequence order.
+            lock(&shared.tail).extend(stored);
+            Ok::<_, rusqlite::Error>(())
         })
         .await
         .map_err(unavailable)?
@@ -237,7 +267,7 @@ impl EventBus for SqliteBus {
         let shared = self.shared.clone();
         let topic = topic.to_owned();
         tokio::task::spawn_blocking(move || -> rusqlite::Result<Vec<(u32, u64)>> {
-            let conn = shared.writer.lock().unwrap_or_else(|e| e.into_inner());
+            let conn = lock(&shared.writer);
             let mut stmt = conn.prepare_cached(
                 "SELECT partition, next_offset FROM partition_ends WHERE topic = ?1 ORDER BY partition",
             )?;
@@ -261,7 +291,7 @@ impl EventBus for SqliteBus {
         let group = group.to_owned();
         let topics: Vec<String> = topics.iter().map(|t| (*t).to_owned()).collect();
         tokio::task::spawn_blocking(move || -> rusqlite::Result<Vec<Offset>> {
-            let mut conn = shared.writer.lock().unwrap_or_else(|e| e.into_inner());
+            let mut conn = lock(&shared.writer);
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let mut offsets = Vec::new();
             for topic in &topics {
@@ -440,44 +470,30 @@ pub struct SqliteSubscription {
     cursor: i64,
 }
 
+/// The records after a cursor (first parameter) on any of `topics` topics (the next
+/// parameters), oldest first, at most the last parameter of them. `+topic` keeps SQLite
+/// off the topic indexes: through them it would gather and sort every record the topics
+/// ever had, on every poll. Walking the sequence from the cursor reads only what is new.
+fn fetch_sql(topics: usize) -> String {
+    let placeholders = vec!["?"; topics].join(", ");
+    format!(
+        "SELECT seq, topic, partition, offset, key, value, headers, timestamp FROM records \
+         WHERE seq > ? AND +topic IN ({placeholders}) ORDER BY seq LIMIT ?"
+    )
+}
+
 impl SqliteSubscription {
+    /// Reads what this process just published from memory when it can, from the file
+    /// otherwise; then skips records before each partition's position.
     async fn fetch(&mut self, max: usize) -> Result<Vec<Record>, BusError> {
-        let conn = self.conn.clone();
-        let topics = self.topics.clone();
-        let cursor = self.cursor;
-        let rows = tokio::task::spawn_blocking(move || -> rusqlite::Result<Vec<(i64, Record)>> {
-            let conn = conn.lock().unwrap_or_else(|e| e.into_inner());
-            let placeholders = vec!["?"; topics.len()].join(", ");
-            let sql = format!(
-                "SELECT seq, topic, partition, offset, key, value, headers, timestamp FROM records \
-                 WHERE seq > ? AND topic IN ({placeholders}) ORDER BY seq LIMIT ?"
-            );
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let mut args: Vec<rusqlite::types::Value> = vec![cursor.into()];
-            args.extend(topics.into_iter().map(rusqlite::types::Value::from));
-            args.push((max as i64).into());
-            let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
-                Ok((
-                    r.get(0)?,
-                    Record {
-                        topic: r.get(1)?,
-                        partition: r.get(2)?,
-                        offset: r.get(3)?,
-                        key: r.get(4)?,
-                        value: r.get(5)?,
-                        headers: headers::decode(&r.get::<_, Vec<u8>>(6)?),
-                        timestamp: from_micros(r.get(7)?),
-                    },
-                ))
-            })?;
-            rows.collect()
-        })
-        .await
-        .map_err(unavailable)?
-        .map_err(unavailable)?;
+        let in_memory = lock(&self.shared.tail).read_after(self.cursor, &self.topics, max);
+        let (rows, read_to) = match in_memory {
+            Some(read) => read,
+            None => self.read_file(max).await?,
+        };
+        self.cursor = self.cursor.max(read_to);
         let mut out = Vec::with_capacity(rows.len());
-        for (seq, record) in rows {
-            self.cursor = seq;
+        for (_, record) in rows {
             let position = self
                 .positions
                 .entry((record.topic.clone(), record.partition))
@@ -488,6 +504,53 @@ impl SqliteSubscription {
             }
         }
         Ok(out)
+    }
+
+    /// Up to `max` records of the subscribed topics after the cursor, and the sequence
+    /// number read up to: past the other topics' records too, when fewer than `max` came
+    /// back (one snapshot, and sequence numbers commit in order, so none can appear
+    /// below it later).
+    async fn read_file(&self, max: usize) -> Result<(Vec<(i64, Record)>, i64), BusError> {
+        let conn = self.conn.clone();
+        let topics = self.topics.clone();
+        let cursor = self.cursor;
+        tokio::task::spawn_blocking(move || -> rusqlite::Result<_> {
+            let mut conn = lock(&conn);
+            let snapshot = conn.transaction()?;
+            let sql = fetch_sql(topics.len());
+            let mut args: Vec<rusqlite::types::Value> = vec![cursor.into()];
+            args.extend(topics.into_iter().map(rusqlite::types::Value::from));
+            args.push((max as i64).into());
+            let rows: Vec<(i64, Record)> = snapshot
+                .prepare_cached(&sql)?
+                .query_map(rusqlite::params_from_iter(args), |r| {
+                    Ok((
+                        r.get(0)?,
+                        Record {
+                            topic: r.get(1)?,
+                            partition: r.get(2)?,
+                            offset: r.get(3)?,
+                            key: r.get(4)?,
+                            value: r.get(5)?,
+                            headers: headers::decode(&r.get::<_, Vec<u8>>(6)?),
+                            timestamp: from_micros(r.get(7)?),
+                        },
+                    ))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            let read_to = if rows.len() < max {
+                snapshot
+                    .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM records")?
+                    .query_row([], |r| r.get(0))?
+            } else {
+                rows.last().map_or(cursor, |(seq, _)| *seq)
+            };
+            snapshot.commit()?;
+            Ok((rows, read_to))
+        })
+        .await
+        .map_err(unavailable)?
+        .map_err(unavailable)
     }
 }
 
@@ -516,7 +579,7 @@ impl Subscription for SqliteSubscription {
         let group = self.group.clone();
         let offsets = offsets.to_vec();
         tokio::task::spawn_blocking(move || -> rusqlite::Result<()> {
-            let mut conn = shared.writer.lock().unwrap_or_else(|e| e.into_inner());
+            let mut conn = lock(&shared.writer);
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             for o in &offsets {
                 tx.execute(
@@ -545,67 +608,4 @@ mod contract {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A group that has handled everything restarts while the relay publishes: each
-    /// record published after its commit is at or after its committed offset, so it
-    /// must arrive, however the subscription and the publish interleave.
-    #[tokio::test]
-    async fn a_group_subscribing_while_a_record_is_published_misses_none()
-    -> Result<(), Box<dyn std::error::Error>> {
-        let dir = tempfile::tempdir()?;
-        let bus = SqliteBus::open(&dir.path().join("bus.db"))?;
-        for round in 0..200 {
-            // Caught up: committed at the end of every partition.
-            bus.reset_offsets("g", &["orders"], StartFrom::Latest)
-                .await?;
-            let publisher = tokio::spawn({
-                let bus = bus.clone();
-                async move {
-                    bus.publish(vec![OutgoingRecord {
-                        topic: "orders".into(),
-                        key: format!("k-{round}"),
-                        value: b"v".to_vec(),
-                        headers: vec![],
-                        timestamp: Utc::now(),
-                    }])
-                    .await
-                }
-            });
-            let mut sub = bus.subscribe("g", &["orders"], StartFrom::Earliest).await?;
-            publisher.await??;
-            // The record is committed before this poll: one fetch finds it, or it was
-            // skipped.
-            let got = sub.poll(10, Duration::ZERO).await?;
-            let keys: Vec<&str> = got.iter().map(|r| r.key.as_str()).collect();
-            assert_eq!(keys, [format!("k-{round}")], "round {round}");
-        }
-        Ok(())
-    }
-
-    #[tokio::test]
-    async fn records_past_retention_are_deleted_and_lag_starts_after_them() {
-        let dir = tempfile::tempdir().unwrap();
-        let bus =
-            SqliteBus::open_with(&dir.path().join("bus.db"), 1, Duration::from_secs(3600)).unwrap();
-        let record = |age_hours: i64, value: &str| OutgoingRecord {
-            topic: "orders".into(),
-            key: "k".into(),
-            value: value.as_bytes().to_vec(),
-            headers: vec![],
-            timestamp: Utc::now() - chrono::Duration::hours(age_hours),
-        };
-        bus.publish(vec![record(5, "old"), record(0, "new")])
-            .await
-            .unwrap();
-        assert_eq!(bus.enforce_retention().await.unwrap(), 1);
-        let mut sub = bus
-            .subscribe("g", &["orders"], StartFrom::Earliest)
-            .await
-            .unwrap();
-        let got = sub.poll(10, Duration::from_secs(5)).await.unwrap();
-        assert_eq!(got.len(), 1);
-        assert_eq!((got[0].offset, got[0].value.as_slice()), (1, &b"new"[..]));
-    }
-}
+mod tests;
