@@ -5,6 +5,7 @@
 
 mod bus;
 mod db;
+mod group;
 mod registry;
 mod store;
 mod views;

@@ -2,7 +2,6 @@
 //! analytics tables, deduplicated by event id.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use orderflow_core::store::StoreError;
@@ -14,6 +13,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use crate::db::{self, ReadPool, from_micros, micros};
+use crate::group::{GroupWriter, WriteError};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS order_views (
@@ -69,7 +69,8 @@ impl From<Error> for StoreError {
 /// Both read-model ports over one SQLite file.
 #[derive(Debug, Clone)]
 pub struct SqliteReadModel {
-    writer: Arc<Mutex<Connection>>,
+    /// Projection batches and analytics updates from many lanes share commits.
+    writer: GroupWriter,
     reads: ReadPool,
 }
 
@@ -79,23 +80,20 @@ impl SqliteReadModel {
         conn.execute_batch(SCHEMA)
             .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
         Ok(Self {
-            writer: Arc::new(Mutex::new(conn)),
+            writer: GroupWriter::spawn(conn, "read-model-writer")
+                .map_err(|e| StoreError::Unavailable(Box::new(e)))?,
             reads: ReadPool::new(path),
         })
     }
 
     async fn write<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Connection) -> Result<T, Error> + Send + 'static,
+        f: impl FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let writer = self.writer.clone();
-        let result = tokio::task::spawn_blocking(move || {
-            let mut conn = writer.lock().unwrap_or_else(|e| e.into_inner());
-            f(&mut conn)
+        self.writer.write(f).await.map_err(|e| match e {
+            WriteError::Write(e) => e.into(),
+            other => StoreError::Unavailable(other.to_string().into()),
         })
-        .await
-        .map_err(Error::from)?;
-        Ok(result?)
     }
 }
 
@@ -129,8 +127,7 @@ fn with_items((mut view, items): (OrderView, String)) -> Result<OrderView, Error
 #[async_trait]
 impl ReadModel for SqliteReadModel {
     async fn apply(&self, batch: ViewBatch) -> Result<(), StoreError> {
-        self.write(move |conn| {
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        self.write(move |tx| {
             {
                 let mut order = tx.prepare_cached(&format!(
                     "INSERT OR REPLACE INTO order_views ({ORDER_COLUMNS}) \
@@ -162,7 +159,6 @@ impl ReadModel for SqliteReadModel {
                     [batch.position],
                 )?;
             }
-            tx.commit()?;
             Ok(())
         })
         .await
@@ -263,8 +259,7 @@ impl AnalyticsStore for SqliteReadModel {
         event_id: Uuid,
         changes: Vec<AnalyticsChange>,
     ) -> Result<bool, StoreError> {
-        self.write(move |conn| {
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        self.write(move |tx| {
             let new = tx.execute(
                 "INSERT INTO analytics_seen_events (event_id) VALUES (?1) ON CONFLICT DO NOTHING",
                 [event_id.as_bytes()],
@@ -284,7 +279,6 @@ impl AnalyticsStore for SqliteReadModel {
                     };
                 }
             }
-            tx.commit()?;
             Ok(new)
         })
         .await
