@@ -163,11 +163,14 @@ pub trait EventStore: Send + Sync + fmt::Debug {
     /// The global position of the last recorded event (0 when empty).
     async fn head_position(&self) -> Result<u64, StoreError>;
 
-    /// Returns when events may have been appended since the caller last read, or after
-    /// `timeout` at the latest. Followers of the store (the relay, projections) call it
-    /// when they have caught up; an adapter that knows of its own appends wakes them at
-    /// once, and the timeout bounds the wait for appends by other processes.
-    async fn wait_for_append(&self, timeout: std::time::Duration) {
+    /// Returns once an event past global position `after` may have been appended, or
+    /// after `timeout` at the latest. Followers of the store (the relay, projections)
+    /// call it when a read from `after` came back empty; an adapter that knows of its own
+    /// appends returns at once for an append that committed before the call (none is
+    /// missed between the read and the wait), and the timeout bounds the wait for appends
+    /// by other processes.
+    async fn wait_for_append(&self, after: u64, timeout: std::time::Duration) {
+        let _ = after;
         tokio::time::sleep(timeout).await;
     }
 }

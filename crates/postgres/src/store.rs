@@ -31,6 +31,7 @@
 //! figures see.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -84,6 +85,8 @@ fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> StoreError 
 pub struct PgEventStore {
     pool: PgPool,
     writer: tokio::sync::mpsc::UnboundedSender<group::Job>,
+    /// The highest position an append of this process committed at: wakes followers.
+    appended: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl PgEventStore {
@@ -107,6 +110,7 @@ impl PgEventStore {
             .map_err(unavailable)?;
         let store = Self {
             writer: group::spawn_writer(pool.clone(), group::IN_FLIGHT),
+            appended: Arc::new(tokio::sync::watch::Sender::new(0)),
             pool,
         };
         store.migrate().await?;
@@ -158,7 +162,15 @@ impl EventStore for PgEventStore {
         self.writer
             .send(group::Job { requests, reply })
             .map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+        let appended = answer.await.map_err(|_| stopped())??;
+        if let Some(last) = appended.iter().map(|a| a.position).max() {
+            self.appended.send_if_modified(|head| {
+                let moved = last > *head;
+                *head = (*head).max(last);
+                moved
+            });
+        }
+        Ok(appended)
     }
 
     async fn read_stream(
@@ -222,6 +234,14 @@ impl EventStore for PgEventStore {
         .await
         .map_err(unavailable)?;
         rows_to_events(rows)
+    }
+
+    /// Appends of this process wake the wait at once; other processes' appends are seen
+    /// at the timeout. A position seen here may still be behind a hole, which `read_all`
+    /// then waits out.
+    async fn wait_for_append(&self, after: u64, timeout: Duration) {
+        let mut appended = self.appended.subscribe();
+        let _ = tokio::time::timeout(timeout, appended.wait_for(|head| *head > after)).await;
     }
 
     async fn head_position(&self) -> Result<u64, StoreError> {

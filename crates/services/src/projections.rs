@@ -101,7 +101,7 @@ pub async fn run(
         let Some(last) = events.last().map(|e| e.position) else {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
-                _ = store.wait_for_append(IDLE) => continue,
+                _ = store.wait_for_append(position, IDLE) => continue,
             }
         };
         // Loading the views and storing the batch are retried together: a failure in

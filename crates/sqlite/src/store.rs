@@ -13,9 +13,8 @@ use orderflow_core::store::{
     AppendRequest, Appended, Checkpoints, EventStore, StoreError, StoredEvent, StreamQuery,
 };
 use rusqlite::{Connection, OptionalExtension, params};
-use std::sync::Arc;
 
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::{oneshot, watch};
 use uuid::Uuid;
 
 use crate::db::{self, ReadPool, from_micros, micros};
@@ -82,8 +81,8 @@ impl From<Error> for StoreError {
 pub struct SqliteEventStore {
     writer: std_mpsc::Sender<Job>,
     reads: ReadPool,
-    /// Signalled after every commit of this process's writer.
-    appended: Arc<Notify>,
+    /// The position of the last event this process's writer committed.
+    appended: watch::Receiver<u64>,
 }
 
 impl SqliteEventStore {
@@ -92,9 +91,13 @@ impl SqliteEventStore {
         let unavailable = |e: rusqlite::Error| StoreError::Unavailable(Box::new(e));
         let conn = db::open(path).map_err(unavailable)?;
         conn.execute_batch(SCHEMA).map_err(unavailable)?;
+        let head: u64 = conn
+            .query_row("SELECT COALESCE(MAX(position), 0) FROM events", [], |r| {
+                r.get(0)
+            })
+            .map_err(unavailable)?;
         let (tx, rx) = std_mpsc::channel();
-        let appended = Arc::new(Notify::new());
-        let signal = appended.clone();
+        let (signal, appended) = watch::channel(head);
         std::thread::Builder::new()
             .name("event-store-writer".into())
             .spawn(move || writer_loop(conn, rx, &signal))
@@ -107,7 +110,7 @@ impl SqliteEventStore {
     }
 }
 
-fn writer_loop(mut conn: Connection, rx: std_mpsc::Receiver<Job>, appended: &Notify) {
+fn writer_loop(mut conn: Connection, rx: std_mpsc::Receiver<Job>, appended: &watch::Sender<u64>) {
     while let Ok(first) = rx.recv() {
         let mut jobs = Vec::new();
         let mut checkpoints = Vec::new();
@@ -161,7 +164,18 @@ fn writer_loop(mut conn: Connection, rx: std_mpsc::Receiver<Job>, appended: &Not
         })();
         match committed {
             Ok(()) => {
-                appended.notify_waiters();
+                let last = results
+                    .iter()
+                    .flatten()
+                    .flat_map(|a| a.iter().map(|a| a.position))
+                    .max();
+                if let Some(last) = last {
+                    appended.send_if_modified(|head| {
+                        let moved = last > *head;
+                        *head = (*head).max(last);
+                        moved
+                    });
+                }
                 for ((_, reply), result) in jobs.into_iter().zip(results) {
                     let _ = reply.send(result);
                 }
@@ -330,8 +344,9 @@ impl EventStore for SqliteEventStore {
             .await?)
     }
 
-    async fn wait_for_append(&self, timeout: std::time::Duration) {
-        let _ = tokio::time::timeout(timeout, self.appended.notified()).await;
+    async fn wait_for_append(&self, after: u64, timeout: std::time::Duration) {
+        let mut appended = self.appended.clone();
+        let _ = tokio::time::timeout(timeout, appended.wait_for(|head| *head > after)).await;
     }
 
     async fn head_position(&self) -> Result<u64, StoreError> {
@@ -385,4 +400,59 @@ mod contract {
         let store = SqliteEventStore::open(&dir.path().join("events.db")).expect("open store");
         (store, dir)
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use chrono::Utc;
+    use orderflow_core::store::{AppendRequest, EventStore, ExpectedVersion, NewEvent};
+    use uuid::Uuid;
+
+    use super::SqliteEventStore;
+
+    fn one_event(stream: &str) -> AppendRequest {
+        AppendRequest {
+            stream_id: stream.into(),
+            expected: ExpectedVersion::NoStream,
+            events: vec![NewEvent {
+                event_id: Uuid::new_v4(),
+                event_type: "TestEvent".into(),
+                schema_id: 1,
+                payload: vec![1],
+                occurred_at: Utc::now(),
+                correlation_id: stream.into(),
+                causation_id: None,
+                actor: "test".into(),
+            }],
+        }
+    }
+
+    /// A follower reads (nothing new), an append commits, then the follower waits: the
+    /// wait must end at once, not at its timeout (the clock is paused, so the timeout
+    /// would show as an hour gone by).
+    #[tokio::test(start_paused = true)]
+    async fn a_follower_is_not_kept_waiting_by_an_append_that_committed_before_it_waited()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let store = SqliteEventStore::open(&dir.path().join("events.db"))?;
+        let position = store.append(vec![one_event("order-1")]).await?[0].position;
+
+        let start = tokio::time::Instant::now();
+        store
+            .wait_for_append(position - 1, Duration::from_secs(3600))
+            .await;
+        assert_eq!(start.elapsed(), Duration::ZERO);
+
+        store
+            .wait_for_append(position, Duration::from_secs(3600))
+            .await;
+        assert_eq!(
+            start.elapsed(),
+            Duration::from_secs(3600),
+            "nothing past it yet"
+        );
+        Ok(())
+    }
 }
