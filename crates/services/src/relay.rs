@@ -70,11 +70,11 @@ pub async fn run(
             Ok(store.read_all(position, BATCH).await?)
         })
         .await?;
-        // The checkpoint is saved when the relay is idle and at most every
-        // CHECKPOINT_EVERY under load, keeping its fsync off the hot path; a crash
+        // The checkpoint is saved at most every CHECKPOINT_EVERY, busy or idle (an idle
+        // relay looks again every IDLE), keeping its fsync off the hot path: saved on
+        // every quiet moment it would queue before the next append. A crash
         // republishes at most that much, which consumers absorb.
-        let caught_up = events.is_empty();
-        if saved < position && (caught_up || last_save.elapsed() >= CHECKPOINT_EVERY) {
+        if saved < position && last_save.elapsed() >= CHECKPOINT_EVERY {
             retry_transient(&shutdown, "relay checkpoint", || async {
                 Ok(checkpoints.save(CHECKPOINT, position).await?)
             })
@@ -84,7 +84,7 @@ pub async fn run(
         let Some(last) = events.last().map(|e| e.position) else {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
-                _ = store.wait_for_append(IDLE) => continue,
+                _ = store.wait_for_append(position, IDLE) => continue,
             }
         };
         let records: Vec<OutgoingRecord> = events.iter().map(to_record).collect();
