@@ -95,7 +95,7 @@ fn raw_inserts(path: &Path, n: usize, per_tx: usize) -> anyhow::Result<f64> {
 
 fn new_event(stream: &str) -> NewEvent {
     NewEvent {
-        event_id: Uuid::new_v4(),
+        event_id: Uuid::now_v7(),
         event_type: "Bench".into(),
         schema_id: 1,
         payload: vec![7u8; 64],
