@@ -72,13 +72,15 @@ impl Mailer for FileMailer {
             .collect();
         let path = self.dir.join(format!("{name}.eml"));
         let tmp = self.dir.join(format!(".{name}.tmp"));
-        // Write then rename: a crash leaves either no file or the whole message.
-        tokio::fs::write(&tmp, bytes)
-            .await
-            .map_err(|e| MailError(e.to_string()))?;
-        tokio::fs::rename(&tmp, &path)
-            .await
-            .map_err(|e| MailError(e.to_string()))
+        // Write then rename: a crash leaves either no file or the whole message. Both
+        // in one trip to the blocking pool (`tokio::fs` would take one trip each).
+        tokio::task::spawn_blocking(move || {
+            std::fs::write(&tmp, bytes)?;
+            std::fs::rename(&tmp, &path)
+        })
+        .await
+        .map_err(|e| MailError(e.to_string()))?
+        .map_err(|e| MailError(e.to_string()))
     }
 }
 
