@@ -31,7 +31,9 @@ async fn lag_of(api: &Api, group: &str) -> Res<Option<u64>> {
 #[tokio::test]
 async fn on_kafka_and_postgres_every_service_as_a_process_survives_kill_9() -> TestResult {
     let url = fresh_postgres_database().await?;
-    let store = ["--store", url.as_str()];
+    // Small pools: the multi-process tests run side by side against one server, whose
+    // 100 connections a dozen processes with 16 each could exhaust under load.
+    let store = ["--store", url.as_str(), "--db-max-connections", "4"];
     let deployment = Deployment::on_kafka(&kafka_url())?;
     let core = deployment.start("api,projections,relay", &store).await?;
     let api = Api::of(&deployment, &core);
@@ -41,7 +43,7 @@ async fn on_kafka_and_postgres_every_service_as_a_process_survives_kill_9() -> T
     }
     let mut inventory = deployment.start("inventory", &store).await?;
     // Two members of the payment group share its partitions.
-    let slow_payment = ["--store", url.as_str(), "--payment-latency-ms", "100"];
+    let slow_payment = [&store[..], &["--payment-latency-ms", "100"]].concat();
     let mut payment_a = deployment.start("payment", &slow_payment).await?;
     let _payment_b = deployment.start("payment", &slow_payment).await?;
     api.set_stock("K-1", 1_000).await?;

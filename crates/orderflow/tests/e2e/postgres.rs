@@ -7,7 +7,9 @@ use crate::support::*;
 #[tokio::test]
 async fn on_postgres_every_service_as_a_process_ships_cancels_and_survives_kill_9() -> TestResult {
     let url = fresh_postgres_database().await?;
-    let store = ["--store", url.as_str()];
+    // Small pools: the multi-process tests run side by side against one server, whose
+    // 100 connections a dozen processes with 16 each could exhaust under load.
+    let store = ["--store", url.as_str(), "--db-max-connections", "4"];
     let deployment = Deployment::new()?;
     let core = deployment.start("api,projections,relay", &store).await?;
     let api = Api::of(&deployment, &core);
@@ -15,7 +17,7 @@ async fn on_postgres_every_service_as_a_process_ships_cancels_and_survives_kill_
     for service in ["orders", "inventory", "shipping", "notification"] {
         services.push(deployment.start(service, &store).await?);
     }
-    let slow_payment = ["--store", url.as_str(), "--payment-latency-ms", "100"];
+    let slow_payment = [&store[..], &["--payment-latency-ms", "100"]].concat();
     let mut payment = deployment.start("payment", &slow_payment).await?;
     api.set_stock("PG-1", 1_000).await?;
 
