@@ -7,7 +7,6 @@
 //! to read). Several processes may share the file: a waiting poll is woken at once by a
 //! publish in the same process and re-checks the file briefly otherwise.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,15 +15,18 @@ use async_trait::async_trait;
 use chrono::Utc;
 use orderflow_core::bus::{
     BusError, DEFAULT_PARTITIONS, DEFAULT_RETENTION, EventBus, GroupLag, Offset, OutgoingRecord,
-    PartitionLag, Record, StartFrom, Subscription, partition_for,
+    Record, StartFrom, Subscription, partition_for,
 };
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 use tokio::sync::Notify;
 
 use crate::db::{self, from_micros, micros};
 
 mod headers;
+mod offsets;
 mod tail;
+
+use offsets::{Positions, group_lags, start_offset, start_positions};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS records (
@@ -327,136 +329,6 @@ impl EventBus for SqliteBus {
         .map_err(unavailable)?
         .map_err(unavailable)
     }
-}
-
-fn end_offset(conn: &Connection, topic: &str, partition: u32) -> rusqlite::Result<u64> {
-    Ok(conn
-        .query_row(
-            "SELECT next_offset FROM partition_ends WHERE topic = ?1 AND partition = ?2",
-            params![topic, partition],
-            |r| r.get(0),
-        )
-        .optional()?
-        .unwrap_or(0))
-}
-
-fn log_start(conn: &Connection, topic: &str, partition: u32) -> rusqlite::Result<u64> {
-    let first: Option<u64> = conn.query_row(
-        "SELECT MIN(offset) FROM records WHERE topic = ?1 AND partition = ?2",
-        params![topic, partition],
-        |r| r.get(0),
-    )?;
-    match first {
-        Some(o) => Ok(o),
-        None => end_offset(conn, topic, partition),
-    }
-}
-
-type Positions = HashMap<(String, u32), u64>;
-
-/// The offset a group committed for a partition, if any.
-fn committed_offset(
-    conn: &Connection,
-    group: &str,
-    topic: &str,
-    partition: u32,
-) -> rusqlite::Result<Option<u64>> {
-    conn.query_row(
-        "SELECT offset FROM group_offsets WHERE group_id = ?1 AND topic = ?2 AND partition = ?3",
-        params![group, topic, partition],
-        |r| r.get(0),
-    )
-    .optional()
-}
-
-/// Where `start` points in a partition.
-fn start_offset(
-    conn: &Connection,
-    topic: &str,
-    partition: u32,
-    start: StartFrom,
-) -> rusqlite::Result<u64> {
-    match start {
-        StartFrom::Earliest => log_start(conn, topic, partition),
-        StartFrom::Latest => end_offset(conn, topic, partition),
-        StartFrom::Timestamp(t) => conn
-            .query_row(
-                "SELECT MIN(offset) FROM records WHERE topic = ?1 AND partition = ?2 AND timestamp >= ?3",
-                params![topic, partition, micros(t)],
-                |r| r.get::<_, Option<u64>>(0),
-            )?
-            .map_or_else(|| end_offset(conn, topic, partition), Ok),
-    }
-}
-
-/// Each partition's starting offset, and the sequence number to scan after.
-fn start_positions(
-    conn: &Connection,
-    group: &str,
-    topics: &[String],
-    partitions: u32,
-    start: StartFrom,
-) -> rusqlite::Result<(Positions, i64)> {
-    let mut positions = HashMap::new();
-    let mut cursor: Option<i64> = None;
-    for topic in topics {
-        for p in 0..partitions {
-            let offset = match committed_offset(conn, group, topic, p)? {
-                Some(o) => o,
-                None => start_offset(conn, topic, p, start)?,
-            };
-            let first_seq: Option<i64> = conn.query_row(
-                "SELECT MIN(seq) FROM records WHERE topic = ?1 AND partition = ?2 AND offset >= ?3",
-                params![topic, p, offset],
-                |r| r.get(0),
-            )?;
-            if let Some(seq) = first_seq {
-                cursor = Some(cursor.map_or(seq - 1, |c| c.min(seq - 1)));
-            }
-            positions.insert((topic.clone(), p), offset);
-        }
-    }
-    let cursor = match cursor {
-        Some(c) => c,
-        None => conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM records", [], |r| {
-            r.get(0)
-        })?,
-    };
-    Ok((positions, cursor))
-}
-
-fn group_lags(conn: &Connection, partitions: u32) -> rusqlite::Result<Vec<GroupLag>> {
-    let mut stmt =
-        conn.prepare("SELECT group_id, topic FROM group_topics ORDER BY group_id, topic")?;
-    let pairs: Vec<(String, String)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
-    let mut groups: Vec<GroupLag> = Vec::new();
-    for (group, topic) in pairs {
-        if groups.last().is_none_or(|g| g.group != group) {
-            groups.push(GroupLag {
-                group: group.clone(),
-                partitions: vec![],
-            });
-        }
-        let entry = groups.last_mut().expect("pushed above");
-        for p in 0..partitions {
-            let committed = committed_offset(conn, &group, &topic, p)?;
-            let end = end_offset(conn, &topic, p)?;
-            let from = match committed {
-                Some(c) => c,
-                None => log_start(conn, &topic, p)?,
-            };
-            entry.partitions.push(PartitionLag {
-                topic: topic.clone(),
-                partition: p,
-                committed,
-                end,
-                lag: end.saturating_sub(from),
-            });
-        }
-    }
-    Ok(groups)
 }
 
 /// One member's subscription; it holds all partitions of its topics.
