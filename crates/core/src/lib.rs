@@ -6,6 +6,7 @@ pub mod bus;
 pub mod codec;
 #[cfg(feature = "contract")]
 pub mod contract;
+pub mod idle;
 pub mod registry;
 pub mod store;
 pub mod views;

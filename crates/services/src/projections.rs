@@ -3,9 +3,9 @@
 //! single position, so a client can wait until it has caught up with its own write.
 //! Each batch of views is committed together with the position it reached.
 
+use orderflow_core::idle::IdlePause;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
 
 use orderflow_core::codec::EventCodec;
 use orderflow_core::store::{EventStore, StoredEvent};
@@ -19,7 +19,6 @@ use crate::consumer::retry_transient;
 use crate::context::ServiceError;
 
 const BATCH: usize = 1000;
-const IDLE: Duration = Duration::from_millis(10);
 
 /// Folds one event into the order view it concerns.
 pub fn project_order(views: &mut HashMap<String, OrderView>, stored: &StoredEvent, event: &Event) {
@@ -93,6 +92,9 @@ pub async fn run(
     })
     .await?;
     tracing::info!(position, "projections started");
+    // Appends in this process wake the projections at once; for other processes' they
+    // look again after a pause that grows while there is nothing.
+    let mut idle = IdlePause::default();
     while !shutdown.is_cancelled() {
         let events = retry_transient(&shutdown, "projections read", || async {
             Ok(store.read_all(position, BATCH).await?)
@@ -101,9 +103,10 @@ pub async fn run(
         let Some(last) = events.last().map(|e| e.position) else {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
-                _ = store.wait_for_append(position, IDLE) => continue,
+                _ = store.wait_for_append(position, idle.take()) => continue,
             }
         };
+        idle.found();
         // Loading the views and storing the batch are retried together: a failure in
         // either (the database went away) must not stop the read models for good.
         retry_transient(&shutdown, "projections apply", || async {

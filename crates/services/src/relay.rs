@@ -4,6 +4,7 @@
 //! crash between publish and checkpoint publishes a batch again); consumers are
 //! idempotent.
 
+use orderflow_core::idle::IdlePause;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,9 +20,6 @@ pub const CHECKPOINT: &str = "relay";
 const BATCH: usize = 1000;
 /// Longest time between checkpoint saves while events keep coming.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
-/// How long an idle relay waits for a wake-up before it looks again (appends by
-/// other processes do not wake it).
-const IDLE: Duration = Duration::from_millis(10);
 
 /// The bus record for a stored event: keyed by its correlation id (the order), in the
 /// Confluent wire format, with the envelope in headers.
@@ -65,13 +63,16 @@ pub async fn run(
     tracing::info!(position, "relay started");
     let mut saved = position;
     let mut last_save = Instant::now();
+    // Appends in this process wake the relay at once; for other processes' it looks
+    // again after a pause that grows while there is nothing.
+    let mut idle = IdlePause::default();
     while !shutdown.is_cancelled() {
         let events = retry_transient(&shutdown, "relay read", || async {
             Ok(store.read_all(position, BATCH).await?)
         })
         .await?;
         // The checkpoint is saved at most every CHECKPOINT_EVERY, busy or idle (an idle
-        // relay looks again every IDLE), keeping its fsync off the hot path: saved on
+        // relay looks again within 100 ms), keeping its fsync off the hot path: saved on
         // every quiet moment it would queue before the next append. A crash
         // republishes at most that much, which consumers absorb.
         if saved < position && last_save.elapsed() >= CHECKPOINT_EVERY {
@@ -84,9 +85,10 @@ pub async fn run(
         let Some(last) = events.last().map(|e| e.position) else {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
-                _ = store.wait_for_append(position, IDLE) => continue,
+                _ = store.wait_for_append(position, idle.take()) => continue,
             }
         };
+        idle.found();
         let records: Vec<OutgoingRecord> = events.iter().map(to_record).collect();
         retry_transient(&shutdown, "relay publish", || async {
             bus.publish(records.clone())

@@ -20,6 +20,8 @@ use orderflow_core::bus::{
 use rusqlite::{Connection, params};
 use tokio::sync::Notify;
 
+use orderflow_core::idle::IdlePause;
+
 use crate::db::{self, from_micros, micros};
 
 mod headers;
@@ -60,9 +62,6 @@ CREATE TABLE IF NOT EXISTS group_offsets (
     PRIMARY KEY (group_id, topic, partition)
 );
 ";
-
-/// How often a waiting poll re-reads the file for records published by other processes.
-const RECHECK: Duration = Duration::from_millis(10);
 
 /// How often publishing also deletes records past retention.
 const RETENTION_EVERY: Duration = Duration::from_secs(60);
@@ -262,6 +261,7 @@ impl EventBus for SqliteBus {
             topics,
             positions,
             cursor,
+            recheck: IdlePause::default(),
         }))
     }
 
@@ -340,6 +340,8 @@ pub struct SqliteSubscription {
     topics: Vec<String>,
     positions: Positions,
     cursor: i64,
+    /// When to re-read the file for other processes' records.
+    recheck: IdlePause,
 }
 
 /// The records after a cursor (first parameter) on any of `topics` topics (the next
@@ -434,10 +436,16 @@ impl Subscription for SqliteSubscription {
             let shared = self.shared.clone();
             let published = shared.published.notified();
             let records = self.fetch(max).await?;
-            if !records.is_empty() || tokio::time::Instant::now() >= deadline {
+            if !records.is_empty() {
+                self.recheck.found();
                 return Ok(records);
             }
-            let recheck = (tokio::time::Instant::now() + RECHECK).min(deadline);
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(records);
+            }
+            // A publish in this process wakes the poll at once; other processes'
+            // records are seen at the next re-read of the file.
+            let recheck = (tokio::time::Instant::now() + self.recheck.take()).min(deadline);
             tokio::select! {
                 _ = published => {}
                 _ = tokio::time::sleep_until(recheck) => {}
