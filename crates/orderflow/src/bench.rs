@@ -70,27 +70,47 @@ fn rate(n: usize, took: Duration) -> f64 {
     n as f64 / took.as_secs_f64()
 }
 
-fn raw_inserts(path: &Path, n: usize, per_tx: usize) -> anyhow::Result<f64> {
-    let mut conn = rusqlite::Connection::open(path)?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.execute_batch(
-        "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, stream TEXT, version INTEGER, payload BLOB)",
-    )?;
-    let payload = vec![7u8; 64];
-    let start = Instant::now();
-    for chunk in 0..n.div_ceil(per_tx) {
-        let tx = conn.transaction()?;
-        {
-            let mut stmt =
-                tx.prepare_cached("INSERT INTO t (stream, version, payload) VALUES (?1, ?2, ?3)")?;
-            for i in 0..per_tx.min(n - chunk * per_tx) {
-                stmt.execute(rusqlite::params![format!("s-{chunk}"), i as i64, payload])?;
-            }
-        }
-        tx.commit()?;
+/// Each append scenario runs in this many rounds, alternating with its baseline, so
+/// that a shared machine whose speed drifts during the run slows both alike.
+const ROUNDS: usize = 4;
+
+/// The baseline: plain inserts into a one-table file, `synchronous=FULL`.
+struct RawInserts {
+    conn: rusqlite::Connection,
+    chunks: usize,
+}
+
+impl RawInserts {
+    fn open(path: &Path) -> anyhow::Result<Self> {
+        let conn = rusqlite::Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.execute_batch(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, stream TEXT, version INTEGER, payload BLOB)",
+        )?;
+        Ok(Self { conn, chunks: 0 })
     }
-    Ok(rate(n, start.elapsed()))
+
+    /// Inserts `n` rows, `per_tx` to a transaction; returns the time taken.
+    fn insert(&mut self, n: usize, per_tx: usize) -> anyhow::Result<Duration> {
+        let payload = vec![7u8; 64];
+        let start = Instant::now();
+        for first in (0..n).step_by(per_tx) {
+            self.chunks += 1;
+            let tx = self.conn.transaction()?;
+            {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT INTO t (stream, version, payload) VALUES (?1, ?2, ?3)",
+                )?;
+                for i in 0..per_tx.min(n - first) {
+                    let stream = format!("s-{}", self.chunks);
+                    stmt.execute(rusqlite::params![stream, i as i64, payload])?;
+                }
+            }
+            tx.commit()?;
+        }
+        Ok(start.elapsed())
+    }
 }
 
 fn new_event(stream: &str) -> NewEvent {
@@ -106,16 +126,22 @@ fn new_event(stream: &str) -> NewEvent {
     }
 }
 
-async fn store_appends(path: &Path, n: usize, writers: usize) -> anyhow::Result<f64> {
-    let store = Arc::new(SqliteEventStore::open(path)?);
+/// Appends about `n` events, one per request, from `writers` concurrent writers; returns
+/// how many were appended and the time taken.
+async fn store_appends(
+    store: &Arc<SqliteEventStore>,
+    round: usize,
+    n: usize,
+    writers: usize,
+) -> anyhow::Result<(usize, Duration)> {
+    let per_writer = n / writers;
     let start = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for w in 0..writers {
         let store = store.clone();
-        let per_writer = n / writers;
         tasks.spawn(async move {
             for i in 0..per_writer {
-                let stream = format!("bench-{w}-{i}");
+                let stream = format!("bench-{round}-{w}-{i}");
                 store
                     .append(vec![AppendRequest {
                         stream_id: stream.clone(),
@@ -130,17 +156,34 @@ async fn store_appends(path: &Path, n: usize, writers: usize) -> anyhow::Result<
     while let Some(done) = tasks.join_next().await {
         done??;
     }
-    Ok(rate(n / writers * writers, start.elapsed()))
+    Ok((per_writer * writers, start.elapsed()))
 }
 
 async fn appends(args: &BenchArgs) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let n = args.appends;
-    let raw_single = raw_inserts(&dir.path().join("raw1.db"), n, 1)?;
-    let raw_batched = raw_inserts(&dir.path().join("raw1000.db"), n * 10, 1000)?;
-    let one = store_appends(&dir.path().join("s1.db"), n, 1).await?;
-    let many = store_appends(&dir.path().join("s64.db"), n * 4, 64).await?;
-    println!("durable appends (SQLite, synchronous=FULL)");
+    let mut raw_single = RawInserts::open(&dir.path().join("raw1.db"))?;
+    let mut raw_batched = RawInserts::open(&dir.path().join("raw1000.db"))?;
+    let one_writer = Arc::new(SqliteEventStore::open(&dir.path().join("s1.db"))?);
+    let many_writers = Arc::new(SqliteEventStore::open(&dir.path().join("s64.db"))?);
+    let mut took = [Duration::ZERO; 4];
+    let mut counts = [0usize; 4];
+    for round in 0..ROUNDS {
+        let per_round = n / ROUNDS;
+        took[0] += raw_single.insert(per_round, 1)?;
+        counts[0] += per_round;
+        let (appended, t) = store_appends(&one_writer, round, per_round, 1).await?;
+        (counts[1], took[1]) = (counts[1] + appended, took[1] + t);
+        took[2] += raw_batched.insert(per_round * 10, 1000)?;
+        counts[2] += per_round * 10;
+        let (appended, t) = store_appends(&many_writers, round, per_round * 4, 64).await?;
+        (counts[3], took[3]) = (counts[3] + appended, took[3] + t);
+    }
+    let [raw_single, one, raw_batched, many] =
+        [0, 1, 2, 3].map(|i| counts[i] as f64 / took[i].as_secs_f64());
+    println!(
+        "durable appends (SQLite, synchronous=FULL; {ROUNDS} rounds, each next to its baseline)"
+    );
     println!("  baseline raw insert, 1 row/tx       {raw_single:>10.0} rows/s");
     println!("  baseline raw insert, 1000 rows/tx   {raw_batched:>10.0} rows/s");
     println!(
