@@ -1,8 +1,8 @@
 //! Group commit for small writes: a writer thread runs every write waiting in its queue
 //! in one transaction, each in a savepoint of its own, so a burst of small writes from
-//! many tasks (an analytics update per event, from 64 consumer lanes) shares one commit
-//! and its fsync instead of taking turns for one each. A write that fails rolls back
-//! only its own savepoint; a commit that fails fails every write of the group.
+//! many tasks (appends from 64 consumer lanes, an analytics update per event) shares one
+//! commit and its fsync instead of taking turns for one each. A write that fails rolls
+//! back only its own savepoint; a commit that fails fails every write of the group.
 
 use std::sync::mpsc;
 
@@ -10,7 +10,7 @@ use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 /// Largest number of writes committed in one transaction.
-const MAX_GROUP: usize = 256;
+const MAX_GROUP: usize = 512;
 
 /// Reports a write's result once the group's commit is known.
 type Done = Box<dyn FnOnce(Result<(), &rusqlite::Error>) + Send>;

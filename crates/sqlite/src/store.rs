@@ -1,12 +1,13 @@
 //! The SQLite event store.
 //!
 //! Appends go through one writer thread that commits every request waiting in its queue
-//! in a single transaction (group commit), each request in its own savepoint so one
-//! conflict fails only its own request. SQLite has a single writer per file, so global
-//! positions become visible strictly in order: a reader by position never skips one.
+//! in a single transaction (group commit, [`crate::group`]), each request in its own
+//! savepoint so one conflict fails only its own request. SQLite has a single writer per
+//! file, so global positions become visible strictly in order: a reader by position
+//! never skips one.
 
 use std::path::Path;
-use std::sync::mpsc as std_mpsc;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use orderflow_core::store::{
@@ -14,10 +15,11 @@ use orderflow_core::store::{
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
-use tokio::sync::{oneshot, watch};
+use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::db::{self, ReadPool, from_micros, micros};
+use crate::group::{GroupWriter, WriteError};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS events (
@@ -45,18 +47,6 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 const COLUMNS: &str = "position, stream_id, version, event_id, event_type, schema_id, payload, \
                        occurred_at, recorded_at, correlation_id, causation_id, actor";
 
-/// Largest number of queued append requests committed in one transaction.
-const MAX_GROUP: usize = 512;
-
-type Reply = oneshot::Sender<Result<Vec<Appended>, StoreError>>;
-
-/// Work for the writer thread: every write to the file goes through it, so writers in
-/// this process never wait on each other's locks.
-enum Job {
-    Append(Vec<AppendRequest>, Reply),
-    Checkpoint(String, u64, oneshot::Sender<Result<(), StoreError>>),
-}
-
 #[derive(Debug, thiserror::Error)]
 enum Error {
     #[error(transparent)]
@@ -79,10 +69,10 @@ impl From<Error> for StoreError {
 /// Event store and checkpoints in one SQLite file.
 #[derive(Debug, Clone)]
 pub struct SqliteEventStore {
-    writer: std_mpsc::Sender<Job>,
+    writer: GroupWriter,
     reads: ReadPool,
     /// The position of the last event this process's writer committed.
-    appended: watch::Receiver<u64>,
+    appended: Arc<watch::Sender<u64>>,
 }
 
 impl SqliteEventStore {
@@ -96,97 +86,23 @@ impl SqliteEventStore {
                 r.get(0)
             })
             .map_err(unavailable)?;
-        let (tx, rx) = std_mpsc::channel();
-        let (signal, appended) = watch::channel(head);
-        std::thread::Builder::new()
-            .name("event-store-writer".into())
-            .spawn(move || writer_loop(conn, rx, &signal))
-            .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
         Ok(Self {
-            writer: tx,
+            writer: GroupWriter::spawn(conn, "event-store-writer")
+                .map_err(|e| StoreError::Unavailable(Box::new(e)))?,
             reads: ReadPool::new(path),
-            appended,
+            appended: Arc::new(watch::Sender::new(head)),
         })
     }
-}
 
-fn writer_loop(mut conn: Connection, rx: std_mpsc::Receiver<Job>, appended: &watch::Sender<u64>) {
-    while let Ok(first) = rx.recv() {
-        let mut jobs = Vec::new();
-        let mut checkpoints = Vec::new();
-        let mut next = Some(first);
-        while let Some(job) = next.take() {
-            match job {
-                Job::Append(requests, reply) => jobs.push((requests, reply)),
-                Job::Checkpoint(name, position, reply) => checkpoints.push((name, position, reply)),
-            }
-            if jobs.len() >= MAX_GROUP {
-                break;
-            }
-            next = rx.try_recv().ok();
-        }
-        for (name, position, reply) in checkpoints {
-            let saved = save_checkpoint(&conn, &name, position)
-                .map_err(|e| StoreError::Unavailable(Box::new(e)));
-            let _ = reply.send(saved);
-        }
-        if jobs.is_empty() {
-            continue;
-        }
-        let mut results = Vec::with_capacity(jobs.len());
-        let committed = (|| -> rusqlite::Result<()> {
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let recorded_at = micros(chrono::Utc::now());
-            // A savepoint per request, through cached statements (rusqlite's
-            // `savepoint()` parses its SQL every time, which shows at this rate).
-            let run = |sql: &str| {
-                tx.prepare_cached(sql)
-                    .and_then(|mut s| s.execute([]))
-                    .map(drop)
-            };
-            for (requests, _) in &jobs {
-                run("SAVEPOINT request")?;
-                match append_in(&tx, requests, recorded_at) {
-                    Ok(appended) => {
-                        run("RELEASE request")?;
-                        results.push(Ok(appended));
-                    }
-                    Err(Error::Store(e)) => {
-                        run("ROLLBACK TO request")?;
-                        run("RELEASE request")?;
-                        results.push(Err(e));
-                    }
-                    Err(Error::Sqlite(e)) => return Err(e),
-                    Err(Error::Join(_)) => unreachable!("no tasks joined in the writer"),
-                }
-            }
-            tx.commit()
-        })();
-        match committed {
-            Ok(()) => {
-                let last = results
-                    .iter()
-                    .flatten()
-                    .flat_map(|a| a.iter().map(|a| a.position))
-                    .max();
-                if let Some(last) = last {
-                    appended.send_if_modified(|head| {
-                        let moved = last > *head;
-                        *head = (*head).max(last);
-                        moved
-                    });
-                }
-                for ((_, reply), result) in jobs.into_iter().zip(results) {
-                    let _ = reply.send(result);
-                }
-            }
-            Err(e) => {
-                let message = e.to_string();
-                for (_, reply) in jobs {
-                    let _ = reply.send(Err(StoreError::Unavailable(message.clone().into())));
-                }
-            }
-        }
+    /// Runs `f` in the writer's next group commit.
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.writer.write(f).await.map_err(|e| match e {
+            WriteError::Write(e) => e.into(),
+            other => StoreError::Unavailable(other.to_string().into()),
+        })
     }
 }
 
@@ -289,13 +205,17 @@ fn query_events(
 #[async_trait]
 impl EventStore for SqliteEventStore {
     async fn append(&self, requests: Vec<AppendRequest>) -> Result<Vec<Appended>, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        self.writer
-            .send(Job::Append(requests, reply))
-            .map_err(|_| StoreError::Unavailable("the writer thread has stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| StoreError::Unavailable("the writer thread has stopped".into()))?
+        let appended = self
+            .write(move |tx| append_in(tx, &requests, micros(chrono::Utc::now())))
+            .await?;
+        if let Some(last) = appended.iter().map(|a| a.position).max() {
+            self.appended.send_if_modified(|head| {
+                let moved = last > *head;
+                *head = (*head).max(last);
+                moved
+            });
+        }
+        Ok(appended)
     }
 
     async fn read_stream(
@@ -345,7 +265,7 @@ impl EventStore for SqliteEventStore {
     }
 
     async fn wait_for_append(&self, after: u64, timeout: std::time::Duration) {
-        let mut appended = self.appended.clone();
+        let mut appended = self.appended.subscribe();
         let _ = tokio::time::timeout(timeout, appended.wait_for(|head| *head > after)).await;
     }
 
@@ -382,12 +302,9 @@ impl Checkpoints for SqliteEventStore {
     }
 
     async fn save(&self, name: &str, position: u64) -> Result<(), StoreError> {
-        let (reply, answer) = oneshot::channel();
-        let stopped = || StoreError::Unavailable("the writer thread has stopped".into());
-        self.writer
-            .send(Job::Checkpoint(name.to_owned(), position, reply))
-            .map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+        let name = name.to_owned();
+        self.write(move |conn| Ok(save_checkpoint(conn, &name, position)?))
+            .await
     }
 }
 
