@@ -6,6 +6,7 @@
 
 use std::sync::mpsc;
 
+use orderflow_core::store::StoreError;
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
@@ -27,6 +28,18 @@ pub enum WriteError<E> {
     Group(String),
     #[error("the writer thread has stopped")]
     Stopped,
+}
+
+/// For the port methods that write through a group: the write's own error is theirs
+/// to report; a group that could not commit, or a stopped writer, leaves the store
+/// unavailable.
+impl<E: Into<StoreError> + std::fmt::Display> From<WriteError<E>> for StoreError {
+    fn from(e: WriteError<E>) -> Self {
+        match e {
+            WriteError::Write(e) => e.into(),
+            other => StoreError::Unavailable(other.to_string().into()),
+        }
+    }
 }
 
 /// The handle to one file's writer thread.

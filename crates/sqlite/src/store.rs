@@ -19,7 +19,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::db::{self, ReadPool, from_micros, micros};
-use crate::group::{GroupWriter, WriteError};
+use crate::group::GroupWriter;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS events (
@@ -99,10 +99,7 @@ impl SqliteEventStore {
         &self,
         f: impl FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, StoreError> {
-        self.writer.write(f).await.map_err(|e| match e {
-            WriteError::Write(e) => e.into(),
-            other => StoreError::Unavailable(other.to_string().into()),
-        })
+        Ok(self.writer.write(f).await?)
     }
 }
 

@@ -13,7 +13,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use crate::db::{self, ReadPool, from_micros, micros};
-use crate::group::{GroupWriter, WriteError};
+use crate::group::GroupWriter;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS order_views (
@@ -90,10 +90,7 @@ impl SqliteReadModel {
         &self,
         f: impl FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, StoreError> {
-        self.writer.write(f).await.map_err(|e| match e {
-            WriteError::Write(e) => e.into(),
-            other => StoreError::Unavailable(other.to_string().into()),
-        })
+        Ok(self.writer.write(f).await?)
     }
 }
 
