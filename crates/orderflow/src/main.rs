@@ -8,7 +8,6 @@ use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
 mod bench;
-mod bench_pg;
 mod cli;
 mod ops;
 mod schema;
