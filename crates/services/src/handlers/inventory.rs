@@ -1,7 +1,8 @@
 //! Inventory: reserves an order's lines when it is created (all or none), releases them
-//! when it is cancelled, and lets them go from the reserved count when it ships. The reservation and the SKU levels it changes are appended in
-//! one atomic multi-stream write, each stream at the version it was read: two orders
-//! can never take the same unit, and a conflict just means deciding again.
+//! when it is cancelled, and lets them go from the reserved count when it ships. The
+//! reservation and the SKU levels it changes are appended in one atomic multi-stream
+//! write, each stream at the version it was read: two orders can never take the same
+//! unit, and a conflict just means deciding again.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -114,27 +115,37 @@ impl InventoryService {
         delivery: &Delivery,
     ) -> Result<(), ServiceError> {
         let reservation_stream = streams::reservation(order_id);
-        let reserved_items;
-        let skus: BTreeSet<&Sku> = match intent {
-            Intent::Reserve(lines) => lines.iter().map(|l| &l.sku).collect(),
+        // Releasing or fulfilling needs the reservation before the SKU locks, to know
+        // which SKUs to lock; the first attempt decides on that read (the expected
+        // version still guards it), and only a retry after a conflict reads again.
+        let mut loaded = None;
+        let skus: BTreeSet<Sku> = match intent {
+            Intent::Reserve(lines) => lines.iter().map(|l| l.sku.clone()).collect(),
             Intent::Release | Intent::Fulfil => {
                 let reservation = self
                     .recorder
                     .load::<Reservation>(&reservation_stream)
                     .await?;
-                let Reservation::Reserved { items } = reservation.state else {
+                let Reservation::Reserved { items } = &reservation.state else {
                     return Ok(());
                 };
-                reserved_items = items;
-                reserved_items.iter().map(|l| &l.sku).collect()
+                let skus = items.iter().map(|l| l.sku.clone()).collect();
+                loaded = Some(reservation);
+                skus
             }
         };
-        let _turn = self.lock(skus).await;
+        let _turn = self.lock(skus.iter().collect()).await;
+        let first_read = std::sync::Mutex::new(loaded);
         retry_on_conflict(|| async {
-            let reservation = self
-                .recorder
-                .load::<Reservation>(&reservation_stream)
-                .await?;
+            let first = first_read.lock().unwrap_or_else(|e| e.into_inner()).take();
+            let reservation = match first {
+                Some(reservation) => reservation,
+                None => {
+                    self.recorder
+                        .load::<Reservation>(&reservation_stream)
+                        .await?
+                }
+            };
             let (command, touched) = match intent {
                 Intent::Reserve(lines) => {
                     if reservation.state.is_requested() {
