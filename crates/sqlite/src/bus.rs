@@ -461,12 +461,14 @@ impl Subscription for SqliteSubscription {
         tokio::task::spawn_blocking(move || -> rusqlite::Result<()> {
             let mut conn = lock(&shared.writer);
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            for o in &offsets {
-                tx.execute(
+            {
+                let mut save = tx.prepare_cached(
                     "INSERT INTO group_offsets (group_id, topic, partition, offset) VALUES (?1, ?2, ?3, ?4) \
                      ON CONFLICT (group_id, topic, partition) DO UPDATE SET offset = excluded.offset",
-                    params![group, o.topic, o.partition, o.offset],
                 )?;
+                for o in &offsets {
+                    save.execute(params![group, o.topic, o.partition, o.offset])?;
+                }
             }
             tx.commit()
         })

@@ -104,11 +104,11 @@ impl SqliteEventStore {
 }
 
 fn save_checkpoint(conn: &Connection, name: &str, position: u64) -> rusqlite::Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO checkpoints (name, position) VALUES (?1, ?2) \
          ON CONFLICT (name) DO UPDATE SET position = excluded.position",
-        params![name, position],
-    )
+    )?
+    .execute(params![name, position])
     .map(drop)
 }
 

@@ -151,10 +151,10 @@ impl ReadModel for SqliteReadModel {
                 for s in &batch.stock {
                     stock.execute(params![s.sku, s.available as i64, s.reserved as i64])?;
                 }
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT OR REPLACE INTO view_position (id, position) VALUES (1, ?1)",
-                    [batch.position],
-                )?;
+                )?
+                .execute([batch.position])?;
             }
             Ok(())
         })
@@ -257,22 +257,27 @@ impl AnalyticsStore for SqliteReadModel {
         changes: Vec<AnalyticsChange>,
     ) -> Result<bool, StoreError> {
         self.write(move |tx| {
-            let new = tx.execute(
-                "INSERT INTO analytics_seen_events (event_id) VALUES (?1) ON CONFLICT DO NOTHING",
-                [event_id.as_bytes()],
-            )? == 1;
+            // Cached statements: this runs once per event, on the writer thread.
+            let new = tx
+                .prepare_cached(
+                    "INSERT INTO analytics_seen_events (event_id) VALUES (?1) ON CONFLICT DO NOTHING",
+                )?
+                .execute([event_id.as_bytes()])?
+                == 1;
             if new {
                 for change in &changes {
                     match change {
-                        AnalyticsChange::OrderStatus { order_id, status } => tx.execute(
-                            "INSERT OR REPLACE INTO analytics_order_status (order_id, status) VALUES (?1, ?2)",
-                            params![order_id, status],
-                        )?,
-                        AnalyticsChange::Revenue { day, delta_cents } => tx.execute(
-                            "INSERT INTO analytics_revenue (day, cents) VALUES (?1, ?2) \
-                             ON CONFLICT (day) DO UPDATE SET cents = cents + excluded.cents",
-                            params![day, delta_cents],
-                        )?,
+                        AnalyticsChange::OrderStatus { order_id, status } => tx
+                            .prepare_cached(
+                                "INSERT OR REPLACE INTO analytics_order_status (order_id, status) VALUES (?1, ?2)",
+                            )?
+                            .execute(params![order_id, status])?,
+                        AnalyticsChange::Revenue { day, delta_cents } => tx
+                            .prepare_cached(
+                                "INSERT INTO analytics_revenue (day, cents) VALUES (?1, ?2) \
+                                 ON CONFLICT (day) DO UPDATE SET cents = cents + excluded.cents",
+                            )?
+                            .execute(params![day, delta_cents])?,
                     };
                 }
             }
