@@ -47,7 +47,7 @@ pub struct BenchArgs {
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
-    println!("orderflow bench — each figure next to its baseline from this same run\n");
+    out!("orderflow bench — each figure next to its baseline from this same run\n");
     if let Some(url) = &args.store_url {
         return postgres::appends(url, args.appends).await;
     }

@@ -7,6 +7,25 @@ use std::process::ExitCode;
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
+/// `println!` for the commands' output, returning the write's error instead of
+/// panicking: `orderflow consumers | head -1` closes stdout early, and the command then
+/// stops quietly (see [`stdout_closed`]).
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*)?
+    }};
+}
+
+/// A line for whoever watches a running server. A server keeps serving when nobody
+/// reads its stdout any more, so the write's error is ignored.
+macro_rules! announce {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod bench;
 mod cli;
 mod ops;
@@ -33,6 +52,7 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if stdout_closed(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             for cause in e.chain().skip(1) {
@@ -41,6 +61,16 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Whether the command stopped because the reader of its output went away, which is
+/// how `| head` ends a command, not a failure.
+fn stdout_closed(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -61,7 +91,7 @@ async fn serve(services: &[Service], settings: Settings) -> anyhow::Result<()> {
     let adapters = wiring::Adapters::open(&settings).await?;
     let shutdown = CancellationToken::new();
     let mut tasks = wiring::spawn(services, &settings, &adapters, &shutdown).await?;
-    println!(
+    announce!(
         "orderflow: running {} on data dir {}",
         services
             .iter()
@@ -93,7 +123,7 @@ async fn serve(services: &[Service], settings: Settings) -> anyhow::Result<()> {
             },
         }
     }
-    println!("orderflow: stopped");
+    announce!("orderflow: stopped");
     failure.map_or(Ok(()), Err)
 }
 

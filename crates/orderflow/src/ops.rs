@@ -52,9 +52,9 @@ pub async fn topics(command: TopicsCommand) -> anyhow::Result<()> {
             let config = kafka_url(&settings)?;
             let created = orderflow_kafka::provision_topics(&config).await?;
             for t in &created {
-                println!("created {t}");
+                out!("created {t}");
             }
-            println!(
+            out!(
                 "topics ready: {} partitions, replication factor {}, retention {} h",
                 settings.topic_partitions,
                 settings.topic_replication_factor,
@@ -64,14 +64,17 @@ pub async fn topics(command: TopicsCommand) -> anyhow::Result<()> {
         TopicsCommand::Describe(settings) => {
             let config = kafka_url(&settings)?;
             let (brokers, topics) = orderflow_kafka::describe_topics(&config).await?;
-            println!("brokers: {brokers}");
-            println!(
+            out!("brokers: {brokers}");
+            out!(
                 "{:<24} {:>10} {:>12} {:>14}",
-                "TOPIC", "PARTITIONS", "REPLICATION", "RETENTION_MS"
+                "TOPIC",
+                "PARTITIONS",
+                "REPLICATION",
+                "RETENTION_MS"
             );
             for t in topics {
                 let retention = t.retention_ms.map_or("?".to_owned(), |r| r.to_string());
-                println!(
+                out!(
                     "{:<24} {:>10} {:>12} {:>14}",
                     config.name(&t.name),
                     t.partitions,
@@ -94,19 +97,29 @@ pub async fn topics(_: TopicsCommand) -> anyhow::Result<()> {
 pub async fn consumers(settings: &Settings) -> anyhow::Result<()> {
     let bus = wiring::open_bus(settings).await?;
     let groups = bus.groups().await.context("listing the consumer groups")?;
-    println!(
+    out!(
         "{:<14} {:<16} {:>9} {:>10} {:>10} {:>8}",
-        "GROUP", "TOPIC", "PARTITION", "COMMITTED", "END", "LAG"
+        "GROUP",
+        "TOPIC",
+        "PARTITION",
+        "COMMITTED",
+        "END",
+        "LAG"
     );
     for g in groups {
         for p in &g.partitions {
             let committed = p.committed.map_or("-".to_owned(), |c| c.to_string());
-            println!(
+            out!(
                 "{:<14} {:<16} {:>9} {:>10} {:>10} {:>8}",
-                g.group, p.topic, p.partition, committed, p.end, p.lag
+                g.group,
+                p.topic,
+                p.partition,
+                committed,
+                p.end,
+                p.lag
             );
         }
-        println!("{:<14} total lag {}", g.group, g.total_lag());
+        out!("{:<14} total lag {}", g.group, g.total_lag());
     }
     Ok(())
 }
@@ -130,7 +143,7 @@ pub async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("resetting the offsets of group {}", args.group))?;
     let moved = offsets.iter().filter(|o| o.offset > 0).count();
-    println!(
+    out!(
         "group {} reset on {} ({} partitions, {} past offset 0); it replays from there when it starts",
         args.group,
         topics.join(", "),

@@ -97,12 +97,12 @@ async fn check(args: CheckArgs) -> anyhow::Result<()> {
                 Some(_) if registry.lookup(&subject, text).await.is_ok() => "registered".to_owned(),
                 Some(_) => format!("compatible with {versions} version(s) under {level}"),
             };
-            println!("ok     {subject}: {status}");
+            out!("ok     {subject}: {status}");
         } else {
             breaks += 1;
-            println!("BREAK  {subject} ({level}, {versions} registered version(s)):");
+            out!("BREAK  {subject} ({level}, {versions} registered version(s)):");
             for m in messages {
-                println!("         {m}");
+                out!("         {m}");
             }
         }
     }
@@ -112,7 +112,7 @@ async fn check(args: CheckArgs) -> anyhow::Result<()> {
     if breaks > 0 {
         bail!("{breaks} problem(s): these schemas would break existing data or consumers");
     }
-    println!("all {} schema(s) are safe to ship", schemas.len());
+    out!("all {} schema(s) are safe to ship", schemas.len());
     Ok(())
 }
 
@@ -142,12 +142,12 @@ async fn check_data(
         }
     }
     for (id, (count, error, first)) in &failures {
-        println!(
+        out!(
             "BREAK  stored events written with schema {id}: {count} cannot be read (first at position {first}): {error}"
         );
     }
     if failures.is_empty() {
-        println!("ok     all {seen} stored event(s) decode with these schemas");
+        out!("ok     all {seen} stored event(s) decode with these schemas");
     }
     Ok(failures.len())
 }

@@ -152,12 +152,12 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
             PgEventStore::connect(&url, &pool)
                 .await
                 .context("running the PostgreSQL migrations")?;
-            println!("orderflow: PostgreSQL migrations are up to date");
+            out!("orderflow: PostgreSQL migrations are up to date");
         }
         StoreKind::Sqlite(path) => {
             std::fs::create_dir_all(&settings.data_dir)?;
             open_storage(settings).await?;
-            println!(
+            out!(
                 "orderflow: SQLite tables are up to date in {}",
                 path.display()
             );
@@ -344,7 +344,7 @@ pub async fn spawn(
             .await
             .with_context(|| format!("cannot listen on {}", settings.http_addr))?;
         let addr = listener.local_addr()?;
-        println!("orderflow: HTTP API on http://{addr}");
+        announce!("orderflow: HTTP API on http://{addr}");
         let state = AppState {
             recorder: a.recorder(),
             registry: a.registry.clone(),

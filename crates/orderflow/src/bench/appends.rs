@@ -154,20 +154,18 @@ pub async fn appends(args: &BenchArgs) -> anyhow::Result<()> {
     }
     let [raw_single, one, raw_batched, many, many_scattered] =
         [0, 1, 2, 3, 4].map(|i| counts[i] as f64 / took[i].as_secs_f64());
-    println!(
-        "durable appends (SQLite, synchronous=FULL; {ROUNDS} rounds, each next to its baseline)"
-    );
-    println!("  baseline raw insert, 1 row/tx       {raw_single:>10.0} rows/s");
-    println!("  baseline raw insert, 1000 rows/tx   {raw_batched:>10.0} rows/s");
-    println!(
+    out!("durable appends (SQLite, synchronous=FULL; {ROUNDS} rounds, each next to its baseline)");
+    out!("  baseline raw insert, 1 row/tx       {raw_single:>10.0} rows/s");
+    out!("  baseline raw insert, 1000 rows/tx   {raw_batched:>10.0} rows/s");
+    out!(
         "  event store, 1 writer               {one:>10.0} events/s  = {:.2}x raw 1 row/tx (target >= 0.8x)",
         one / raw_single
     );
-    println!(
+    out!(
         "  event store, 64 writers             {many:>10.0} events/s  = {:.2}x raw 1000 rows/tx (target >= 0.5x)",
         many / raw_batched
     );
-    println!(
+    out!(
         "    same, scattered stream ids        {many_scattered:>10.0} events/s  = {:.2}x raw 1000 rows/tx\n",
         many_scattered / raw_batched
     );

@@ -57,17 +57,17 @@ pub async fn codec(n: usize) -> anyhow::Result<()> {
             value.and_then(|v| apache_avro::from_value::<wire::OrderCreatedV2>(&v).ok()),
         );
     });
-    println!(
+    out!(
         "Avro codec, OrderCreated ({} bytes), {n} events",
         encoded.payload.len()
     );
-    println!("  baseline encode through Value      {encode_value:>8.0} ns/event");
-    println!(
+    out!("  baseline encode through Value      {encode_value:>8.0} ns/event");
+    out!(
         "  encode, schema-aware serde         {encode_direct:>8.0} ns/event  = {:.1}x faster",
         encode_value / encode_direct
     );
-    println!("  baseline decode through Value      {decode_value:>8.0} ns/event");
-    println!(
+    out!("  baseline decode through Value      {decode_value:>8.0} ns/event");
+    out!(
         "  decode, schema-aware serde         {decode_direct:>8.0} ns/event  = {:.1}x faster (includes domain parsing)\n",
         decode_value / decode_direct
     );

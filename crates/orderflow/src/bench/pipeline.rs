@@ -223,19 +223,22 @@ pub async fn pipeline(args: &BenchArgs) -> anyhow::Result<()> {
         .await?;
 
     let embedded = pipeline_run(args, &[]).await?;
-    println!(
+    out!(
         "pipeline ({} orders, POST to shipped and emailed; all services in one child process)",
         args.orders
     );
-    println!("  baseline: API accepting orders only {accept_rate:>10.0} orders/s");
-    println!(
+    out!("  baseline: API accepting orders only {accept_rate:>10.0} orders/s");
+    out!(
         "  whole pipeline, embedded bus        {:>10.0} orders/s  = {:.2}x accept-only (target >= 2000 orders/s)",
         embedded.sustained,
         embedded.sustained / accept_rate
     );
-    println!(
+    out!(
         "  latency accepted->shipped at {} orders/s for {} s: p50 {:.1} ms, p99 {:.1} ms (target p99 <= 50 ms)",
-        args.rate, args.latency_seconds, embedded.p50, embedded.p99
+        args.rate,
+        args.latency_seconds,
+        embedded.p50,
+        embedded.p99
     );
     let Some(url) = &args.bus_url else {
         return Ok(());
@@ -252,13 +255,13 @@ pub async fn pipeline(args: &BenchArgs) -> anyhow::Result<()> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5.0);
-    println!("pipeline on Kafka ({url}), same orders and rate, next to the embedded run above");
-    println!(
+    out!("pipeline on Kafka ({url}), same orders and rate, next to the embedded run above");
+    out!(
         "  whole pipeline, Kafka bus           {:>10.0} orders/s  = {:.2}x the embedded bus",
         kafka.sustained,
         kafka.sustained / embedded.sustained
     );
-    println!(
+    out!(
         "  latency accepted->shipped: p50 {:.1} ms, p99 {:.1} ms; p99 {:+.1} ms vs embedded (target <= linger.ms {linger} + 15 ms)",
         kafka.p50,
         kafka.p99,

@@ -118,14 +118,14 @@ pub async fn appends(url: &str, n: usize) -> anyhow::Result<()> {
         let store = Arc::new(PgEventStore::connect(url, &settings).await?);
         let eight = store_appends(store.clone(), n, 8).await?;
         let many = store_appends(store, n * 4, 64).await?;
-        println!("durable appends (PostgreSQL at {url})");
-        println!("  baseline single-row INSERT commits, 8 connections   {single:>9.0} rows/s");
-        println!("  baseline 100-row INSERTs, 8 connections             {batched:>9.0} rows/s");
-        println!(
+        out!("durable appends (PostgreSQL at {url})");
+        out!("  baseline single-row INSERT commits, 8 connections   {single:>9.0} rows/s");
+        out!("  baseline 100-row INSERTs, 8 connections             {batched:>9.0} rows/s");
+        out!(
             "  event store, 8 writers                              {eight:>9.0} events/s  = {:.2}x single-row (target >= 0.8x)",
             eight / single
         );
-        println!(
+        out!(
             "  event store, 64 writers (group commit)              {many:>9.0} events/s  = {:.2}x 100-row (target >= 1.0x)",
             many / batched
         );
