@@ -168,6 +168,14 @@ impl Running {
         }
     }
 
+    /// CPU time the child has used so far, user and system, all its threads (Linux's
+    /// `/proc/<pid>/stat`); `None` elsewhere.
+    fn cpu_time(&self) -> Option<Duration> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()?)).ok()?;
+        // In USER_HZ ticks, which Linux fixes at 100 per second for user space.
+        Some(Duration::from_millis(cpu_ticks(&stat)? * 10))
+    }
+
     async fn stop(mut self) -> anyhow::Result<()> {
         let pid = self.child.id().context("already stopped")?;
         std::process::Command::new("kill")
@@ -207,6 +215,8 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 /// What one pipeline run measured.
 struct Figures {
     sustained: f64,
+    /// CPU time of the pipeline's process per order of the sustained run.
+    cpu_per_order: Option<Duration>,
     p50: f64,
     p99: f64,
 }
@@ -214,8 +224,10 @@ struct Figures {
 pub async fn pipeline(args: &BenchArgs) -> anyhow::Result<()> {
     // Baseline: the API alone accepting orders (append only, nothing downstream).
     let accept_only = Arc::new(start_pipeline(&[Service::Api], &[]).await?);
+    let cpu_before = accept_only.cpu_time();
     let (_, took) = accept_only.place_many(args.orders, 64).await?;
     let accept_rate = rate(args.orders, took);
+    let accept_cpu = per_order(cpu_before, accept_only.cpu_time(), args.orders);
     Arc::try_unwrap(accept_only)
         .ok()
         .context("still shared")?
@@ -233,6 +245,19 @@ pub async fn pipeline(args: &BenchArgs) -> anyhow::Result<()> {
         embedded.sustained,
         embedded.sustained / accept_rate
     );
+    if let (Some(pipeline_cpu), Some(accept_cpu)) = (embedded.cpu_per_order, accept_cpu) {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        out!(
+            "  baseline: CPU per order, API only   {:>10.2} ms",
+            ms(accept_cpu)
+        );
+        out!(
+            "  CPU per order, whole pipeline       {:>10.2} ms  = {:.1}x accept-only; {cores} cores allow at most {:.0} orders/s at this cost",
+            ms(pipeline_cpu),
+            ms(pipeline_cpu) / ms(accept_cpu),
+            cores as f64 * 1000.0 / ms(pipeline_cpu)
+        );
+    }
     out!(
         "  latency accepted->shipped at {} orders/s for {} s: p50 {:.1} ms, p99 {:.1} ms (target p99 <= 50 ms)",
         args.rate,
@@ -274,11 +299,14 @@ pub async fn pipeline(args: &BenchArgs) -> anyhow::Result<()> {
 /// these extra settings.
 async fn pipeline_run(args: &BenchArgs, env: &[(String, String)]) -> anyhow::Result<Figures> {
     let running = Arc::new(start_pipeline(&Service::ALL, env).await?);
+    let cpu_before = running.cpu_time();
     let start = Instant::now();
     running.place_many(args.orders, 64).await?;
     running.wait_done(2 * args.orders).await?;
     let sustained = rate(args.orders, start.elapsed());
     running.wait_idle().await?;
+    // Once idle, every service has done all it will for these orders.
+    let cpu_per_order = per_order(cpu_before, running.cpu_time(), args.orders);
 
     // Latency at a fixed offered rate.
     let total = (args.rate * args.latency_seconds) as usize;
@@ -308,6 +336,7 @@ async fn pipeline_run(args: &BenchArgs, env: &[(String, String)]) -> anyhow::Res
         .await?;
     Ok(Figures {
         sustained,
+        cpu_per_order,
         p50: percentile(&latencies, 0.50),
         p99: percentile(&latencies, 0.99),
     })
@@ -315,4 +344,42 @@ async fn pipeline_run(args: &BenchArgs, env: &[(String, String)]) -> anyhow::Res
 
 fn rate(n: usize, took: Duration) -> f64 {
     n as f64 / took.as_secs_f64()
+}
+
+/// utime + stime from a `/proc/<pid>/stat` line: the 14th and 15th fields, counted
+/// after the command name, which is in parentheses and may hold spaces or `)`.
+fn cpu_ticks(stat: &str) -> Option<u64> {
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+fn per_order(before: Option<Duration>, after: Option<Duration>, orders: usize) -> Option<Duration> {
+    Some(after?.checked_sub(before?)? / orders.max(1) as u32)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_ticks_are_user_plus_system_time_even_with_a_tricky_command_name() {
+        let stat = "4048 (of (x) y) S 4033 4048 4033 0 -1 4194560 9121 0 0 0 731 212 0 0 20 0 \
+                    41 0 7765 1709826048 6170 18446744073709551615";
+        assert_eq!(cpu_ticks(stat), Some(731 + 212));
+        assert_eq!(cpu_ticks("garbage"), None);
+    }
+
+    #[test]
+    fn per_order_needs_both_readings() {
+        let (a, b) = (Duration::from_millis(100), Duration::from_millis(4100));
+        assert_eq!(
+            per_order(Some(a), Some(b), 1000),
+            Some(Duration::from_millis(4))
+        );
+        assert_eq!(per_order(None, Some(b), 1000), None);
+    }
 }
