@@ -34,6 +34,14 @@ mod wiring;
 
 use cli::{Cli, Command, Service, Settings};
 
+/// Threads for blocking work: SQLite reads and the bus's writes, `.eml` files. Tokio's
+/// default of 512 lets a loaded pipeline grow about sixty of them, which on two cores
+/// wait in the run queue about as long as they run, and every call pays a sleep and a
+/// wake-up. A few threads that stay busy do the same work with less CPU per order
+/// (README, "Benchmarks"). Nothing run there waits for another blocking task, so a small
+/// pool cannot deadlock; at worst calls queue.
+const BLOCKING_THREADS: usize = 8;
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -43,7 +51,11 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(BLOCKING_THREADS)
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
