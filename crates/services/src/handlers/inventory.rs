@@ -135,58 +135,61 @@ impl InventoryService {
             }
         };
         let _turn = self.lock(skus.iter().collect()).await;
-        let first_read = std::sync::Mutex::new(loaded);
-        retry_on_conflict(|| async {
-            let first = first_read.lock().unwrap_or_else(|e| e.into_inner()).take();
-            let reservation = match first {
-                Some(reservation) => reservation,
-                None => {
-                    self.recorder
-                        .load::<Reservation>(&reservation_stream)
-                        .await?
-                }
-            };
-            let (command, touched) = match intent {
-                Intent::Reserve(lines) => {
-                    if reservation.state.is_requested() {
-                        return Ok(());
+        let reservation_stream = &reservation_stream;
+        retry_on_conflict(|| {
+            let first_read = loaded.take();
+            async move {
+                let reservation = match first_read {
+                    Some(reservation) => reservation,
+                    None => {
+                        self.recorder
+                            .load::<Reservation>(reservation_stream)
+                            .await?
                     }
-                    let stock = self.stock_of(lines).await?;
-                    let versions: Vec<(String, u64)> = stock
-                        .iter()
-                        .map(|(sku, (_, v))| (streams::sku(sku), *v))
-                        .collect();
-                    let command = ReservationCommand::Reserve {
-                        order_id: order_id.clone(),
-                        items: lines.to_vec(),
-                        stock: stock.into_iter().map(|(k, (s, _))| (k, s)).collect(),
-                    };
-                    (command, versions)
-                }
-                Intent::Release | Intent::Fulfil => {
-                    let Reservation::Reserved { items } = &reservation.state else {
-                        return Ok(());
-                    };
-                    let stock = self.stock_of(items).await?;
-                    let versions = stock
-                        .iter()
-                        .map(|(sku, (_, v))| (streams::sku(sku), *v))
-                        .collect();
-                    let order_id = order_id.clone();
-                    let command = match intent {
-                        Intent::Fulfil => ReservationCommand::Fulfil { order_id },
-                        _ => ReservationCommand::Release { order_id },
-                    };
-                    (command, versions)
-                }
-            };
-            let events = reservation.state.decide(command)?;
-            let mut expected: Vec<(&str, u64)> = vec![(&reservation_stream, reservation.version)];
-            expected.extend(touched.iter().map(|(s, v)| (s.as_str(), *v)));
-            self.recorder
-                .record(&events, &expected, cause_of(delivery, "inventory"))
-                .await
-                .map(drop)
+                };
+                let (command, touched) = match intent {
+                    Intent::Reserve(lines) => {
+                        if reservation.state.is_requested() {
+                            return Ok(());
+                        }
+                        let stock = self.stock_of(lines).await?;
+                        let versions: Vec<(String, u64)> = stock
+                            .iter()
+                            .map(|(sku, (_, v))| (streams::sku(sku), *v))
+                            .collect();
+                        let command = ReservationCommand::Reserve {
+                            order_id: order_id.clone(),
+                            items: lines.to_vec(),
+                            stock: stock.into_iter().map(|(k, (s, _))| (k, s)).collect(),
+                        };
+                        (command, versions)
+                    }
+                    Intent::Release | Intent::Fulfil => {
+                        let Reservation::Reserved { items } = &reservation.state else {
+                            return Ok(());
+                        };
+                        let stock = self.stock_of(items).await?;
+                        let versions = stock
+                            .iter()
+                            .map(|(sku, (_, v))| (streams::sku(sku), *v))
+                            .collect();
+                        let order_id = order_id.clone();
+                        let command = match intent {
+                            Intent::Fulfil => ReservationCommand::Fulfil { order_id },
+                            _ => ReservationCommand::Release { order_id },
+                        };
+                        (command, versions)
+                    }
+                };
+                let events = reservation.state.decide(command)?;
+                let mut expected: Vec<(&str, u64)> =
+                    vec![(reservation_stream, reservation.version)];
+                expected.extend(touched.iter().map(|(s, v)| (s.as_str(), *v)));
+                self.recorder
+                    .record(&events, &expected, cause_of(delivery, "inventory"))
+                    .await
+                    .map(drop)
+            }
         })
         .await
     }
