@@ -1,8 +1,18 @@
 //! Group commit for small writes: a writer thread runs every write waiting in its queue
-//! in one transaction, each in a savepoint of its own, so a burst of small writes from
-//! many tasks (appends from 64 consumer lanes, an analytics update per event) shares one
-//! commit and its fsync instead of taking turns for one each. A write that fails rolls
-//! back only its own savepoint; a commit that fails fails every write of the group.
+//! in one transaction, so a burst of small writes from many tasks (appends from 64
+//! consumer lanes, an analytics update per event) shares one commit and its fsync
+//! instead of taking turns for one each. A failed write takes nothing of its own into
+//! the commit, and does not hold up the others:
+//!
+//! - [`GroupWriter::write`] runs the write in a savepoint and rolls back to it when the
+//!   write fails, whatever it changed first;
+//! - [`GroupWriter::write_checked`] is for writes that check everything they can fail on
+//!   before they change anything (an append checks versions and event ids, then
+//!   inserts). They run without a savepoint: under one, SQLite copies every page the
+//!   write touches into a statement journal before changing it, a visible share of a
+//!   small append's cost on the writer thread. If such a write fails after it changed
+//!   rows anyway (an I/O error half-way), the whole group rolls back and every write in
+//!   it fails, as when the commit fails.
 
 use std::sync::mpsc;
 
@@ -15,9 +25,15 @@ const MAX_GROUP: usize = 512;
 
 /// Reports a write's result once the group's commit is known.
 type Done = Box<dyn FnOnce(Result<(), &rusqlite::Error>) + Send>;
-/// A queued write: runs in its savepoint (or learns that the group's transaction could
-/// not begin), says whether it succeeded, and hands back how to report its result.
-type Work = Box<dyn FnOnce(Result<&Connection, &rusqlite::Error>) -> (bool, Done) + Send>;
+/// A queued write: runs in the group's transaction (or learns that it could not begin),
+/// says whether it succeeded, and hands back how to report its result.
+type Run = Box<dyn FnOnce(Result<&Connection, &rusqlite::Error>) -> (bool, Done) + Send>;
+
+struct Work {
+    /// Whether the write runs in a savepoint of its own.
+    guarded: bool,
+    run: Run,
+}
 
 /// Why a write did not take effect.
 #[derive(Debug, thiserror::Error)]
@@ -58,16 +74,37 @@ impl GroupWriter {
         Ok(Self { jobs })
     }
 
-    /// Runs `f` inside a transaction shared with the other writes waiting now; returns
-    /// its result once that transaction has committed.
+    /// Runs `f` inside a transaction shared with the other writes waiting now, in a
+    /// savepoint of its own; returns its result once that transaction has committed.
     pub async fn write<T, E, F>(&self, f: F) -> Result<T, WriteError<E>>
     where
         T: Send + 'static,
         E: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
     {
+        self.queue(true, f).await
+    }
+
+    /// Like [`write`](Self::write), without a savepoint: for a write `f` that returns
+    /// its errors before it changes anything. Should it fail after changing rows all
+    /// the same, its whole group fails.
+    pub async fn write_checked<T, E, F>(&self, f: F) -> Result<T, WriteError<E>>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+    {
+        self.queue(false, f).await
+    }
+
+    async fn queue<T, E, F>(&self, guarded: bool, f: F) -> Result<T, WriteError<E>>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+    {
         let (reply, answer) = oneshot::channel();
-        let work: Work = Box::new(move |conn| {
+        let run: Run = Box::new(move |conn| {
             let result = match conn {
                 Ok(conn) => f(conn).map_err(WriteError::Write),
                 Err(e) => Err(WriteError::Group(e.to_string())),
@@ -81,7 +118,9 @@ impl GroupWriter {
             });
             (ok, done)
         });
-        self.jobs.send(work).map_err(|_| WriteError::Stopped)?;
+        self.jobs
+            .send(Work { guarded, run })
+            .map_err(|_| WriteError::Stopped)?;
         answer.await.map_err(|_| WriteError::Stopped)?
     }
 }
@@ -120,33 +159,55 @@ fn run(mut conn: Connection, queue: &mpsc::Receiver<Work>) {
         let committed =
             match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
                 Err(e) => {
-                    done.extend(group.into_iter().map(|work| work(Err(&e)).1));
+                    done.extend(group.into_iter().map(|work| (work.run)(Err(&e)).1));
                     Err(e)
                 }
-                Ok(tx) => (|| {
-                    // Savepoints through cached statements: `Connection::savepoint` parses
-                    // its SQL every time.
-                    let run = |sql: &str| {
-                        tx.prepare_cached(sql)
-                            .and_then(|mut s| s.execute([]))
-                            .map(drop)
-                    };
-                    for work in group {
-                        run("SAVEPOINT write")?;
-                        let (ok, report) = work(Ok(&tx));
-                        done.push(report);
-                        if !ok {
-                            run("ROLLBACK TO write")?;
-                        }
-                        run("RELEASE write")?;
-                    }
-                    tx.commit()
-                })(),
+                Ok(tx) => run_group(&tx, group, &mut done).and_then(|()| tx.commit()),
             };
         for report in done {
             report(committed.as_ref().map(|_| ()));
         }
     }
+}
+
+/// Runs a group's writes in `tx`, collecting how to report each; an error fails the
+/// group (the transaction rolls back when dropped), and the writes not run yet learn it.
+fn run_group(tx: &Connection, group: Vec<Work>, done: &mut Vec<Done>) -> rusqlite::Result<()> {
+    // Savepoints through cached statements: `Connection::savepoint` parses its SQL
+    // every time.
+    let run = |sql: &str| {
+        tx.prepare_cached(sql)
+            .and_then(|mut s| s.execute([]))
+            .map(drop)
+    };
+    let mut works = group.into_iter();
+    let outcome = works.by_ref().try_for_each(|work| {
+        if work.guarded {
+            run("SAVEPOINT write")?;
+            let (ok, report) = (work.run)(Ok(tx));
+            done.push(report);
+            if !ok {
+                run("ROLLBACK TO write")?;
+            }
+            run("RELEASE write")
+        } else {
+            let before = tx.total_changes();
+            let (ok, report) = (work.run)(Ok(tx));
+            done.push(report);
+            if ok || tx.total_changes() == before {
+                Ok(())
+            } else {
+                Err(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
+                    Some("a write failed after changing rows, so its group was rolled back".into()),
+                ))
+            }
+        }
+    });
+    if let Err(e) = &outcome {
+        done.extend(works.map(|work| (work.run)(Err(e)).1));
+    }
+    outcome
 }
 
 #[cfg(test)]
@@ -200,6 +261,87 @@ mod tests {
             .write(|conn| conn.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0)))
             .await?;
         assert_eq!(rows, 200);
+        Ok(())
+    }
+
+    /// Runs `writes` as one group: a first write holds the writer until all of them
+    /// are queued behind it.
+    async fn in_one_group<T>(
+        writer: &GroupWriter,
+        writes: impl std::future::Future<Output = T>,
+    ) -> Result<T, Box<dyn std::error::Error>> {
+        let (started, running) = oneshot::channel();
+        let (release, released) = mpsc::channel::<()>();
+        let holder = tokio::spawn({
+            let writer = writer.clone();
+            async move {
+                writer
+                    .write(move |_| {
+                        let _ = started.send(());
+                        released.recv()
+                    })
+                    .await
+            }
+        });
+        running.await?;
+        // `join!` polls the writes first, and each queues itself on its first poll.
+        let (results, ()) = tokio::join!(writes, async { release.send(()).unwrap_or(()) });
+        holder.await??;
+        Ok(results)
+    }
+
+    fn rows(writer_dir: &tempfile::TempDir) -> Result<Vec<i64>, Box<dyn std::error::Error>> {
+        let reader = crate::db::open(&writer_dir.path().join("group.db"))?;
+        let mut stmt = reader.prepare("SELECT v FROM t ORDER BY v")?;
+        Ok(stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?)
+    }
+
+    #[tokio::test]
+    async fn a_checked_write_refused_before_it_changed_anything_fails_only_itself()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let (writer, dir) = writer()?;
+        let refused = |conn: &Connection| -> rusqlite::Result<usize> {
+            conn.query_row("SELECT no_such_column FROM t", [], |r| r.get(0))
+        };
+        let (first, second, third) = in_one_group(&writer, async {
+            tokio::join!(
+                writer.write_checked(insert(1)),
+                writer.write_checked(refused),
+                writer.write_checked(insert(3)),
+            )
+        })
+        .await?;
+        assert!(first.is_ok() && third.is_ok());
+        assert!(matches!(second, Err(WriteError::Write(_))), "{second:?}");
+        assert_eq!(rows(&dir)?, [1, 3]);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_checked_write_that_fails_after_changing_rows_fails_its_whole_group()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let (writer, dir) = writer()?;
+        let half_done = |conn: &Connection| -> rusqlite::Result<usize> {
+            conn.execute("INSERT INTO t (v) VALUES (2)", [])?;
+            conn.execute("INSERT INTO t (v) VALUES (2)", [])
+        };
+        let (first, second, third) = in_one_group(&writer, async {
+            tokio::join!(
+                writer.write_checked(insert(1)),
+                writer.write_checked(half_done),
+                writer.write_checked(insert(3)),
+            )
+        })
+        .await?;
+        assert!(matches!(first, Err(WriteError::Group(_))), "{first:?}");
+        assert!(matches!(second, Err(WriteError::Write(_))), "{second:?}");
+        assert!(matches!(third, Err(WriteError::Group(_))), "{third:?}");
+        assert!(rows(&dir)?.is_empty(), "nothing of the group stays");
+        // The writer goes on.
+        writer.write_checked(insert(4)).await?;
+        assert_eq!(rows(&dir)?, [4]);
         Ok(())
     }
 

@@ -1,11 +1,13 @@
 //! The SQLite event store.
 //!
 //! Appends go through one writer thread that commits every request waiting in its queue
-//! in a single transaction (group commit, [`crate::group`]), each request in its own
-//! savepoint so one conflict fails only its own request. SQLite has a single writer per
+//! in a single transaction (group commit, [`crate::group`]). Each append decides on the
+//! versions and event ids it reads before it writes, so a conflict fails only its own
+//! request and leaves nothing to roll back. SQLite has a single writer per
 //! file, so global positions become visible strictly in order: a reader by position
 //! never skips one.
 
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -94,12 +96,13 @@ impl SqliteEventStore {
         })
     }
 
-    /// Runs `f` in the writer's next group commit.
-    async fn write<T: Send + 'static>(
+    /// Runs `f`, which fails only before it changes anything, in the writer's next
+    /// group commit.
+    async fn write_checked<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, StoreError> {
-        Ok(self.writer.write(f).await?)
+        Ok(self.writer.write_checked(f).await?)
     }
 }
 
@@ -112,21 +115,29 @@ fn save_checkpoint(conn: &Connection, name: &str, position: u64) -> rusqlite::Re
     .map(drop)
 }
 
+/// Appends `requests` as one all-or-nothing write: first decides every request against
+/// the stored versions and event ids (and the requests before it), writing nothing, then
+/// inserts. So a refused append has changed nothing, and needs no savepoint
+/// ([`GroupWriter::write_checked`]). The first event's id is left to the unique index:
+/// its insert comes first, so when it fails nothing has changed yet, and the common
+/// append of one event pays no lookup for it.
 fn append_in(
     tx: &Connection,
     requests: &[AppendRequest],
     recorded_at: i64,
 ) -> Result<Vec<Appended>, Error> {
-    let mut out = Vec::with_capacity(requests.len());
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO events (stream_id, version, event_id, event_type, schema_id, payload, \
-         occurred_at, recorded_at, correlation_id, causation_id, actor) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    )?;
+    let mut versions: HashMap<&str, u64> = HashMap::new();
+    let mut ids = HashSet::new();
+    let mut first_versions = Vec::with_capacity(requests.len());
     for request in requests {
-        let actual: u64 = tx
-            .prepare_cached("SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?1")?
-            .query_row([&request.stream_id], |r| r.get(0))?;
+        let actual = match versions.get(request.stream_id.as_str()) {
+            Some(&version) => version,
+            None => tx
+                .prepare_cached(
+                    "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?1",
+                )?
+                .query_row([&request.stream_id], |r| r.get(0))?,
+        };
         if !request.expected.matches(actual) {
             return Err(StoreError::WrongExpectedVersion {
                 stream_id: request.stream_id.clone(),
@@ -135,6 +146,26 @@ fn append_in(
             }
             .into());
         }
+        for event in &request.events {
+            let first = ids.is_empty();
+            let known = || {
+                tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM events WHERE event_id = ?1)")?
+                    .query_row([event.event_id.as_bytes()], |r| r.get::<_, bool>(0))
+            };
+            if !ids.insert(event.event_id) || (!first && known()?) {
+                return Err(StoreError::DuplicateEvent(event.event_id).into());
+            }
+        }
+        versions.insert(&request.stream_id, actual + request.events.len() as u64);
+        first_versions.push(actual);
+    }
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO events (stream_id, version, event_id, event_type, schema_id, payload, \
+         occurred_at, recorded_at, correlation_id, causation_id, actor) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?;
+    let mut out = Vec::with_capacity(requests.len());
+    for (request, actual) in requests.iter().zip(first_versions) {
         let mut appended = Appended {
             version: actual,
             position: 0,
@@ -156,8 +187,8 @@ fn append_in(
             ]);
             match inserted {
                 Ok(_) => appended.position = tx.last_insert_rowid() as u64,
-                // The version was checked under the write lock, so the only unique key
-                // left to violate is the event id.
+                // Versions were decided under the write lock and every later id looked
+                // up, so the only key left to violate is the first event's id.
                 Err(rusqlite::Error::SqliteFailure(f, _))
                     if f.code == rusqlite::ErrorCode::ConstraintViolation =>
                 {
@@ -203,7 +234,7 @@ fn query_events(
 impl EventStore for SqliteEventStore {
     async fn append(&self, requests: Vec<AppendRequest>) -> Result<Vec<Appended>, StoreError> {
         let appended = self
-            .write(move |tx| append_in(tx, &requests, micros(chrono::Utc::now())))
+            .write_checked(move |tx| append_in(tx, &requests, micros(chrono::Utc::now())))
             .await?;
         if let Some(last) = appended.iter().map(|a| a.position).max() {
             self.appended.send_if_modified(|head| {
@@ -300,7 +331,8 @@ impl Checkpoints for SqliteEventStore {
 
     async fn save(&self, name: &str, position: u64) -> Result<(), StoreError> {
         let name = name.to_owned();
-        self.write(move |conn| Ok(save_checkpoint(conn, &name, position)?))
+        // One statement: it fails, if at all, without changing anything.
+        self.write_checked(move |conn| Ok(save_checkpoint(conn, &name, position)?))
             .await
     }
 }

@@ -256,7 +256,10 @@ impl AnalyticsStore for SqliteReadModel {
         event_id: Uuid,
         changes: Vec<AnalyticsChange>,
     ) -> Result<bool, StoreError> {
-        self.write(move |tx| {
+        // Its statements fail only when the database does; should one fail after
+        // another changed a row, its whole group fails, which such a failure warrants.
+        // So it needs no savepoint of its own.
+        let recorded = self.writer.write_checked(move |tx| {
             // Cached statements: this runs once per event, on the writer thread.
             let new = tx
                 .prepare_cached(
@@ -281,9 +284,9 @@ impl AnalyticsStore for SqliteReadModel {
                     };
                 }
             }
-            Ok(new)
-        })
-        .await
+            Ok::<_, Error>(new)
+        });
+        Ok(recorded.await?)
     }
 
     async fn summary(&self) -> Result<AnalyticsSummary, StoreError> {

@@ -266,6 +266,37 @@ pub async fn a_duplicate_event_id_is_refused<S: EventStore>(store: Arc<S>) {
     );
 }
 
+pub async fn a_duplicate_event_id_anywhere_in_an_append_refuses_all_of_it<S: EventStore>(
+    store: Arc<S>,
+) {
+    let stored = request("d", ExpectedVersion::Any, 1);
+    store.append(vec![stored.clone()]).await.unwrap();
+    // A stored id as the second event of the second request.
+    let mut later = request("f", ExpectedVersion::NoStream, 1);
+    later.events.push(stored.events[0].clone());
+    let err = store
+        .append(vec![request("e", ExpectedVersion::NoStream, 2), later])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::DuplicateEvent(id) if id == stored.events[0].event_id),
+        "{err:?}"
+    );
+    // One id twice in the same append.
+    let mut twice = request("g", ExpectedVersion::NoStream, 1);
+    twice.events.push(twice.events[0].clone());
+    let err = store.append(vec![twice.clone()]).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::DuplicateEvent(id) if id == twice.events[0].event_id),
+        "{err:?}"
+    );
+    for stream in ["e", "f", "g"] {
+        let events = store.read_stream(stream, StreamQuery::all()).await.unwrap();
+        assert!(events.is_empty(), "{stream}: {events:?}");
+    }
+    assert_eq!(store.read_all(0, 100).await.unwrap().len(), 1);
+}
+
 pub async fn checkpoints_survive_and_move_forward<S: Checkpoints>(store: Arc<S>) {
     assert_eq!(store.load("relay").await.unwrap(), None);
     store.save("relay", 5).await.unwrap();
