@@ -1,8 +1,20 @@
-//! Group commit for small writes: a writer thread runs every write waiting in its queue
-//! in one transaction, so a burst of small writes from many tasks (appends from 64
-//! consumer lanes, an analytics update per event) shares one commit and its fsync
-//! instead of taking turns for one each. A failed write takes nothing of its own into
-//! the commit, and does not hold up the others:
+//! Group commit for small writes: the writes waiting at the same moment run in one
+//! transaction, so a burst of small writes from many tasks (appends from 64 consumer
+//! lanes, an analytics update per event) shares one commit and its fsync instead of
+//! taking turns for one each.
+//!
+//! There is no writer thread. A write joins the queue, and if nobody holds the
+//! connection, its caller commits the queue itself, on its own thread
+//! (`block_in_place`). So an append with nobody else around goes from its caller to
+//! the disk and back with no hand-off to another thread and no wake-up for the answer,
+//! which made an uncontended append cost noticeably more than the same SQL run inline.
+//! Writes that queue while the connection is held are committed by the holder: a caller
+//! commits one group, the one with its own write, and if more writes are waiting then,
+//! a blocking-pool task goes on committing them, so a caller never waits for others'
+//! writes.
+//!
+//! A failed write takes nothing of its own into the commit, and does not hold up the
+//! others:
 //!
 //! - [`GroupWriter::write`] runs the write in a savepoint and rolls back to it when the
 //!   write fails, whatever it changed first;
@@ -10,14 +22,16 @@
 //!   before they change anything (an append checks versions and event ids, then
 //!   inserts). They run without a savepoint: under one, SQLite copies every page the
 //!   write touches into a statement journal before changing it, a visible share of a
-//!   small append's cost on the writer thread. If such a write fails after it changed
-//!   rows anyway (an I/O error half-way), the whole group rolls back and every write in
-//!   it fails, as when the commit fails.
+//!   small append's cost. If such a write fails after it changed rows anyway (an I/O
+//!   error half-way), the whole group rolls back and every write in it fails, as when
+//!   the commit fails.
 
-use std::sync::mpsc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
 use orderflow_core::store::StoreError;
 use rusqlite::Connection;
+use tokio::runtime::{Handle, RuntimeFlavor};
 use tokio::sync::oneshot;
 
 /// Largest number of writes committed in one transaction.
@@ -42,7 +56,7 @@ pub enum WriteError<E> {
     Write(E),
     #[error("the group's transaction failed: {0}")]
     Group(String),
-    #[error("the writer thread has stopped")]
+    #[error("the write was dropped before its group committed")]
     Stopped,
 }
 
@@ -58,20 +72,32 @@ impl<E: Into<StoreError> + std::fmt::Display> From<WriteError<E>> for StoreError
     }
 }
 
-/// The handle to one file's writer thread.
-#[derive(Debug, Clone)]
+/// The handle to one file's group writer.
+#[derive(Clone)]
 pub struct GroupWriter {
-    jobs: mpsc::Sender<Work>,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for GroupWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GroupWriter").finish_non_exhaustive()
+    }
+}
+
+struct Shared {
+    conn: Mutex<Connection>,
+    queue: Mutex<VecDeque<Work>>,
 }
 
 impl GroupWriter {
-    /// Starts the writer thread, which owns `conn` from now on.
-    pub fn spawn(conn: Connection, name: &str) -> std::io::Result<Self> {
-        let (jobs, queue) = mpsc::channel();
-        std::thread::Builder::new()
-            .name(name.into())
-            .spawn(move || run(conn, &queue))?;
-        Ok(Self { jobs })
+    /// A group writer on `conn`, which it owns from now on.
+    pub fn new(conn: Connection) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                conn: Mutex::new(conn),
+                queue: Mutex::default(),
+            }),
+        }
     }
 
     /// Runs `f` inside a transaction shared with the other writes waiting now, in a
@@ -118,55 +144,109 @@ impl GroupWriter {
             });
             (ok, done)
         });
-        self.jobs
-            .send(Work { guarded, run })
-            .map_err(|_| WriteError::Stopped)?;
+        lock(&self.shared.queue).push_back(Work { guarded, run });
+        if Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
+            if let Some(conn) = self.shared.try_conn() {
+                tokio::task::block_in_place(|| self.shared.lead(conn));
+            }
+        } else {
+            // No `block_in_place` on a single-threaded runtime: a blocking task commits.
+            self.shared.hand_on();
+        }
         answer.await.map_err(|_| WriteError::Stopped)?
     }
 }
 
-/// After a commit, how long the writer looks for the next write before it sleeps.
-const LINGER: std::time::Duration = std::time::Duration::from_micros(30);
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
 
-/// The next write: taken at once if one is queued or arrives within [`LINGER`] (a
-/// writer that has just been answered usually sends its next write within
-/// microseconds, and catching it here spares a sleep and a wake-up on each side),
-/// otherwise waited for.
-fn next(queue: &mpsc::Receiver<Work>) -> Option<Work> {
-    let until = std::time::Instant::now() + LINGER;
-    loop {
-        match queue.try_recv() {
-            Ok(work) => return Some(work),
-            Err(mpsc::TryRecvError::Disconnected) => return None,
-            Err(mpsc::TryRecvError::Empty) if std::time::Instant::now() < until => {
-                std::thread::yield_now();
+impl Shared {
+    /// The connection, unless another caller holds it. A write that panicked left the
+    /// mutex poisoned, and its transaction rolled back as it unwound: the connection
+    /// is fine to use.
+    fn try_conn(&self) -> Option<MutexGuard<'_, Connection>> {
+        match self.conn.try_lock() {
+            Ok(conn) => Some(conn),
+            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        }
+    }
+
+    fn next_group(&self) -> Vec<Work> {
+        let mut queue = lock(&self.queue);
+        let n = queue.len().min(MAX_GROUP);
+        queue.drain(..n).collect()
+    }
+
+    /// Commits the next group (which holds the caller's own write unless more than
+    /// [`MAX_GROUP`] were ahead of it), then hands the rest on.
+    fn lead(self: &Arc<Self>, conn: MutexGuard<'_, Connection>) {
+        let _on_panic = OnPanic(self);
+        let mut conn = conn;
+        commit(&mut conn, self.next_group());
+        drop(conn);
+        self.hand_on();
+    }
+
+    /// After the connection was let go: if writes are waiting, a blocking task
+    /// commits them. Each write that queued while the connection was held found it
+    /// taken, and relies on this look, taken after the holder let go.
+    fn hand_on(self: &Arc<Self>) {
+        if lock(&self.queue).is_empty() {
+            return;
+        }
+        let shared = self.clone();
+        // Nobody waits for the task: the writes it commits are answered through their
+        // own channels.
+        drop(tokio::task::spawn_blocking(move || shared.drain()));
+    }
+
+    /// Commits group after group until the queue is empty.
+    fn drain(self: &Arc<Self>) {
+        let _on_panic = OnPanic(self);
+        while let Some(mut conn) = self.try_conn() {
+            let group = self.next_group();
+            if group.is_empty() {
+                drop(conn);
+                // Look again after letting go (see `hand_on`).
+                if lock(&self.queue).is_empty() {
+                    return;
+                }
+                continue;
             }
-            Err(mpsc::TryRecvError::Empty) => return queue.recv().ok(),
+            commit(&mut conn, group);
         }
     }
 }
 
-fn run(mut conn: Connection, queue: &mpsc::Receiver<Work>) {
-    while let Some(first) = next(queue) {
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
-            match queue.try_recv() {
-                Ok(work) => group.push(work),
-                Err(_) => break,
-            }
+/// If the holder of the connection panics (a bug in a write), looks at the queue once
+/// more after the connection was let go, as [`Shared::hand_on`] does: declared before
+/// the connection's guard, it is dropped after it.
+struct OnPanic<'a>(&'a Arc<Shared>);
+
+impl Drop for OnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.hand_on();
         }
-        let mut done = Vec::with_capacity(group.len());
-        let committed =
-            match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
-                Err(e) => {
-                    done.extend(group.into_iter().map(|work| (work.run)(Err(&e)).1));
-                    Err(e)
-                }
-                Ok(tx) => run_group(&tx, group, &mut done).and_then(|()| tx.commit()),
-            };
-        for report in done {
-            report(committed.as_ref().map(|_| ()));
+    }
+}
+
+fn commit(conn: &mut Connection, group: Vec<Work>) {
+    if group.is_empty() {
+        return;
+    }
+    let mut done = Vec::with_capacity(group.len());
+    let committed = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
+        Err(e) => {
+            done.extend(group.into_iter().map(|work| (work.run)(Err(&e)).1));
+            Err(e)
         }
+        Ok(tx) => run_group(&tx, group, &mut done).and_then(|()| tx.commit()),
+    };
+    for report in done {
+        report(committed.as_ref().map(|_| ()));
     }
 }
 
@@ -220,7 +300,7 @@ mod tests {
         let dir = tempfile::tempdir()?;
         let conn = crate::db::open(&dir.path().join("group.db"))?;
         conn.execute_batch("CREATE TABLE t (v INTEGER NOT NULL UNIQUE)")?;
-        Ok((GroupWriter::spawn(conn, "test-writer")?, dir))
+        Ok((GroupWriter::new(conn), dir))
     }
 
     fn insert(v: i64) -> impl FnOnce(&Connection) -> rusqlite::Result<usize> + Send + 'static {
@@ -271,7 +351,7 @@ mod tests {
         writes: impl std::future::Future<Output = T>,
     ) -> Result<T, Box<dyn std::error::Error>> {
         let (started, running) = oneshot::channel();
-        let (release, released) = mpsc::channel::<()>();
+        let (release, released) = std::sync::mpsc::channel::<()>();
         let holder = tokio::spawn({
             let writer = writer.clone();
             async move {
@@ -342,6 +422,50 @@ mod tests {
         // The writer goes on.
         writer.write_checked(insert(4)).await?;
         assert_eq!(rows(&dir)?, [4]);
+        Ok(())
+    }
+
+    /// Callers commit for each other on a multi-threaded runtime: every write is
+    /// committed, including those queued while another caller held the connection.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_write_from_many_tasks_is_committed() -> Result<(), Box<dyn std::error::Error>> {
+        let (writer, dir) = writer()?;
+        let mut tasks = tokio::task::JoinSet::new();
+        for task in 0..64i64 {
+            let writer = writer.clone();
+            tasks.spawn(async move {
+                for i in 0..50 {
+                    writer.write_checked(insert(task * 1000 + i)).await?;
+                }
+                Ok::<_, WriteError<rusqlite::Error>>(())
+            });
+        }
+        let all_done = async {
+            while let Some(done) = tasks.join_next().await {
+                done??;
+            }
+            Ok::<_, Box<dyn std::error::Error>>(())
+        };
+        // Generous: a write left behind in the queue would wait forever.
+        tokio::time::timeout(std::time::Duration::from_secs(60), all_done)
+            .await
+            .map_err(|_| "a write was never committed")??;
+        assert_eq!(rows(&dir)?.len(), 64 * 50);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_write_that_panics_does_not_stop_the_writer() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let (writer, dir) = writer()?;
+        let panicked = writer
+            .write(|_| -> rusqlite::Result<()> { panic!("a bug in a write") })
+            .await;
+        assert!(matches!(panicked, Err(WriteError::Stopped)), "{panicked:?}");
+        tokio::time::timeout(std::time::Duration::from_secs(60), writer.write(insert(5)))
+            .await
+            .map_err(|_| "the writer stopped after a panic")??;
+        assert_eq!(rows(&dir)?, [5]);
         Ok(())
     }
 

@@ -1,11 +1,11 @@
 //! The SQLite event store.
 //!
-//! Appends go through one writer thread that commits every request waiting in its queue
+//! Appends go through one connection that commits every request waiting at the moment
 //! in a single transaction (group commit, [`crate::group`]). Each append decides on the
 //! versions and event ids it reads before it writes, so a conflict fails only its own
-//! request and leaves nothing to roll back. SQLite has a single writer per
-//! file, so global positions become visible strictly in order: a reader by position
-//! never skips one.
+//! request and leaves nothing to roll back. SQLite has a single writer per file, so
+//! global positions become visible strictly in order: a reader by position never skips
+//! one.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -89,8 +89,7 @@ impl SqliteEventStore {
             })
             .map_err(unavailable)?;
         Ok(Self {
-            writer: GroupWriter::spawn(conn, "event-store-writer")
-                .map_err(|e| StoreError::Unavailable(Box::new(e)))?,
+            writer: GroupWriter::new(conn),
             reads: ReadPool::new(path),
             appended: Arc::new(watch::Sender::new(head)),
         })

@@ -80,8 +80,7 @@ impl SqliteReadModel {
         conn.execute_batch(SCHEMA)
             .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
         Ok(Self {
-            writer: GroupWriter::spawn(conn, "read-model-writer")
-                .map_err(|e| StoreError::Unavailable(Box::new(e)))?,
+            writer: GroupWriter::new(conn),
             reads: ReadPool::new(path),
         })
     }
@@ -260,7 +259,7 @@ impl AnalyticsStore for SqliteReadModel {
         // another changed a row, its whole group fails, which such a failure warrants.
         // So it needs no savepoint of its own.
         let recorded = self.writer.write_checked(move |tx| {
-            // Cached statements: this runs once per event, on the writer thread.
+            // Cached statements: this runs once per event, on the writer's connection.
             let new = tx
                 .prepare_cached(
                     "INSERT INTO analytics_seen_events (event_id) VALUES (?1) ON CONFLICT DO NOTHING",
