@@ -196,10 +196,15 @@ impl Shared {
         if lock(&self.queue).is_empty() {
             return;
         }
+        // Called from within a runtime (a caller, a blocking task); `try_current` all the
+        // same, as `OnPanic` calls this while unwinding, where a second panic aborts.
+        let Ok(runtime) = Handle::try_current() else {
+            return;
+        };
         let shared = self.clone();
         // Nobody waits for the task: the writes it commits are answered through their
         // own channels.
-        drop(tokio::task::spawn_blocking(move || shared.drain()));
+        drop(runtime.spawn_blocking(move || shared.drain()));
     }
 
     /// Commits group after group until the queue is empty.
