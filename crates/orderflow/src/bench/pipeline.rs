@@ -20,7 +20,7 @@ struct Running {
     base: String,
     client: reqwest::Client,
     child: tokio::process::Child,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     data_dir: std::path::PathBuf,
 }
 
@@ -61,7 +61,7 @@ async fn start_pipeline(services: &[Service], env: &[(String, String)]) -> anyho
             .build()?,
         child,
         data_dir,
-        _dir: dir,
+        dir,
     };
     for sku in 0..SKUS {
         running
@@ -176,13 +176,17 @@ impl Running {
         Some(Duration::from_millis(cpu_ticks(&stat)? * 10))
     }
 
-    async fn stop(mut self) -> anyhow::Result<()> {
+    /// Stops the child, and hands back its data dir, which the caller keeps until the
+    /// bench is over: deleting it frees thousands of inodes, and ext4 without a journal
+    /// makes every file created in the next minutes scan past them (README,
+    /// "Benchmarks"), which would slow the run that follows.
+    async fn stop(mut self) -> anyhow::Result<tempfile::TempDir> {
         let pid = self.child.id().context("already stopped")?;
         std::process::Command::new("kill")
             .args(["-TERM", &pid.to_string()])
             .status()?;
         self.child.wait().await?;
-        Ok(())
+        Ok(self.dir)
     }
 }
 
@@ -228,13 +232,16 @@ pub async fn pipeline(args: &BenchArgs) -> anyhow::Result<()> {
     let (_, took) = accept_only.place_many(args.orders, 64).await?;
     let accept_rate = rate(args.orders, took);
     let accept_cpu = per_order(cpu_before, accept_only.cpu_time(), args.orders);
-    Arc::try_unwrap(accept_only)
-        .ok()
-        .context("still shared")?
-        .stop()
-        .await?;
+    // Every run's data dir is deleted when the bench is over, not before the next run.
+    let mut data_dirs = vec![
+        Arc::try_unwrap(accept_only)
+            .ok()
+            .context("still shared")?
+            .stop()
+            .await?,
+    ];
 
-    let embedded = pipeline_run(args, &[]).await?;
+    let embedded = pipeline_run(args, &[], &mut data_dirs).await?;
     out!(
         "pipeline ({} orders, POST to shipped and emailed; all services in one child process)",
         args.orders
@@ -275,7 +282,7 @@ pub async fn pipeline(args: &BenchArgs) -> anyhow::Result<()> {
             format!("bench-{}-", uuid::Uuid::new_v4().simple()),
         ),
     ];
-    let kafka = pipeline_run(args, &env).await?;
+    let kafka = pipeline_run(args, &env, &mut data_dirs).await?;
     let linger: f64 = std::env::var("ORDERFLOW_KAFKA_LINGER_MS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -296,8 +303,12 @@ pub async fn pipeline(args: &BenchArgs) -> anyhow::Result<()> {
 }
 
 /// Sustained throughput, then latency at the offered rate, of the whole pipeline with
-/// these extra settings.
-async fn pipeline_run(args: &BenchArgs, env: &[(String, String)]) -> anyhow::Result<Figures> {
+/// these extra settings; its data dir joins `data_dirs`.
+async fn pipeline_run(
+    args: &BenchArgs,
+    env: &[(String, String)],
+    data_dirs: &mut Vec<tempfile::TempDir>,
+) -> anyhow::Result<Figures> {
     let running = Arc::new(start_pipeline(&Service::ALL, env).await?);
     let cpu_before = running.cpu_time();
     let start = Instant::now();
@@ -329,11 +340,13 @@ async fn pipeline_run(args: &BenchArgs, env: &[(String, String)]) -> anyhow::Res
         latencies.push(shipped_latency(&running, id).await?);
     }
     latencies.sort_by(f64::total_cmp);
-    Arc::try_unwrap(running)
-        .ok()
-        .context("still shared")?
-        .stop()
-        .await?;
+    data_dirs.push(
+        Arc::try_unwrap(running)
+            .ok()
+            .context("still shared")?
+            .stop()
+            .await?,
+    );
     Ok(Figures {
         sustained,
         cpu_per_order,
