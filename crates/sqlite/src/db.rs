@@ -50,28 +50,40 @@ impl ReadPool {
         }
     }
 
-    /// Runs `f` with a read connection on the blocking pool.
+    /// Runs `f` with a read connection. On a multi-threaded runtime the caller runs it
+    /// on its own thread (`block_in_place`): a read takes well under a millisecond, and
+    /// a trip to the blocking pool and back (two thread wake-ups) cost about as much as
+    /// the read itself. On a current-thread runtime it runs on the blocking pool.
     pub async fn with<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<rusqlite::Error> + From<tokio::task::JoinError> + Send + 'static,
         F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
     {
+        use tokio::runtime::{Handle, RuntimeFlavor};
+        if Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
+            return tokio::task::block_in_place(|| self.run(f));
+        }
         let pool = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let taken = pool.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-            let conn = match taken {
-                Some(c) => c,
-                None => open(&pool.path)?,
-            };
-            let result = f(&conn);
-            let mut idle = pool.idle.lock().unwrap_or_else(|e| e.into_inner());
-            if idle.len() < MAX_IDLE {
-                idle.push(conn);
-            }
-            result
-        })
-        .await?
+        tokio::task::spawn_blocking(move || pool.run(f)).await?
+    }
+
+    fn run<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        E: From<rusqlite::Error>,
+        F: FnOnce(&Connection) -> Result<T, E>,
+    {
+        let taken = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match taken {
+            Some(c) => c,
+            None => open(&self.path)?,
+        };
+        let result = f(&conn);
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < MAX_IDLE {
+            idle.push(conn);
+        }
+        result
     }
 }
 
