@@ -34,14 +34,14 @@ mod wiring;
 
 use cli::{Cli, Command, Service, Settings};
 
-/// Threads for blocking work: SQLite reads and the bus's writes, `.eml` files, group
-/// commits handed on by a caller. Tokio's default of 512 lets a loaded pipeline grow
+/// Threads for blocking work: the bus's reads and writes, `.eml` files, group commits
+/// handed on by a caller. Tokio's default of 512 lets a loaded pipeline grow
 /// about sixty of them, which on two cores wait in the run queue about as long as they
 /// run, and every call pays a sleep and a wake-up. A few threads that stay busy do the
 /// same work with less CPU per order (README, "Benchmarks"). Nothing run there waits for
 /// another blocking task, so a small pool cannot deadlock; at worst calls queue. A
-/// caller that commits its group itself (`block_in_place`) also has a thread of this
-/// pool carry its worker's other tasks meanwhile.
+/// caller that reads the store or commits its group itself (`block_in_place`) also has
+/// a thread of this pool carry its worker's other tasks meanwhile.
 const BLOCKING_THREADS: usize = 8;
 
 fn main() -> ExitCode {
