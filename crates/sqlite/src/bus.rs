@@ -65,6 +65,11 @@ CREATE TABLE IF NOT EXISTS group_offsets (
 
 /// How often publishing also deletes records past retention.
 const RETENTION_EVERY: Duration = Duration::from_secs(60);
+/// Records deleted per transaction by retention.
+const RETENTION_CHUNK: usize = 1000;
+/// One chunk of one partition's records past retention, found through the time index.
+const RETENTION_SQL: &str = "DELETE FROM records WHERE seq IN \
+    (SELECT seq FROM records WHERE topic = ?1 AND partition = ?2 AND timestamp < ?3 LIMIT ?4)";
 
 fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> BusError {
     BusError::Unavailable(Box::new(e))
@@ -115,20 +120,55 @@ impl SqliteBus {
         })
     }
 
-    /// Deletes records older than the retention period; returns how many.
+    /// Deletes records older than the retention period; returns how many. Each
+    /// partition's old records are found through the time index and deleted
+    /// [`RETENTION_CHUNK`] at a time, each chunk its own transaction, so publishes and
+    /// commits go on between chunks: a predicate on the time alone cannot use that
+    /// index (it leads with topic and partition), and scanned the whole log under the
+    /// writer lock.
     pub async fn enforce_retention(&self) -> Result<usize, BusError> {
+        let cutoff = micros(
+            Utc::now() - chrono::Duration::from_std(self.shared.retention).unwrap_or_default(),
+        );
         let shared = self.shared.clone();
-        let cutoff = Utc::now() - chrono::Duration::from_std(shared.retention).unwrap_or_default();
-        tokio::task::spawn_blocking(move || {
+        let partitions = tokio::task::spawn_blocking(move || {
             let conn = lock(&shared.writer);
-            let deleted =
-                conn.execute("DELETE FROM records WHERE timestamp < ?1", [micros(cutoff)])?;
-            lock(&shared.tail).clear();
-            Ok::<_, rusqlite::Error>(deleted)
+            conn.prepare_cached("SELECT topic, partition FROM partition_ends")?
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()
         })
         .await
         .map_err(unavailable)?
-        .map_err(unavailable)
+        .map_err(unavailable)?;
+        let mut deleted = 0;
+        for (topic, partition) in partitions {
+            loop {
+                let shared = self.shared.clone();
+                let topic = topic.clone();
+                let n = tokio::task::spawn_blocking(move || {
+                    let conn = lock(&shared.writer);
+                    let n = conn.prepare_cached(RETENTION_SQL)?.execute(params![
+                        topic,
+                        partition,
+                        cutoff,
+                        RETENTION_CHUNK
+                    ])?;
+                    if n > 0 {
+                        // Deleted records may be in the tail; a read goes to the file.
+                        lock(&shared.tail).clear();
+                    }
+                    Ok::<_, rusqlite::Error>(n)
+                })
+                .await
+                .map_err(unavailable)?
+                .map_err(unavailable)?;
+                deleted += n;
+                if n < RETENTION_CHUNK {
+                    break;
+                }
+            }
+        }
+        Ok(deleted)
     }
 
     fn retention_due(&self) -> bool {
@@ -217,7 +257,13 @@ impl EventBus for SqliteBus {
         .map_err(unavailable)?;
         self.shared.published.notify_waiters();
         if self.retention_due() {
-            self.enforce_retention().await?;
+            // In the background: the publisher does not wait for it.
+            let bus = self.clone();
+            tokio::spawn(async move {
+                if let Err(e) = bus.enforce_retention().await {
+                    tracing::warn!(error = %e, "deleting records past retention failed; will try again");
+                }
+            });
         }
         Ok(())
     }
