@@ -38,7 +38,7 @@ use cli::{Cli, Command, Service, Settings};
 /// handed on by a caller. Tokio's default of 512 lets a loaded pipeline grow
 /// about sixty of them, which on two cores wait in the run queue about as long as they
 /// run, and every call pays a sleep and a wake-up. A few threads that stay busy do the
-/// same work with less CPU per order (README, "Benchmarks"). Nothing run there waits for
+/// same work with less CPU per order (`docs/benchmarks.md`). Nothing run there waits for
 /// another blocking task, so a small pool cannot deadlock; at worst calls queue. A
 /// caller that reads the store or commits its group itself (`block_in_place`) also has
 /// a thread of this pool carry its worker's other tasks meanwhile.

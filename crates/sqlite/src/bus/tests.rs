@@ -93,8 +93,7 @@ fn a_poll_walks_the_log_from_its_cursor_instead_of_the_topics_whole_history()
 /// predicate on the time alone scans the whole retained log under the writer lock, for
 /// seven days of records once a minute.
 #[test]
-fn retention_finds_old_records_through_the_time_index() -> Result<(), Box<dyn std::error::Error>>
-{
+fn retention_finds_old_records_through_the_time_index() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let bus = SqliteBus::open(&dir.path().join("bus.db"))?;
     let conn = lock(&bus.shared.writer);
