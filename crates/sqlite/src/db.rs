@@ -35,7 +35,7 @@ fn wait_for_lock(attempt: i32) -> bool {
 /// Read connections kept open for reuse.
 const MAX_IDLE: usize = 64;
 
-/// Read connections, handed out to blocking tasks.
+/// Read connections to one file, opened as needed and kept for the next read.
 #[derive(Debug, Clone)]
 pub struct ReadPool {
     path: PathBuf,
