@@ -8,6 +8,7 @@
 //! publish in the same process and re-checks the file briefly otherwise.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -85,6 +86,9 @@ struct Shared {
     /// What this process published last, for subscriptions to read from memory.
     tail: Mutex<tail::Tail>,
     last_retention: Mutex<Option<std::time::Instant>>,
+    /// A retention pass is running (one may outlast [`RETENTION_EVERY`] after a long
+    /// stop: a week of records to delete).
+    retention_running: AtomicBool,
 }
 
 /// The embedded bus over one SQLite file.
@@ -116,6 +120,7 @@ impl SqliteBus {
                 published: Notify::new(),
                 tail: Mutex::default(),
                 last_retention: Mutex::new(Some(std::time::Instant::now())),
+                retention_running: AtomicBool::new(false),
             }),
         })
     }
@@ -234,6 +239,15 @@ fn publish_in(
     Ok(stored)
 }
 
+/// Marks the retention pass over when dropped, also if it panicked.
+struct RetentionRunning(Arc<Shared>);
+
+impl Drop for RetentionRunning {
+    fn drop(&mut self) {
+        self.0.retention_running.store(false, Ordering::Release);
+    }
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -256,10 +270,11 @@ impl EventBus for SqliteBus {
         .map_err(unavailable)?
         .map_err(unavailable)?;
         self.shared.published.notify_waiters();
-        if self.retention_due() {
+        if self.retention_due() && !self.shared.retention_running.swap(true, Ordering::AcqRel) {
             // In the background: the publisher does not wait for it.
             let bus = self.clone();
             tokio::spawn(async move {
+                let _running = RetentionRunning(bus.shared.clone());
                 if let Err(e) = bus.enforce_retention().await {
                     tracing::warn!(error = %e, "deleting records past retention failed; will try again");
                 }

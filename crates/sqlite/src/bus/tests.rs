@@ -139,3 +139,50 @@ async fn retention_deletes_old_records_in_chunks_until_none_is_left()
     assert_eq!(got.len(), 10);
     Ok(())
 }
+
+/// A publish once retention is due starts a pass in the background, which deletes
+/// what is past retention without the publish waiting for it; once it is over, the
+/// next due publish starts another.
+#[tokio::test]
+async fn a_publish_when_retention_is_due_deletes_old_records_in_the_background()
+-> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let bus = SqliteBus::open_with(&dir.path().join("bus.db"), 1, Duration::from_secs(3600))?;
+    let record = |age_hours: i64| OutgoingRecord {
+        topic: "orders".into(),
+        key: "k".into(),
+        value: b"v".to_vec(),
+        headers: vec![],
+        timestamp: Utc::now() - chrono::Duration::hours(age_hours),
+    };
+    let old_records = || -> rusqlite::Result<i64> {
+        lock(&bus.shared.writer).query_row(
+            "SELECT COUNT(*) FROM records WHERE value = x'6f6c64'",
+            [],
+            |r| r.get(0),
+        )
+    };
+    for round in 0..2 {
+        bus.publish(vec![OutgoingRecord {
+            value: b"old".to_vec(),
+            ..record(5)
+        }])
+        .await?;
+        // The pass before this one is over, and retention is due.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while bus.shared.retention_running.load(Ordering::Acquire) {
+            assert!(tokio::time::Instant::now() < deadline, "a pass never ended");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        *lock(&bus.shared.last_retention) = None;
+        bus.publish(vec![record(0)]).await?;
+        while old_records()? > 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "round {round}: the old record is still there"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    Ok(())
+}
