@@ -2,6 +2,17 @@
 
 use super::*;
 
+/// A record on `orders` with this key and value, stamped `age_hours` ago.
+fn aged(key: &str, value: &str, age_hours: i64) -> OutgoingRecord {
+    OutgoingRecord {
+        topic: "orders".into(),
+        key: key.into(),
+        value: value.as_bytes().to_vec(),
+        headers: vec![],
+        timestamp: Utc::now() - chrono::Duration::hours(age_hours),
+    }
+}
+
 /// A group that has handled everything restarts while the relay publishes: each
 /// record published after its commit is at or after its committed offset, so it
 /// must arrive, however the subscription and the publish interleave.
@@ -43,14 +54,7 @@ async fn records_past_retention_are_deleted_and_lag_starts_after_them() {
     let dir = tempfile::tempdir().unwrap();
     let bus =
         SqliteBus::open_with(&dir.path().join("bus.db"), 1, Duration::from_secs(3600)).unwrap();
-    let record = |age_hours: i64, value: &str| OutgoingRecord {
-        topic: "orders".into(),
-        key: "k".into(),
-        value: value.as_bytes().to_vec(),
-        headers: vec![],
-        timestamp: Utc::now() - chrono::Duration::hours(age_hours),
-    };
-    bus.publish(vec![record(5, "old"), record(0, "new")])
+    bus.publish(vec![aged("k", "old", 5), aged("k", "new", 0)])
         .await
         .unwrap();
     assert_eq!(bus.enforce_retention().await.unwrap(), 1);
@@ -121,17 +125,10 @@ async fn retention_deletes_old_records_in_chunks_until_none_is_left()
 -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let bus = SqliteBus::open_with(&dir.path().join("bus.db"), 2, Duration::from_secs(3600))?;
-    let record = |key: String, age_hours: i64| OutgoingRecord {
-        topic: "orders".into(),
-        key,
-        value: b"v".to_vec(),
-        headers: vec![],
-        timestamp: Utc::now() - chrono::Duration::hours(age_hours),
-    };
     let old = 2 * RETENTION_CHUNK + 500;
-    bus.publish((0..old).map(|i| record(format!("k-{i}"), 5)).collect())
+    bus.publish((0..old).map(|i| aged(&format!("k-{i}"), "v", 5)).collect())
         .await?;
-    bus.publish((0..10).map(|i| record(format!("k-{i}"), 0)).collect())
+    bus.publish((0..10).map(|i| aged(&format!("k-{i}"), "v", 0)).collect())
         .await?;
     assert_eq!(bus.enforce_retention().await?, old);
     let mut sub = bus.subscribe("g", &["orders"], StartFrom::Earliest).await?;
@@ -148,26 +145,15 @@ async fn a_publish_when_retention_is_due_deletes_old_records_in_the_background()
 -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let bus = SqliteBus::open_with(&dir.path().join("bus.db"), 1, Duration::from_secs(3600))?;
-    let record = |age_hours: i64| OutgoingRecord {
-        topic: "orders".into(),
-        key: "k".into(),
-        value: b"v".to_vec(),
-        headers: vec![],
-        timestamp: Utc::now() - chrono::Duration::hours(age_hours),
-    };
     let old_records = || -> rusqlite::Result<i64> {
         lock(&bus.shared.writer).query_row(
-            "SELECT COUNT(*) FROM records WHERE value = x'6f6c64'",
-            [],
+            "SELECT COUNT(*) FROM records WHERE value = ?1",
+            [b"old".as_slice()],
             |r| r.get(0),
         )
     };
     for round in 0..2 {
-        bus.publish(vec![OutgoingRecord {
-            value: b"old".to_vec(),
-            ..record(5)
-        }])
-        .await?;
+        bus.publish(vec![aged("k", "old", 5)]).await?;
         // The pass before this one is over, and retention is due.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         while bus.shared.retention_running.load(Ordering::Acquire) {
@@ -175,7 +161,7 @@ async fn a_publish_when_retention_is_due_deletes_old_records_in_the_background()
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         *lock(&bus.shared.last_retention) = None;
-        bus.publish(vec![record(0)]).await?;
+        bus.publish(vec![aged("k", "new", 0)]).await?;
         while old_records()? > 0 {
             assert!(
                 tokio::time::Instant::now() < deadline,
