@@ -23,9 +23,13 @@ use uuid::Uuid;
 use crate::db::{self, ReadPool, from_micros, micros};
 use crate::group::GroupWriter;
 
+/// `position` is the rowid without `AUTOINCREMENT`: events are never deleted, so the next
+/// rowid is always one past the largest, and `AUTOINCREMENT` (which only guards against
+/// reusing the rowids of deleted rows) would cost an update of `sqlite_sequence`, and one
+/// more page written, in every commit.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS events (
-    position       INTEGER PRIMARY KEY AUTOINCREMENT,
+    position       INTEGER PRIMARY KEY,
     stream_id      TEXT    NOT NULL,
     version        INTEGER NOT NULL,
     event_id       BLOB    NOT NULL UNIQUE,
