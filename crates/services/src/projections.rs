@@ -20,6 +20,17 @@ use crate::context::ServiceError;
 
 const BATCH: usize = 1000;
 
+/// The order whose stored view `event` changes: only the order's own events after
+/// `OrderCreated` do.
+fn changed_order(event: &Event) -> Option<&str> {
+    match event {
+        Event::OrderConfirmed(e) => Some(e.order_id.as_str()),
+        Event::OrderCancelled(e) => Some(e.order_id.as_str()),
+        Event::OrderShipped(e) => Some(e.order_id.as_str()),
+        _ => None,
+    }
+}
+
 /// Folds one event into the order view it concerns.
 pub fn project_order(views: &mut HashMap<String, OrderView>, stored: &StoredEvent, event: &Event) {
     let at = stored.occurred_at;
@@ -51,7 +62,7 @@ pub fn project_order(views: &mut HashMap<String, OrderView>, stored: &StoredEven
         );
         return;
     }
-    let Some(view) = event.order_id().and_then(|id| views.get_mut(id)) else {
+    let Some(view) = changed_order(event).and_then(|id| views.get_mut(id)) else {
         return;
     };
     match event {
@@ -131,6 +142,37 @@ fn sku_of(event: &Event) -> Option<&str> {
     }
 }
 
+/// The order ids and SKUs of the stored views that `events` change. An order's view
+/// changes only with the order's own events; the payment, inventory, shipping and
+/// notification events about it (most of its events) leave it alone, so they neither
+/// load it nor write it back. Orders created in the batch have no stored view yet.
+fn views_to_load<'a>(
+    events: impl Iterator<Item = &'a Event> + Clone,
+) -> (Vec<String>, Vec<String>) {
+    let created: HashSet<&str> = events
+        .clone()
+        .filter_map(|e| match e {
+            Event::OrderCreated(c) => Some(c.order_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    let order_ids = events
+        .clone()
+        .filter_map(changed_order)
+        .filter(|id| !created.contains(id))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let skus = events
+        .filter_map(sku_of)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    (order_ids, skus)
+}
+
 async fn build_batch(
     codec: &EventCodec,
     read_model: &Arc<dyn ReadModel>,
@@ -148,29 +190,8 @@ async fn build_batch(
             }
         }
     }
-    // Load every view the batch touches in two queries, then fold in memory.
-    let created: HashSet<&str> = decoded
-        .iter()
-        .filter_map(|(_, e)| match e {
-            Event::OrderCreated(c) => Some(c.order_id.as_str()),
-            _ => None,
-        })
-        .collect();
-    let order_ids: Vec<String> = decoded
-        .iter()
-        .filter_map(|(_, e)| e.order_id())
-        .filter(|id| !created.contains(id))
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
-    let skus: Vec<String> = decoded
-        .iter()
-        .filter_map(|(_, e)| sku_of(e))
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
+    // Load every view the batch changes in two queries, then fold in memory.
+    let (order_ids, skus) = views_to_load(decoded.iter().map(|(_, e)| e));
     let mut orders: HashMap<String, OrderView> = read_model
         .orders(&order_ids)
         .await?
@@ -199,4 +220,56 @@ async fn build_batch(
         stock: stock.into_values().collect(),
         position: last,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use orderflow_domain::events::{OrderConfirmed, OrderShipped, PaymentReceived, StockAllocated};
+    use orderflow_domain::testing::{sample_created, sample_order_id};
+    use orderflow_domain::{Event, Money, OrderId, Quantity, Sku};
+
+    use super::views_to_load;
+
+    fn order(id: &str) -> OrderId {
+        OrderId::parse(id).expect("valid id")
+    }
+
+    #[test]
+    fn events_of_other_services_load_no_order_view() {
+        let events: Vec<Event> = vec![
+            PaymentReceived {
+                order_id: order("order-2"),
+                amount: Money::from_minor(100).expect("valid amount"),
+                transaction_id: "tx".into(),
+            }
+            .into(),
+            StockAllocated {
+                sku: Sku::parse("SKU-1").expect("valid sku"),
+                order_id: order("order-2"),
+                quantity: Quantity::new(1).expect("valid quantity"),
+            }
+            .into(),
+            OrderConfirmed {
+                order_id: order("order-3"),
+            }
+            .into(),
+        ];
+        let (orders, skus) = views_to_load(events.iter());
+        assert_eq!(orders, vec!["order-3".to_owned()]);
+        assert_eq!(skus, vec!["SKU-1".to_owned()]);
+    }
+
+    #[test]
+    fn an_order_created_in_the_batch_is_not_loaded() {
+        let events: Vec<Event> = vec![
+            sample_created(),
+            OrderShipped {
+                order_id: sample_order_id(),
+                tracking_number: "TRK".into(),
+            }
+            .into(),
+        ];
+        let (orders, _) = views_to_load(events.iter());
+        assert!(orders.is_empty(), "{orders:?}");
+    }
 }
