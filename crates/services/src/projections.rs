@@ -230,37 +230,36 @@ mod tests {
 
     use super::views_to_load;
 
-    fn order(id: &str) -> OrderId {
-        OrderId::parse(id).expect("valid id")
-    }
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
 
     #[test]
-    fn events_of_other_services_load_no_order_view() {
+    fn events_of_other_services_load_no_order_view() -> TestResult {
         let events: Vec<Event> = vec![
             PaymentReceived {
-                order_id: order("order-2"),
-                amount: Money::from_minor(100).expect("valid amount"),
+                order_id: OrderId::parse("order-2")?,
+                amount: Money::from_minor(100)?,
                 transaction_id: "tx".into(),
             }
             .into(),
             StockAllocated {
-                sku: Sku::parse("SKU-1").expect("valid sku"),
-                order_id: order("order-2"),
-                quantity: Quantity::new(1).expect("valid quantity"),
+                sku: Sku::parse("SKU-1")?,
+                order_id: OrderId::parse("order-2")?,
+                quantity: Quantity::new(1)?,
             }
             .into(),
             OrderConfirmed {
-                order_id: order("order-3"),
+                order_id: OrderId::parse("order-3")?,
             }
             .into(),
         ];
         let (orders, skus) = views_to_load(events.iter());
         assert_eq!(orders, vec!["order-3".to_owned()]);
         assert_eq!(skus, vec!["SKU-1".to_owned()]);
+        Ok(())
     }
 
     #[test]
-    fn an_order_created_in_the_batch_is_not_loaded() {
+    fn an_order_created_in_the_batch_is_not_loaded() -> TestResult {
         let events: Vec<Event> = vec![
             sample_created(),
             OrderShipped {
@@ -271,5 +270,6 @@ mod tests {
         ];
         let (orders, _) = views_to_load(events.iter());
         assert!(orders.is_empty(), "{orders:?}");
+        Ok(())
     }
 }
