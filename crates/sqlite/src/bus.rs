@@ -135,23 +135,17 @@ impl SqliteBus {
         let cutoff = micros(
             Utc::now() - chrono::Duration::from_std(self.shared.retention).unwrap_or_default(),
         );
-        let shared = self.shared.clone();
-        let partitions = tokio::task::spawn_blocking(move || {
-            let conn = lock(&shared.writer);
+        let partitions = on_writer(&self.shared, |conn, _| {
             conn.prepare_cached("SELECT topic, partition FROM partition_ends")?
                 .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?)))?
                 .collect::<rusqlite::Result<Vec<_>>>()
         })
-        .await
-        .map_err(unavailable)?
-        .map_err(unavailable)?;
+        .await?;
         let mut deleted = 0;
         for (topic, partition) in partitions {
             loop {
-                let shared = self.shared.clone();
                 let topic = topic.clone();
-                let n = tokio::task::spawn_blocking(move || {
-                    let conn = lock(&shared.writer);
+                let n = on_writer(&self.shared, move |conn, shared| {
                     let n = conn.prepare_cached(RETENTION_SQL)?.execute(params![
                         topic,
                         partition,
@@ -162,11 +156,9 @@ impl SqliteBus {
                         // Deleted records may be in the tail; a read goes to the file.
                         lock(&shared.tail).clear();
                     }
-                    Ok::<_, rusqlite::Error>(n)
+                    Ok(n)
                 })
-                .await
-                .map_err(unavailable)?
-                .map_err(unavailable)?;
+                .await?;
                 deleted += n;
                 if n < RETENTION_CHUNK {
                     break;
@@ -248,6 +240,18 @@ impl Drop for RetentionRunning {
     }
 }
 
+/// Runs `f` on the bus's one writer connection, on the blocking pool.
+async fn on_writer<T: Send + 'static>(
+    shared: &Arc<Shared>,
+    f: impl FnOnce(&mut Connection, &Shared) -> rusqlite::Result<T> + Send + 'static,
+) -> Result<T, BusError> {
+    let shared = shared.clone();
+    tokio::task::spawn_blocking(move || f(&mut lock(&shared.writer), &shared))
+        .await
+        .map_err(unavailable)?
+        .map_err(unavailable)
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -258,17 +262,13 @@ impl EventBus for SqliteBus {
         if records.is_empty() {
             return Ok(());
         }
-        let shared = self.shared.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = lock(&shared.writer);
-            let stored = publish_in(&mut conn, records, shared.partitions)?;
+        on_writer(&self.shared, |conn, shared| {
+            let stored = publish_in(conn, records, shared.partitions)?;
             // Still under the writer lock, so runs enter the tail in sequence order.
             lock(&shared.tail).extend(stored);
-            Ok::<_, rusqlite::Error>(())
+            Ok(())
         })
-        .await
-        .map_err(unavailable)?
-        .map_err(unavailable)?;
+        .await?;
         self.shared.published.notify_waiters();
         if self.retention_due() && !self.shared.retention_running.swap(true, Ordering::AcqRel) {
             // In the background: the publisher does not wait for it.
@@ -327,10 +327,8 @@ impl EventBus for SqliteBus {
     }
 
     async fn end_offsets(&self, topic: &str) -> Result<Vec<(u32, u64)>, BusError> {
-        let shared = self.shared.clone();
         let topic = topic.to_owned();
-        tokio::task::spawn_blocking(move || -> rusqlite::Result<Vec<(u32, u64)>> {
-            let conn = lock(&shared.writer);
+        on_writer(&self.shared, move |conn, _| {
             let mut stmt = conn.prepare_cached(
                 "SELECT partition, next_offset FROM partition_ends WHERE topic = ?1 ORDER BY partition",
             )?;
@@ -338,8 +336,6 @@ impl EventBus for SqliteBus {
             rows.collect()
         })
         .await
-        .map_err(unavailable)?
-        .map_err(unavailable)
     }
 
     /// The embedded bus has no group membership to check: stop the group's process
@@ -350,11 +346,9 @@ impl EventBus for SqliteBus {
         topics: &[&str],
         to: StartFrom,
     ) -> Result<Vec<Offset>, BusError> {
-        let shared = self.shared.clone();
         let group = group.to_owned();
         let topics: Vec<String> = topics.iter().map(|t| (*t).to_owned()).collect();
-        tokio::task::spawn_blocking(move || -> rusqlite::Result<Vec<Offset>> {
-            let mut conn = lock(&shared.writer);
+        on_writer(&self.shared, move |conn, shared| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let mut offsets = Vec::new();
             for topic in &topics {
@@ -376,8 +370,6 @@ impl EventBus for SqliteBus {
             Ok(offsets)
         })
         .await
-        .map_err(unavailable)?
-        .map_err(unavailable)
     }
 
     async fn groups(&self) -> Result<Vec<GroupLag>, BusError> {
@@ -516,11 +508,9 @@ impl Subscription for SqliteSubscription {
 
     async fn commit(&mut self, offsets: &[Offset]) -> Result<(), BusError> {
         // Through the bus's one writer connection: no lock waits within the process.
-        let shared = self.shared.clone();
         let group = self.group.clone();
         let offsets = offsets.to_vec();
-        tokio::task::spawn_blocking(move || -> rusqlite::Result<()> {
-            let mut conn = lock(&shared.writer);
+        on_writer(&self.shared, move |conn, _| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             {
                 let mut save = tx.prepare_cached(
@@ -534,8 +524,6 @@ impl Subscription for SqliteSubscription {
             tx.commit()
         })
         .await
-        .map_err(unavailable)?
-        .map_err(unavailable)
     }
 }
 
