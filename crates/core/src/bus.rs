@@ -137,9 +137,14 @@ pub enum BusError {
 /// A partitioned, durable log of records, consumed by groups.
 #[async_trait]
 pub trait EventBus: Send + Sync + fmt::Debug {
-    /// Publishes records; when this returns they are durable. One key's records keep
-    /// their order.
+    /// Publishes records; when this returns every consumer can read them and they
+    /// survive a crash of the publishing process. One key's records keep their order.
     async fn publish(&self, records: Vec<OutgoingRecord>) -> Result<(), BusError>;
+
+    /// Makes every record published so far survive a crash of the machine too (power
+    /// loss), as far as this bus can promise it. The relay calls it before it saves its
+    /// checkpoint, so a checkpoint never claims records the bus could lose.
+    async fn flush(&self) -> Result<(), BusError>;
 
     /// Joins `group` on `topics`. The group resumes from its committed offsets; a
     /// partition without one starts as `start` says.

@@ -41,6 +41,7 @@ macro_rules! event_bus_contract {
         $crate::__contract_tests!(bus, $factory;
             one_key_stays_in_order_on_its_murmur2_partition,
             a_group_resumes_after_its_committed_offsets,
+            a_flush_keeps_every_record_and_publishing_goes_on,
             uncommitted_records_are_delivered_again,
             a_new_group_starts_from_earliest_latest_or_a_time,
             groups_are_independent,

@@ -74,10 +74,11 @@ pub async fn run(
         // The checkpoint is saved at most every CHECKPOINT_EVERY, busy or idle (an idle
         // relay looks again within 100 ms), keeping its fsync off the hot path: saved on
         // every quiet moment it would queue before the next append. A crash
-        // republishes at most that much, which consumers absorb.
+        // republishes at most that much, which consumers absorb. The bus is flushed
+        // first: a checkpoint must not claim records a power loss could take from it.
         if saved < position && last_save.elapsed() >= CHECKPOINT_EVERY {
-            retry_transient(&shutdown, "relay checkpoint", || async {
-                Ok(checkpoints.save(CHECKPOINT, position).await?)
+            retry_transient(&shutdown, "relay checkpoint", || {
+                save_flushed(bus.as_ref(), checkpoints.as_ref(), position)
             })
             .await?;
             (saved, last_save) = (position, Instant::now());
@@ -105,7 +106,7 @@ pub async fn run(
         position = last;
     }
     if saved < position
-        && let Err(e) = checkpoints.save(CHECKPOINT, position).await
+        && let Err(e) = save_flushed(bus.as_ref(), checkpoints.as_ref(), position).await
     {
         // Not fatal: the relay republishes from the last saved checkpoint, which
         // idempotent consumers absorb.
@@ -114,3 +115,18 @@ pub async fn run(
     tracing::info!(position, "relay stopped");
     Ok(())
 }
+
+/// Flushes the bus, then saves the checkpoint.
+async fn save_flushed(
+    bus: &dyn EventBus,
+    checkpoints: &dyn Checkpoints,
+    position: u64,
+) -> Result<(), ServiceError> {
+    bus.flush()
+        .await
+        .map_err(|e| ServiceError::External(e.to_string()))?;
+    Ok(checkpoints.save(CHECKPOINT, position).await?)
+}
+
+#[cfg(test)]
+mod tests;

@@ -97,6 +97,20 @@ pub async fn a_group_resumes_after_its_committed_offsets<B: EventBus>(bus: Arc<B
     assert_eq!(values(&poll_n(&mut again, 2).await), ["2", "3"]);
 }
 
+pub async fn a_flush_keeps_every_record_and_publishing_goes_on<B: EventBus>(bus: Arc<B>) {
+    bus.publish(vec![record("orders", "k", "0"), record("orders", "k", "1")])
+        .await
+        .unwrap();
+    bus.flush().await.unwrap();
+    bus.flush().await.unwrap();
+    bus.publish(vec![record("orders", "k", "2")]).await.unwrap();
+    let mut sub = bus
+        .subscribe("g", &["orders"], StartFrom::Earliest)
+        .await
+        .unwrap();
+    assert_eq!(values(&poll_n(&mut sub, 3).await), ["0", "1", "2"]);
+}
+
 pub async fn uncommitted_records_are_delivered_again<B: EventBus>(bus: Arc<B>) {
     bus.publish(vec![record("payments", "k", "a")])
         .await

@@ -172,3 +172,23 @@ async fn a_publish_when_retention_is_due_deletes_old_records_in_the_background()
     }
     Ok(())
 }
+
+/// The bus's commits are left to the page cache (`synchronous=NORMAL`, 1), and a flush
+/// does not leave its writer syncing every commit (`FULL`, 2) afterwards.
+#[tokio::test]
+async fn bus_commits_are_not_synced_one_by_one_and_stay_so_after_a_flush()
+-> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let bus = SqliteBus::open(&dir.path().join("bus.db"))?;
+    let synchronous = |bus: &SqliteBus| {
+        lock(&bus.shared.writer).pragma_query_value(None, "synchronous", |r| r.get::<_, i64>(0))
+    };
+    assert_eq!(synchronous(&bus)?, 1);
+    bus.publish(vec![aged("k", "v", 0)]).await?;
+    bus.flush().await?;
+    assert_eq!(synchronous(&bus)?, 1);
+    let flushed: i64 =
+        lock(&bus.shared.writer).query_row("SELECT count(*) FROM flushes", [], |r| r.get(0))?;
+    assert_eq!(flushed, 1);
+    Ok(())
+}

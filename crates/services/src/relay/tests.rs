@@ -1,0 +1,189 @@
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use orderflow_core::bus::{BusError, GroupLag, Offset, StartFrom, Subscription};
+use orderflow_core::store::{AppendRequest, ExpectedVersion, NewEvent, StoreError};
+use orderflow_sqlite::{SqliteBus, SqliteEventStore};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use super::*;
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+/// What the relay did, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// Published records up to this global position.
+    Published(u64),
+    Flushed,
+    Saved(u64),
+}
+
+#[derive(Debug, Clone, Default)]
+struct Log(Arc<Mutex<Vec<Step>>>);
+
+impl Log {
+    fn push(&self, step: Step) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(step);
+    }
+
+    fn steps(&self) -> Vec<Step> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// The embedded bus, logging publishes and flushes, and telling how far it published.
+#[derive(Debug)]
+struct LoggedBus {
+    inner: SqliteBus,
+    log: Log,
+    published: watch::Sender<u64>,
+}
+
+#[async_trait]
+impl EventBus for LoggedBus {
+    async fn publish(&self, records: Vec<OutgoingRecord>) -> Result<(), BusError> {
+        let last = records
+            .iter()
+            .filter_map(|r| r.headers.iter().find(|(k, _)| k == headers::POSITION))
+            .filter_map(|(_, v)| std::str::from_utf8(v).ok()?.parse().ok())
+            .max()
+            .unwrap_or(0);
+        self.inner.publish(records).await?;
+        self.log.push(Step::Published(last));
+        self.published.send_replace(last);
+        Ok(())
+    }
+
+    async fn flush(&self) -> Result<(), BusError> {
+        self.inner.flush().await?;
+        self.log.push(Step::Flushed);
+        Ok(())
+    }
+
+    async fn subscribe(
+        &self,
+        group: &str,
+        topics: &[&str],
+        start: StartFrom,
+    ) -> Result<Box<dyn Subscription>, BusError> {
+        self.inner.subscribe(group, topics, start).await
+    }
+
+    async fn groups(&self) -> Result<Vec<GroupLag>, BusError> {
+        self.inner.groups().await
+    }
+
+    async fn end_offsets(&self, topic: &str) -> Result<Vec<(u32, u64)>, BusError> {
+        self.inner.end_offsets(topic).await
+    }
+
+    async fn reset_offsets(
+        &self,
+        group: &str,
+        topics: &[&str],
+        to: StartFrom,
+    ) -> Result<Vec<Offset>, BusError> {
+        self.inner.reset_offsets(group, topics, to).await
+    }
+}
+
+/// The store's checkpoints, logging saves and telling the last one.
+#[derive(Debug)]
+struct LoggedCheckpoints {
+    inner: Arc<SqliteEventStore>,
+    log: Log,
+    saved: watch::Sender<u64>,
+}
+
+#[async_trait]
+impl Checkpoints for LoggedCheckpoints {
+    async fn load(&self, name: &str) -> Result<Option<u64>, StoreError> {
+        self.inner.load(name).await
+    }
+
+    async fn save(&self, name: &str, position: u64) -> Result<(), StoreError> {
+        self.inner.save(name, position).await?;
+        self.log.push(Step::Saved(position));
+        self.saved.send_replace(position);
+        Ok(())
+    }
+}
+
+fn order_created(stream: &str) -> AppendRequest {
+    AppendRequest {
+        stream_id: stream.into(),
+        expected: ExpectedVersion::NoStream,
+        events: vec![NewEvent {
+            event_id: Uuid::now_v7(),
+            event_type: "OrderCreated".into(),
+            schema_id: 1,
+            payload: vec![0],
+            occurred_at: Utc::now(),
+            correlation_id: stream.into(),
+            causation_id: None,
+            actor: "test".into(),
+        }],
+    }
+}
+
+/// Replays the log: a checkpoint may only name records published before a flush.
+fn saves_beyond_a_flush(steps: &[Step]) -> Vec<u64> {
+    let (mut published, mut flushed, mut unsafe_saves) = (0, 0, Vec::new());
+    for step in steps {
+        match *step {
+            Step::Published(p) => published = published.max(p),
+            Step::Flushed => flushed = published,
+            Step::Saved(p) if p > flushed => unsafe_saves.push(p),
+            Step::Saved(_) => {}
+        }
+    }
+    unsafe_saves
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_relay_saves_its_checkpoint_only_for_records_the_bus_has_flushed() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let store = Arc::new(SqliteEventStore::open(&dir.path().join("events.db"))?);
+    let log = Log::default();
+    let (published, mut relayed) = watch::channel(0);
+    let bus = Arc::new(LoggedBus {
+        inner: SqliteBus::open(&dir.path().join("bus.db"))?,
+        log: log.clone(),
+        published,
+    });
+    let (saved, mut checkpointed) = watch::channel(0);
+    let checkpoints = Arc::new(LoggedCheckpoints {
+        inner: store.clone(),
+        log: log.clone(),
+        saved,
+    });
+    let shutdown = CancellationToken::new();
+    let relay = tokio::spawn(run(store.clone(), checkpoints, bus, shutdown.clone()));
+
+    // A checkpoint saved while the relay runs, then one on its way out.
+    let append_three = |round: usize| {
+        let store = store.clone();
+        async move {
+            let mut head = 0;
+            for i in 0..3 {
+                let stream = format!("order-{round}-{i}");
+                head = store.append(vec![order_created(&stream)]).await?[0].position;
+            }
+            Ok::<_, StoreError>(head)
+        }
+    };
+    let first = append_three(0).await?;
+    checkpointed.wait_for(|p| *p >= first).await?;
+    let head = append_three(1).await?;
+    relayed.wait_for(|p| *p >= head).await?;
+    shutdown.cancel();
+    relay.await??;
+
+    let steps = log.steps();
+    assert!(steps.contains(&Step::Saved(head)), "{steps:?}");
+    assert_eq!(saves_beyond_a_flush(&steps), Vec::<u64>::new(), "{steps:?}");
+    Ok(())
+}
