@@ -125,4 +125,26 @@ mod tests {
         }
         Ok(())
     }
+
+    /// The bundled SQLite is built as `.cargo/config.toml` asks: connections on
+    /// different threads share no page-cache mutex, and allocations take no global
+    /// mutex to be counted.
+    #[test]
+    fn sqlite_is_built_without_shared_page_cache_groups_or_memory_statistics()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let conn = rusqlite::Connection::open_in_memory()?;
+        let options: Vec<String> = conn
+            .prepare("PRAGMA compile_options")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "{options:?}"
+        );
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+            "{options:?}"
+        );
+        Ok(())
+    }
 }
