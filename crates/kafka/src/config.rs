@@ -173,12 +173,18 @@ impl KafkaConfig {
     }
 
     /// An idempotent producer partitioning keys with murmur2, as Kafka's Java client.
+    ///
+    /// It does not linger (`linger.ms=0`; librdkafka's default is 5): the relay hands
+    /// it everything it has read from the store at once and waits for the
+    /// acknowledgements before it reads again, so there is nothing more to wait for, and
+    /// records queued while a request is in flight are batched anyway. At 100 orders/s
+    /// on the test broker, lingering 5 ms doubled each hop (p50 20 ms against 9 ms).
     pub(crate) fn producer(&self) -> ClientConfig {
         let mut c = self.base();
         c.set("enable.idempotence", "true")
             .set("acks", "all")
             .set("partitioner", "murmur2_random")
-            .set("linger.ms", "5");
+            .set("linger.ms", "0");
         self.apply(c, Role::Producer)
     }
 
@@ -233,6 +239,12 @@ mod tests {
             Some("20"),
             "over the default"
         );
+    }
+
+    #[test]
+    fn the_producer_does_not_linger_unless_told_to() {
+        let c = KafkaConfig::from_url("kafka://a:1").unwrap();
+        assert_eq!(c.producer().get("linger.ms"), Some("0"));
     }
 
     #[test]

@@ -286,7 +286,7 @@ pub async fn pipeline(args: &BenchArgs) -> anyhow::Result<()> {
     let linger: f64 = std::env::var("ORDERFLOW_KAFKA_LINGER_MS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(5.0);
+        .unwrap_or(0.0); // orderflow's producer default
     out!("pipeline on Kafka ({url}), same orders and rate, next to the embedded run above");
     out!(
         "  whole pipeline, Kafka bus           {:>10.0} orders/s  = {:.2}x the embedded bus",
