@@ -176,9 +176,11 @@ async fn the_relay_saves_its_checkpoint_only_for_records_the_bus_has_flushed() -
         }
     };
     let first = append_three(0).await?;
-    checkpointed.wait_for(|p| *p >= first).await?;
+    // Bounded, so that a relay that never saves fails the test instead of hanging it.
+    let bound = std::time::Duration::from_secs(10);
+    tokio::time::timeout(bound, checkpointed.wait_for(|p| *p >= first)).await??;
     let head = append_three(1).await?;
-    relayed.wait_for(|p| *p >= head).await?;
+    tokio::time::timeout(bound, relayed.wait_for(|p| *p >= head)).await??;
     shutdown.cancel();
     relay.await??;
 
