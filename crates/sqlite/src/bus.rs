@@ -25,9 +25,12 @@ use orderflow_core::idle::IdlePause;
 
 use crate::db::{self, from_micros, micros};
 
+mod durability;
 mod headers;
 mod offsets;
 mod tail;
+
+use durability::{flush_in, open_bus};
 
 use offsets::{Positions, group_lags, start_offset, start_positions};
 
@@ -75,32 +78,6 @@ const RETENTION_CHUNK: usize = 1000;
 /// One chunk of one partition's records past retention, found through the time index.
 const RETENTION_SQL: &str = "DELETE FROM records WHERE seq IN \
     (SELECT seq FROM records WHERE topic = ?1 AND partition = ?2 AND timestamp < ?3 LIMIT ?4)";
-
-/// Opens a bus connection. Its commits are atomic and survive a crash of the process,
-/// but are not synced to the disk one by one (`synchronous=NORMAL`): the bus is a copy
-/// of the event store, whose commits are. After a power loss the bus may lack its last
-/// records, and only ever a suffix (the write-ahead log keeps commits in order), while
-/// the store still has them: the relay publishes them again from its checkpoint, which
-/// it saves only after [`EventBus::flush`]. Kafka makes the same trade: a broker
-/// acknowledges what its replicas hold in memory and leaves fsync to the page cache.
-/// That takes one fsync per hop off the pipeline's path (store commit, bus commit).
-fn open_bus(path: &Path) -> rusqlite::Result<Connection> {
-    let conn = db::open(path)?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
-    Ok(conn)
-}
-
-/// Syncs the write-ahead log, and with it every commit before: one commit with
-/// `synchronous=FULL` (an fsync covers the whole file).
-fn flush_in(conn: &Connection) -> rusqlite::Result<()> {
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    let flushed = conn.execute(
-        "INSERT INTO flushes (id, at) VALUES (1, ?1) ON CONFLICT (id) DO UPDATE SET at = excluded.at",
-        [micros(Utc::now())],
-    );
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
-    flushed.map(drop)
-}
 
 fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> BusError {
     BusError::Unavailable(Box::new(e))
