@@ -18,7 +18,7 @@ use orderflow_core::bus::{
     BusError, DEFAULT_PARTITIONS, DEFAULT_RETENTION, EventBus, GroupLag, Offset, OutgoingRecord,
     Record, StartFrom, Subscription, partition_for,
 };
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::Notify;
 
 use orderflow_core::idle::IdlePause;
@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS records (
     timestamp  INTEGER NOT NULL,
     UNIQUE (topic, partition, offset)
 );
-CREATE INDEX IF NOT EXISTS records_by_time ON records (topic, partition, timestamp);
+DROP INDEX IF EXISTS records_by_time;
 CREATE TABLE IF NOT EXISTS partition_ends (
     topic       TEXT    NOT NULL,
     partition   INTEGER NOT NULL,
@@ -75,9 +75,15 @@ CREATE TABLE IF NOT EXISTS group_offsets (
 const RETENTION_EVERY: Duration = Duration::from_secs(60);
 /// Records deleted per transaction by retention.
 const RETENTION_CHUNK: usize = 1000;
-/// One chunk of one partition's records past retention, found through the time index.
+/// Where a partition's retained log starts: its first record not past retention, in
+/// offset order. Walks the partition's offset index from its start, so it reads what
+/// retention will delete and one record more.
+const RETENTION_BOUNDARY_SQL: &str = "SELECT offset FROM records \
+    WHERE topic = ?1 AND partition = ?2 AND timestamp >= ?3 ORDER BY offset LIMIT 1";
+/// One chunk of a partition's records below an offset.
 const RETENTION_SQL: &str = "DELETE FROM records WHERE seq IN \
-    (SELECT seq FROM records WHERE topic = ?1 AND partition = ?2 AND timestamp < ?3 LIMIT ?4)";
+    (SELECT seq FROM records WHERE topic = ?1 AND partition = ?2 AND offset < ?3 \
+     ORDER BY offset LIMIT ?4)";
 
 fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> BusError {
     BusError::Unavailable(Box::new(e))
@@ -132,31 +138,48 @@ impl SqliteBus {
         })
     }
 
-    /// Deletes records older than the retention period; returns how many. Each
-    /// partition's old records are found through the time index and deleted
-    /// [`RETENTION_CHUNK`] at a time, each chunk its own transaction, so publishes and
-    /// commits go on between chunks: a predicate on the time alone cannot use that
-    /// index (it leads with topic and partition), and scanned the whole log under the
-    /// writer lock.
+    /// Deletes records past the retention period; returns how many. As Kafka deletes
+    /// whole old segments, retention deletes a prefix of each partition: the records
+    /// before its first one not past retention, so a partition's log never has a hole
+    /// (a record stamped earlier than one before it stays until that one goes). The
+    /// bus keeps no index on time for it, which every publish would have to update
+    /// (a leaf per partition it writes to): the boundary is found by walking the
+    /// partition in offset order on a read connection, then the prefix is deleted
+    /// [`RETENTION_CHUNK`] records at a time, each chunk its own transaction, so
+    /// publishes and commits go on in between.
     pub async fn enforce_retention(&self) -> Result<usize, BusError> {
         let cutoff = micros(
             Utc::now() - chrono::Duration::from_std(self.shared.retention).unwrap_or_default(),
         );
-        let partitions = on_writer(&self.shared, |conn, _| {
-            conn.prepare_cached("SELECT topic, partition FROM partition_ends")?
-                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?)))?
+        let shared = self.shared.clone();
+        let boundaries = tokio::task::spawn_blocking(move || -> rusqlite::Result<_> {
+            let conn = db::open(&shared.path)?;
+            let ends: Vec<(String, u32, u64)> = conn
+                .prepare("SELECT topic, partition, next_offset FROM partition_ends")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut boundary = conn.prepare(RETENTION_BOUNDARY_SQL)?;
+            ends.into_iter()
+                .map(|(topic, partition, end)| {
+                    let first_kept: Option<u64> = boundary
+                        .query_row(params![topic, partition, cutoff], |r| r.get(0))
+                        .optional()?;
+                    Ok((topic, partition, first_kept.unwrap_or(end)))
+                })
                 .collect::<rusqlite::Result<Vec<_>>>()
         })
-        .await?;
+        .await
+        .map_err(unavailable)?
+        .map_err(unavailable)?;
         let mut deleted = 0;
-        for (topic, partition) in partitions {
+        for (topic, partition, below) in boundaries {
             loop {
                 let topic = topic.clone();
                 let n = on_writer(&self.shared, move |conn, shared| {
                     let n = conn.prepare_cached(RETENTION_SQL)?.execute(params![
                         topic,
                         partition,
-                        cutoff,
+                        below,
                         RETENTION_CHUNK
                     ])?;
                     if n > 0 {

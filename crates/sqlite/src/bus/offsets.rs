@@ -60,10 +60,13 @@ pub(super) fn start_offset(
         StartFrom::Latest => end_offset(conn, topic, partition),
         StartFrom::Timestamp(t) => conn
             .query_row(
-                "SELECT MIN(offset) FROM records WHERE topic = ?1 AND partition = ?2 AND timestamp >= ?3",
+                // In offset order, stopping at the first match: there is no time index.
+                "SELECT offset FROM records WHERE topic = ?1 AND partition = ?2 AND timestamp >= ?3 \
+                 ORDER BY offset LIMIT 1",
                 params![topic, partition, micros(t)],
-                |r| r.get::<_, Option<u64>>(0),
-            )?
+                |r| r.get::<_, u64>(0),
+            )
+            .optional()?
             .map_or_else(|| end_offset(conn, topic, partition), Ok),
     }
 }
