@@ -25,6 +25,7 @@ macro_rules! event_store_contract {
             reads_a_stream_up_to_a_version_or_a_time,
             reads_everything_in_global_order_from_a_position,
             reads_every_stream_of_one_correlation,
+            reading_a_correlation_since_a_position_gives_what_came_after,
             concurrent_writers_at_one_version_have_exactly_one_winner,
             a_duplicate_event_id_is_refused,
             a_duplicate_event_id_anywhere_in_an_append_refuses_all_of_it,

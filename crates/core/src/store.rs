@@ -160,6 +160,22 @@ pub trait EventStore: Send + Sync + fmt::Debug {
     /// global order.
     async fn read_correlated(&self, correlation_id: &str) -> Result<Vec<StoredEvent>, StoreError>;
 
+    /// What a caller holding an earlier [`read_correlated`](Self::read_correlated) of this
+    /// correlation id, whose last event was at position `seen`, does not have yet: at
+    /// least every event of the correlation id visible now and not then, in global order.
+    /// It may also return events the caller has, and callers merge by position. The
+    /// default reads them all, which is right wherever an event can become visible after
+    /// one at a higher position (PostgreSQL's positions, say); an adapter whose positions
+    /// become visible strictly in order returns only those after `seen`.
+    async fn read_correlated_since(
+        &self,
+        correlation_id: &str,
+        seen: u64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let _ = seen;
+        self.read_correlated(correlation_id).await
+    }
+
     /// The global position of the last recorded event (0 when empty).
     async fn head_position(&self) -> Result<u64, StoreError>;
 

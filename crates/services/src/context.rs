@@ -46,36 +46,17 @@ pub struct Loaded<A> {
     pub events: Vec<(StoredEvent, Event)>,
 }
 
-/// Every event about one order, from which the aggregates of its streams are folded.
-#[derive(Debug)]
-pub struct Correlated {
-    events: Vec<(StoredEvent, Event)>,
-}
+mod correlated;
 
-impl Correlated {
-    /// The aggregate of one of the order's streams, with the version it was read at.
-    pub fn load<A: Aggregate>(&self, stream_id: &str) -> Loaded<A> {
-        let events: Vec<(StoredEvent, Event)> = self
-            .events
-            .iter()
-            .filter(|(s, _)| s.stream_id == stream_id)
-            .cloned()
-            .collect();
-        let state = A::from_events(events.iter().map(|(_, e)| e));
-        let version = events.last().map_or(0, |(s, _)| s.version);
-        Loaded {
-            state,
-            version,
-            events,
-        }
-    }
-}
+use correlated::CorrelatedCache;
+pub use correlated::{Correlated, Decoded, Folded};
 
-/// The event store with its codec.
+/// The event store with its codec, and the orders this service read last.
 #[derive(Debug, Clone)]
 pub struct Recorder {
     pub store: Arc<dyn EventStore>,
     pub codec: Arc<EventCodec>,
+    correlated: Arc<CorrelatedCache>,
 }
 
 /// What caused a recorded event: the event id and who acted.
@@ -88,7 +69,11 @@ pub struct Cause<'a> {
 
 impl Recorder {
     pub fn new(store: Arc<dyn EventStore>, codec: Arc<EventCodec>) -> Self {
-        Self { store, codec }
+        Self {
+            store,
+            codec,
+            correlated: Arc::new(CorrelatedCache::new()),
+        }
     }
 
     /// Reads and decodes part of a stream.
@@ -126,15 +111,41 @@ impl Recorder {
         })
     }
 
-    /// Every event about one order (all its streams), decoded, in one read.
+    /// Every event about one order (all its streams), decoded, in one read. An order
+    /// read before is read again only from where that read ended, and only its new
+    /// events are decoded.
     pub async fn read_correlated(&self, correlation_id: &str) -> Result<Correlated, ServiceError> {
-        let stored = self.store.read_correlated(correlation_id).await?;
-        let mut events = Vec::with_capacity(stored.len());
-        for e in stored {
-            let event = self.codec.decode(e.schema_id, &e.payload).await?;
-            events.push((e, event));
+        let known = self.correlated.get(correlation_id);
+        let stored = match &known {
+            Some(known) => {
+                self.store
+                    .read_correlated_since(correlation_id, known.last_position())
+                    .await?
+            }
+            None => self.store.read_correlated(correlation_id).await?,
+        };
+        let known = known.unwrap_or_default();
+        // An adapter may return events the earlier read had: merge by position.
+        let mut new = stored
+            .into_iter()
+            .filter(|e| !known.has(e.position))
+            .peekable();
+        if new.peek().is_none() {
+            return Ok(known);
         }
-        Ok(Correlated { events })
+        let mut events = known.events().to_vec();
+        let mut in_order = true;
+        for e in new {
+            let event = self.codec.decode(e.schema_id, &e.payload).await?;
+            in_order &= events.last().is_none_or(|l| l.0.position < e.position);
+            events.push(Arc::new((e, event)));
+        }
+        if !in_order {
+            events.sort_unstable_by_key(|e| e.0.position);
+        }
+        let read = Correlated::from_sorted(events);
+        self.correlated.put(correlation_id, &read);
+        Ok(read)
     }
 
     /// Encodes events into envelopes.
@@ -219,3 +230,6 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -221,6 +221,54 @@ pub async fn reads_every_stream_of_one_correlation<S: EventStore>(store: Arc<S>)
     assert_eq!(streams, ["order-1", "payment-1", "shipment-1"]);
 }
 
+pub async fn reading_a_correlation_since_a_position_gives_what_came_after<S: EventStore>(
+    store: Arc<S>,
+) {
+    let now = Utc::now();
+    let append = |stream: &str, correlation: &str| {
+        let store = store.clone();
+        let req = AppendRequest {
+            stream_id: stream.into(),
+            expected: ExpectedVersion::Any,
+            events: vec![event(correlation, now)],
+        };
+        async move { store.append(vec![req]).await.unwrap() }
+    };
+    append("order-1", "1").await;
+    append("payment-1", "1").await;
+    let earlier = store.read_correlated("1").await.unwrap();
+    let seen = earlier.last().unwrap().position;
+    append("order-2", "2").await;
+    append("shipment-1", "1").await;
+    append("order-1", "1").await;
+
+    let since = store.read_correlated_since("1", seen).await.unwrap();
+    assert!(since.windows(2).all(|w| w[0].position < w[1].position));
+    assert!(since.iter().all(|e| e.correlation_id == "1"));
+    // Merged by position with the earlier read, it is the whole correlation now.
+    let mut merged: Vec<(u64, uuid::Uuid)> = earlier
+        .iter()
+        .chain(&since)
+        .map(|e| (e.position, e.event_id))
+        .collect();
+    merged.sort_unstable();
+    merged.dedup();
+    let now_all: Vec<(u64, uuid::Uuid)> = store
+        .read_correlated("1")
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| (e.position, e.event_id))
+        .collect();
+    assert_eq!(now_all.len(), 5 - 1);
+    assert_eq!(merged, now_all);
+    let newest = store
+        .read_correlated_since("1", now_all[3].0)
+        .await
+        .unwrap();
+    assert!(newest.iter().all(|e| e.position <= now_all[3].0));
+}
+
 pub async fn concurrent_writers_at_one_version_have_exactly_one_winner<S: EventStore + 'static>(
     store: Arc<S>,
 ) {

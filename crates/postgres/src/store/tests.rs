@@ -137,6 +137,37 @@ async fn a_reader_never_skips_a_position_that_commits_late()
     Ok(())
 }
 
+/// Two services append about one order at once: the event that took the lower position
+/// commits last. A caller that read the order in between (seeing only the higher one)
+/// must still get the late one when it reads what it has not seen.
+#[tokio::test]
+async fn a_correlation_read_since_a_position_includes_an_event_that_committed_late_below_it()
+-> Result<(), Box<dyn std::error::Error>> {
+    let (store, _schema) = fresh_store().await;
+    let (slow, slow_position) = open_append(&store, "order-7").await?;
+    let mut fast = request("payment-7", ExpectedVersion::NoStream);
+    fast.events[0].correlation_id = "order-7".into();
+    let fast_position = store.append(vec![fast]).await?[0].position;
+    assert!(fast_position > slow_position);
+
+    let earlier = store.read_correlated("order-7").await?;
+    assert_eq!(
+        streams_and_positions(&earlier),
+        [("payment-7", fast_position)]
+    );
+    slow.commit().await?;
+
+    let since = store
+        .read_correlated_since("order-7", fast_position)
+        .await?;
+    assert!(
+        since.iter().any(|e| e.position == slow_position),
+        "the late event was skipped: {:?}",
+        streams_and_positions(&since)
+    );
+    Ok(())
+}
+
 #[tokio::test]
 async fn a_reader_passes_the_hole_a_rolled_back_append_leaves()
 -> Result<(), Box<dyn std::error::Error>> {
