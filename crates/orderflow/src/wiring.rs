@@ -41,6 +41,8 @@ pub struct Adapters {
     pub codec: Arc<EventCodec>,
     pub read_model: Arc<dyn ReadModel>,
     pub analytics: Arc<dyn AnalyticsStore>,
+    /// One per process, so that every service in it shares the orders read last.
+    recorder: Recorder,
 }
 
 /// Which event store a URL names.
@@ -243,6 +245,7 @@ impl Adapters {
         let bus = open_bus(settings).await?;
         Ok(Self {
             registry,
+            recorder: Recorder::new(store.clone(), codec.clone()),
             store,
             checkpoints,
             bus,
@@ -252,8 +255,11 @@ impl Adapters {
         })
     }
 
+    /// The event store with its codec, shared by every service of this process: an
+    /// order one service read is then read again by any of them only from where that
+    /// read ended.
     pub fn recorder(&self) -> Recorder {
-        Recorder::new(self.store.clone(), self.codec.clone())
+        self.recorder.clone()
     }
 }
 
