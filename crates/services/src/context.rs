@@ -51,7 +51,8 @@ mod correlated;
 use correlated::CorrelatedCache;
 pub use correlated::{Correlated, Decoded, Folded};
 
-/// The event store with its codec, and the orders this service read last.
+/// The event store with its codec, and the orders read through it last (shared by its
+/// clones: wiring gives every service of a process one recorder).
 #[derive(Debug, Clone)]
 pub struct Recorder {
     pub store: Arc<dyn EventStore>,
