@@ -129,6 +129,15 @@ pub async fn appends(url: &str, n: usize) -> anyhow::Result<()> {
             "  event store, 64 writers (group commit)              {many:>9.0} events/s  = {:.2}x 100-row (target >= 1.0x)",
             many / batched
         );
+        // Little's law: 64 writers that each wait for a commit have at most 64 appends
+        // in flight, against 8 x 100 rows in the batched baseline's. At the single-row
+        // baseline's commit latency (8 connections, each always committing) that is
+        // at most 64 / 8 times its rate.
+        let ceiling = 8.0 * single;
+        out!(
+            "    ceiling for 64 waiting writers                    {ceiling:>9.0} events/s  = {:.2}x 100-row (8 x single-row over 8 connections)",
+            ceiling / batched
+        );
         anyhow::Ok(())
     }
     .await;
