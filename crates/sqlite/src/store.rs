@@ -285,14 +285,9 @@ impl EventStore for SqliteEventStore {
             .await?)
     }
 
+    /// Positions start at 1: everything is after 0.
     async fn read_correlated(&self, correlation_id: &str) -> Result<Vec<StoredEvent>, StoreError> {
-        let id = correlation_id.to_owned();
-        let sql =
-            format!("SELECT {COLUMNS} FROM events WHERE correlation_id = ?1 ORDER BY position");
-        Ok(self
-            .reads
-            .with(move |conn| query_events(conn, &sql, params![id]))
-            .await?)
+        self.read_correlated_since(correlation_id, 0).await
     }
 
     /// Only the events after `seen`: SQLite has one writer per file, and a new event's

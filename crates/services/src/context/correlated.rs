@@ -76,12 +76,8 @@ pub(crate) struct CorrelatedCache {
 
 impl CorrelatedCache {
     pub(crate) fn new() -> Self {
-        Self::with_capacity(CACHED_ORDERS)
-    }
-
-    pub(crate) fn with_capacity(orders: usize) -> Self {
         Self {
-            orders: Mutex::new(LruCache::new(orders)),
+            orders: Mutex::new(LruCache::new(CACHED_ORDERS)),
         }
     }
 
