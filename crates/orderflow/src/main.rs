@@ -6,14 +6,17 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-/// mimalloc instead of glibc's malloc: the pipeline allocates and frees on a dozen
-/// threads at once (tokio workers, blocking-pool threads in SQLite), where glibc spent
-/// about a sixth of the pipeline's CPU in a profile (`_int_malloc`, `_int_free`,
-/// `malloc_consolidate`). Five alternating pairs of `orderflow bench --orders 10000`:
-/// 1,220-1,369 against 1,122-1,222 orders/s, CPU per order 1.13-1.28 against 1.25-1.38 ms
-/// (docs/benchmarks.md). SQLite's own allocations still go through the C library.
+/// jemalloc as the global allocator: the pipeline allocates on one thread and frees on
+/// another all the time (rows read under `block_in_place`, records handed to lanes,
+/// replies of the group writers). glibc's malloc spent about a sixth of the pipeline's
+/// CPU on it; mimalloc, which replaced it, still a sixth, much of it collecting blocks
+/// freed by other threads. Twelve alternating pairs of `orderflow bench --orders 10000`
+/// (docs/benchmarks.md, an eleventh machine): jemalloc ahead in ten, CPU per order
+/// 1.08-1.40 against 1.25-1.51 ms. SQLite's own allocations still go through the C
+/// library (routing them through jemalloc too measured no different).
+#[cfg(not(target_env = "msvc"))]
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 use tokio_util::sync::CancellationToken;
 
 /// `println!` for the commands' output, returning the write's error instead of
