@@ -5,6 +5,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use tokio_util::sync::CancellationToken;
 
 /// jemalloc as the global allocator: the pipeline allocates on one thread and frees on
 /// another all the time (rows read under `block_in_place`, records handed to lanes,
@@ -17,7 +18,6 @@ use clap::Parser;
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-use tokio_util::sync::CancellationToken;
 
 /// `println!` for the commands' output, returning the write's error instead of
 /// panicking: `orderflow consumers | head -1` closes stdout early, and the command then
