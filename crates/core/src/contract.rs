@@ -65,6 +65,10 @@ macro_rules! schema_store_contract {
             compatibility_levels_are_kept_per_subject_and_globally,
             an_incompatible_schema_is_refused_and_not_stored,
             an_unknown_id_is_not_found,
+            a_schema_comes_back_as_it_was_registered,
+            soft_deleted_versions_are_hidden_and_permanent_deletes_free_the_id,
+            a_soft_deleted_schema_registered_again_is_a_new_version_with_its_id,
+            references_are_kept_with_their_schema,
         );
     };
 }

@@ -21,6 +21,7 @@ mod orders;
 mod registry;
 
 pub use error::ApiError;
+pub use registry::routes as schema_registry;
 
 /// What the handlers share.
 #[derive(Debug, Clone)]
@@ -38,10 +39,7 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     let mut router = Router::new();
     if let Some(registry) = &state.registry {
-        router = router.nest(
-            "/schema-registry",
-            registry::routes().with_state(registry.clone()),
-        );
+        router = router.nest("/schema-registry", registry::routes(registry.clone()));
     }
     router
         .route("/orders", post(orders::place))

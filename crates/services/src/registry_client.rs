@@ -45,7 +45,7 @@ impl HttpSchemaRegistry {
         }
         let message = body["message"].as_str().unwrap_or("no message").to_owned();
         Err(match body["error_code"].as_u64() {
-            Some(409) => RegistryError::Incompatible {
+            Some(409 | 40901) => RegistryError::Incompatible {
                 subject: subject.to_owned(),
                 level: Default::default(),
                 messages: vec![message],

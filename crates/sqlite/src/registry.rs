@@ -1,31 +1,50 @@
-//! Schema storage for the embedded registry: one global id per distinct schema, versions
-//! per subject, and compatibility levels, as Confluent's registry keeps them.
+//! Schema storage for the embedded registry: one global id per distinct schema (with its
+//! references), versions per subject (soft-deleted ones marked), and compatibility
+//! levels, as Confluent's registry keeps them.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use orderflow_core::registry::{CompatibilityLevel, RegistryError, SchemaStore, SubjectVersion};
+use orderflow_core::registry::{
+    CompatibilityLevel, NewSchema, RegistryError, SchemaReference, SchemaStore, StoredSchema,
+    SubjectVersion,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::db;
 
 const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS schemas (
-    id     INTEGER PRIMARY KEY AUTOINCREMENT,
-    schema TEXT NOT NULL UNIQUE
+CREATE TABLE IF NOT EXISTS registry_schemas (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused
+    fingerprint TEXT NOT NULL UNIQUE,              -- what makes two schemas the same
+    schema      TEXT NOT NULL,                     -- as registered
+    refs        TEXT NOT NULL DEFAULT '[]'         -- JSON [{name, subject, version}]
 );
-CREATE TABLE IF NOT EXISTS subject_versions (
+CREATE TABLE IF NOT EXISTS registry_versions (
     subject   TEXT    NOT NULL,
     version   INTEGER NOT NULL,
-    schema_id INTEGER NOT NULL REFERENCES schemas (id),
-    PRIMARY KEY (subject, version),
-    UNIQUE (subject, schema_id)
-);
+    schema_id INTEGER NOT NULL REFERENCES registry_schemas (id),
+    deleted   INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (subject, version)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS registry_versions_by_id ON registry_versions (schema_id);
 CREATE TABLE IF NOT EXISTS compatibility (
     subject TEXT PRIMARY KEY, -- '' is the global level
     level   TEXT NOT NULL
 );
+";
+
+/// Moves a registry kept in the first layout (`schemas`, `subject_versions`: no
+/// references, no soft deletes, schemas stored in their sorted-key form, which is
+/// also their fingerprint) into the current tables, keeping every id.
+const UPGRADE: &str = "
+INSERT INTO registry_schemas (id, fingerprint, schema)
+    SELECT id, schema, schema FROM schemas;
+INSERT INTO registry_versions (subject, version, schema_id)
+    SELECT subject, version, schema_id FROM subject_versions;
+DROP TABLE subject_versions;
+DROP TABLE schemas;
 ";
 
 #[derive(Debug, Clone)]
@@ -39,8 +58,22 @@ fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> RegistryErr
 
 impl SqliteSchemaStore {
     pub fn open(path: &Path) -> Result<Self, RegistryError> {
-        let conn = db::open(path).map_err(unavailable)?;
-        conn.execute_batch(SCHEMA).map_err(unavailable)?;
+        let mut conn = db::open(path).map_err(unavailable)?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(unavailable)?;
+        tx.execute_batch(SCHEMA).map_err(unavailable)?;
+        let old_layout: bool = tx
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'subject_versions')",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(unavailable)?;
+        if old_layout {
+            tx.execute_batch(UPGRADE).map_err(unavailable)?;
+        }
+        tx.commit().map_err(unavailable)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -61,19 +94,31 @@ impl SqliteSchemaStore {
     }
 }
 
+const VERSIONS: &str = "SELECT v.subject, v.version, v.schema_id, s.schema, s.refs, v.deleted \
+     FROM registry_versions v JOIN registry_schemas s ON s.id = v.schema_id";
+
+fn version_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SubjectVersion> {
+    Ok(SubjectVersion {
+        subject: r.get(0)?,
+        version: r.get(1)?,
+        id: r.get(2)?,
+        schema: r.get(3)?,
+        references: references(&r.get::<_, String>(4)?)?,
+        deleted: r.get(5)?,
+    })
+}
+
+fn references(json: &str) -> rusqlite::Result<Vec<SchemaReference>> {
+    serde_json::from_str(json).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
 fn versions_in(conn: &Connection, subject: &str) -> rusqlite::Result<Vec<SubjectVersion>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT v.version, v.schema_id, s.schema FROM subject_versions v \
-         JOIN schemas s ON s.id = v.schema_id WHERE v.subject = ?1 ORDER BY v.version",
-    )?;
-    let rows = stmt.query_map([subject], |r| {
-        Ok(SubjectVersion {
-            subject: subject.to_owned(),
-            version: r.get(0)?,
-            id: r.get(1)?,
-            schema: r.get(2)?,
-        })
-    })?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "{VERSIONS} WHERE v.subject = ?1 ORDER BY v.version"
+    ))?;
+    let rows = stmt.query_map([subject], version_row)?;
     rows.collect()
 }
 
@@ -82,47 +127,70 @@ impl SchemaStore for SqliteSchemaStore {
     async fn add_version(
         &self,
         subject: &str,
-        schema: &str,
+        new: NewSchema<'_>,
     ) -> Result<SubjectVersion, RegistryError> {
-        let (subject, schema) = (subject.to_owned(), schema.to_owned());
+        let subject = subject.to_owned();
+        let (fingerprint, schema) = (new.fingerprint.to_owned(), new.schema.to_owned());
+        let refs = serde_json::to_string(new.references).map_err(unavailable)?;
         self.with(move |conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             tx.execute(
-                "INSERT INTO schemas (schema) VALUES (?1) ON CONFLICT (schema) DO NOTHING",
-                [&schema],
+                "INSERT INTO registry_schemas (fingerprint, schema, refs) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (fingerprint) DO NOTHING",
+                params![fingerprint, schema, refs],
             )?;
-            let id: u32 = tx.query_row("SELECT id FROM schemas WHERE schema = ?1", [&schema], |r| r.get(0))?;
+            let id: u32 = tx.query_row(
+                "SELECT id FROM registry_schemas WHERE fingerprint = ?1",
+                [&fingerprint],
+                |r| r.get(0),
+            )?;
+            let live = |tx: &Connection| {
+                Ok::<_, rusqlite::Error>(
+                    versions_in(tx, &subject)?
+                        .into_iter()
+                        .find(|v| v.id == id && !v.deleted),
+                )
+            };
+            if let Some(v) = live(&tx)? {
+                return Ok(v);
+            }
             tx.execute(
-                "INSERT INTO subject_versions (subject, version, schema_id) \
-                 SELECT ?1, COALESCE(MAX(version), 0) + 1, ?2 FROM subject_versions WHERE subject = ?1 \
-                 ON CONFLICT DO NOTHING",
+                "INSERT INTO registry_versions (subject, version, schema_id) \
+                 SELECT ?1, COALESCE(MAX(version), 0) + 1, ?2 FROM registry_versions WHERE subject = ?1",
                 params![subject, id],
             )?;
-            let version = versions_in(&tx, &subject)?
-                .into_iter()
-                .find(|v| v.id == id)
-                .ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+            let version = live(&tx)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
             tx.commit()?;
             Ok(version)
         })
         .await
     }
 
-    async fn schema_by_id(&self, id: u32) -> Result<Option<String>, RegistryError> {
+    async fn schema_by_id(&self, id: u32) -> Result<Option<StoredSchema>, RegistryError> {
         self.with(move |conn| {
-            conn.query_row("SELECT schema FROM schemas WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
+            conn.query_row(
+                "SELECT schema, refs FROM registry_schemas WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(StoredSchema {
+                        id,
+                        schema: r.get(0)?,
+                        references: references(&r.get::<_, String>(1)?)?,
+                    })
+                },
+            )
             .optional()
         })
         .await
     }
 
-    async fn subjects(&self) -> Result<Vec<String>, RegistryError> {
-        self.with(|conn| {
-            let mut stmt =
-                conn.prepare("SELECT DISTINCT subject FROM subject_versions ORDER BY subject")?;
-            let rows = stmt.query_map([], |r| r.get(0))?;
+    async fn subjects(&self, include_deleted: bool) -> Result<Vec<String>, RegistryError> {
+        self.with(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT DISTINCT subject FROM registry_versions \
+                 WHERE ?1 OR NOT deleted ORDER BY subject",
+            )?;
+            let rows = stmt.query_map([include_deleted], |r| r.get(0))?;
             rows.collect()
         })
         .await
@@ -131,6 +199,47 @@ impl SchemaStore for SqliteSchemaStore {
     async fn versions(&self, subject: &str) -> Result<Vec<SubjectVersion>, RegistryError> {
         let subject = subject.to_owned();
         self.with(move |conn| versions_in(conn, &subject)).await
+    }
+
+    async fn versions_with_id(&self, id: u32) -> Result<Vec<SubjectVersion>, RegistryError> {
+        self.with(move |conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "{VERSIONS} WHERE v.schema_id = ?1 ORDER BY v.subject, v.version"
+            ))?;
+            let rows = stmt.query_map([id], version_row)?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn delete_version(
+        &self,
+        subject: &str,
+        version: u32,
+        permanent: bool,
+    ) -> Result<(), RegistryError> {
+        let subject = subject.to_owned();
+        self.with(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            if permanent {
+                tx.execute(
+                    "DELETE FROM registry_versions WHERE subject = ?1 AND version = ?2",
+                    params![subject, version],
+                )?;
+                tx.execute(
+                    "DELETE FROM registry_schemas WHERE NOT EXISTS \
+                     (SELECT 1 FROM registry_versions v WHERE v.schema_id = registry_schemas.id)",
+                    [],
+                )?;
+            } else {
+                tx.execute(
+                    "UPDATE registry_versions SET deleted = 1 WHERE subject = ?1 AND version = ?2",
+                    params![subject, version],
+                )?;
+            }
+            tx.commit()
+        })
+        .await
     }
 
     async fn config(
@@ -199,10 +308,43 @@ mod tests {
         let registry = Registry::new(SqliteSchemaStore::open(&path)?);
         assert_eq!(registry.register("s-T", a).await?, id_a);
         assert_eq!(
-            registry.version("s-T", VersionRef::Latest).await?.version,
+            registry
+                .version("s-T", VersionRef::Latest, false)
+                .await?
+                .version,
             1
         );
         assert_eq!(registry.level("s-T").await?, CompatibilityLevel::Full);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_registry_in_the_first_layout_is_moved_keeping_its_ids() -> Result<(), RegistryError>
+    {
+        let dir = tempfile::tempdir().map_err(unavailable)?;
+        let path = dir.path().join("r.db");
+        let a = r#"{"fields":[{"name":"a","type":"int"}],"name":"T","type":"record"}"#;
+        {
+            let conn = Connection::open(&path).map_err(unavailable)?;
+            conn.execute_batch(&format!(
+                "CREATE TABLE schemas (id INTEGER PRIMARY KEY AUTOINCREMENT, schema TEXT NOT NULL UNIQUE);
+                 CREATE TABLE subject_versions (subject TEXT NOT NULL, version INTEGER NOT NULL,
+                     schema_id INTEGER NOT NULL REFERENCES schemas (id), PRIMARY KEY (subject, version),
+                     UNIQUE (subject, schema_id));
+                 INSERT INTO schemas (id, schema) VALUES (7, '{a}');
+                 INSERT INTO subject_versions VALUES ('s-T', 1, 7);"
+            ))
+            .map_err(unavailable)?;
+        }
+        let registry = Registry::new(SqliteSchemaStore::open(&path)?);
+        assert_eq!(registry.schema(7).await?, a);
+        let spelled_otherwise =
+            r#"{"type":"record","name":"T","fields":[{"name":"a","type":"int"}]}"#;
+        assert_eq!(registry.register("s-T", spelled_otherwise).await?, 7);
+        let next = registry
+            .register("s-T", r#"{"type":"record","name":"T","fields":[]}"#)
+            .await?;
+        assert!(next > 7, "new ids follow the old ones: {next}");
         Ok(())
     }
 }

@@ -102,7 +102,7 @@ async fn the_registry_speaks_confluents_rest_api() -> TestResult {
         Some(breaking),
     )
     .await?;
-    assert_eq!((status, &refused["error_code"]), (409, &json!(409)));
+    assert_eq!((status, &refused["error_code"]), (409, &json!(40901)));
     assert!(
         refused["message"]
             .as_str()
