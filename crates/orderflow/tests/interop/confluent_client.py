@@ -1,52 +1,148 @@
 """Interop with the official Confluent Python client (confluent-kafka).
 
-serialize REGISTRY_URL SCHEMA_FILE ORDER_JSON
-    Serialises ORDER_JSON as OrderCreated with AvroSerializer against orderflow's
-    registry (registering or looking up the schema under orders-OrderCreated) and
-    prints the Confluent-framed bytes as hex.
+Every command prints one JSON document on stdout; the Rust test decides what is right.
 
-deserialize REGISTRY_URL BUS_DB
-    Reads every record of the `orders` topic from orderflow's embedded bus and prints
-    each as one JSON line, decoded by AvroDeserializer with the writer schema that the
-    record's schema id names in orderflow's registry.
+flows REGISTRY_URL SUBJECT
+    Drives SchemaRegistryClient through the registry API on SUBJECT with three schemas
+    of a record Thing (v1, v2 adding a field with a default, and a breaking one adding a
+    field without), each call with a client of its own so no answer comes from a cache.
+    Prints {"client": "confluent-kafka X.Y.Z", "steps": {name: {"ok": value} or
+    {"error": {"status", "code", "message"}}}}; a failing step does not stop the later
+    ones.
+
+serialize REGISTRY_URL SCHEMA_FILE ORDER_JSON
+    Serialises ORDER_JSON as OrderCreated with AvroSerializer (auto-registering
+    SCHEMA_FILE under the topic-record-name subject, orders-OrderCreated) and prints
+    {"client": ..., "hex": the Confluent-framed bytes}.
+
+deserialize REGISTRY_URL
+    Reads hex-encoded records of the `orders` topic from stdin, one a line, and prints
+    {"client": ..., "records": [each decoded by AvroDeserializer with the writer schema
+    that its schema id names in the registry]}.
 """
 
 import json
-import sqlite3
 import sys
+import traceback
+from importlib.metadata import version
 
-from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry import (
+    Schema,
+    SchemaRegistryError,
+    SchemaRegistryClient,
+    topic_record_subject_name_strategy,
+)
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
+CLIENT = f"confluent-kafka {version('confluent-kafka')} (fastavro {version('fastavro')})"
 CONTEXT = SerializationContext("orders", MessageField.VALUE)
 
 
-def topic_record_name(ctx, record_name):
-    return f"{ctx.topic}-{record_name}"
+def client(url):
+    # No retries: every answer is the registry's first, and a wrong one fails at once.
+    return SchemaRegistryClient({"url": url, "max.retries": 0})
+
+
+def thing(*extra):
+    fields = [{"name": "a", "type": "int"}, *extra]
+    return Schema(
+        json.dumps({"type": "record", "name": "Thing", "namespace": "interop", "fields": fields}),
+        "AVRO",
+    )
+
+
+V1 = thing()
+V2 = thing({"name": "b", "type": "string", "default": "x"})
+BREAKING = thing({"name": "c", "type": "string"})
+
+
+def registered(r):
+    """A RegisteredSchema as JSON."""
+    return {
+        "id": r.schema_id,
+        "subject": r.subject,
+        "version": r.version,
+        "schema": r.schema.schema_str if r.schema else None,
+        "schemaType": r.schema.schema_type if r.schema else None,
+    }
+
+
+def flows(url, subject):
+    steps = {}
+
+    def step(name, call):
+        try:
+            steps[name] = {"ok": call(client(url))}
+        except SchemaRegistryError as e:
+            steps[name] = {
+                "error": {"status": e.http_status_code, "code": e.error_code, "message": e.error_message}
+            }
+        except Exception:  # noqa: BLE001 - every failure is reported, none stops the run
+            steps[name] = {"error": {"message": traceback.format_exc()}}
+
+    step("register v1", lambda c: c.register_schema(subject, V1))
+    step("lookup_schema v1", lambda c: registered(c.lookup_schema(subject, V1)))
+    step("test_compatibility v2 with latest", lambda c: c.test_compatibility(subject, V2))
+    step("test_compatibility v2 with version 1", lambda c: c.test_compatibility(subject, V2, version=1))
+    step(
+        "test_compatibility v2 with latest, verbose",
+        lambda c: c.test_compatibility(subject, V2, verbose=True),
+    )
+    step("test_compatibility breaking with latest", lambda c: c.test_compatibility(subject, BREAKING))
+    step(
+        "test_compatibility_all_versions breaking",
+        lambda c: c.test_compatibility_all_versions(subject, BREAKING),
+    )
+    step("register v2", lambda c: c.register_schema(subject, V2))
+    step("register v2 again", lambda c: c.register_schema(subject, V2))
+    step("register breaking", lambda c: c.register_schema(subject, BREAKING))
+    step("get_latest_version", lambda c: registered(c.get_latest_version(subject)))
+    step("get_version 1", lambda c: registered(c.get_version(subject, 1)))
+    step("get_subjects", lambda c: c.get_subjects())
+    step("get_versions", lambda c: c.get_versions(subject))
+    v1_id = steps["register v1"].get("ok")
+
+    def by_id(c):
+        s = c.get_schema(v1_id)
+        return {"schema": s.schema_str, "schemaType": s.schema_type}
+
+    step("get_schema v1 id", by_id)
+    step(
+        "get_schema_versions v1 id",
+        lambda c: [{"subject": v.subject, "version": v.version} for v in c.get_schema_versions(v1_id)],
+    )
+    step("get_schema_types", lambda c: c.get_schema_types())
+    step("get_version unknown", lambda c: registered(c.get_version(subject, 99)))
+    step("delete_version 2", lambda c: c.delete_version(subject, 2))
+    step("get_versions after delete_version", lambda c: c.get_versions(subject))
+    step("delete_subject", lambda c: c.delete_subject(subject))
+    step("get_subjects after delete_subject", lambda c: c.get_subjects())
+    step("get_schema v1 id after delete_subject", by_id)
+    print(json.dumps({"client": CLIENT, "steps": steps}))
 
 
 def serialize(url, schema_file, order_json):
-    client = SchemaRegistryClient({"url": url})
     with open(schema_file) as f:
         schema = f.read()
     serializer = AvroSerializer(
-        client,
+        client(url),
         schema,
-        conf={"auto.register.schemas": True, "subject.name.strategy": topic_record_name},
+        conf={
+            "auto.register.schemas": True,
+            "subject.name.strategy": topic_record_subject_name_strategy,
+        },
     )
-    print(serializer(json.loads(order_json), CONTEXT).hex())
+    framed = serializer(json.loads(order_json), CONTEXT)
+    print(json.dumps({"client": CLIENT, "hex": framed.hex()}))
 
 
-def deserialize(url, bus_db):
-    client = SchemaRegistryClient({"url": url})
-    deserializer = AvroDeserializer(client)
-    db = sqlite3.connect(bus_db)
-    rows = db.execute("SELECT value FROM records WHERE topic = 'orders' ORDER BY seq")
-    for (value,) in rows:
-        print(json.dumps(deserializer(value, CONTEXT)))
+def deserialize(url):
+    deserializer = AvroDeserializer(client(url))
+    records = [deserializer(bytes.fromhex(line.strip()), CONTEXT) for line in sys.stdin if line.strip()]
+    print(json.dumps({"client": CLIENT, "records": records}))
 
 
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
-    {"serialize": serialize, "deserialize": deserialize}[command](*args)
+    {"flows": flows, "serialize": serialize, "deserialize": deserialize}[command](*args)

@@ -1,0 +1,100 @@
+//! The Python client, `confluent-kafka` (`SchemaRegistryClient`, `AvroSerializer`,
+//! `AvroDeserializer`), against orderflow.
+
+use serde_json::{Value, json};
+
+use super::clients;
+use super::proxy::Recorder;
+use super::{Expectations, SUBJECT, read_each_others_events, same_schema, thing_v1, thing_v2};
+use crate::support::*;
+
+#[tokio::test]
+async fn the_confluent_python_client_manages_schemas_in_orderflows_registry() -> TestResult {
+    let python = clients::python().await?;
+    let deployment = Deployment::new()?;
+    let app = deployment.start("api", &[]).await?;
+    let api = Api::of(&deployment, &app);
+    let recorder = Recorder::start(&api.base).await?;
+    let url = recorder.url.clone();
+    let report = python.run(&recorder, &["flows", &url, SUBJECT], "").await?;
+    let mut e = Expectations::new(report);
+    let (v1, v2) = (thing_v1(), thing_v2());
+
+    e.check("register v1", "a schema id", Value::is_u64);
+    let v1_id = e.value("register v1").cloned().unwrap_or_default();
+    e.check("lookup_schema v1", "version 1 with the id", |r| {
+        r["id"] == v1_id && r["subject"] == SUBJECT && r["version"] == 1
+    });
+    e.check("test_compatibility v2 with latest", true, |c| *c == true);
+    e.check("test_compatibility v2 with version 1", true, |c| *c == true);
+    e.check("test_compatibility v2 with latest, verbose", true, |c| {
+        *c == true
+    });
+    e.check("test_compatibility breaking with latest", false, |c| {
+        *c == false
+    });
+    e.check("test_compatibility_all_versions breaking", false, |c| {
+        *c == false
+    });
+    e.check("register v2", "a new schema id", |id| {
+        id.is_u64() && *id != v1_id
+    });
+    let v2_id = e.value("register v2").cloned().unwrap_or_default();
+    e.check("register v2 again", "the same id", |id| *id == v2_id);
+    e.error("register breaking", 409, 40901);
+    e.check("get_latest_version", "version 2", |r| {
+        r["id"] == v2_id
+            && r["subject"] == SUBJECT
+            && r["version"] == 2
+            && same_schema(&r["schema"], &v2)
+    });
+    e.check("get_version 1", "version 1", |r| {
+        r["id"] == v1_id && r["version"] == 1 && same_schema(&r["schema"], &v1)
+    });
+    e.check("get_subjects", "the subject and orderflow's", |s| {
+        let s = s.as_array().cloned().unwrap_or_default();
+        s.contains(&json!(SUBJECT)) && s.contains(&json!("orders-OrderCreated"))
+    });
+    e.check("get_versions", "[1, 2]", |v| *v == json!([1, 2]));
+    e.check("get_schema v1 id", "v1", |s| {
+        same_schema(&s["schema"], &v1) && s["schemaType"] == "AVRO"
+    });
+    e.check(
+        "get_schema_versions v1 id",
+        "[the subject's version 1]",
+        |v| *v == json!([{ "subject": SUBJECT, "version": 1 }]),
+    );
+    e.check("get_schema_types", "AVRO among them", |t| {
+        t.as_array().is_some_and(|t| t.contains(&json!("AVRO")))
+    });
+    e.error("get_version unknown", 404, 40402);
+    e.check("delete_version 2", 2, |v| *v == 2);
+    e.check("get_versions after delete_version", "[1]", |v| {
+        *v == json!([1])
+    });
+    e.check("delete_subject", "[1]", |v| *v == json!([1]));
+    e.check(
+        "get_subjects after delete_subject",
+        "orderflow's only",
+        |s| {
+            let s = s.as_array().cloned().unwrap_or_default();
+            !s.contains(&json!(SUBJECT)) && s.contains(&json!("orders-OrderCreated"))
+        },
+    );
+    e.check("get_schema v1 id after delete_subject", "v1 still", |s| {
+        same_schema(&s["schema"], &v1)
+    });
+    e.verdict(&recorder)
+}
+
+#[tokio::test]
+async fn the_confluent_python_client_and_orderflow_read_each_others_events() -> TestResult {
+    let python = clients::python().await?;
+    // The published v1 contract, auto-registered (or found) under orders-OrderCreated.
+    let order = json!({
+        "orderId": "py-1", "customerId": "c-py",
+        "items": [{ "sku": "SKU-PY", "quantity": 3, "unitPrice": 2.5 }],
+        "totalAmount": 7.5, "timestamp": 1_700_000_000_000i64,
+    });
+    read_each_others_events(&python, "history/OrderCreated.v1.avsc", order).await
+}
