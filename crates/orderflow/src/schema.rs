@@ -10,8 +10,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use orderflow_core::EventStore;
 use orderflow_core::codec::{EventCodec, subject_of_type};
-use orderflow_core::registry::{Registry, VersionRef};
-use orderflow_sqlite::{SqliteEventStore, SqliteSchemaStore};
+use orderflow_core::registry::{Against, Registry, VersionRef};
 
 use crate::wiring;
 
@@ -29,12 +28,22 @@ pub struct CheckArgs {
     /// Also decode every event in the event store with these schemas.
     #[arg(long)]
     pub against_data: bool,
-    /// Where the registry and the event store live.
+    /// Where the registry and the event store live, unless `--store` names another store.
     #[arg(long, env = "ORDERFLOW_DATA_DIR", default_value = "orderflow-data")]
     pub data_dir: PathBuf,
-    /// Event store URL (default: `sqlite://<data-dir>/events.db`).
+    /// Event store URL: `sqlite://PATH` (default: `<data-dir>/events.db`) or
+    /// `postgres://USER@HOST:PORT/DB`; the schema registry is read from the same place.
+    /// The check only reads: a PostgreSQL database must already have this build's
+    /// migrations (`orderflow migrate`).
     #[arg(long = "store", env = "ORDERFLOW_STORE_URL")]
     pub store_url: Option<String>,
+    /// How long to wait for a PostgreSQL connection, in milliseconds.
+    #[arg(
+        long,
+        env = "ORDERFLOW_DB_ACQUIRE_TIMEOUT_MS",
+        default_value_t = 10_000
+    )]
+    pub db_acquire_timeout_ms: u64,
 }
 
 pub async fn run(command: SchemaCommand) -> anyhow::Result<()> {
@@ -63,38 +72,40 @@ fn read_schemas(dir: &Path) -> anyhow::Result<Vec<(String, String)>> {
 }
 
 async fn check(args: CheckArgs) -> anyhow::Result<()> {
-    let store_path = match wiring::store_kind(&args.data_dir, args.store_url.as_deref())? {
-        wiring::StoreKind::Sqlite(path) => path,
-        wiring::StoreKind::Postgres(_) => {
-            bail!("schema check reads SQLite stores only so far; point it at a data dir")
-        }
-    };
-    if !store_path.exists() {
-        bail!(
-            "no event store at {}: point --data-dir or --store at one",
-            store_path.display()
-        );
-    }
-    let registry = Arc::new(Registry::new(SqliteSchemaStore::open(&store_path)?));
+    let (store, registry) = wiring::open_for_reading(
+        &args.data_dir,
+        args.store_url.as_deref(),
+        args.db_acquire_timeout_ms,
+    )
+    .await?;
+    let registry = Arc::new(registry);
     let schemas = read_schemas(&args.schemas)?;
     let mut breaks = 0;
     for (name, text) in &schemas {
         let subject = subject_of_type(name);
         let versions = registry
-            .versions(&subject)
+            .versions(&subject, false)
             .await
             .map(|v| v.len())
             .unwrap_or(0);
         let level = registry.level(&subject).await?;
-        let messages = match registry.incompatibilities(&subject, text, None).await {
+        let messages = match registry
+            .incompatibilities(&subject, text, &[], Against::Level)
+            .await
+        {
             Ok(m) => m,
             Err(e) => vec![e.to_string()],
         };
         if messages.is_empty() {
-            let latest = registry.version(&subject, VersionRef::Latest).await.ok();
+            let latest = registry
+                .version(&subject, VersionRef::Latest, false)
+                .await
+                .ok();
             let status = match latest {
                 None => "new subject".to_owned(),
-                Some(_) if registry.lookup(&subject, text).await.is_ok() => "registered".to_owned(),
+                Some(_) if registry.lookup(&subject, text, &[], false).await.is_ok() => {
+                    "registered".to_owned()
+                }
                 Some(_) => format!("compatible with {versions} version(s) under {level}"),
             };
             out!("ok     {subject}: {status}");
@@ -107,7 +118,7 @@ async fn check(args: CheckArgs) -> anyhow::Result<()> {
         }
     }
     if args.against_data {
-        breaks += check_data(&store_path, registry, &schemas).await?;
+        breaks += check_data(store.as_ref(), registry, &schemas).await?;
     }
     if breaks > 0 {
         bail!("{breaks} problem(s): these schemas would break existing data or consumers");
@@ -119,16 +130,18 @@ async fn check(args: CheckArgs) -> anyhow::Result<()> {
 /// Decodes every stored event with the new reader schemas; returns how many schema ids
 /// could not be read.
 async fn check_data(
-    store_path: &Path,
+    store: &dyn EventStore,
     registry: Arc<Registry>,
     schemas: &[(String, String)],
 ) -> anyhow::Result<usize> {
     let codec = EventCodec::reader(registry, schemas)?;
-    let store = SqliteEventStore::open(store_path)?;
     let mut failures: std::collections::BTreeMap<u32, (usize, String, u64)> = Default::default();
     let (mut position, mut seen) = (0, 0usize);
     loop {
-        let events = store.read_all(position, 1000).await?;
+        let events = store
+            .read_all(position, 1000)
+            .await
+            .context("reading the event store")?;
         let Some(last) = events.last() else { break };
         position = last.position;
         for e in &events {

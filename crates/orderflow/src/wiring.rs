@@ -1,6 +1,6 @@
 //! The only place that names concrete adapters: URL schemes pick them.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,6 +24,7 @@ use orderflow_services::payment_provider::{SimulatedProvider, SimulatedSettings}
 use orderflow_services::registry_client::HttpSchemaRegistry;
 use orderflow_services::{projections, relay};
 use orderflow_sqlite::{SqliteBus, SqliteEventStore, SqliteReadModel, SqliteSchemaStore};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -54,10 +55,7 @@ pub enum StoreKind {
 
 /// Picks the event store from `--store` (default: SQLite in the data dir), with a clear
 /// error for schemes this build does not have.
-pub fn store_kind(
-    data_dir: &std::path::Path,
-    store_url: Option<&str>,
-) -> anyhow::Result<StoreKind> {
+pub fn store_kind(data_dir: &Path, store_url: Option<&str>) -> anyhow::Result<StoreKind> {
     let Some(url) = store_url else {
         return Ok(StoreKind::Sqlite(data_dir.join("events.db")));
     };
@@ -76,7 +74,7 @@ pub enum BusKind {
 }
 
 /// Picks the event bus from `--bus` (default: the embedded log in the data dir).
-pub fn bus_kind(data_dir: &std::path::Path, bus_url: Option<&str>) -> anyhow::Result<BusKind> {
+pub fn bus_kind(data_dir: &Path, bus_url: Option<&str>) -> anyhow::Result<BusKind> {
     let Some(url) = bus_url else {
         return Ok(BusKind::Sqlite(data_dir.join("bus.db")));
     };
@@ -146,12 +144,8 @@ pub async fn open_bus(settings: &Settings) -> anyhow::Result<Arc<dyn EventBus>> 
 pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     match store_kind(&settings.data_dir, settings.store_url.as_deref())? {
         StoreKind::Postgres(url) => {
-            let pool = PoolSettings {
-                max_connections: 1,
-                acquire_timeout: Duration::from_millis(settings.db_acquire_timeout_ms),
-                schema: None,
-            };
-            PgEventStore::connect(&url, &pool)
+            let pool = pool_settings(1, settings.db_acquire_timeout_ms);
+            connect_postgres(&url, &pool)
                 .await
                 .context("running the PostgreSQL migrations")?;
             out!("orderflow: PostgreSQL migrations are up to date");
@@ -181,33 +175,28 @@ async fn open_storage(settings: &Settings) -> anyhow::Result<Storage> {
     let dir = &settings.data_dir;
     Ok(match store_kind(dir, settings.store_url.as_deref())? {
         StoreKind::Sqlite(path) => {
-            let store = Arc::new(SqliteEventStore::open(&path).context("opening the event store")?);
-            let schemas = SqliteSchemaStore::open(&path).context("opening the schema registry")?;
+            let (store, schemas) = open_sqlite(&path)?;
             let views = Arc::new(
                 SqliteReadModel::open(&dir.join("read.db")).context("opening the read models")?,
             );
             Storage {
                 store: store.clone(),
                 checkpoints: store,
-                schemas: Registry::new(schemas),
+                // Refuses to delete for good a schema that stored events use.
+                schemas: Registry::new(schemas.clone()).with_usage(Arc::new(schemas)),
                 read_model: views.clone(),
                 analytics: views,
             }
         }
         StoreKind::Postgres(url) => {
-            let pool = PoolSettings {
-                max_connections: settings.db_max_connections,
-                acquire_timeout: Duration::from_millis(settings.db_acquire_timeout_ms),
-                schema: None,
-            };
-            let store = Arc::new(
-                PgEventStore::connect(&url, &pool)
-                    .await
-                    .context("connecting to the PostgreSQL event store")?,
-            );
+            let pool = pool_settings(settings.db_max_connections, settings.db_acquire_timeout_ms);
+            let store = connect_postgres(&url, &pool).await?;
             let views = Arc::new(PgReadModel::new(store.pool().clone()));
             Storage {
-                schemas: Registry::new(PgSchemaStore::new(store.pool().clone())),
+                schemas: {
+                    let schemas = PgSchemaStore::new(store.pool().clone());
+                    Registry::new(schemas.clone()).with_usage(Arc::new(schemas))
+                },
                 store: store.clone(),
                 checkpoints: store,
                 read_model: views.clone(),
@@ -215,6 +204,139 @@ async fn open_storage(settings: &Settings) -> anyhow::Result<Storage> {
             }
         }
     })
+}
+
+/// The SQLite event store at `path` and the schema registry's storage in the same file.
+fn open_sqlite(path: &Path) -> anyhow::Result<(Arc<SqliteEventStore>, SqliteSchemaStore)> {
+    let store = Arc::new(SqliteEventStore::open(path).context("opening the event store")?);
+    let schemas = SqliteSchemaStore::open(path).context("opening the schema registry")?;
+    Ok((store, schemas))
+}
+
+fn pool_settings(max_connections: u32, acquire_timeout_ms: u64) -> PoolSettings {
+    PoolSettings {
+        max_connections,
+        acquire_timeout: Duration::from_millis(acquire_timeout_ms),
+        schema: None,
+    }
+}
+
+/// Where a PostgreSQL URL points, without its password, for messages.
+fn postgres_place(url: &str) -> String {
+    match url.parse::<PgConnectOptions>() {
+        Ok(o) => format!(
+            "{}:{}/{}",
+            o.get_host(),
+            o.get_port(),
+            o.get_database().unwrap_or_default()
+        ),
+        Err(_) => "the --store URL".to_owned(),
+    }
+}
+
+/// Connects to the PostgreSQL event store at `url`, which runs the migrations it lacks.
+async fn connect_postgres(url: &str, pool: &PoolSettings) -> anyhow::Result<Arc<PgEventStore>> {
+    Ok(Arc::new(
+        PgEventStore::connect(url, pool).await.with_context(|| {
+            format!(
+                "connecting to the PostgreSQL event store at {}",
+                postgres_place(url)
+            )
+        })?,
+    ))
+}
+
+/// The PostgreSQL migrations of this build, the ones `PgEventStore::connect` runs.
+static PG_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../postgres/migrations");
+
+/// Fails, saying why, unless the database at `url` already has every migration of this
+/// build: then connecting the event store (which runs the missing ones) changes nothing.
+async fn require_migrated(url: &str, pool: &PoolSettings) -> anyhow::Result<()> {
+    let place = postgres_place(url);
+    let options = url
+        .parse::<PgConnectOptions>()
+        .context("reading the PostgreSQL URL")?;
+    let db = PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(pool.acquire_timeout)
+        .connect_with(options)
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::PoolTimedOut => anyhow::anyhow!(
+                "no PostgreSQL server answered at {place} within {} ms (--db-acquire-timeout-ms)",
+                pool.acquire_timeout.as_millis()
+            ),
+            e => anyhow::Error::new(e).context(format!("cannot connect to PostgreSQL at {place}")),
+        })?;
+    let applied: Vec<i64> = async {
+        let table: Option<String> =
+            sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations')::text")
+                .fetch_one(&db)
+                .await?;
+        match table {
+            None => Ok(Vec::new()),
+            Some(_) => {
+                sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                    .fetch_all(&db)
+                    .await
+            }
+        }
+    }
+    .await
+    .with_context(|| format!("reading the migrations applied to {place}"))?;
+    db.close().await;
+    if applied.is_empty() {
+        bail!(
+            "no orderflow event store in the database {place} (it has none of orderflow's \
+             tables): point --store at one"
+        );
+    }
+    let missing: Vec<String> = PG_MIGRATIONS
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration() && !applied.contains(&m.version))
+        .map(|m| format!("{} {}", m.version, m.description))
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "the database {place} lacks migrations of this build of orderflow ({}); this \
+             command only reads and does not change it: run `orderflow migrate --store …` \
+             first",
+            missing.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// The event store and the schema registry `--store` names (default: SQLite in the data
+/// dir), for a command that only reads them, such as `orderflow schema check`. Unlike the
+/// services it creates and upgrades nothing: a store that does not exist is an error, and
+/// a PostgreSQL database must already have every migration of this build (see
+/// `orderflow migrate`).
+pub async fn open_for_reading(
+    data_dir: &Path,
+    store_url: Option<&str>,
+    acquire_timeout_ms: u64,
+) -> anyhow::Result<(Arc<dyn EventStore>, Registry)> {
+    match store_kind(data_dir, store_url)? {
+        StoreKind::Sqlite(path) => {
+            if !path.exists() {
+                bail!(
+                    "no event store at {}: point --data-dir or --store at one",
+                    path.display()
+                );
+            }
+            let (store, schemas) = open_sqlite(&path)?;
+            Ok((store, Registry::new(schemas)))
+        }
+        StoreKind::Postgres(url) => {
+            // One read at a time.
+            let pool = pool_settings(1, acquire_timeout_ms);
+            require_migrated(&url, &pool).await?;
+            let store = connect_postgres(&url, &pool).await?;
+            let schemas = PgSchemaStore::new(store.pool().clone());
+            Ok((store, Registry::new(schemas)))
+        }
+    }
 }
 
 impl Adapters {
