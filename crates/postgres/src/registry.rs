@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 use orderflow_core::registry::{
-    CompatibilityLevel, NewSchema, RegistryError, SchemaReference, SchemaStore, StoredSchema,
-    SubjectVersion,
+    CompatibilityLevel, NewSchema, RegistryError, SchemaReference, SchemaStore, SchemaUsage,
+    StoredSchema, SubjectVersion,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
@@ -221,5 +221,19 @@ impl SchemaStore for PgSchemaStore {
         .await
         .map_err(unavailable)?;
         Ok(())
+    }
+}
+
+/// The registry shares the event store's database, so it can count the events written
+/// with a schema.
+#[async_trait]
+impl SchemaUsage for PgSchemaStore {
+    async fn events_with_schema(&self, id: u32) -> Result<u64, RegistryError> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE schema_id = $1")
+            .bind(id as i32)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(count as u64)
     }
 }

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use orderflow_core::registry::{
-    CompatibilityLevel, NewSchema, RegistryError, SchemaReference, SchemaStore, StoredSchema,
-    SubjectVersion,
+    CompatibilityLevel, NewSchema, RegistryError, SchemaReference, SchemaStore, SchemaUsage,
+    StoredSchema, SubjectVersion,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -278,6 +278,30 @@ impl SchemaStore for SqliteSchemaStore {
     }
 }
 
+/// The registry lives in the event store's file, so it can count the events written
+/// with a schema (none where the file holds no event store).
+#[async_trait]
+impl SchemaUsage for SqliteSchemaStore {
+    async fn events_with_schema(&self, id: u32) -> Result<u64, RegistryError> {
+        self.with(move |conn| {
+            let has_events: bool = conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events')",
+                [],
+                |r| r.get(0),
+            )?;
+            if !has_events {
+                return Ok(0);
+            }
+            conn.query_row(
+                "SELECT COUNT(*) FROM events WHERE schema_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+        })
+        .await
+    }
+}
+
 #[cfg(test)]
 mod contract {
     orderflow_core::schema_store_contract!(async {
@@ -345,6 +369,48 @@ mod tests {
             .register("s-T", r#"{"type":"record","name":"T","fields":[]}"#)
             .await?;
         assert!(next > 7, "new ids follow the old ones: {next}");
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_schema_that_stored_events_were_written_with_is_not_deleted_for_good()
+    -> Result<(), Box<dyn std::error::Error>> {
+        use orderflow_core::store::{AppendRequest, EventStore, ExpectedVersion, NewEvent};
+
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("events.db");
+        let events = crate::SqliteEventStore::open(&path)?;
+        let schemas = SqliteSchemaStore::open(&path)?;
+        let registry = Registry::new(schemas.clone()).with_usage(Arc::new(schemas));
+        let a = r#"{"type":"record","name":"T","fields":[{"name":"a","type":"int"}]}"#;
+        let b = r#"{"type":"record","name":"U","fields":[]}"#;
+        let used = registry.register("s-T", a).await?;
+        registry.register("s-U", b).await?;
+        let event = |n: u8| NewEvent {
+            event_id: uuid::Uuid::new_v4(),
+            event_type: "T".into(),
+            schema_id: used,
+            payload: vec![n],
+            occurred_at: chrono::Utc::now(),
+            correlation_id: "c".into(),
+            causation_id: None,
+            actor: "test".into(),
+        };
+        events
+            .append(vec![AppendRequest {
+                stream_id: "t-1".into(),
+                expected: ExpectedVersion::NoStream,
+                events: vec![event(1), event(2)],
+            }])
+            .await?;
+        for subject in ["s-T", "s-U"] {
+            registry.delete_subject(subject, false).await?;
+        }
+        let refused = registry.delete_subject("s-T", true).await.unwrap_err();
+        assert_eq!(refused.error_code(), 42205);
+        assert!(refused.to_string().contains("2 event(s)"), "{refused}");
+        assert_eq!(registry.schema(used).await?, a, "still readable");
+        registry.delete_subject("s-U", true).await?;
         Ok(())
     }
 }
