@@ -11,7 +11,8 @@
 //
 // serialize REGISTRY_URL SCHEMA_FILE ORDER_JSON
 //     Registers SCHEMA_FILE under orders-OrderCreated, then serialises ORDER_JSON with an
-//     AvroSerializer that uses the subject's latest version, and prints {"client", "hex"}.
+//     AvroSerializer that uses the subject's latest version, and with one that uses the
+//     id registered. Prints {"client", "framed": {"latest": hex, "by id": hex}}.
 //
 // deserialize REGISTRY_URL
 //     Reads hex-encoded records of the `orders` topic from stdin, one a line, and prints
@@ -85,6 +86,14 @@ async function flows(url, subject) {
   await step('getAllVersions', (c) => c.getAllVersions(subject));
   const v1Id = steps['register v1'].ok;
   await step('getBySubjectAndId v1 id', (c) => c.getBySubjectAndId(subject, v1Id));
+  await step('getDefaultCompatibility', (c) => c.getDefaultCompatibility());
+  await step('updateCompatibility FULL', (c) => c.updateCompatibility(subject, 'FULL'));
+  await step('getCompatibility', (c) => c.getCompatibility(subject));
+  await step('getId unregistered', (c) => c.getId(subject, BREAKING));
+  await step('getLatestSchemaMetadata unknown subject', (c) =>
+    c.getLatestSchemaMetadata('interop-None'),
+  );
+  await step('getBySubjectAndId unknown id', (c) => c.getBySubjectAndId(subject, 999999));
   await step('getSchemaMetadata unknown', (c) => c.getSchemaMetadata(subject, 99));
   await step('deleteSubjectVersion 2', (c) => c.deleteSubjectVersion(subject, 2));
   await step('getAllVersions after deleteSubjectVersion', (c) => c.getAllVersions(subject));
@@ -96,17 +105,24 @@ async function flows(url, subject) {
 async function serialize(url, schemaFile, orderJson) {
   const subject = `${TOPIC}-OrderCreated`;
   const schema = { schemaType: 'AVRO', schema: readFileSync(schemaFile, 'utf8') };
-  const c = client(url);
-  await c.register(subject, schema);
-  const serializer = new AvroSerializer(c, SerdeType.VALUE, {
-    useLatestVersion: true,
-    autoRegisterSchemas: false,
-    // The topic-record-name strategy needs the schema, which "use the latest version"
-    // has yet to fetch; the subject is the one orderflow uses for OrderCreated.
-    subjectNameStrategy: () => subject,
-  });
-  const framed = await serializer.serialize(TOPIC, JSON.parse(orderJson));
-  return { client: CLIENT, hex: framed.toString('hex') };
+  const order = JSON.parse(orderJson);
+  const id = await client(url).register(subject, schema);
+  const framed = {};
+  // With the subject's latest version, and with the schema id just registered.
+  for (const [mode, conf] of [
+    ['latest', { useLatestVersion: true }],
+    ['by id', { useSchemaId: id }],
+  ]) {
+    const serializer = new AvroSerializer(client(url), SerdeType.VALUE, {
+      ...conf,
+      autoRegisterSchemas: false,
+      // The topic-record-name strategy needs the schema, which the serializer has yet
+      // to fetch; the subject is the one orderflow uses for OrderCreated.
+      subjectNameStrategy: () => subject,
+    });
+    framed[mode] = (await serializer.serialize(TOPIC, order)).toString('hex');
+  }
+  return { client: CLIENT, framed };
 }
 
 async function deserialize(url) {

@@ -11,9 +11,10 @@ flows REGISTRY_URL SUBJECT
     ones.
 
 serialize REGISTRY_URL SCHEMA_FILE ORDER_JSON
-    Serialises ORDER_JSON as OrderCreated with AvroSerializer (auto-registering
-    SCHEMA_FILE under the topic-record-name subject, orders-OrderCreated) and prints
-    {"client": ..., "hex": the Confluent-framed bytes}.
+    Serialises ORDER_JSON as OrderCreated with AvroSerializer and SCHEMA_FILE under the
+    topic-record-name subject, orders-OrderCreated: auto-registering the schema, and
+    with auto-registration off (the schema looked up). Prints {"client": ...,
+    "framed": {"registered": hex, "looked up": hex}}, the Confluent-framed bytes.
 
 deserialize REGISTRY_URL
     Reads hex-encoded records of the `orders` topic from stdin, one a line, and prints
@@ -113,6 +114,13 @@ def flows(url, subject):
         lambda c: [{"subject": v.subject, "version": v.version} for v in c.get_schema_versions(v1_id)],
     )
     step("get_schema_types", lambda c: c.get_schema_types())
+    step("get_compatibility global", lambda c: c.get_compatibility())
+    step("set_compatibility FULL", lambda c: c.set_compatibility(subject, "FULL"))
+    step("get_compatibility", lambda c: c.get_compatibility(subject))
+    step("lookup_schema unregistered", lambda c: registered(c.lookup_schema(subject, BREAKING)))
+    step("lookup_schema unknown subject", lambda c: registered(c.lookup_schema("interop-None", V1)))
+    step("get_latest_version unknown subject", lambda c: registered(c.get_latest_version("interop-None")))
+    step("get_schema unknown id", lambda c: c.get_schema(999999).schema_str)
     step("get_version unknown", lambda c: registered(c.get_version(subject, 99)))
     step("delete_version 2", lambda c: c.delete_version(subject, 2))
     step("get_versions after delete_version", lambda c: c.get_versions(subject))
@@ -125,16 +133,21 @@ def flows(url, subject):
 def serialize(url, schema_file, order_json):
     with open(schema_file) as f:
         schema = f.read()
-    serializer = AvroSerializer(
-        client(url),
-        schema,
-        conf={
-            "auto.register.schemas": True,
-            "subject.name.strategy": topic_record_subject_name_strategy,
-        },
-    )
-    framed = serializer(json.loads(order_json), CONTEXT)
-    print(json.dumps({"client": CLIENT, "hex": framed.hex()}))
+    order = json.loads(order_json)
+    framed = {}
+    # Registering the schema (or finding it registered), then, as a producer that may
+    # not register, looking it up.
+    for mode, register in [("registered", True), ("looked up", False)]:
+        serializer = AvroSerializer(
+            client(url),
+            schema,
+            conf={
+                "auto.register.schemas": register,
+                "subject.name.strategy": topic_record_subject_name_strategy,
+            },
+        )
+        framed[mode] = serializer(order, CONTEXT).hex()
+    print(json.dumps({"client": CLIENT, "framed": framed}))
 
 
 def deserialize(url):

@@ -52,6 +52,14 @@ async fn the_confluent_javascript_client_manages_schemas_in_orderflows_registry(
     e.check("getBySubjectAndId v1 id", "v1", |s| {
         same_schema(&s["schema"], &v1)
     });
+    e.check("getDefaultCompatibility", "BACKWARD_TRANSITIVE", |l| {
+        *l == "BACKWARD_TRANSITIVE"
+    });
+    e.check("updateCompatibility FULL", "FULL", |l| *l == "FULL");
+    e.check("getCompatibility", "FULL", |l| *l == "FULL");
+    e.error("getId unregistered", 404, 40403);
+    e.error("getLatestSchemaMetadata unknown subject", 404, 40401);
+    e.error("getBySubjectAndId unknown id", 404, 40403);
     e.error("getSchemaMetadata unknown", 404, 40402);
     e.check("deleteSubjectVersion 2", 2, |v| *v == 2);
     e.check("getAllVersions after deleteSubjectVersion", "[1]", |v| {

@@ -67,6 +67,17 @@ async fn the_confluent_python_client_manages_schemas_in_orderflows_registry() ->
     e.check("get_schema_types", "AVRO among them", |t| {
         t.as_array().is_some_and(|t| t.contains(&json!("AVRO")))
     });
+    e.check("get_compatibility global", "BACKWARD_TRANSITIVE", |l| {
+        *l == "BACKWARD_TRANSITIVE"
+    });
+    e.check("set_compatibility FULL", "FULL", |r| {
+        r["compatibility"] == "FULL"
+    });
+    e.check("get_compatibility", "FULL", |l| *l == "FULL");
+    e.error("lookup_schema unregistered", 404, 40403);
+    e.error("lookup_schema unknown subject", 404, 40401);
+    e.error("get_latest_version unknown subject", 404, 40401);
+    e.error("get_schema unknown id", 404, 40403);
     e.error("get_version unknown", 404, 40402);
     e.check("delete_version 2", 2, |v| *v == 2);
     e.check("get_versions after delete_version", "[1]", |v| {
