@@ -1,0 +1,111 @@
+//! Avro Java's answers, from `tools/avro-oracle`, built with Maven under the target dir
+//! on first use (and again when its sources change).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use super::Res;
+
+const NEEDS: &str = "The differential test needs Java 17+ (`java`) and Maven 3.8+ (`mvn`) on PATH, \
+                     and Maven Central (or a local repository with org.apache.avro:avro:1.12.2); \
+                     on Debian: apt-get install openjdk-17-jdk-headless maven";
+
+fn project() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/avro-oracle")
+}
+
+fn run(command: &mut Command) -> Res<Vec<u8>> {
+    let out = command
+        .output()
+        .map_err(|e| format!("cannot run {command:?}: {e}\n{NEEDS}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{command:?} failed ({}):\n{}{}\n{NEEDS}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    Ok(out.stdout)
+}
+
+/// The `java` command line that runs the oracle, building it first if needed.
+fn oracle_command() -> Res<Command> {
+    let project = project();
+    let build = Path::new(env!("CARGO_TARGET_TMPDIR")).join("avro-oracle");
+    let pom = project.join("pom.xml");
+    let source = project.join("src/main/java/orderflow/oracle/AvroOracle.java");
+    let fingerprint = format!(
+        "{}\n{}",
+        std::fs::read_to_string(&pom)?,
+        std::fs::read_to_string(&source)?
+    );
+    let stamp = build.join("built-from");
+    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(fingerprint.as_str()) {
+        let _ = std::fs::remove_file(&stamp);
+        eprintln!(
+            "building the Avro Java oracle into {} (Maven)",
+            build.display()
+        );
+        run(Command::new("mvn")
+            .args(["-q", "-B", "-f"])
+            .arg(&pom)
+            .arg(format!("-DbuildDirectory={}", build.display()))
+            .arg("package"))?;
+        std::fs::write(&stamp, fingerprint)?;
+    }
+    let classpath = std::fs::read_to_string(build.join("classpath.txt"))?;
+    let mut java = Command::new("java");
+    java.arg("-cp")
+        .arg(format!(
+            "{}:{}",
+            build.join("avro-oracle.jar").display(),
+            classpath.trim()
+        ))
+        .arg("orderflow.oracle.AvroOracle");
+    Ok(java)
+}
+
+/// Avro Java's answer for each `{"reader","writer"}` pair, in order, from one JVM.
+pub fn ask(pairs: &[Value]) -> Res<Vec<Value>> {
+    let mut child = oracle_command()?
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start java: {e}\n{NEEDS}"))?;
+    let mut input = String::new();
+    for pair in pairs {
+        input.push_str(&pair.to_string());
+        input.push('\n');
+    }
+    let mut stdin = child.stdin.take().ok_or("no stdin")?;
+    let feeder = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let out = child.wait_with_output()?;
+    feeder.join().map_err(|_| "the feeding thread panicked")??;
+    if !out.status.success() {
+        return Err(format!(
+            "the oracle failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    let answers = String::from_utf8(out.stdout)?
+        .lines()
+        .map(serde_json::from_str)
+        .collect::<Result<Vec<Value>, _>>()?;
+    if answers.len() != pairs.len() {
+        return Err(format!(
+            "the oracle answered {} of {} pairs",
+            answers.len(),
+            pairs.len()
+        )
+        .into());
+    }
+    Ok(answers)
+}
