@@ -45,6 +45,16 @@ fn thing_v2() -> Value {
     thing(&[json!({ "name": "b", "type": "string", "default": "x" })])
 }
 
+/// The reference of the flows' interop-Customer schema to interop-Address, and the
+/// customer they serialise with it.
+fn address_reference() -> Value {
+    json!([{ "name": "interop.Address", "subject": "interop-Address", "version": 1 }])
+}
+
+fn customer() -> Value {
+    json!({ "name": "Ada", "address": { "street": "1 Main St" } })
+}
+
 /// Whether `schema` (a schema string as the registry returns it) is `expected`.
 fn same_schema(schema: &Value, expected: &Value) -> bool {
     schema

@@ -5,7 +5,8 @@
 // flows REGISTRY_URL SUBJECT
 //     Drives SchemaRegistryClient through the registry API on SUBJECT with three schemas
 //     of a record Thing (v1, v2 adding a field with a default, and a breaking one adding
-//     a field without), each call with a client of its own so no answer comes from a
+//     a field without), and with a schema that references another (interop-Customer and
+//     interop-Address), each call with a client of its own so no answer comes from a
 //     cache. Prints {"client", "steps": {name: {"ok": value} or {"error": {"status",
 //     "code", "message"}}}}; a failing step does not stop the later ones.
 //
@@ -53,6 +54,30 @@ const V1 = thing();
 const V2 = thing({ name: 'b', type: 'string', default: 'x' });
 const BREAKING = thing({ name: 'c', type: 'string' });
 
+// A schema that references another registered under a subject of its own.
+const ADDRESS = {
+  schemaType: 'AVRO',
+  schema: JSON.stringify({
+    type: 'record',
+    name: 'Address',
+    namespace: 'interop',
+    fields: [{ name: 'street', type: 'string' }],
+  }),
+};
+const CUSTOMER = {
+  schemaType: 'AVRO',
+  schema: JSON.stringify({
+    type: 'record',
+    name: 'Customer',
+    namespace: 'interop',
+    fields: [
+      { name: 'name', type: 'string' },
+      { name: 'address', type: 'interop.Address' },
+    ],
+  }),
+  references: [{ name: 'interop.Address', subject: 'interop-Address', version: 1 }],
+};
+
 function failure(e) {
   if (e instanceof RestError) {
     return { status: e.status, code: e.errorCode, message: e.message };
@@ -95,6 +120,27 @@ async function flows(url, subject) {
   );
   await step('getBySubjectAndId unknown id', (c) => c.getBySubjectAndId(subject, 999999));
   await step('getSchemaMetadata unknown', (c) => c.getSchemaMetadata(subject, 99));
+  await step('register referenced', (c) => c.register('interop-Address', ADDRESS));
+  await step('register with a reference', (c) => c.register('interop-Customer', CUSTOMER));
+  const customerId = steps['register with a reference'].ok;
+  await step('getBySubjectAndId with a reference', (c) =>
+    c.getBySubjectAndId('interop-Customer', customerId),
+  );
+  await step('getIdFullResponse with a reference', (c) =>
+    c.getIdFullResponse('interop-Customer', CUSTOMER),
+  );
+  await step('serialize and deserialize with a reference', async (c) => {
+    const conf = { subjectNameStrategy: () => 'interop-Customer' };
+    const serializer = new AvroSerializer(c, SerdeType.VALUE, {
+      ...conf,
+      useLatestVersion: true,
+      autoRegisterSchemas: false,
+    });
+    const customer = { name: 'Ada', address: { street: '1 Main St' } };
+    const framed = await serializer.serialize(TOPIC, customer);
+    return new AvroDeserializer(client(url), SerdeType.VALUE, conf).deserialize(TOPIC, framed);
+  });
+  await step('deleteSubject referenced', (c) => c.deleteSubject('interop-Address'));
   await step('deleteSubjectVersion 2', (c) => c.deleteSubjectVersion(subject, 2));
   await step('getAllVersions after deleteSubjectVersion', (c) => c.getAllVersions(subject));
   await step('deleteSubject', (c) => c.deleteSubject(subject));

@@ -5,7 +5,9 @@ Every command prints one JSON document on stdout; the Rust test decides what is 
 flows REGISTRY_URL SUBJECT
     Drives SchemaRegistryClient through the registry API on SUBJECT with three schemas
     of a record Thing (v1, v2 adding a field with a default, and a breaking one adding a
-    field without), each call with a client of its own so no answer comes from a cache.
+    field without), and with a schema that references another (interop-Customer and
+    interop-Address), each call with a client of its own so no answer comes from a
+    cache.
     Prints {"client": "confluent-kafka X.Y.Z", "steps": {name: {"ok": value} or
     {"error": {"status", "code", "message"}}}}; a failing step does not stop the later
     ones.
@@ -29,6 +31,7 @@ from importlib.metadata import version
 
 from confluent_kafka.schema_registry import (
     Schema,
+    SchemaReference,
     SchemaRegistryError,
     SchemaRegistryClient,
     topic_record_subject_name_strategy,
@@ -56,6 +59,26 @@ def thing(*extra):
 V1 = thing()
 V2 = thing({"name": "b", "type": "string", "default": "x"})
 BREAKING = thing({"name": "c", "type": "string"})
+
+# A schema that references another registered under a subject of its own.
+ADDRESS = Schema(
+    json.dumps(
+        {"type": "record", "name": "Address", "namespace": "interop", "fields": [{"name": "street", "type": "string"}]}
+    ),
+    "AVRO",
+)
+CUSTOMER = Schema(
+    json.dumps(
+        {
+            "type": "record",
+            "name": "Customer",
+            "namespace": "interop",
+            "fields": [{"name": "name", "type": "string"}, {"name": "address", "type": "interop.Address"}],
+        }
+    ),
+    "AVRO",
+    [SchemaReference("interop.Address", "interop-Address", 1)],
+)
 
 
 def registered(r):
@@ -122,6 +145,27 @@ def flows(url, subject):
     step("get_latest_version unknown subject", lambda c: registered(c.get_latest_version("interop-None")))
     step("get_schema unknown id", lambda c: c.get_schema(999999).schema_str)
     step("get_version unknown", lambda c: registered(c.get_version(subject, 99)))
+    step("register referenced", lambda c: c.register_schema("interop-Address", ADDRESS))
+    step("register with a reference", lambda c: c.register_schema("interop-Customer", CUSTOMER))
+    customer_id = steps["register with a reference"].get("ok")
+    step(
+        "get_schema with a reference",
+        lambda c: [r.to_dict() for r in c.get_schema(customer_id).references],
+    )
+    step("get_referenced_by", lambda c: c.get_referenced_by("interop-Address", 1))
+    step("lookup_schema with a reference", lambda c: registered(c.lookup_schema("interop-Customer", CUSTOMER)))
+
+    def round_trip(c):
+        serializer = AvroSerializer(
+            c,
+            CUSTOMER,
+            conf={"auto.register.schemas": False, "subject.name.strategy": lambda ctx, name: "interop-Customer"},
+        )
+        customer = {"name": "Ada", "address": {"street": "1 Main St"}}
+        return AvroDeserializer(client(url))(serializer(customer, CONTEXT), CONTEXT)
+
+    step("serialize and deserialize with a reference", round_trip)
+    step("delete_subject referenced", lambda c: c.delete_subject("interop-Address"))
     step("delete_version 2", lambda c: c.delete_version(subject, 2))
     step("get_versions after delete_version", lambda c: c.get_versions(subject))
     step("delete_subject", lambda c: c.delete_subject(subject))

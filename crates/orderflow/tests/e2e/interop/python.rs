@@ -5,7 +5,10 @@ use serde_json::{Value, json};
 
 use super::clients;
 use super::proxy::Recorder;
-use super::{Expectations, SUBJECT, read_each_others_events, same_schema, thing_v1, thing_v2};
+use super::{
+    Expectations, SUBJECT, address_reference, customer, read_each_others_events, same_schema,
+    thing_v1, thing_v2,
+};
 use crate::support::*;
 
 #[tokio::test]
@@ -79,6 +82,28 @@ async fn the_confluent_python_client_manages_schemas_in_orderflows_registry() ->
     e.error("get_latest_version unknown subject", 404, 40401);
     e.error("get_schema unknown id", 404, 40403);
     e.error("get_version unknown", 404, 40402);
+    e.check("register referenced", "a schema id", Value::is_u64);
+    let address_id = e.value("register referenced").cloned().unwrap_or_default();
+    e.check("register with a reference", "another schema id", |id| {
+        id.is_u64() && *id != address_id
+    });
+    let customer_id = e.value("register with a reference").cloned();
+    let customer_id = customer_id.unwrap_or_default();
+    e.check("get_schema with a reference", address_reference(), |r| {
+        *r == address_reference()
+    });
+    e.check("get_referenced_by", "[the customer's id]", |ids| {
+        *ids == json!([customer_id])
+    });
+    e.check("lookup_schema with a reference", "version 1", |r| {
+        r["id"] == customer_id && r["subject"] == "interop-Customer" && r["version"] == 1
+    });
+    e.check(
+        "serialize and deserialize with a reference",
+        customer(),
+        |c| *c == customer(),
+    );
+    e.error("delete_subject referenced", 422, 42206);
     e.check("delete_version 2", 2, |v| *v == 2);
     e.check("get_versions after delete_version", "[1]", |v| {
         *v == json!([1])
