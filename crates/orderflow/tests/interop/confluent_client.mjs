@@ -143,8 +143,14 @@ async function flows(url, subject) {
   await step('deleteSubject referenced', (c) => c.deleteSubject('interop-Address'));
   await step('deleteSubjectVersion 2', (c) => c.deleteSubjectVersion(subject, 2));
   await step('getAllVersions after deleteSubjectVersion', (c) => c.getAllVersions(subject));
+  await step('getSchemaMetadata 2 including deleted', (c) => c.getSchemaMetadata(subject, 2, true));
   await step('deleteSubject', (c) => c.deleteSubject(subject));
   await step('getAllSubjects after deleteSubject', (c) => c.getAllSubjects());
+  await step('getBySubjectAndId v1 id after deleteSubject', (c) => c.getBySubjectAndId(subject, v1Id));
+  await step('deleteSubject permanently', (c) => c.deleteSubject(subject, true));
+  await step('getBySubjectAndId v1 id after permanent delete', (c) =>
+    c.getBySubjectAndId(subject, v1Id),
+  );
   return { client: CLIENT, steps };
 }
 

@@ -168,9 +168,14 @@ def flows(url, subject):
     step("delete_subject referenced", lambda c: c.delete_subject("interop-Address"))
     step("delete_version 2", lambda c: c.delete_version(subject, 2))
     step("get_versions after delete_version", lambda c: c.get_versions(subject))
+    step("get_versions including deleted", lambda c: c.get_versions(subject, deleted=True))
     step("delete_subject", lambda c: c.delete_subject(subject))
     step("get_subjects after delete_subject", lambda c: c.get_subjects())
+    step("get_subjects including deleted", lambda c: c.get_subjects(deleted=True))
     step("get_schema v1 id after delete_subject", by_id)
+    step("delete_subject permanently", lambda c: c.delete_subject(subject, permanent=True))
+    step("get_schema v1 id after permanent delete", by_id)
+    step("get_subjects including deleted after permanent delete", lambda c: c.get_subjects(deleted=True))
     print(json.dumps({"client": CLIENT, "steps": steps}))
 
 

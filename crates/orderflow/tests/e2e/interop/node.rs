@@ -89,6 +89,9 @@ async fn the_confluent_javascript_client_manages_schemas_in_orderflows_registry(
     e.check("getAllVersions after deleteSubjectVersion", "[1]", |v| {
         *v == json!([1])
     });
+    e.check("getSchemaMetadata 2 including deleted", "version 2", |r| {
+        r["id"] == v2_id && r["version"] == 2
+    });
     e.check("deleteSubject", "[1]", |v| *v == json!([1]));
     e.check(
         "getAllSubjects after deleteSubject",
@@ -98,6 +101,15 @@ async fn the_confluent_javascript_client_manages_schemas_in_orderflows_registry(
             !s.contains(&json!(SUBJECT)) && s.contains(&json!("orders-OrderCreated"))
         },
     );
+    e.check(
+        "getBySubjectAndId v1 id after deleteSubject",
+        "v1 still",
+        |s| same_schema(&s["schema"], &v1),
+    );
+    e.check("deleteSubject permanently", "[1, 2]", |v| {
+        *v == json!([1, 2])
+    });
+    e.error("getBySubjectAndId v1 id after permanent delete", 404, 40403);
     e.verdict(&recorder)
 }
 

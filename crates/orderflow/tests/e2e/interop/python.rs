@@ -108,6 +108,9 @@ async fn the_confluent_python_client_manages_schemas_in_orderflows_registry() ->
     e.check("get_versions after delete_version", "[1]", |v| {
         *v == json!([1])
     });
+    e.check("get_versions including deleted", "[1, 2]", |v| {
+        *v == json!([1, 2])
+    });
     e.check("delete_subject", "[1]", |v| *v == json!([1]));
     e.check(
         "get_subjects after delete_subject",
@@ -117,9 +120,21 @@ async fn the_confluent_python_client_manages_schemas_in_orderflows_registry() ->
             !s.contains(&json!(SUBJECT)) && s.contains(&json!("orders-OrderCreated"))
         },
     );
+    e.check("get_subjects including deleted", "the subject", |s| {
+        s.as_array().is_some_and(|s| s.contains(&json!(SUBJECT)))
+    });
     e.check("get_schema v1 id after delete_subject", "v1 still", |s| {
         same_schema(&s["schema"], &v1)
     });
+    e.check("delete_subject permanently", "[1, 2]", |v| {
+        *v == json!([1, 2])
+    });
+    e.error("get_schema v1 id after permanent delete", 404, 40403);
+    e.check(
+        "get_subjects including deleted after permanent delete",
+        "not the subject",
+        |s| s.as_array().is_some_and(|s| !s.contains(&json!(SUBJECT))),
+    );
     e.verdict(&recorder)
 }
 
