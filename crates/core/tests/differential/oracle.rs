@@ -45,7 +45,12 @@ fn oracle_command() -> Res<Command> {
         std::fs::read_to_string(&source)?
     );
     let stamp = build.join("built-from");
-    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(fingerprint.as_str()) {
+    let classpath_file = build.join("classpath.txt");
+    // Built from these sources, and the jars it runs with still in Maven's repository.
+    let built = std::fs::read_to_string(&stamp).ok().as_deref() == Some(fingerprint.as_str())
+        && std::fs::read_to_string(&classpath_file)
+            .is_ok_and(|cp| cp.trim().split(':').all(|jar| Path::new(jar).exists()));
+    if !built {
         let _ = std::fs::remove_file(&stamp);
         eprintln!(
             "building the Avro Java oracle into {} (Maven)",
@@ -58,7 +63,7 @@ fn oracle_command() -> Res<Command> {
             .arg("package"))?;
         std::fs::write(&stamp, fingerprint)?;
     }
-    let classpath = std::fs::read_to_string(build.join("classpath.txt"))?;
+    let classpath = std::fs::read_to_string(classpath_file)?;
     let mut java = Command::new("java");
     java.arg("-cp")
         .arg(format!(
