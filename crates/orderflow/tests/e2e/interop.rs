@@ -17,6 +17,7 @@ use std::fmt::Display;
 use std::sync::Arc;
 
 use orderflow_core::EventCodec;
+use orderflow_core::codec::to_json;
 use orderflow_core::registry::Registry;
 use orderflow_domain::Event;
 use orderflow_sqlite::SqliteSchemaStore;
@@ -142,23 +143,55 @@ fn from_hex(hex: &str) -> Res<Vec<u8>> {
         .collect::<Result<_, _>>()?)
 }
 
-/// The records of the `orders` topic on the embedded bus, as (key, value), in order.
-fn orders_on_the_bus(deployment: &Deployment) -> Res<Vec<(String, Vec<u8>)>> {
+/// A record on the embedded bus.
+struct BusRecord {
+    topic: String,
+    key: String,
+    value: Vec<u8>,
+}
+
+/// Every record orderflow put on the embedded bus's topics (not the dead-letter ones),
+/// in order.
+fn records_on_the_bus(deployment: &Deployment) -> Res<Vec<BusRecord>> {
     let bus = rusqlite::Connection::open_with_flags(
         deployment.data_dir().join("bus.db"),
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
     )?;
-    let mut rows =
-        bus.prepare("SELECT key, value FROM records WHERE topic = 'orders' ORDER BY seq")?;
+    let mut rows = bus.prepare(
+        "SELECT topic, key, value FROM records WHERE topic NOT LIKE '%.dlq' ORDER BY seq",
+    )?;
     let records = rows
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map([], |r| {
+            Ok(BusRecord {
+                topic: r.get(0)?,
+                key: r.get(1)?,
+                value: r.get(2)?,
+            })
+        })?
         .collect::<Result<_, _>>()?;
     Ok(records)
 }
 
+/// JSON values that are the same, numbers compared by value (a client may print the
+/// double 2.0 as 2).
+fn same_json(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        (Value::Array(a), Value::Array(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| same_json(a, b))
+        }
+        (Value::Object(a), Value::Object(b)) => {
+            a.len() == b.len()
+                && a.iter()
+                    .all(|(k, v)| b.get(k).is_some_and(|w| same_json(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
 /// The client serialises `order` as OrderCreated with the schema file `schema` (in
 /// `schemas/`) and orderflow decodes it; the client decodes every record orderflow put
-/// on the `orders` topic for an order placed through the API.
+/// on the bus for an order placed through the API, as orderflow reads them.
 async fn read_each_others_events(client: &Client, schema: &str, order: Value) -> TestResult {
     let deployment = Deployment::new()?;
     let app = deployment.start("run", &[]).await?;
@@ -199,27 +232,45 @@ async fn read_each_others_events(client: &Client, schema: &str, order: Value) ->
         assert_eq!(decoded.shipping_address.as_deref(), address, "{mode}");
     }
 
-    // Our bytes, their decoder: every record on the orders topic, once the order's
-    // OrderCreated, OrderConfirmed and OrderShipped are there.
+    // Our bytes, their decoder: every record on the bus, once the order's OrderCreated,
+    // OrderConfirmed and OrderShipped are on the orders topic. Each must decode to what
+    // orderflow itself reads from it.
     api.set_stock("SKU-I", 5).await?;
     let (order_id, _) = api
         .place("c-interop", json!([item("SKU-I", 2, 4.25)]))
         .await?;
     api.wait_status(&order_id, "SHIPPED").await?;
     let records = eventually(|| async {
-        let records = orders_on_the_bus(&deployment)?;
-        let of_order = records.iter().filter(|(key, _)| *key == order_id).count();
+        let records = records_on_the_bus(&deployment)?;
+        let of_order = records
+            .iter()
+            .filter(|r| r.topic == "orders" && r.key == order_id)
+            .count();
         Ok((of_order >= 3).then_some(records))
     })
     .await?;
-    let hex: String = records
+    let lines: String = records
         .iter()
-        .map(|(_, value)| to_hex(value) + "\n")
+        .map(|r| format!("{} {}\n", r.topic, to_hex(&r.value)))
         .collect();
     let url = recorder.url.clone();
-    let out = client.run(&recorder, &["deserialize", &url], &hex).await?;
+    let out = client
+        .run(&recorder, &["deserialize", &url], &lines)
+        .await?;
     let decoded = out["records"].as_array().ok_or("no records")?;
     assert_eq!(decoded.len(), records.len(), "every record decoded");
+    let mut differences = Vec::new();
+    for (record, theirs) in records.iter().zip(decoded) {
+        let ours = to_json(&codec.decode_framed(&record.value).await?);
+        if !same_json(theirs, &ours) {
+            differences.push(format!("{}: {theirs} instead of {ours}", record.topic));
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "the client read records differently from orderflow:\n{}",
+        differences.join("\n")
+    );
     let of_order: Vec<&Value> = decoded
         .iter()
         .filter(|r| r["orderId"] == order_id.as_str())
@@ -239,5 +290,8 @@ async fn read_each_others_events(client: &Client, schema: &str, order: Value) ->
         of_order.iter().any(|r| r.get("trackingNumber").is_some()),
         "OrderShipped decoded too: {of_order:?}"
     );
+    let topics: std::collections::BTreeSet<&str> =
+        records.iter().map(|r| r.topic.as_str()).collect();
+    assert!(topics.len() >= 4, "records of several topics: {topics:?}");
     Ok(())
 }

@@ -16,9 +16,9 @@
 //     id registered. Prints {"client", "framed": {"latest": hex, "by id": hex}}.
 //
 // deserialize REGISTRY_URL
-//     Reads hex-encoded records of the `orders` topic from stdin, one a line, and prints
-//     {"client", "records": [each decoded by AvroDeserializer with the writer schema that
-//     its schema id names in the registry]}.
+//     Reads records from stdin, one a line as `TOPIC HEX_VALUE`, and prints {"client",
+//     "records": [each decoded by AvroDeserializer with the writer schema that its schema
+//     id names in the registry]}.
 
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -51,6 +51,16 @@ const thing = (...extra) => ({
   }),
 });
 const V1 = thing();
+// The same schema written differently: the registry parses schemas, so it is v1.
+const V1_REORDERED = {
+  schemaType: 'AVRO',
+  schema: JSON.stringify({
+    fields: [{ type: 'int', name: 'a' }],
+    namespace: 'interop',
+    name: 'Thing',
+    type: 'record',
+  }),
+};
 const V2 = thing({ name: 'b', type: 'string', default: 'x' });
 const BREAKING = thing({ name: 'c', type: 'string' });
 
@@ -97,6 +107,7 @@ async function flows(url, subject) {
   await step('register v1', (c) => c.register(subject, V1));
   await step('getIdFullResponse v1', (c) => c.getIdFullResponse(subject, V1));
   await step('getVersion v1', (c) => c.getVersion(subject, V1));
+  await step('getId v1 with its keys reordered', (c) => c.getId(subject, V1_REORDERED));
   await step('testSubjectCompatibility v2', (c) => c.testSubjectCompatibility(subject, V2));
   await step('testCompatibility v2 with version 1', (c) => c.testCompatibility(subject, 1, V2));
   await step('testSubjectCompatibility breaking', (c) =>
@@ -184,7 +195,8 @@ async function deserialize(url) {
   const records = [];
   for (const line of readFileSync(0, 'utf8').split('\n')) {
     if (line.trim()) {
-      records.push(await deserializer.deserialize(TOPIC, Buffer.from(line.trim(), 'hex')));
+      const [topic, value] = line.trim().split(/\s+/);
+      records.push(await deserializer.deserialize(topic, Buffer.from(value, 'hex')));
     }
   }
   return { client: CLIENT, records };

@@ -19,9 +19,9 @@ serialize REGISTRY_URL SCHEMA_FILE ORDER_JSON
     "framed": {"registered": hex, "looked up": hex}}, the Confluent-framed bytes.
 
 deserialize REGISTRY_URL
-    Reads hex-encoded records of the `orders` topic from stdin, one a line, and prints
-    {"client": ..., "records": [each decoded by AvroDeserializer with the writer schema
-    that its schema id names in the registry]}.
+    Reads records from stdin, one a line as `TOPIC HEX_VALUE`, and prints {"client": ...,
+    "records": [each decoded by AvroDeserializer with the writer schema that its schema
+    id names in the registry]}.
 """
 
 import json
@@ -57,6 +57,11 @@ def thing(*extra):
 
 
 V1 = thing()
+# The same schema written differently: the registry parses schemas, so it is v1.
+V1_REORDERED = Schema(
+    json.dumps({"fields": [{"type": "int", "name": "a"}], "namespace": "interop", "name": "Thing", "type": "record"}),
+    "AVRO",
+)
 V2 = thing({"name": "b", "type": "string", "default": "x"})
 BREAKING = thing({"name": "c", "type": "string"})
 
@@ -107,6 +112,7 @@ def flows(url, subject):
 
     step("register v1", lambda c: c.register_schema(subject, V1))
     step("lookup_schema v1", lambda c: registered(c.lookup_schema(subject, V1)))
+    step("register v1 with its keys reordered", lambda c: c.register_schema(subject, V1_REORDERED))
     step("test_compatibility v2 with latest", lambda c: c.test_compatibility(subject, V2))
     step("test_compatibility v2 with version 1", lambda c: c.test_compatibility(subject, V2, version=1))
     step(
@@ -201,7 +207,11 @@ def serialize(url, schema_file, order_json):
 
 def deserialize(url):
     deserializer = AvroDeserializer(client(url))
-    records = [deserializer(bytes.fromhex(line.strip()), CONTEXT) for line in sys.stdin if line.strip()]
+    records = []
+    for line in sys.stdin:
+        if line.strip():
+            topic, value = line.split()
+            records.append(deserializer(bytes.fromhex(value), SerializationContext(topic, MessageField.VALUE)))
     print(json.dumps({"client": CLIENT, "records": records}))
 
 

@@ -29,6 +29,9 @@ async fn the_confluent_javascript_client_manages_schemas_in_orderflows_registry(
         r["id"] == v1_id && r["subject"] == SUBJECT && r["version"] == 1
     });
     e.check("getVersion v1", 1, |v| *v == 1);
+    e.check("getId v1 with its keys reordered", "v1's id", |id| {
+        *id == v1_id
+    });
     e.check("testSubjectCompatibility v2", true, |c| *c == true);
     e.check("testCompatibility v2 with version 1", true, |c| *c == true);
     e.check("testSubjectCompatibility breaking", false, |c| *c == false);
