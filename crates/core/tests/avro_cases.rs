@@ -3,7 +3,7 @@
 //! verdict and every incompatibility's kind, location and message, in order.
 
 use apache_avro::Schema;
-use orderflow_core::registry::reader_writer_incompatibilities;
+use orderflow_core::registry::{normalise, reader_writer_incompatibilities};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -60,5 +60,16 @@ fn the_checker_agrees_with_avro_java_on_every_case_of_its_suite() -> TestResult 
         cases.cases.len(),
         wrong.join("\n")
     );
+    Ok(())
+}
+
+#[test]
+fn the_registry_accepts_every_schema_of_avros_suite() -> TestResult {
+    let cases: Cases = serde_json::from_str(include_str!("compat/avro_java.json"))?;
+    for case in &cases.cases {
+        for schema in [&case.reader, &case.writer] {
+            normalise("s", &schema.to_string(), &[])?;
+        }
+    }
     Ok(())
 }

@@ -5,6 +5,8 @@ use apache_avro::Schema;
 
 use super::{RegistryError, Resolved, SchemaReference};
 
+mod guard;
+
 /// Parses `text` (with the texts of the schemas it references, dependencies first) and
 /// returns it resolved, with its text as it will be stored and returned: compact JSON,
 /// keys in the order the client wrote them.
@@ -13,17 +15,33 @@ pub fn normalise(
     text: &str,
     refs: &[String],
 ) -> Result<(Resolved, String), RegistryError> {
-    let json: serde_json::Value =
+    let mut json: serde_json::Value =
         serde_json::from_str(text).map_err(|e| RegistryError::invalid(subject, e))?;
-    let (schema, refs) = if refs.is_empty() {
+    let mut ref_json = refs
+        .iter()
+        .map(|r| serde_json::from_str(r))
+        .collect::<Result<Vec<serde_json::Value>, _>>()
+        .map_err(|e| RegistryError::invalid(subject, e))?;
+    // Defaults apache-avro might resolve without end are checked by nobody but kept.
+    let mut detached = guard::detach(&mut json, &ref_json);
+    for i in 0..ref_json.len() {
+        let (before, rest) = ref_json.split_at_mut(i);
+        detached.extend(guard::detach(&mut rest[0], before));
+    }
+    let (schema, mut refs) = if refs.is_empty() {
         (Schema::parse(&json), Vec::new())
     } else {
-        match Schema::parse_str_with_list(text, refs) {
+        let texts: Vec<String> = ref_json.iter().map(|r| r.to_string()).collect();
+        match Schema::parse_str_with_list(&json.to_string(), texts) {
             Ok((schema, refs)) => (Ok(schema), refs),
             Err(e) => (Err(e), Vec::new()),
         }
     };
-    let schema = schema.map_err(|e| RegistryError::invalid(subject, e))?;
+    let mut schema = schema.map_err(|e| RegistryError::invalid(subject, e))?;
+    guard::reattach(&mut schema, &detached);
+    for r in &mut refs {
+        guard::reattach(r, &detached);
+    }
     Ok((Resolved { schema, refs }, compact(text)))
 }
 

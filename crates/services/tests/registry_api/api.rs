@@ -339,3 +339,29 @@ async fn every_error_is_in_confluents_shape() -> TestResult {
     }
     Ok(())
 }
+
+/// apache-avro's parser alone would resolve these defaults without end and abort the
+/// process; Avro Java accepts the schema, and so does the registry.
+#[tokio::test]
+async fn a_default_that_leads_back_to_itself_is_registered_not_fatal() -> TestResult {
+    let app = App::new();
+    let endless = json!({"type":"record","name":"A","fields":[
+        {"name":"b","type":{"type":"record","name":"B","fields":[
+            {"name":"c","type":[{"type":"map","values":"int"},"B"],"default":{}}]}},
+        {"name":"d","type":"B","default":{}}]});
+    let registered = app.register("t", &endless).await?;
+    assert_eq!(registered.status, 200, "{:?}", registered.body);
+    let without_d = json!({"type":"record","name":"A","fields":[
+        {"name":"b","type":{"type":"record","name":"B","fields":[
+            {"name":"c","type":[{"type":"map","values":"int"},"B"],"default":{}}]}}]});
+    app.register("t", &without_d).await?;
+    let path = "/compatibility/subjects/t/versions/latest?verbose=true";
+    let back = app.post(path, body(&endless)).await?;
+    assert_eq!(
+        back.body["is_compatible"],
+        json!(true),
+        "d has its default: {:?}",
+        back.body
+    );
+    Ok(())
+}
