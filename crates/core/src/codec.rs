@@ -391,10 +391,14 @@ impl EventCodec {
             RegistryError::SchemaNotFound(id) => CodecError::UnknownSchema(id),
             other => CodecError::Registry(other),
         })?;
-        let schema = Arc::new(Schema::parse_str(&text).map_err(|e| CodecError::Malformed {
-            id,
-            reason: format!("registered schema does not parse: {e}"),
-        })?);
+        // Parsed as the registry parses (a writer's defaults can otherwise make
+        // apache-avro recurse without end).
+        let parsed =
+            crate::registry::normalise("", &text, &[]).map_err(|e| CodecError::Malformed {
+                id,
+                reason: format!("registered schema does not parse: {e}"),
+            })?;
+        let schema = Arc::new(parsed.0.schema);
         self.writers
             .write()
             .unwrap_or_else(|e| e.into_inner())

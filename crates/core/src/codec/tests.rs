@@ -346,3 +346,24 @@ async fn a_legacy_order_placed_is_read_as_order_created_through_its_upcaster() {
         "a default of the current schema"
     );
 }
+
+/// A writer schema whose defaults lead back to themselves (registered by some client)
+/// is read without apache-avro resolving them, which would overflow the stack.
+#[tokio::test]
+async fn a_writer_schema_with_self_referring_defaults_is_read_safely() {
+    let endless = r#"{"type":"record","name":"A","fields":[
+        {"name":"b","type":{"type":"record","name":"B","fields":[
+            {"name":"c","type":[{"type":"map","values":"int"},"B"],"default":{}}]}},
+        {"name":"d","type":"B","default":{}}]}"#;
+    let registry = Arc::new(InMemoryRegistry::default());
+    let id = registry.register("t-A", endless).await.unwrap();
+    let codec = EventCodec::new(registry).await.unwrap();
+    let err = codec
+        .decode_framed(&frame(id, &[0, 0, 0]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, CodecError::UnknownType { ref name, .. } if name == "A"),
+        "{err}"
+    );
+}
