@@ -142,6 +142,7 @@ def flows(url, subject):
         "get_schema_versions v1 id",
         lambda c: [{"subject": v.subject, "version": v.version} for v in c.get_schema_versions(v1_id)],
     )
+    step("get_subjects_by_schema_id v1 id", lambda c: c.get_subjects_by_schema_id(v1_id))
     step("get_schema_types", lambda c: c.get_schema_types())
     step("get_compatibility global", lambda c: c.get_compatibility())
     step("set_compatibility FULL", lambda c: c.set_compatibility(subject, "FULL"))

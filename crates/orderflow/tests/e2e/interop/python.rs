@@ -70,6 +70,9 @@ async fn the_confluent_python_client_manages_schemas_in_orderflows_registry() ->
         "[the subject's version 1]",
         |v| *v == json!([{ "subject": SUBJECT, "version": 1 }]),
     );
+    e.check("get_subjects_by_schema_id v1 id", "[the subject]", |s| {
+        *s == json!([SUBJECT])
+    });
     e.check("get_schema_types", "AVRO among them", |t| {
         t.as_array().is_some_and(|t| t.contains(&json!("AVRO")))
     });
