@@ -143,4 +143,9 @@ pub struct Settings {
     /// Share of simulated payment calls that fail as an outage (0.0–1.0); they are retried.
     #[arg(long, env = "ORDERFLOW_PAYMENT_FAILURE_RATE", default_value_t = 0.0)]
     pub payment_failure_rate: f64,
+    /// How long, in seconds, a consumer keeps retrying a record whose handling fails for
+    /// a reason that may pass (provider, mail server or store down) before it sets the
+    /// record aside on the topic's dead-letter queue and goes on.
+    #[arg(long, env = "ORDERFLOW_GIVE_UP_AFTER_SECONDS", default_value_t = 3600)]
+    pub give_up_after_seconds: u64,
 }

@@ -418,10 +418,13 @@ pub async fn spawn(
 ) -> anyhow::Result<JoinSet<anyhow::Result<()>>> {
     let mut tasks = JoinSet::new();
     let a = adapters.clone();
+    let retry = consumer::Retry {
+        give_up_after: Duration::from_secs(settings.give_up_after_seconds),
+    };
     let mut consumer = |handler: Arc<dyn Handler>| {
         let (bus, codec, token) = (a.bus.clone(), a.codec.clone(), shutdown.clone());
         tasks.spawn(async move {
-            consumer::run(bus, codec, handler, StartFrom::Earliest, token)
+            consumer::run_with(bus, codec, handler, StartFrom::Earliest, retry, token)
                 .await
                 .map_err(Into::into)
         });

@@ -116,10 +116,23 @@ fn lane_of(key: &str) -> usize {
     (h.finish() % LANES as u64) as usize
 }
 
-/// Consumes until `shutdown` is cancelled. Records are dispatched to lanes by key (one
-/// key's records in order, different keys at once, no batch barrier); offsets are
-/// committed up to the oldest record not yet handled. On shutdown, polling stops, the
-/// lanes finish what they were given, and the final offsets are committed.
+/// How long a record's handling may keep failing for reasons that pass (a provider or
+/// mail server down, the store unreachable) before it is set aside on the dead-letter
+/// topic so the records behind it go on.
+#[derive(Debug, Clone, Copy)]
+pub struct Retry {
+    pub give_up_after: Duration,
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Self {
+            give_up_after: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// [`run_with`] the default [`Retry`].
 pub async fn run(
     bus: Arc<dyn EventBus>,
     codec: Arc<EventCodec>,
@@ -127,11 +140,28 @@ pub async fn run(
     start: StartFrom,
     shutdown: CancellationToken,
 ) -> Result<(), ServiceError> {
+    run_with(bus, codec, handler, start, Retry::default(), shutdown).await
+}
+
+/// Consumes until `shutdown` is cancelled. Records are dispatched to lanes by key (one
+/// key's records in order, different keys at once, no batch barrier); offsets are
+/// committed up to the oldest record not yet handled. A record that fails for good, or
+/// keeps failing longer than `retry` allows, is set aside on the dead-letter topic with
+/// the reason. On shutdown, polling stops, the lanes finish what they were given, and
+/// the final offsets are committed.
+pub async fn run_with(
+    bus: Arc<dyn EventBus>,
+    codec: Arc<EventCodec>,
+    handler: Arc<dyn Handler>,
+    start: StartFrom,
+    retry: Retry,
+    shutdown: CancellationToken,
+) -> Result<(), ServiceError> {
     let group = handler.group();
     let mut sub = retry_transient(&shutdown, group, || async {
         bus.subscribe(group, handler.topics(), start)
             .await
-            .map_err(|e| ServiceError::External(e.to_string()))
+            .map_err(ServiceError::from)
     })
     .await?;
     tracing::info!(group, topics = ?handler.topics(), "consumer started");
@@ -150,7 +180,7 @@ pub async fn run(
         );
         workers.spawn(async move {
             while let Some(record) = rx.recv().await {
-                if !handle_record(&bus, &codec, &handler, &record, &shutdown).await {
+                if !handle_record(&bus, &codec, &handler, &record, retry, &shutdown).await {
                     // Stopped mid-record: it stays uncommitted and is delivered again.
                     return;
                 }
@@ -217,6 +247,7 @@ async fn handle_record(
     codec: &Arc<EventCodec>,
     handler: &Arc<dyn Handler>,
     record: &Record,
+    retry: Retry,
     shutdown: &CancellationToken,
 ) -> bool {
     let group = handler.group();
@@ -244,12 +275,17 @@ async fn handle_record(
     tracing::debug!(group, topic = %record.topic, partition = record.partition,
         offset = record.offset, event = event.type_name(), key = %record.key, "handling");
     let mut backoff = Duration::from_millis(50);
+    let first_try = tokio::time::Instant::now();
     loop {
         match handler.handle(&event, &delivery).await {
             Ok(()) => return true,
             Err(e) if e.is_transient() => {
+                let failing = first_try.elapsed();
                 if matches!(&e, ServiceError::Store(s) if s.is_conflict()) {
                     tracing::debug!(group, error = %e, "concurrent update; deciding again");
+                } else if failing >= retry.give_up_after {
+                    let reason = format!("gave up after {failing:.1?} of retries: {e}");
+                    return dead_letter(bus, group, record, &reason, shutdown).await;
                 } else {
                     tracing::warn!(group, error = %e, "handler failed; retrying");
                 }
@@ -301,7 +337,7 @@ async fn dead_letter(
     retry_transient(shutdown, group, || async {
         bus.publish(vec![letter.clone()])
             .await
-            .map_err(|e| ServiceError::External(e.to_string()))
+            .map_err(ServiceError::from)
     })
     .await
     .is_ok()

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use orderflow_core::bus::BusError;
 use orderflow_core::codec::{CodecError, EventCodec};
 use orderflow_core::store::{
     AppendRequest, EventStore, ExpectedVersion, NewEvent, StoreError, StoredEvent, StreamQuery,
@@ -21,20 +22,29 @@ pub enum ServiceError {
     Codec(#[from] CodecError),
     #[error(transparent)]
     Domain(#[from] DomainError),
-    #[error("{0}")]
-    External(String),
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    #[error(transparent)]
+    Mail(#[from] crate::mailer::MailError),
+    #[error(transparent)]
+    Payment(#[from] crate::payment_provider::ProviderError),
 }
 
 impl ServiceError {
-    /// Whether trying again later may succeed (as opposed to a poison event).
+    /// Whether trying again later may succeed (as opposed to a poison event, which is
+    /// set aside). Each source says which of its failures pass.
     pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            ServiceError::Store(
+        match self {
+            ServiceError::Store(e) => matches!(
+                e,
                 StoreError::Unavailable(_) | StoreError::WrongExpectedVersion { .. }
-            ) | ServiceError::Codec(CodecError::Registry(_))
-                | ServiceError::External(_)
-        )
+            ),
+            ServiceError::Codec(CodecError::Registry(e)) => e.is_transient(),
+            ServiceError::Codec(_) | ServiceError::Domain(_) => false,
+            ServiceError::Bus(e) => matches!(e, BusError::Unavailable(_)),
+            ServiceError::Mail(e) => e.is_transient(),
+            ServiceError::Payment(e) => e.is_transient(),
+        }
     }
 }
 

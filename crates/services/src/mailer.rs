@@ -17,9 +17,26 @@ pub struct Email {
     pub body: String,
 }
 
+/// Why an email was not sent, and whether sending it again can help.
 #[derive(Debug, thiserror::Error)]
-#[error("sending mail failed: {0}")]
-pub struct MailError(pub String);
+pub enum MailError {
+    /// The message cannot be written at all (an address that is not one): sending it
+    /// again never helps.
+    #[error("the email cannot be built: {0}")]
+    Invalid(String),
+    /// The mail server refused it for good (an SMTP 5xx answer).
+    #[error("the mail server refused the email: {0}")]
+    Refused(String),
+    /// The server or the outbox cannot take it now: try again later.
+    #[error("the mail server or outbox is unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl MailError {
+    pub fn is_transient(&self) -> bool {
+        matches!(self, MailError::Unavailable(_))
+    }
+}
 
 #[async_trait]
 pub trait Mailer: Send + Sync + std::fmt::Debug {
@@ -29,7 +46,7 @@ pub trait Mailer: Send + Sync + std::fmt::Debug {
 const FROM: &str = "orderflow <orders@orderflow.local>";
 
 fn message(email: &Email) -> Result<Message, MailError> {
-    let err = |e: &dyn std::fmt::Display| MailError(e.to_string());
+    let err = |e: &dyn std::fmt::Display| MailError::Invalid(e.to_string());
     let from: Mailbox = FROM.parse().map_err(|e| err(&e))?;
     let to: Mailbox = email.to.parse().map_err(|e| err(&e))?;
     Message::builder()
@@ -50,7 +67,8 @@ pub struct FileMailer {
 
 impl FileMailer {
     pub fn new(dir: PathBuf) -> Result<Self, MailError> {
-        std::fs::create_dir_all(&dir).map_err(|e| MailError(format!("{}: {e}", dir.display())))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| MailError::Unavailable(format!("{}: {e}", dir.display())))?;
         Ok(Self { dir })
     }
 }
@@ -79,8 +97,8 @@ impl Mailer for FileMailer {
             std::fs::rename(&tmp, &path)
         })
         .await
-        .map_err(|e| MailError(e.to_string()))?
-        .map_err(|e| MailError(e.to_string()))
+        .map_err(|e| MailError::Unavailable(e.to_string()))?
+        .map_err(|e| MailError::Unavailable(e.to_string()))
     }
 }
 
@@ -92,7 +110,7 @@ pub struct SmtpMailer {
 
 impl SmtpMailer {
     pub fn from_url(url: &str) -> Result<Self, MailError> {
-        let invalid = |why: &str| MailError(format!("invalid SMTP URL {url:?}: {why}"));
+        let invalid = |why: &str| MailError::Invalid(format!("invalid SMTP URL {url:?}: {why}"));
         let rest = url.strip_prefix("smtp://").ok_or_else(|| {
             invalid("only plain smtp://host[:port] is supported (no TLS built in)")
         })?;
@@ -122,7 +140,13 @@ impl Mailer for SmtpMailer {
             .send(message(email)?)
             .await
             .map(|_| ())
-            .map_err(|e| MailError(e.to_string()))
+            .map_err(|e| {
+                if e.is_permanent() {
+                    MailError::Refused(e.to_string())
+                } else {
+                    MailError::Unavailable(e.to_string())
+                }
+            })
     }
 }
 
@@ -155,5 +179,25 @@ mod tests {
         );
         assert!(text.contains("To: c-1@customers.orderflow.local"));
         assert!(text.contains("Subject: We received your order o-1"));
+    }
+
+    #[tokio::test]
+    async fn an_address_that_is_not_one_is_a_permanent_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let mailer = FileMailer::new(dir.path().join("mail")).unwrap();
+        for to in [
+            "a:b@customers.orderflow.local",
+            ".x@customers.orderflow.local",
+            "a..b@x",
+        ] {
+            let email = Email {
+                message_id: "order-received.o-1@orderflow".into(),
+                to: to.into(),
+                subject: "s".into(),
+                body: "b".into(),
+            };
+            let err = mailer.send(&email).await.unwrap_err();
+            assert!(!err.is_transient(), "{to}: {err}");
+        }
     }
 }

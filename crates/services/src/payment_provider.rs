@@ -12,9 +12,24 @@ use orderflow_domain::payment::ChargeOutcome;
 use orderflow_domain::{Money, OrderId};
 use rusqlite::{Connection, OptionalExtension, params};
 
+/// Why the provider gave no answer (a declined charge is an answer, not an error).
 #[derive(Debug, thiserror::Error)]
-#[error("payment provider unavailable: {0}")]
-pub struct ProviderError(pub String);
+pub enum ProviderError {
+    /// The provider cannot be reached or failed inside: try again later (calls are
+    /// idempotent per order).
+    #[error("payment provider unavailable: {0}")]
+    Unavailable(String),
+    /// The provider refused the request itself (malformed, not allowed): asking again
+    /// never helps.
+    #[error("payment provider refused the request: {0}")]
+    Refused(String),
+}
+
+impl ProviderError {
+    pub fn is_transient(&self) -> bool {
+        matches!(self, ProviderError::Unavailable(_))
+    }
+}
 
 #[async_trait]
 pub trait PaymentProvider: Send + Sync + std::fmt::Debug {
@@ -67,7 +82,7 @@ CREATE TABLE IF NOT EXISTS ledger (
 ";
 
 fn provider_error(e: impl std::fmt::Display) -> ProviderError {
-    ProviderError(e.to_string())
+    ProviderError::Unavailable(e.to_string())
 }
 
 impl SimulatedProvider {
@@ -98,7 +113,7 @@ impl SimulatedProvider {
             tokio::time::sleep(self.settings.latency).await;
         }
         if self.settings.failure_rate > 0.0 && rand::random::<f64>() < self.settings.failure_rate {
-            return Err(ProviderError("simulated outage".into()));
+            return Err(ProviderError::Unavailable("simulated outage".into()));
         }
         let ledger = self.ledger.clone();
         tokio::task::spawn_blocking(move || -> rusqlite::Result<(String, String)> {

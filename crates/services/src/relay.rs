@@ -94,7 +94,7 @@ pub async fn run(
         retry_transient(&shutdown, "relay publish", || async {
             bus.publish(records.clone())
                 .await
-                .map_err(|e| ServiceError::External(e.to_string()))
+                .map_err(ServiceError::from)
         })
         .await?;
         tracing::debug!(
@@ -122,9 +122,7 @@ async fn save_flushed(
     checkpoints: &dyn Checkpoints,
     position: u64,
 ) -> Result<(), ServiceError> {
-    bus.flush()
-        .await
-        .map_err(|e| ServiceError::External(e.to_string()))?;
+    bus.flush().await.map_err(ServiceError::from)?;
     Ok(checkpoints.save(CHECKPOINT, position).await?)
 }
 

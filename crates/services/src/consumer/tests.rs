@@ -210,3 +210,112 @@ async fn a_record_waits_out_a_registry_outage_and_is_then_handled() -> TestResul
     );
     Ok(())
 }
+
+/// Fails every record of key `bad` (for good, or for now), handles the others.
+#[derive(Debug)]
+struct FailsOneKey {
+    transient: bool,
+    handled: AtomicUsize,
+    shutdown: CancellationToken,
+}
+
+#[async_trait]
+impl Handler for FailsOneKey {
+    fn group(&self) -> &'static str {
+        "picky"
+    }
+
+    fn topics(&self) -> &'static [&'static str] {
+        &["orders"]
+    }
+
+    async fn handle(&self, event: &Event, _: &Delivery) -> Result<(), ServiceError> {
+        if let Event::OrderCreated(e) = event
+            && e.customer_id.as_str() == "bad"
+        {
+            let reason = "550 mailbox unavailable".to_owned();
+            return Err(ServiceError::Mail(if self.transient {
+                crate::mailer::MailError::Unavailable(reason)
+            } else {
+                crate::mailer::MailError::Refused(reason)
+            }));
+        }
+        if self.handled.fetch_add(1, Ordering::SeqCst) + 1 == 2 {
+            self.shutdown.cancel();
+        }
+        Ok(())
+    }
+}
+
+/// Publishes good, bad, good orders; consumes until both good ones are handled; returns
+/// the reason the bad one was set aside with.
+async fn set_aside(setup: &Setup, handler: Arc<FailsOneKey>, retry: Retry) -> Res<String> {
+    let customer = |c: &str| -> Res<Vec<u8>> {
+        let mut created = sample_created();
+        if let Event::OrderCreated(e) = &mut created {
+            e.customer_id = orderflow_domain::CustomerId::parse(c)?;
+        }
+        let encoded = setup.codec.encode(&created)?;
+        Ok(frame(encoded.schema_id, &encoded.payload))
+    };
+    setup
+        .bus
+        .publish(vec![
+            Setup::record("k1", customer("good")?),
+            Setup::record("k2", customer("bad")?),
+            Setup::record("k2", customer("good")?),
+        ])
+        .await?;
+    let shutdown = handler.shutdown.clone();
+    run_with(
+        setup.bus.clone(),
+        setup.codec.clone(),
+        handler,
+        StartFrom::Earliest,
+        retry,
+        shutdown,
+    )
+    .await?;
+    let mut dlq = setup
+        .bus
+        .subscribe("reader", &["orders.dlq"], StartFrom::Earliest)
+        .await?;
+    let letters = dlq.poll(10, Duration::from_secs(5)).await?;
+    assert_eq!(letters.len(), 1, "the bad record, and only it, is set aside");
+    let reason = letters[0].header(headers::ERROR).ok_or("no reason")?;
+    Ok(String::from_utf8_lossy(reason).into_owned())
+}
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+#[tokio::test]
+async fn a_record_that_fails_for_good_is_set_aside_and_the_same_key_goes_on() -> TestResult {
+    let setup = Setup::new().await?;
+    let handler = Arc::new(FailsOneKey {
+        transient: false,
+        handled: AtomicUsize::new(0),
+        shutdown: CancellationToken::new(),
+    });
+    let reason = set_aside(&setup, handler, Retry::default()).await?;
+    assert!(reason.contains("refused") && reason.contains("550"), "{reason}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_record_that_keeps_failing_for_now_is_set_aside_once_retries_run_out() -> TestResult {
+    let setup = Setup::new().await?;
+    let handler = Arc::new(FailsOneKey {
+        transient: true,
+        handled: AtomicUsize::new(0),
+        shutdown: CancellationToken::new(),
+    });
+    let retry = Retry {
+        give_up_after: Duration::from_millis(300),
+    };
+    let reason = set_aside(&setup, handler, retry).await?;
+    assert!(
+        reason.contains("gave up after") && reason.contains("unavailable"),
+        "{reason}"
+    );
+    Ok(())
+}

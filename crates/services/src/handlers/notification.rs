@@ -99,10 +99,7 @@ impl Handler for NotificationService {
             };
             let to = format!("{customer}@customers.orderflow.local");
             let email = compose(kind, order_id, to.clone(), &detail);
-            self.mailer
-                .send(&email)
-                .await
-                .map_err(|e| ServiceError::External(e.to_string()))?;
+            self.mailer.send(&email).await?;
             let events = sent.state.decide(RecordSent {
                 order_id: order_id.clone(),
                 kind,

@@ -46,7 +46,7 @@ impl Handler for PaymentService {
                         .provider
                         .charge(&created.order_id, amount)
                         .await
-                        .map_err(|e| ServiceError::External(e.to_string()))?;
+                        .map_err(ServiceError::from)?;
                     let events = payment.state.decide(PaymentCommand::RecordCharge {
                         order_id: created.order_id.clone(),
                         amount,
@@ -70,7 +70,7 @@ impl Handler for PaymentService {
                         .provider
                         .refund(&cancelled.order_id, amount)
                         .await
-                        .map_err(|e| ServiceError::External(e.to_string()))?;
+                        .map_err(ServiceError::from)?;
                     let events = payment.state.decide(PaymentCommand::RecordRefund {
                         order_id: cancelled.order_id.clone(),
                         transaction_id: refund_id,

@@ -70,10 +70,11 @@ pub async fn get_stock(
 /// `GET /consumers`: every consumer group with committed offsets and lag, and the
 /// readers that follow the event store by position.
 pub async fn consumers(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let groups =
-        app.bus.groups().await.map_err(|e| {
-            ApiError::Internal(crate::context::ServiceError::External(e.to_string()))
-        })?;
+    let groups = app
+        .bus
+        .groups()
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
     let head = app.recorder.store.head_position().await?;
     let relay = app
         .checkpoints
@@ -97,9 +98,11 @@ pub async fn consumers(State(app): State<AppState>) -> Result<Json<Value>, ApiEr
     let mut dead_letters = Vec::new();
     for topic in orderflow_core::bus::TOPICS {
         let dlq = orderflow_core::bus::dead_letter_topic(topic);
-        let ends = app.bus.end_offsets(&dlq).await.map_err(|e| {
-            ApiError::Internal(crate::context::ServiceError::External(e.to_string()))
-        })?;
+        let ends = app
+            .bus
+            .end_offsets(&dlq)
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?;
         let records: u64 = ends.iter().map(|(_, end)| end).sum();
         dead_letters.push(json!({ "topic": dlq, "records": records }));
     }
