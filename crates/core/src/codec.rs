@@ -85,6 +85,12 @@ pub const SCHEMA_FILES: &[(&str, &str)] = &[
         "NotificationSent",
         include_str!("../../../schemas/NotificationSent.avsc"),
     ),
+    // Added last: types are registered in this order, so the ids earlier types get in a
+    // new registry stay as they were.
+    (
+        "PaymentSkipped",
+        include_str!("../../../schemas/PaymentSkipped.avsc"),
+    ),
 ];
 
 /// Earlier versions of the schemas, oldest first: registered before the current ones so

@@ -48,6 +48,16 @@ pub struct PaymentDeclined {
     pub reason: String,
 }
 
+/// Payment did not charge the order: it was cancelled before payment got to it, so no
+/// money was taken (and none will be refunded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentSkipped {
+    pub order_id: OrderId,
+    /// What would have been charged.
+    pub amount: Money,
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentRefunded {
     pub order_id: OrderId,
@@ -186,6 +196,7 @@ events!(
     PaymentReceived,
     PaymentDeclined,
     PaymentRefunded,
+    PaymentSkipped,
     StockLevelSet,
     StockAllocated,
     StockDeallocated,
@@ -210,6 +221,7 @@ impl Event {
             Event::PaymentReceived(e) => e.order_id.as_str(),
             Event::PaymentDeclined(e) => e.order_id.as_str(),
             Event::PaymentRefunded(e) => e.order_id.as_str(),
+            Event::PaymentSkipped(e) => e.order_id.as_str(),
             Event::StockLevelSet(e) => e.sku.as_str(),
             Event::StockAllocated(e) => e.order_id.as_str(),
             Event::StockDeallocated(e) => e.order_id.as_str(),

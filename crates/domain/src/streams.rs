@@ -50,6 +50,7 @@ pub fn stream_of(event: &Event) -> String {
         Event::PaymentReceived(e) => payment(&e.order_id),
         Event::PaymentDeclined(e) => payment(&e.order_id),
         Event::PaymentRefunded(e) => payment(&e.order_id),
+        Event::PaymentSkipped(e) => payment(&e.order_id),
         Event::StockLevelSet(e) => sku(&e.sku),
         Event::StockAllocated(e) => sku(&e.sku),
         Event::StockDeallocated(e) => sku(&e.sku),

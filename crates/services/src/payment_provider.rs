@@ -37,6 +37,16 @@ pub trait PaymentProvider: Send + Sync + std::fmt::Debug {
     async fn charge(&self, order: &OrderId, amount: Money) -> Result<ChargeOutcome, ProviderError>;
     /// Refunds the order's charge; idempotent per order. Returns the refund's id.
     async fn refund(&self, order: &OrderId, amount: Money) -> Result<String, ProviderError>;
+    /// Makes sure the order is never charged: closes its charge (the same idempotency
+    /// key) without taking money, so that a later `charge` of it answers `Voided` too.
+    /// If a charge was already made under the key (by an attempt that could not record
+    /// it), nothing is voided and that charge's answer is returned instead.
+    async fn void(
+        &self,
+        order: &OrderId,
+        amount: Money,
+        reason: &str,
+    ) -> Result<ChargeOutcome, ProviderError>;
 }
 
 /// Settings of the simulated provider.
@@ -146,6 +156,17 @@ impl SimulatedProvider {
     }
 }
 
+/// A charge's ledger entry (outcome, reference) as the provider's answer.
+fn charge_outcome(outcome: String, reference: String) -> ChargeOutcome {
+    match outcome.as_str() {
+        "approved" => ChargeOutcome::Approved {
+            transaction_id: reference,
+        },
+        "voided" => ChargeOutcome::Voided { reason: reference },
+        _ => ChargeOutcome::Declined { reason: reference },
+    }
+}
+
 #[async_trait]
 impl PaymentProvider for SimulatedProvider {
     async fn charge(&self, order: &OrderId, amount: Money) -> Result<ChargeOutcome, ProviderError> {
@@ -172,13 +193,26 @@ impl PaymentProvider for SimulatedProvider {
             reference,
         );
         let (outcome, reference) = self.once(key, entry).await?;
-        Ok(if outcome == "approved" {
-            ChargeOutcome::Approved {
-                transaction_id: reference,
-            }
-        } else {
-            ChargeOutcome::Declined { reason: reference }
-        })
+        Ok(charge_outcome(outcome, reference))
+    }
+
+    async fn void(
+        &self,
+        order: &OrderId,
+        amount: Money,
+        reason: &str,
+    ) -> Result<ChargeOutcome, ProviderError> {
+        // The charge's own key: whichever of the charge and the void comes first stands.
+        let key = format!("charge:{order}");
+        let entry = (
+            "charge".into(),
+            order.to_string(),
+            amount.minor(),
+            "voided".into(),
+            reason.to_owned(),
+        );
+        let (outcome, reference) = self.once(key, entry).await?;
+        Ok(charge_outcome(outcome, reference))
     }
 
     async fn refund(&self, order: &OrderId, amount: Money) -> Result<String, ProviderError> {
@@ -213,6 +247,38 @@ mod tests {
         let second = p.charge(&order, amount).await.unwrap();
         assert_eq!(first, second);
         assert_eq!(p.charges("o-1").unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_voided_order_is_never_charged_afterwards() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = provider(dir.path());
+        let order = OrderId::parse("o-3").unwrap();
+        let amount = Money::from_minor(500).unwrap();
+        let voided = ChargeOutcome::Voided {
+            reason: "order cancelled".into(),
+        };
+        assert_eq!(
+            p.void(&order, amount, "order cancelled").await.unwrap(),
+            voided
+        );
+        assert_eq!(p.charge(&order, amount).await.unwrap(), voided);
+        assert_eq!(p.charges("o-3").unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn voiding_an_order_already_charged_answers_with_that_charge() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = provider(dir.path());
+        let order = OrderId::parse("o-4").unwrap();
+        let amount = Money::from_minor(500).unwrap();
+        let charged = p.charge(&order, amount).await.unwrap();
+        assert!(matches!(charged, ChargeOutcome::Approved { .. }));
+        assert_eq!(
+            p.void(&order, amount, "order cancelled").await.unwrap(),
+            charged
+        );
+        assert_eq!(p.charges("o-4").unwrap(), 1);
     }
 
     #[tokio::test]

@@ -56,6 +56,12 @@ pub(crate) fn every_event() -> Vec<Event> {
             transaction_id: "rf".into(),
         }
         .into(),
+        PaymentSkipped {
+            order_id: order_id.clone(),
+            amount,
+            reason: "order cancelled before payment: changed my mind".into(),
+        }
+        .into(),
         StockLevelSet {
             sku: sku.clone(),
             available: 10,

@@ -54,6 +54,7 @@ record!(PaymentRefundedV1 = "PaymentRefunded" {
     amount_cents: i64,
     transaction_id: String,
 });
+record!(PaymentSkippedV1 = "PaymentSkipped" { order_id: String, amount_cents: i64, reason: String });
 record!(StockLevelSetV1 = "StockLevelSet" { sku: String, available: i64 });
 record!(StockAllocatedV1 = "StockAllocated" { sku: String, order_id: String, quantity: i32 });
 record!(StockDeallocatedV1 = "StockDeallocated" { sku: String, order_id: String, quantity: i32 });
@@ -90,6 +91,7 @@ pub enum Wire {
     PaymentReceived(PaymentReceivedV1),
     PaymentDeclined(PaymentDeclinedV1),
     PaymentRefunded(PaymentRefundedV1),
+    PaymentSkipped(PaymentSkippedV1),
     StockLevelSet(StockLevelSetV1),
     StockAllocated(StockAllocatedV1),
     StockDeallocated(StockDeallocatedV1),
@@ -175,6 +177,11 @@ pub fn to_wire(event: &Event) -> Wire {
             order_id: e.order_id.to_string(),
             amount_cents: e.amount.minor(),
             transaction_id: e.transaction_id.clone(),
+        }),
+        Event::PaymentSkipped(e) => Wire::PaymentSkipped(PaymentSkippedV1 {
+            order_id: e.order_id.to_string(),
+            amount_cents: e.amount.minor(),
+            reason: e.reason.clone(),
         }),
         Event::StockLevelSet(e) => Wire::StockLevelSet(StockLevelSetV1 {
             sku: e.sku.to_string(),
@@ -306,6 +313,15 @@ pub fn from_wire<R: WireSource>(event_type: &str, read: R) -> Result<Event, Code
                 order_id: order(w.order_id)?,
                 amount: money(w.amount_cents)?,
                 transaction_id: w.transaction_id,
+            }
+            .into()
+        }
+        "PaymentSkipped" => {
+            let w: PaymentSkippedV1 = read.read()?;
+            PaymentSkipped {
+                order_id: order(w.order_id)?,
+                amount: money(w.amount_cents)?,
+                reason: w.reason,
             }
             .into()
         }

@@ -1,10 +1,17 @@
 //! Payment: charges an order when it is created, refunds it when it is cancelled.
+//!
+//! An order already cancelled when payment gets to it (payment running behind) is not
+//! charged: the domain plans a skip, the provider is asked to void the order's charge
+//! (so that a charge an earlier, crashed attempt made comes to light instead of being
+//! forgotten) and `PaymentSkipped` is recorded. Only a cancel that lands while the charge
+//! is in flight leads to a charge and then a refund.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use orderflow_domain::payment::{Payment, PaymentCommand};
-use orderflow_domain::{Aggregate, Event, streams};
+use orderflow_domain::order::Order;
+use orderflow_domain::payment::{ChargePlan, Payment, PaymentCommand};
+use orderflow_domain::{Aggregate, Event, Money, OrderId, streams};
 
 use super::cause_of;
 use crate::consumer::{Delivery, Handler};
@@ -21,6 +28,69 @@ pub struct PaymentService {
     pub provider: Arc<dyn PaymentProvider>,
 }
 
+/// What an event asks of payment.
+#[derive(Debug, Clone, Copy)]
+enum Intent {
+    /// Charge the order's total (or skip it, if the order is cancelled by now).
+    Charge(Money),
+    /// Give back what was taken.
+    Refund,
+}
+
+impl PaymentService {
+    /// Loads the order's payment and the order as recorded now, asks the provider what
+    /// the domain's decision calls for, and records its answer at the version read; on a
+    /// conflict, all of it again on fresh facts.
+    async fn decide_and_record(
+        &self,
+        order_id: &OrderId,
+        intent: Intent,
+        delivery: &Delivery,
+    ) -> Result<(), ServiceError> {
+        let stream = streams::payment(order_id);
+        retry_on_conflict(|| async {
+            let all = self.recorder.read_correlated(order_id.as_str()).await?;
+            let payment = all.load::<Payment>(&stream);
+            let command = match intent {
+                Intent::Charge(amount) => {
+                    let order = all.load::<Order>(&streams::order(order_id)).state;
+                    let outcome = match payment.state.plan_charge(&order) {
+                        ChargePlan::Nothing => return Ok(()),
+                        ChargePlan::Charge => self.provider.charge(order_id, amount).await?,
+                        ChargePlan::Skip { reason } => {
+                            self.provider.void(order_id, amount, &reason).await?
+                        }
+                    };
+                    PaymentCommand::RecordCharge {
+                        order_id: order_id.clone(),
+                        amount,
+                        outcome,
+                    }
+                }
+                Intent::Refund => {
+                    let Payment::Received { amount, .. } = payment.state else {
+                        return Ok(());
+                    };
+                    PaymentCommand::RecordRefund {
+                        order_id: order_id.clone(),
+                        transaction_id: self.provider.refund(order_id, amount).await?,
+                    }
+                }
+            };
+            let events = payment.state.decide(command)?;
+            self.recorder
+                .record(
+                    &events,
+                    &[(&stream, payment.version)],
+                    cause_of(delivery, "payment"),
+                )
+                .await
+                .map(drop)
+        })
+        .await
+    }
+}
+
 #[async_trait]
 impl Handler for PaymentService {
     fn group(&self) -> &'static str {
@@ -32,57 +102,20 @@ impl Handler for PaymentService {
     }
 
     async fn handle(&self, event: &Event, delivery: &Delivery) -> Result<(), ServiceError> {
-        let cause = cause_of(delivery, "payment");
         match event {
             Event::OrderCreated(created) => {
-                let stream = streams::payment(&created.order_id);
-                retry_on_conflict(|| async {
-                    let payment = self.recorder.load::<Payment>(&stream).await?;
-                    if !payment.state.needs_charge() {
-                        return Ok(());
-                    }
-                    let amount = created.lines.total();
-                    let outcome = self
-                        .provider
-                        .charge(&created.order_id, amount)
-                        .await
-                        .map_err(ServiceError::from)?;
-                    let events = payment.state.decide(PaymentCommand::RecordCharge {
-                        order_id: created.order_id.clone(),
-                        amount,
-                        outcome,
-                    })?;
-                    self.recorder
-                        .record(&events, &[(&stream, payment.version)], cause)
-                        .await
-                        .map(drop)
-                })
-                .await
+                let intent = Intent::Charge(created.lines.total());
+                self.decide_and_record(&created.order_id, intent, delivery)
+                    .await
             }
             Event::OrderCancelled(cancelled) => {
-                let stream = streams::payment(&cancelled.order_id);
-                retry_on_conflict(|| async {
-                    let payment = self.recorder.load::<Payment>(&stream).await?;
-                    let Payment::Received { amount, .. } = payment.state else {
-                        return Ok(());
-                    };
-                    let refund_id = self
-                        .provider
-                        .refund(&cancelled.order_id, amount)
-                        .await
-                        .map_err(ServiceError::from)?;
-                    let events = payment.state.decide(PaymentCommand::RecordRefund {
-                        order_id: cancelled.order_id.clone(),
-                        transaction_id: refund_id,
-                    })?;
-                    self.recorder
-                        .record(&events, &[(&stream, payment.version)], cause)
-                        .await
-                        .map(drop)
-                })
-                .await
+                self.decide_and_record(&cancelled.order_id, Intent::Refund, delivery)
+                    .await
             }
             _ => Ok(()),
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
