@@ -162,6 +162,13 @@ pub trait EventBus: Send + Sync + fmt::Debug {
     /// ever had a record.
     async fn end_offsets(&self, topic: &str) -> Result<Vec<(u32, u64)>, BusError>;
 
+    /// What this bus is, as created: a new value when its storage was lost and started
+    /// again empty. The relay compares it with the bus it last published to, and
+    /// publishes the store again when they differ. `None`: this bus cannot tell.
+    async fn identity(&self) -> Result<Option<String>, BusError> {
+        Ok(None)
+    }
+
     /// Moves a stopped group's committed offsets on `topics` to `to`, so that it
     /// replays from there when it starts again (Kafka's `--reset-offsets`). Returns the
     /// offsets committed.

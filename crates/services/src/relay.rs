@@ -17,6 +17,8 @@ use crate::consumer::{headers, retry_transient};
 use crate::context::ServiceError;
 
 pub const CHECKPOINT: &str = "relay";
+/// Which bus the relay's checkpoint is about (see [`EventBus::identity`]).
+pub const BUS_CHECKPOINT: &str = "relay.bus";
 const BATCH: usize = 1000;
 /// Longest time between checkpoint saves while events keep coming.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
@@ -57,7 +59,8 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), ServiceError> {
     let mut position = retry_transient(&shutdown, "relay", || async {
-        Ok(checkpoints.load(CHECKPOINT).await?.unwrap_or(0))
+        let position = checkpoints.load(CHECKPOINT).await?.unwrap_or(0);
+        same_bus_or_start_over(bus.as_ref(), checkpoints.as_ref(), position).await
     })
     .await?;
     tracing::info!(position, "relay started");
@@ -114,6 +117,47 @@ pub async fn run(
     }
     tracing::info!(position, "relay stopped");
     Ok(())
+}
+
+/// A number that stands for a bus identity in a checkpoint (which holds positions).
+fn identity_stamp(identity: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    identity.hash(&mut h);
+    h.finish() >> 2
+}
+
+/// Where to start publishing: the checkpoint, unless the bus is not the one it was
+/// saved for (its storage was lost, truncated or replaced, so its records are gone):
+/// then the bus is a copy to make again, from the beginning of the store. Consumers,
+/// starting over on the new bus too, are idempotent.
+async fn same_bus_or_start_over(
+    bus: &dyn EventBus,
+    checkpoints: &dyn Checkpoints,
+    position: u64,
+) -> Result<u64, ServiceError> {
+    let Some(identity) = bus.identity().await? else {
+        return Ok(position);
+    };
+    let stamp = identity_stamp(&identity);
+    let start = match checkpoints.load(BUS_CHECKPOINT).await? {
+        Some(known) if known == stamp => return Ok(position),
+        Some(_) if position > 0 => {
+            tracing::warn!(
+                checkpoint = position,
+                "the bus is not the one the relay published to (its storage was lost or \
+                 replaced): publishing the store to it again from the beginning"
+            );
+            // The position first: a crash between the two saves must not leave the new
+            // bus's stamp beside the old position.
+            checkpoints.save(CHECKPOINT, 0).await?;
+            0
+        }
+        // The first start with a bus that can tell (or with an empty store).
+        _ => position,
+    };
+    checkpoints.save(BUS_CHECKPOINT, stamp).await?;
+    Ok(start)
 }
 
 /// Flushes the bus, then saves the checkpoint.

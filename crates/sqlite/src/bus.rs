@@ -47,6 +47,9 @@ CREATE TABLE IF NOT EXISTS records (
     UNIQUE (topic, partition, offset)
 );
 DROP INDEX IF EXISTS records_by_time;
+CREATE TABLE IF NOT EXISTS identity (
+    id TEXT NOT NULL -- made once, when the file is created
+);
 CREATE TABLE IF NOT EXISTS partition_ends (
     topic       TEXT    NOT NULL,
     partition   INTEGER NOT NULL,
@@ -124,6 +127,11 @@ impl SqliteBus {
         }
         let conn = open_bus(path).map_err(unavailable)?;
         conn.execute_batch(SCHEMA).map_err(unavailable)?;
+        conn.execute(
+            "INSERT INTO identity (id) SELECT ?1 WHERE NOT EXISTS (SELECT 1 FROM identity)",
+            [uuid::Uuid::new_v4().to_string()],
+        )
+        .map_err(unavailable)?;
         Ok(Self {
             shared: Arc::new(Shared {
                 path: path.to_owned(),
@@ -370,6 +378,14 @@ impl EventBus for SqliteBus {
             rows.collect()
         })
         .await
+    }
+
+    async fn identity(&self) -> Result<Option<String>, BusError> {
+        on_writer(&self.shared, |conn, _| {
+            conn.query_row("SELECT id FROM identity", [], |r| r.get(0))
+        })
+        .await
+        .map(Some)
     }
 
     /// The embedded bus has no group membership to check: stop the group's process

@@ -244,3 +244,33 @@ async fn bus_commits_are_not_synced_one_by_one_and_stay_so_after_a_flush()
     assert_eq!(flushed, 1);
     Ok(())
 }
+
+/// The bus knows itself: the same file keeps its identity, a lost or emptied one gets
+/// a new one (the relay then publishes the store to it again).
+#[tokio::test]
+async fn a_bus_file_keeps_its_identity_and_a_new_or_emptied_file_gets_another()
+-> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("bus.db");
+    let first = SqliteBus::open(&path)?
+        .identity()
+        .await?
+        .ok_or("no identity")?;
+    let again = SqliteBus::open(&path)?
+        .identity()
+        .await?
+        .ok_or("no identity")?;
+    assert_eq!(first, again);
+    for entry in std::fs::read_dir(dir.path())? {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(entry?.path())?
+            .set_len(0)?;
+    }
+    let emptied = SqliteBus::open(&path)?
+        .identity()
+        .await?
+        .ok_or("no identity")?;
+    assert_ne!(first, emptied);
+    Ok(())
+}
