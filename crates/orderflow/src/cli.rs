@@ -148,4 +148,9 @@ pub struct Settings {
     /// record aside on the topic's dead-letter queue and goes on.
     #[arg(long, env = "ORDERFLOW_GIVE_UP_AFTER_SECONDS", default_value_t = 3600)]
     pub give_up_after_seconds: u64,
+    /// Start even though the event store is missing or empty while the bus and read
+    /// models hold data made from a store that is gone: delete them and make them again
+    /// from this store (what they held is lost).
+    #[arg(long, env = "ORDERFLOW_DISCARD_DERIVED_DATA")]
+    pub discard_derived_data: bool,
 }

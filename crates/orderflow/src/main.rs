@@ -40,6 +40,7 @@ macro_rules! announce {
 
 mod bench;
 mod cli;
+mod datadir;
 mod ops;
 mod schema;
 mod wiring;

@@ -344,6 +344,7 @@ impl Adapters {
         let dir = &settings.data_dir;
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the data dir {}", dir.display()))?;
+        crate::datadir::check(settings).await?;
         let Storage {
             store,
             checkpoints,

@@ -6,6 +6,7 @@
 mod bus;
 mod db;
 mod group;
+pub mod lineage;
 mod registry;
 mod store;
 mod views;

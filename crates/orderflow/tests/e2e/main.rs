@@ -5,6 +5,7 @@ mod support;
 
 mod api;
 mod cli;
+mod datadir;
 mod failures;
 mod flow;
 mod interop;

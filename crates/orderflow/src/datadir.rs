@@ -1,0 +1,141 @@
+//! A data dir that knows itself. The event store is the truth; the bus and the read
+//! models (analytics included) are copies made from it, each stamped with the identity
+//! of the store it was made from. Before anything opens them, on the embedded defaults:
+//!
+//! - every file passes SQLite's `quick_check`, or orderflow refuses to start, naming it;
+//! - a store that is missing or empty beside copies that hold data is refused (they were
+//!   made from a store that is gone): restore it, or start with
+//!   `--discard-derived-data` to drop the copies and make them again from this store;
+//! - copies made from another store, or read models ahead of the store, are dropped and
+//!   made again (the relay publishes the store to a new bus; projections and analytics
+//!   start over);
+//! - read models made again, or lost, make the analytics group read the bus from its
+//!   start, so that analytics counts every order again and not only new ones.
+//!
+//! PostgreSQL keeps the store and its read models in one database, so none of this
+//! applies there.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use orderflow_core::bus::{EventBus, StartFrom};
+use orderflow_sqlite::{SqliteBus, lineage};
+
+use crate::cli::Settings;
+use crate::wiring::{BusKind, StoreKind, bus_kind, store_kind};
+
+const READ_TABLES: &[&str] = &["order_views", "stock_views", "analytics_order_status"];
+const BUS_TABLES: &[&str] = &["records", "group_offsets"];
+
+/// A derived file and what it holds.
+struct Copy {
+    what: &'static str,
+    path: PathBuf,
+    tables: &'static [&'static str],
+}
+
+fn remove(path: &Path) -> anyhow::Result<()> {
+    for suffix in ["", "-wal", "-shm"] {
+        let file = PathBuf::from(format!("{}{suffix}", path.display()));
+        match std::fs::remove_file(&file) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e).with_context(|| format!("cannot remove {}", file.display()));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn integrity(path: &Path) -> anyhow::Result<()> {
+    if !path.exists() {
+        return Ok(());
+    }
+    lineage::quick_check(path).map_err(|found| {
+        anyhow::anyhow!(
+            "{} is damaged (SQLite's quick_check: {found}); restore it from a backup{}",
+            path.display(),
+            if path.ends_with("events.db") {
+                ""
+            } else {
+                ", or delete it: it is made again from the event store"
+            }
+        )
+    })
+}
+
+/// Checks the data dir before the services open it; see the module doc.
+pub async fn check(settings: &Settings) -> anyhow::Result<()> {
+    let dir = &settings.data_dir;
+    let StoreKind::Sqlite(events) = store_kind(dir, settings.store_url.as_deref())? else {
+        return Ok(());
+    };
+    let mut copies = vec![Copy {
+        what: "read models",
+        path: dir.join("read.db"),
+        tables: READ_TABLES,
+    }];
+    let bus_path = match bus_kind(dir, settings.bus_url.as_deref())? {
+        BusKind::Sqlite(path) => Some(path),
+        BusKind::Kafka(_) => None,
+    };
+    if let Some(path) = &bus_path {
+        copies.push(Copy {
+            what: "bus",
+            path: path.clone(),
+            tables: BUS_TABLES,
+        });
+    }
+    for path in std::iter::once(&events).chain(copies.iter().map(|c| &c.path)) {
+        integrity(path)?;
+    }
+    let store_was_there = std::fs::metadata(&events).is_ok_and(|m| m.len() > 0);
+    let (store, head) = lineage::store_identity(&events)
+        .with_context(|| format!("reading the event store {}", events.display()))?;
+    let mut read_models_new = !copies[0].path.exists();
+    for copy in &copies {
+        let Some(found) = lineage::derived(&copy.path, copy.tables)? else {
+            continue;
+        };
+        if head == 0 && found.has_data {
+            if !settings.discard_derived_data {
+                bail!(
+                    "the event store {} is {} but {} ({}) holds data made from an event store: \
+                     the store it was made from is gone. Restore {} from a backup, or start \
+                     with --discard-derived-data to delete the bus and read models and make \
+                     them again from this store (what they held is then lost)",
+                    events.display(),
+                    if store_was_there { "empty" } else { "missing" },
+                    copy.path.display(),
+                    copy.what,
+                    events.display()
+                );
+            }
+            tracing::warn!(file = %copy.path.display(), "discarding derived data, as asked");
+        } else if found.store.as_ref().is_some_and(|s| *s != store) {
+            tracing::warn!(file = %copy.path.display(), "made from another event store: making it again");
+        } else if found.position.is_some_and(|p| p > head) {
+            tracing::warn!(file = %copy.path.display(), head, "ahead of the event store (restored from an older backup?): making it again");
+        } else {
+            continue;
+        }
+        remove(&copy.path)?;
+        read_models_new |= copy.what == "read models";
+    }
+    for copy in &copies {
+        lineage::stamp(&copy.path, &store)
+            .with_context(|| format!("stamping {}", copy.path.display()))?;
+    }
+    if let (true, Some(path)) = (read_models_new, &bus_path) {
+        let bus = SqliteBus::open(path).context("opening the event bus")?;
+        let topics = orderflow_services::handlers::analytics::TOPICS;
+        bus.reset_offsets(
+            orderflow_services::handlers::analytics::GROUP,
+            topics,
+            StartFrom::Earliest,
+        )
+        .await
+        .context("sending analytics back to the start of the bus")?;
+    }
+    Ok(())
+}
