@@ -122,8 +122,52 @@ impl Money {
         Ok(Self(minor))
     }
 
+    /// Parses an amount in major units written in decimal (a JSON number's text, such
+    /// as `19.99`, `5`, `1.5e1`) exactly: no binary floating point on the way, so an
+    /// amount with a non-zero digit below the cent (`1.0000001`, `0.000000001`) or past
+    /// the largest amount is refused, never rounded. Trailing zeros are no decimals
+    /// (`1.500` is 1.50); `-0` is zero.
+    pub fn parse_decimal(text: &str) -> Result<Self, DomainError> {
+        let invalid = |reason: &str| DomainError::InvalidValue {
+            what: "amount",
+            reason: format!("{} {reason}", abbreviated(text)),
+        };
+        let decimal = Decimal::parse(text).ok_or_else(|| invalid("is not a decimal number"))?;
+        if decimal.digits.is_empty() {
+            return Ok(Self::ZERO);
+        }
+        if decimal.negative {
+            return Err(invalid("must not be negative"));
+        }
+        // value = digits × 10^exponent, so cents = digits × 10^(exponent + 2).
+        let shift = decimal.exponent + 2;
+        let digits = if shift < 0 {
+            let kept = decimal.digits.len() as i128 + shift;
+            let kept = usize::try_from(kept).unwrap_or(0);
+            let (whole, below) = decimal.digits.split_at(kept.min(decimal.digits.len()));
+            if below.bytes().any(|d| d != b'0') {
+                return Err(invalid("has more than two decimals"));
+            }
+            whole.to_owned()
+        } else {
+            let zeros = usize::try_from(shift).unwrap_or(usize::MAX);
+            // 10^13 minor units has 14 digits: anything longer is too large.
+            if zeros > 14 || decimal.digits.len() + zeros > 14 {
+                return Err(invalid("is too large"));
+            }
+            format!("{}{}", decimal.digits, "0".repeat(zeros))
+        };
+        let minor: i64 = digits.parse().map_err(|_| invalid("is too large"))?;
+        if minor > Self::MAX_MINOR {
+            return Err(invalid("is too large"));
+        }
+        Ok(Self(minor))
+    }
+
     /// Converts a decimal amount in major units (the wire's `double`) to cents,
-    /// refusing negative, non-finite and sub-cent amounts.
+    /// refusing negative, non-finite and sub-cent amounts. A `double` holds no exact
+    /// decimal, so this allows a relative error of 10⁻⁶ of a cent; text from a client is
+    /// read with [`Money::parse_decimal`] instead.
     pub fn from_major(major: f64) -> Result<Self, DomainError> {
         let invalid = |reason: &str| DomainError::InvalidValue {
             what: "amount",
@@ -169,6 +213,72 @@ impl Money {
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}.{:02}", self.0 / 100, self.0 % 100)
+    }
+}
+
+/// A decimal number as written (`-?DIGITS[.DIGITS][(e|E)[+-]DIGITS]`, JSON's grammar):
+/// its significant digits (no leading zeros; empty for zero) times 10^`exponent`.
+#[derive(Debug)]
+struct Decimal {
+    negative: bool,
+    digits: String,
+    exponent: i128,
+}
+
+impl Decimal {
+    fn parse(text: &str) -> Option<Self> {
+        let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        let (negative, rest) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let (mantissa, exponent) = match rest.split_once(['e', 'E']) {
+            Some((mantissa, exponent)) => (mantissa, Some(exponent)),
+            None => (rest, None),
+        };
+        let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        let leading_zero = whole.len() > 1 && whole.starts_with('0');
+        let bad_fraction = mantissa.contains('.') && !all_digits(fraction);
+        if !all_digits(whole) || leading_zero || bad_fraction {
+            return None;
+        }
+        let exponent: i128 = match exponent {
+            None => 0,
+            Some(e) => {
+                let (sign, magnitude) = match e.strip_prefix('-') {
+                    Some(m) => (-1, m),
+                    None => (1, e.strip_prefix('+').unwrap_or(e)),
+                };
+                if !all_digits(magnitude) {
+                    return None;
+                }
+                // Past 10^12 an exponent only says "far too large" or "far below a
+                // cent": saturate there rather than overflow.
+                let magnitude = magnitude.trim_start_matches('0');
+                let magnitude = match magnitude.len() {
+                    0 => 0,
+                    1..=12 => magnitude.parse().ok()?,
+                    _ => 1_000_000_000_000,
+                };
+                sign * magnitude
+            }
+        };
+        let digits = format!("{whole}{fraction}")
+            .trim_start_matches('0')
+            .to_owned();
+        Some(Self {
+            negative,
+            digits,
+            exponent: exponent - fraction.len() as i128,
+        })
+    }
+}
+
+/// `text`, or its first 32 characters and an ellipsis, for messages that quote input.
+fn abbreviated(text: &str) -> String {
+    match text.char_indices().nth(32) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
     }
 }
 
@@ -253,6 +363,85 @@ mod tests {
         assert!(Money::from_major(1.005).is_err());
         assert!(Money::from_major(f64::NAN).is_err());
         assert!(Money::from_major(1e300).is_err());
+    }
+
+    fn cents(text: &str) -> Result<i64, DomainError> {
+        Money::parse_decimal(text).map(Money::minor)
+    }
+
+    fn refusal(text: &str) -> String {
+        match Money::parse_decimal(text) {
+            Ok(m) => panic!("{text} was accepted as {m}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_decimal_amount_is_read_exactly_to_the_cent() {
+        let cases = [
+            ("19.99", 1999),
+            ("0", 0),
+            ("-0", 0),
+            ("0.000", 0),
+            ("0e-999", 0),
+            ("5", 500),
+            ("1.5", 150),
+            ("1.500", 150),
+            ("0.01", 1),
+            ("1.5e1", 1500),
+            ("1999E-2", 1999),
+            ("1e+2", 10000),
+            ("100000000000", 10_000_000_000_000),
+            ("99999999999.99", 9_999_999_999_999),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(cents(text), Ok(expected), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_decimal_amount_below_the_cent_is_refused_not_rounded() {
+        for text in [
+            "0.000000001",
+            "1.0000001",
+            "99999999999.999",
+            "1.005",
+            "0.001",
+            "1e-3",
+            "1e-99999999999999999999",
+        ] {
+            assert!(
+                refusal(text).contains("has more than two decimals"),
+                "{text}: {}",
+                refusal(text)
+            );
+        }
+    }
+
+    #[test]
+    fn a_decimal_amount_that_is_negative_too_large_or_not_a_number_is_refused() {
+        assert!(refusal("-0.01").contains("must not be negative"));
+        assert!(refusal("100000000000.01").contains("is too large"));
+        assert!(refusal("1e12").contains("is too large"));
+        assert!(refusal("1e99999999999999999999").contains("is too large"));
+        assert!(refusal(&"9".repeat(400)).contains("is too large"));
+        for text in [
+            "", "-", "1.", ".5", "01", "1e", "1e+", "+1", "1,5", "NaN", "\"1\"", "0x10",
+        ] {
+            assert!(
+                refusal(text).contains("is not a decimal number"),
+                "{text}: {}",
+                refusal(text)
+            );
+        }
+    }
+
+    #[test]
+    fn a_refused_amount_is_quoted_abbreviated() {
+        let long = format!("1.{}1", "0".repeat(100));
+        let message = refusal(&long);
+        assert!(message.len() < 100, "{message}");
+        assert!(message.contains('…'), "{message}");
     }
 
     #[test]

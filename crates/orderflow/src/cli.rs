@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use orderflow_services::http::Limits;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -88,6 +89,35 @@ pub struct Settings {
         default_value = "127.0.0.1:8080"
     )]
     pub http_addr: SocketAddr,
+    /// The largest request body the API reads, in bytes (`413` past it).
+    #[arg(
+        long,
+        env = "ORDERFLOW_MAX_BODY_BYTES",
+        default_value_t = Limits::DEFAULT.max_body_bytes
+    )]
+    pub max_body_bytes: usize,
+    /// The most lines (`items`) one order may have (`422` past it).
+    #[arg(
+        long,
+        env = "ORDERFLOW_MAX_ORDER_LINES",
+        default_value_t = Limits::DEFAULT.max_order_lines
+    )]
+    pub max_order_lines: usize,
+    /// The longest customer id or SKU the API accepts, in characters (at most 64, the
+    /// domain's own bound).
+    #[arg(
+        long,
+        env = "ORDERFLOW_MAX_ID_LENGTH",
+        default_value_t = Limits::DEFAULT.max_id_length
+    )]
+    pub max_id_length: usize,
+    /// The longest shipping address the API accepts, in characters.
+    #[arg(
+        long,
+        env = "ORDERFLOW_MAX_ADDRESS_LENGTH",
+        default_value_t = Limits::DEFAULT.max_address_length
+    )]
+    pub max_address_length: usize,
     /// Event store URL: `sqlite://PATH` (default: `<data-dir>/events.db`) or
     /// `postgres://USER@HOST:PORT/DB`.
     #[arg(long = "store", env = "ORDERFLOW_STORE_URL")]

@@ -410,6 +410,19 @@ pub fn payment_provider(settings: &Settings) -> anyhow::Result<SimulatedProvider
     )?)
 }
 
+/// The API's request limits from the settings, refused with the setting's name when one
+/// lets nothing through.
+pub fn limits(settings: &Settings) -> anyhow::Result<http::Limits> {
+    let limits = http::Limits {
+        max_body_bytes: settings.max_body_bytes,
+        max_order_lines: settings.max_order_lines,
+        max_id_length: settings.max_id_length,
+        max_address_length: settings.max_address_length,
+    };
+    limits.validate().map_err(anyhow::Error::msg)?;
+    Ok(limits)
+}
+
 /// Starts the chosen services; each stops when `shutdown` is cancelled.
 pub async fn spawn(
     services: &[Service],
@@ -472,6 +485,7 @@ pub async fn spawn(
         tasks.spawn(async move { projections.await.map_err(Into::into) });
     }
     if services.contains(&Service::Api) {
+        let limits = limits(settings)?;
         let listener = tokio::net::TcpListener::bind(settings.http_addr)
             .await
             .with_context(|| format!("cannot listen on {}", settings.http_addr))?;
@@ -484,6 +498,7 @@ pub async fn spawn(
             analytics: a.analytics.clone(),
             bus: a.bus.clone(),
             checkpoints: a.checkpoints.clone(),
+            limits,
         };
         let api = http::serve(listener, state, shutdown.clone());
         tasks.spawn(async move { api.await.map_err(Into::into) });

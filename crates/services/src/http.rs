@@ -17,10 +17,12 @@ use crate::context::Recorder;
 mod admin;
 mod error;
 mod extract;
+mod limits;
 mod orders;
 mod registry;
 
 pub use error::ApiError;
+pub use limits::Limits;
 pub use registry::routes as schema_registry;
 
 /// What the handlers share.
@@ -34,6 +36,8 @@ pub struct AppState {
     pub analytics: Arc<dyn AnalyticsStore>,
     pub bus: Arc<dyn EventBus>,
     pub checkpoints: Arc<dyn Checkpoints>,
+    /// How much one request may carry.
+    pub limits: Limits,
 }
 
 pub fn router(state: AppState) -> Router {

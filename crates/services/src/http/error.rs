@@ -15,6 +15,10 @@ pub enum ApiError {
     BadRequest(String),
     /// The request is well-formed but its content is invalid.
     Unprocessable(String),
+    /// The body is larger than the API takes.
+    PayloadTooLarge(String),
+    /// The body is not in a format the API reads (not JSON).
+    UnsupportedMediaType(String),
     NotFound(String),
     Conflict(String),
     /// Something behind the API failed; the detail is logged.
@@ -57,6 +61,8 @@ impl IntoResponse for ApiError {
         let (status, message) = match self {
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
             ApiError::Unprocessable(m) => (StatusCode::UNPROCESSABLE_ENTITY, m),
+            ApiError::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, m),
+            ApiError::UnsupportedMediaType(m) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, m),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, m),
             ApiError::Conflict(m) => (StatusCode::CONFLICT, m),
             ApiError::Internal(e) => {

@@ -10,40 +10,21 @@ use orderflow_core::codec::to_json;
 use orderflow_core::store::StreamQuery;
 use orderflow_core::views::OrderView;
 use orderflow_domain::order::{Order, OrderCommand, OrderState};
-use orderflow_domain::{
-    Aggregate, Currency, CustomerId, Money, OrderId, OrderLine, OrderLines, Quantity, Sku,
-    Timestamp, streams,
-};
+use orderflow_domain::{Aggregate, CustomerId, Event, OrderId, Timestamp, streams};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::extract::{Body, Params};
+use super::extract::{JsonObject, Params};
 use super::{ApiError, AppState};
 use crate::context::{Cause, ServiceError, retry_on_conflict};
 
+mod request;
+
+use request::NewOrder;
+
 /// How long `min_position` waits for the read model at most.
 pub const READ_YOUR_WRITES_WAIT: Duration = Duration::from_secs(5);
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct PlaceOrder {
-    customer_id: String,
-    items: Vec<Item>,
-    /// ISO 4217; EUR when absent.
-    #[serde(default)]
-    currency: Option<String>,
-    #[serde(default)]
-    shipping_address: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct Item {
-    sku: String,
-    quantity: i64,
-    unit_price: f64,
-}
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -51,24 +32,6 @@ pub struct Placed {
     order_id: String,
     status: &'static str,
     position: u64,
-}
-
-fn parse_lines(items: Vec<Item>) -> Result<OrderLines, ApiError> {
-    let lines = items
-        .into_iter()
-        .enumerate()
-        .map(|(i, item)| {
-            let at = |e: orderflow_domain::DomainError| {
-                ApiError::Unprocessable(format!("items[{i}]: {e}"))
-            };
-            Ok(OrderLine {
-                sku: Sku::parse(item.sku).map_err(at)?,
-                quantity: Quantity::new(item.quantity).map_err(at)?,
-                unit_price: Money::from_major(item.unit_price).map_err(at)?,
-            })
-        })
-        .collect::<Result<Vec<_>, ApiError>>()?;
-    Ok(OrderLines::new(lines)?)
 }
 
 /// The order id for a request: derived from the customer and the `Idempotency-Key` when
@@ -98,22 +61,18 @@ fn order_id_for(headers: &HeaderMap, customer: &CustomerId) -> Result<(OrderId, 
 pub async fn place(
     State(app): State<AppState>,
     headers: HeaderMap,
-    Body(body): Body<PlaceOrder>,
+    body: JsonObject,
 ) -> Result<(StatusCode, Json<Placed>), ApiError> {
-    let customer_id = CustomerId::parse(body.customer_id)?;
-    let lines = parse_lines(body.items)?;
-    let currency = match body.currency {
-        Some(code) => Currency::parse(code)?,
-        None => Currency::default_currency(),
-    };
-    let (order_id, idempotent) = order_id_for(&headers, &customer_id)?;
+    let order = NewOrder::read(&body, &app.limits)?;
+    let (order_id, idempotent) = order_id_for(&headers, order.customer_id())?;
     let now = Utc::now();
+    let (customer_id, lines, currency, shipping_address) = order.clone().into_parts();
     let events = Order::default().decide(OrderCommand::Place {
         order_id: order_id.clone(),
         customer_id,
-        lines: lines.clone(),
+        lines,
         currency,
-        shipping_address: body.shipping_address,
+        shipping_address,
         now: Timestamp(now.timestamp_millis()),
     })?;
     let stream = streams::order(&order_id);
@@ -125,27 +84,7 @@ pub async fn place(
     let position = match app.recorder.record(&events, &[(&stream, 0)], cause).await {
         Ok(position) => position,
         Err(ServiceError::Store(e)) if e.is_conflict() && idempotent => {
-            let existing = app.recorder.load::<Order>(&stream).await?;
-            let same = existing
-                .state
-                .state
-                .as_ref()
-                .is_some_and(|s| s.lines == lines);
-            if !same {
-                return Err(ApiError::Unprocessable(
-                    "this Idempotency-Key was already used for a different order".into(),
-                ));
-            }
-            let status = existing.state.status().map_or("PENDING", |s| s.as_str());
-            let position = existing.events.first().map_or(0, |(s, _)| s.position);
-            return Ok((
-                StatusCode::ACCEPTED,
-                Json(Placed {
-                    order_id: order_id.to_string(),
-                    status,
-                    position,
-                }),
-            ));
+            return placed_before(&app, &order_id, &order).await;
         }
         Err(e) => return Err(e.into()),
     };
@@ -155,6 +94,45 @@ pub async fn place(
         Json(Placed {
             order_id: order_id.to_string(),
             status: "PENDING",
+            position,
+        }),
+    ))
+}
+
+/// The answer to a request whose `Idempotency-Key` already placed `order_id`: that
+/// order, if the request is the same in every member; else `422` naming the member.
+async fn placed_before(
+    app: &AppState,
+    order_id: &OrderId,
+    order: &NewOrder,
+) -> Result<(StatusCode, Json<Placed>), ApiError> {
+    let existing = app
+        .recorder
+        .load::<Order>(&streams::order(order_id))
+        .await?;
+    let created = existing
+        .events
+        .iter()
+        .find_map(|(stored, event)| match event {
+            Event::OrderCreated(created) => Some((stored.position, created)),
+            _ => None,
+        });
+    let Some((position, created)) = created else {
+        return Err(ApiError::Conflict(format!(
+            "order {order_id} exists without being created; retry later"
+        )));
+    };
+    if let Some(member) = order.difference(created) {
+        return Err(ApiError::Unprocessable(format!(
+            "this Idempotency-Key was already used for a different order ({member} differs)"
+        )));
+    }
+    let status = existing.state.status().map_or("PENDING", |s| s.as_str());
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Placed {
+            order_id: order_id.to_string(),
+            status,
             position,
         }),
     ))

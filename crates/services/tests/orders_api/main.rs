@@ -1,0 +1,6 @@
+//! The orders API's HTTP contract, in process: what a request must be to be accepted
+//! (README "HTTP API"), and what an `Idempotency-Key` makes of a retry.
+
+mod idempotency;
+mod support;
+mod validation;

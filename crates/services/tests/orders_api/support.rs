@@ -1,0 +1,155 @@
+//! The API's router in process over a fresh SQLite store, and requests to it that read
+//! as the HTTP calls they are.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request};
+use orderflow_core::EventCodec;
+use orderflow_core::registry::Registry;
+use orderflow_core::store::EventStore;
+use orderflow_services::context::Recorder;
+use orderflow_services::http::{self, AppState, Limits};
+use orderflow_sqlite::{SqliteBus, SqliteEventStore, SqliteReadModel};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tower::ServiceExt;
+
+pub type TestResult = Result<(), Box<dyn std::error::Error>>;
+pub type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// The API over an empty data dir of its own.
+pub struct App {
+    router: Router,
+    store: Arc<SqliteEventStore>,
+    _dir: TempDir,
+}
+
+/// An answer: the HTTP status and the JSON body.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Answer {
+    /// The `error` message of an error answer (empty when there is none).
+    pub fn error(&self) -> &str {
+        self.body["error"].as_str().unwrap_or_default()
+    }
+}
+
+impl App {
+    pub async fn new() -> Res<Self> {
+        Self::with_limits(Limits::DEFAULT).await
+    }
+
+    pub async fn with_limits(limits: Limits) -> Res<Self> {
+        let dir = tempfile::tempdir()?;
+        let store = Arc::new(SqliteEventStore::open(&dir.path().join("events.db"))?);
+        let codec = Arc::new(EventCodec::new(Arc::new(Registry::default())).await?);
+        let read_model = Arc::new(SqliteReadModel::open(&dir.path().join("read.db"))?);
+        let state = AppState {
+            recorder: Recorder::new(store.clone(), codec),
+            registry: None,
+            read_model: read_model.clone(),
+            analytics: read_model,
+            bus: Arc::new(SqliteBus::open(&dir.path().join("bus.db"))?),
+            checkpoints: store.clone(),
+            limits,
+        };
+        Ok(Self {
+            router: http::router(state),
+            store,
+            _dir: dir,
+        })
+    }
+
+    /// Sends `request`; every answer is JSON, errors `{"error": "…"}`.
+    pub async fn send(&self, request: Request<Body>) -> Res<Answer> {
+        let response = self.router.clone().oneshot(request).await?;
+        let status = response.status().as_u16();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
+        let body: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| format!("{status}: not JSON ({e}): {bytes:?}"))?;
+        if status >= 400 && !body["error"].is_string() {
+            return Err(format!("{status} without an error message: {body}").into());
+        }
+        Ok(Answer { status, body })
+    }
+
+    /// `POST /orders` with `body` as its text, as JSON.
+    pub async fn place_raw(&self, body: impl Into<String>) -> Res<Answer> {
+        self.send(post("/orders", "application/json", body.into())?)
+            .await
+    }
+
+    /// `POST /orders` with an `Idempotency-Key`.
+    pub async fn place_with_key(&self, key: &str, body: &Value) -> Res<Answer> {
+        self.place_raw_with_key(key, &body.to_string()).await
+    }
+
+    /// `POST /orders` of raw JSON text with an `Idempotency-Key`.
+    pub async fn place_raw_with_key(&self, key: &str, body: &str) -> Res<Answer> {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri("/orders")
+            .header("content-type", "application/json")
+            .header("idempotency-key", key)
+            .body(Body::from(body.to_owned()))?;
+        self.send(request).await
+    }
+
+    pub async fn get(&self, path: &str) -> Res<Answer> {
+        self.send(Request::builder().uri(path).body(Body::empty())?)
+            .await
+    }
+
+    /// The event store's head: how many events were ever written.
+    pub async fn head(&self) -> Res<u64> {
+        Ok(self.store.head_position().await?)
+    }
+
+    /// The unit prices the store recorded for `order_id`, as the API shows them.
+    pub async fn recorded_prices(&self, order_id: &str) -> Res<Vec<Value>> {
+        let order = self
+            .get(&format!("/orders/{order_id}?as_of=2999-01-01T00:00:00Z"))
+            .await?;
+        let items = order.body["items"].as_array().ok_or("no items")?;
+        Ok(items.iter().map(|i| i["unitPrice"].clone()).collect())
+    }
+}
+
+/// A `POST` of `body` with `content_type`.
+pub fn post(path: &str, content_type: &str, body: impl Into<Body>) -> Res<Request<Body>> {
+    Ok(Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header("content-type", content_type)
+        .body(body.into())?)
+}
+
+/// One line of an order, with the price as JSON text (so that `1.0000001` is sent as
+/// written).
+pub fn line(sku: &str, quantity: i64, price: &str) -> String {
+    format!(r#"{{"sku":"{sku}","quantity":{quantity},"unitPrice":{price}}}"#)
+}
+
+/// An order of one line, with the price as JSON text.
+pub fn order_priced(price: &str) -> String {
+    format!(
+        r#"{{"customerId":"c-1","items":[{}]}}"#,
+        line("SKU-1", 1, price)
+    )
+}
+
+/// A valid order of one line.
+pub fn order() -> Value {
+    json!({
+        "customerId": "c-1",
+        "items": [{ "sku": "SKU-1", "quantity": 2, "unitPrice": 19.99 }],
+        "currency": "EUR",
+        "shippingAddress": "1 Main St, Springfield",
+    })
+}
