@@ -189,8 +189,9 @@ async fn analytics_added_later_starts_from_the_beginning_of_history() -> TestRes
     assert_eq!(before["ordersByStatus"], json!({}));
 
     let _analytics = deployment.start("analytics", &[]).await?;
-    // Three paid and shipped; one paid, cancelled for stock and refunded. The refund
-    // may still be on its way when the statuses are final, so wait for all of it.
+    // Three paid and shipped; one cancelled for stock (not charged, or charged and
+    // refunded). A refund may still be on its way when the statuses are final, so wait
+    // for all of it.
     let revenue = |s: &serde_json::Value| -> i64 {
         s["revenueCentsByDay"]
             .as_object()

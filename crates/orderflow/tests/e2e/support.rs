@@ -306,6 +306,36 @@ pub fn charges(data_dir: &Path) -> Res<std::collections::HashMap<String, u64>> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// A cancelled order was never left charged: payment skipped it (no charge in the
+/// provider's ledger, nothing refunded) or, when the cancel landed while its charge was
+/// in flight, charged it once and refunded it. Waits for payment to settle it; returns
+/// whether it was charged.
+pub async fn assert_never_left_charged(api: &Api, order_id: &str, data_dir: &Path) -> Res<bool> {
+    let types = eventually(|| async {
+        let types = api.history_types(order_id).await?;
+        let settled = types
+            .iter()
+            .any(|t| t == "PaymentSkipped" || t == "PaymentRefunded");
+        Ok(settled.then_some(types))
+    })
+    .await?;
+    let count = |name: &str| types.iter().filter(|t| *t == name).count();
+    let charged = charges(data_dir)?.get(order_id).copied().unwrap_or(0);
+    let skipped = count("PaymentSkipped") == 1;
+    let expected = if skipped { (0, 0, 0) } else { (1, 1, 1) };
+    assert_eq!(
+        (count("PaymentReceived"), count("PaymentRefunded"), charged),
+        expected,
+        "{order_id}: {types:?}"
+    );
+    if !skipped {
+        let cancelled_at = types.iter().position(|t| t == "OrderCancelled");
+        let refunded_at = types.iter().position(|t| t == "PaymentRefunded");
+        assert!(cancelled_at < refunded_at, "{order_id}: {types:?}");
+    }
+    Ok(!skipped)
+}
+
 /// The PostgreSQL server for tests: `ORDERFLOW_TEST_DATABASE_URL`, or the one on
 /// 127.0.0.1:5432 (`./scripts/test` makes sure there is one). Never skipped.
 /// Every order was charged exactly once (`charged` orders in all), and each shipped
