@@ -1,6 +1,15 @@
 //! The body of `POST /orders`, read member by member into a [`NewOrder`]: valid values
 //! within the API's limits, or a `422` naming the member. Nothing here rounds: a price
 //! is read from the JSON number's own text.
+//!
+//! Why the text: serde_json reads a decimal number into an `f64`, which has no exact
+//! `19.99` and turns `1.0000001` into something a tolerance must guess about. Members
+//! are kept as [`RawValue`]s (serde_json's `raw_value` feature, which axum's `Json`
+//! already enables), and [`Money::parse_decimal`] turns the digits into cents exactly.
+//! Not serde_json's `arbitrary_precision`: cargo features are unified, so it would change
+//! how every crate of the build (axum, sqlx, apache-avro, the schema registry) holds
+//! numbers, to fix one member. Not `rust_decimal`: a dependency for the pure domain, for
+//! what is a scan of digits and an exponent.
 
 use orderflow_domain::events::OrderCreated;
 use orderflow_domain::{
@@ -54,7 +63,7 @@ impl NewOrder {
         let customer_id = id(
             &Field::new("customerId", members.customer_id),
             limits,
-            CustomerId::parse,
+            CustomerId::parse_mailable,
         )?;
         let items = Field::new("items", members.items).array()?;
         if items.len() > limits.max_order_lines {
