@@ -91,6 +91,10 @@ pub const SCHEMA_FILES: &[(&str, &str)] = &[
         "PaymentSkipped",
         include_str!("../../../schemas/PaymentSkipped.avsc"),
     ),
+    (
+        "NotificationFailed",
+        include_str!("../../../schemas/NotificationFailed.avsc"),
+    ),
 ];
 
 /// Earlier versions of the schemas, oldest first: registered before the current ones so

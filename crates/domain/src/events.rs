@@ -160,6 +160,16 @@ pub struct NotificationSent {
     pub message_id: String,
 }
 
+/// An email could not be sent and never will be (the address is not one, the mail
+/// server refused it for good): recorded instead of being retried forever.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotificationFailed {
+    pub order_id: OrderId,
+    pub kind: NotificationKind,
+    pub recipient: String,
+    pub reason: String,
+}
+
 macro_rules! events {
     ($($variant:ident),* $(,)?) => {
         /// Any event of the system.
@@ -207,6 +217,7 @@ events!(
     StockFulfilled,
     ShipmentDispatched,
     NotificationSent,
+    NotificationFailed,
 );
 
 impl Event {
@@ -232,6 +243,7 @@ impl Event {
             Event::StockFulfilled(e) => e.order_id.as_str(),
             Event::ShipmentDispatched(e) => e.order_id.as_str(),
             Event::NotificationSent(e) => e.order_id.as_str(),
+            Event::NotificationFailed(e) => e.order_id.as_str(),
         }
     }
 

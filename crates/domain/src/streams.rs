@@ -61,6 +61,7 @@ pub fn stream_of(event: &Event) -> String {
         Event::StockFulfilled(e) => reservation(&e.order_id),
         Event::ShipmentDispatched(e) => shipment(&e.order_id),
         Event::NotificationSent(e) => notification(&e.order_id),
+        Event::NotificationFailed(e) => notification(&e.order_id),
     }
 }
 

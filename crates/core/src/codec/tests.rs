@@ -111,10 +111,17 @@ pub(crate) fn every_event() -> Vec<Event> {
         }
         .into(),
         NotificationSent {
-            order_id,
+            order_id: order_id.clone(),
             kind: NotificationKind::OrderShipped,
             recipient: "c@x".into(),
             message_id: "<m@x>".into(),
+        }
+        .into(),
+        NotificationFailed {
+            order_id,
+            kind: NotificationKind::OrderReceived,
+            recipient: "a:b@x".into(),
+            reason: "the email cannot be built: invalid address".into(),
         }
         .into(),
     ]

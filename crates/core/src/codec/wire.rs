@@ -71,6 +71,12 @@ record!(NotificationSentV1 = "NotificationSent" {
     recipient: String,
     message_id: String,
 });
+record!(NotificationFailedV1 = "NotificationFailed" {
+    order_id: String,
+    kind: NotificationKindV1,
+    recipient: String,
+    reason: String,
+});
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename = "NotificationKind", rename_all = "SCREAMING_SNAKE_CASE")]
@@ -102,6 +108,7 @@ pub enum Wire {
     StockFulfilled(StockFulfilledV1),
     ShipmentDispatched(ShipmentDispatchedV1),
     NotificationSent(NotificationSentV1),
+    NotificationFailed(NotificationFailedV1),
 }
 
 fn quantity_to_wire(q: Quantity) -> i32 {
@@ -224,13 +231,15 @@ pub fn to_wire(event: &Event) -> Wire {
         }),
         Event::NotificationSent(e) => Wire::NotificationSent(NotificationSentV1 {
             order_id: e.order_id.to_string(),
-            kind: match e.kind {
-                NotificationKind::OrderReceived => NotificationKindV1::OrderReceived,
-                NotificationKind::OrderShipped => NotificationKindV1::OrderShipped,
-                NotificationKind::OrderCancelled => NotificationKindV1::OrderCancelled,
-            },
+            kind: kind_to_wire(e.kind),
             recipient: e.recipient.clone(),
             message_id: e.message_id.clone(),
+        }),
+        Event::NotificationFailed(e) => Wire::NotificationFailed(NotificationFailedV1 {
+            order_id: e.order_id.to_string(),
+            kind: kind_to_wire(e.kind),
+            recipient: e.recipient.clone(),
+            reason: e.reason.clone(),
         }),
     }
 }
@@ -409,13 +418,19 @@ pub fn from_wire<R: WireSource>(event_type: &str, read: R) -> Result<Event, Code
             let w: NotificationSentV1 = read.read()?;
             NotificationSent {
                 order_id: order(w.order_id)?,
-                kind: match w.kind {
-                    NotificationKindV1::OrderReceived => NotificationKind::OrderReceived,
-                    NotificationKindV1::OrderShipped => NotificationKind::OrderShipped,
-                    NotificationKindV1::OrderCancelled => NotificationKind::OrderCancelled,
-                },
+                kind: kind_from_wire(w.kind),
                 recipient: w.recipient,
                 message_id: w.message_id,
+            }
+            .into()
+        }
+        "NotificationFailed" => {
+            let w: NotificationFailedV1 = read.read()?;
+            NotificationFailed {
+                order_id: order(w.order_id)?,
+                kind: kind_from_wire(w.kind),
+                recipient: w.recipient,
+                reason: w.reason,
             }
             .into()
         }
@@ -432,4 +447,20 @@ pub fn from_wire<R: WireSource>(event_type: &str, read: R) -> Result<Event, Code
 /// Where `from_wire` gets the wire struct from (Avro bytes, a resolved Avro value).
 pub trait WireSource {
     fn read<T: serde::de::DeserializeOwned>(self) -> Result<T, CodecError>;
+}
+
+fn kind_to_wire(kind: NotificationKind) -> NotificationKindV1 {
+    match kind {
+        NotificationKind::OrderReceived => NotificationKindV1::OrderReceived,
+        NotificationKind::OrderShipped => NotificationKindV1::OrderShipped,
+        NotificationKind::OrderCancelled => NotificationKindV1::OrderCancelled,
+    }
+}
+
+fn kind_from_wire(kind: NotificationKindV1) -> NotificationKind {
+    match kind {
+        NotificationKindV1::OrderReceived => NotificationKind::OrderReceived,
+        NotificationKindV1::OrderShipped => NotificationKind::OrderShipped,
+        NotificationKindV1::OrderCancelled => NotificationKind::OrderCancelled,
+    }
 }

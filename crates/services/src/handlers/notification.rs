@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use orderflow_domain::events::NotificationKind;
-use orderflow_domain::notification::{Notifications, RecordSent};
+use orderflow_domain::notification::{Notifications, Notify, RecordFailed, RecordSent};
 use orderflow_domain::order::Order;
 use orderflow_domain::{Aggregate, Event, OrderId, streams};
 
@@ -90,7 +90,7 @@ impl Handler for NotificationService {
         retry_on_conflict(|| async {
             let all = self.recorder.read_correlated(order_id.as_str()).await?;
             let sent = all.load::<Notifications>(&stream);
-            if sent.state.was_sent(kind) {
+            if sent.state.is_settled(kind) {
                 return Ok(());
             }
             let order = all.load::<Order>(&streams::order(order_id));
@@ -99,13 +99,32 @@ impl Handler for NotificationService {
             };
             let to = format!("{customer}@customers.orderflow.local");
             let email = compose(kind, order_id, to.clone(), &detail);
-            self.mailer.send(&email).await?;
-            let events = sent.state.decide(RecordSent {
-                order_id: order_id.clone(),
-                kind,
-                recipient: to,
-                message_id: format!("<{}>", email.message_id),
-            })?;
+            // The API takes only ids that make an address; older ones may not.
+            let mailable = customer
+                .check_mailable()
+                .map_err(|e| crate::mailer::MailError::Invalid(e.to_string()));
+            // An email that can never go out is recorded as failed (the order's history
+            // says why); one that cannot go out now is tried again.
+            let delivered = match mailable {
+                Ok(()) => self.mailer.send(&email).await,
+                Err(e) => Err(e),
+            };
+            let outcome = match delivered {
+                Ok(()) => Notify::Sent(RecordSent {
+                    order_id: order_id.clone(),
+                    kind,
+                    recipient: to,
+                    message_id: format!("<{}>", email.message_id),
+                }),
+                Err(e) if !e.is_transient() => Notify::Failed(RecordFailed {
+                    order_id: order_id.clone(),
+                    kind,
+                    recipient: to,
+                    reason: e.to_string(),
+                }),
+                Err(e) => return Err(e.into()),
+            };
+            let events = sent.state.decide(outcome)?;
             self.recorder
                 .record(
                     &events,
@@ -118,3 +137,6 @@ impl Handler for NotificationService {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests;

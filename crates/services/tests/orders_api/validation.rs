@@ -397,3 +397,14 @@ fn a_limit_that_lets_nothing_through_or_ids_past_the_domain_bound_is_refused() -
     assert!(message.contains("at most 64"), "{message}");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_customer_id_that_cannot_be_written_to_is_refused_with_422() -> TestResult {
+    let app = App::new().await?;
+    for bad in ["a:b", ":", ".x", "x.", "a..b"] {
+        let mut body = order();
+        body["customerId"] = json!(bad);
+        refused(&app, json_post(body.to_string())?, 422, "customerId").await?;
+    }
+    Ok(())
+}

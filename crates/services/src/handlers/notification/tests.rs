@@ -1,0 +1,106 @@
+use std::sync::Mutex;
+
+use chrono::Utc;
+use orderflow_core::codec::EventCodec;
+use orderflow_core::registry::InMemoryRegistry;
+use orderflow_domain::testing::sample_created;
+use orderflow_domain::{CustomerId, Event};
+use orderflow_sqlite::SqliteEventStore;
+
+use super::*;
+use crate::consumer::Delivery;
+use crate::context::Cause;
+use crate::mailer::MailError;
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+/// Records what it is asked to send; fails the way it is told to.
+#[derive(Debug, Default)]
+struct Outbox {
+    sent: Mutex<Vec<Email>>,
+    down: bool,
+}
+
+#[async_trait]
+impl Mailer for Outbox {
+    async fn send(&self, email: &Email) -> Result<(), MailError> {
+        if self.down {
+            return Err(MailError::Unavailable("connection refused".into()));
+        }
+        self.sent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(email.clone());
+        Ok(())
+    }
+}
+
+/// A notification service over a fresh store holding one order of `customer`.
+async fn service_with_order(
+    dir: &tempfile::TempDir,
+    customer: &str,
+    mailer: Arc<Outbox>,
+) -> Result<(NotificationService, Event), Box<dyn std::error::Error>> {
+    let store = Arc::new(SqliteEventStore::open(&dir.path().join("events.db"))?);
+    let codec = Arc::new(EventCodec::new(Arc::new(InMemoryRegistry::default())).await?);
+    let recorder = Recorder::new(store, codec);
+    let mut created = sample_created();
+    if let Event::OrderCreated(e) = &mut created {
+        e.customer_id = CustomerId::parse(customer)?;
+    }
+    let stream = streams::stream_of(&created);
+    let cause = Cause {
+        causation_id: None,
+        actor: "test",
+        now: Utc::now(),
+    };
+    recorder
+        .record(std::slice::from_ref(&created), &[(&stream, 0)], cause)
+        .await?;
+    Ok((NotificationService { recorder, mailer }, created))
+}
+
+fn delivery() -> Delivery {
+    Delivery {
+        event_id: None,
+        occurred_at: Utc::now(),
+    }
+}
+
+#[tokio::test]
+async fn an_email_to_an_id_that_is_no_address_is_recorded_as_failed_once_not_retried() -> TestResult
+{
+    let dir = tempfile::tempdir()?;
+    let outbox = Arc::new(Outbox::default());
+    // Recorded before the API checked ids as addresses.
+    let (service, created) = service_with_order(&dir, "a:b", outbox.clone()).await?;
+    service.handle(&created, &delivery()).await?;
+    service.handle(&created, &delivery()).await?;
+    let order_id = created.correlation_key().to_owned();
+    let history = service.recorder.read_correlated(&order_id).await?;
+    let failed: Vec<String> = history
+        .events()
+        .iter()
+        .filter_map(|d| match &d.1 {
+            Event::NotificationFailed(f) => Some(f.reason.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(failed.len(), 1, "recorded once");
+    assert!(failed[0].contains("local part"), "{failed:?}");
+    assert!(outbox.sent.lock().map(|s| s.is_empty()).unwrap_or(false));
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_email_that_cannot_go_out_now_is_tried_again() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let outbox = Arc::new(Outbox {
+        down: true,
+        ..Outbox::default()
+    });
+    let (service, created) = service_with_order(&dir, "c-1", outbox).await?;
+    let err = service.handle(&created, &delivery()).await.unwrap_err();
+    assert!(err.is_transient(), "{err}");
+    Ok(())
+}
