@@ -132,6 +132,12 @@ pub enum BusError {
     UnknownTopic(String),
     #[error("invalid bus configuration: {0}")]
     Config(String),
+    /// The consumer group has a live member, and what was asked needs it to have none:
+    /// resetting its offsets, or another member joining on a bus that cannot share a
+    /// group's partitions between members (the embedded bus). Not transient: stop the
+    /// group's processes first. `reason` says who holds the group and what to do.
+    #[error("{reason}")]
+    GroupActive { group: String, reason: String },
 }
 
 /// A partitioned, durable log of records, consumed by groups.
@@ -147,7 +153,8 @@ pub trait EventBus: Send + Sync + fmt::Debug {
     async fn flush(&self) -> Result<(), BusError>;
 
     /// Joins `group` on `topics`. The group resumes from its committed offsets; a
-    /// partition without one starts as `start` says.
+    /// partition without one starts as `start` says. A bus that cannot share a group
+    /// between members refuses a second live one with [`BusError::GroupActive`].
     async fn subscribe(
         &self,
         group: &str,
@@ -171,7 +178,8 @@ pub trait EventBus: Send + Sync + fmt::Debug {
 
     /// Moves a stopped group's committed offsets on `topics` to `to`, so that it
     /// replays from there when it starts again (Kafka's `--reset-offsets`). Returns the
-    /// offsets committed.
+    /// offsets committed. Refuses a group with active members, whose commits would undo
+    /// the reset.
     async fn reset_offsets(
         &self,
         group: &str,

@@ -5,7 +5,10 @@
 //! delivers a record only at or past its partition's position, so one indexed query per
 //! poll serves any number of partitions. Consumer groups commit offsets (the next record
 //! to read). Several processes may share the file: a waiting poll is woken at once by a
-//! publish in the same process and re-checks the file briefly otherwise.
+//! publish in the same process and re-checks the file briefly otherwise. A group has one
+//! member at a time, which holds the group's lease in the file (see [`members`]): the
+//! log has no rebalancing, so a second member and a reset of a running group are
+//! refused.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,10 +30,13 @@ use crate::db::{self, from_micros, micros};
 
 mod durability;
 mod headers;
+mod members;
 mod offsets;
 mod tail;
 
 use durability::{flush_in, open_bus};
+pub use members::GroupMember;
+use members::{MemberLease, Membership};
 
 use offsets::{Positions, group_lags, start_offset, start_positions};
 
@@ -97,6 +103,7 @@ struct Shared {
     path: std::path::PathBuf,
     partitions: u32,
     retention: Duration,
+    lease: MemberLease,
     writer: Mutex<Connection>,
     published: Notify,
     /// What this process published last, for subscriptions to read from memory.
@@ -120,6 +127,15 @@ impl SqliteBus {
     }
 
     pub fn open_with(path: &Path, partitions: u32, retention: Duration) -> Result<Self, BusError> {
+        Self::open_with_lease(path, partitions, retention, MemberLease::default())
+    }
+
+    fn open_with_lease(
+        path: &Path,
+        partitions: u32,
+        retention: Duration,
+        lease: MemberLease,
+    ) -> Result<Self, BusError> {
         if partitions == 0 {
             return Err(BusError::Config(
                 "a topic needs at least one partition".into(),
@@ -127,6 +143,7 @@ impl SqliteBus {
         }
         let conn = open_bus(path).map_err(unavailable)?;
         conn.execute_batch(SCHEMA).map_err(unavailable)?;
+        conn.execute_batch(members::SCHEMA).map_err(unavailable)?;
         conn.execute(
             "INSERT INTO identity (id) SELECT ?1 WHERE NOT EXISTS (SELECT 1 FROM identity)",
             [uuid::Uuid::new_v4().to_string()],
@@ -137,6 +154,7 @@ impl SqliteBus {
                 path: path.to_owned(),
                 partitions,
                 retention,
+                lease,
                 writer: Mutex::new(conn),
                 published: Notify::new(),
                 tail: Mutex::default(),
@@ -204,6 +222,15 @@ impl SqliteBus {
             }
         }
         Ok(deleted)
+    }
+
+    /// The group's live member (the embedded bus has at most one), if it has one.
+    pub async fn member(&self, group: &str) -> Result<Option<GroupMember>, BusError> {
+        let group = group.to_owned();
+        on_writer(&self.shared, move |conn, shared| {
+            members::live_member(conn, &group, shared.lease)
+        })
+        .await
     }
 
     fn retention_due(&self) -> bool {
@@ -334,31 +361,39 @@ impl EventBus for SqliteBus {
         let shared = self.shared.clone();
         let group = group.to_owned();
         let topics: Vec<String> = topics.iter().map(|t| (*t).to_owned()).collect();
-        let (conn, positions, cursor) = tokio::task::spawn_blocking({
+        let (conn, positions, cursor, mut membership) = tokio::task::spawn_blocking({
             let (group, topics) = (group.clone(), topics.clone());
-            move || -> rusqlite::Result<_> {
+            move || -> rusqlite::Result<Result<_, BusError>> {
                 let mut conn = open_bus(&shared.path)?;
+                // One transaction: the group's lease is taken (or refused) against the
+                // offsets it starts from, so a reset cannot slip in between; and one
+                // snapshot: the offsets and the sequence number to scan after must agree
+                // about which records exist, or a record published in between would
+                // fall behind the cursor unread.
+                let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let membership = match members::join(&shared, &tx, &group)? {
+                    Ok(m) => m,
+                    Err(refused) => return Ok(Err(refused)),
+                };
                 for t in &topics {
-                    conn.execute(
+                    tx.execute(
                         "INSERT INTO group_topics (group_id, topic) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
                         params![group, t],
                     )?;
                 }
-                // One read transaction, so one snapshot: the offsets and the sequence
-                // number to scan after must agree about which records exist, or a
-                // record published in between would fall behind the cursor unread.
-                let snapshot = conn.transaction()?;
                 let (positions, cursor) =
-                    start_positions(&snapshot, &group, &topics, shared.partitions, start)?;
-                snapshot.commit()?;
-                Ok((conn, positions, cursor))
+                    start_positions(&tx, &group, &topics, shared.partitions, start)?;
+                tx.commit()?;
+                Ok(Ok((conn, positions, cursor, membership)))
             }
         })
         .await
         .map_err(unavailable)?
-        .map_err(unavailable)?;
+        .map_err(unavailable)??;
+        membership.keep_alive();
         Ok(Box::new(SqliteSubscription {
             shared: self.shared.clone(),
+            membership,
             conn: Arc::new(Mutex::new(conn)),
             group,
             topics,
@@ -388,8 +423,7 @@ impl EventBus for SqliteBus {
         .map(Some)
     }
 
-    /// The embedded bus has no group membership to check: stop the group's process
-    /// first, or its next commit undoes the reset.
+    /// Refused while the group has a live member, whose commits would undo the reset.
     async fn reset_offsets(
         &self,
         group: &str,
@@ -400,6 +434,9 @@ impl EventBus for SqliteBus {
         let topics: Vec<String> = topics.iter().map(|t| (*t).to_owned()).collect();
         on_writer(&self.shared, move |conn, shared| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            if let Err(running) = members::check_stopped(&tx, &group, shared.lease)? {
+                return Ok(Err(running));
+            }
             let mut offsets = Vec::new();
             for topic in &topics {
                 tx.execute(
@@ -417,9 +454,9 @@ impl EventBus for SqliteBus {
                 }
             }
             tx.commit()?;
-            Ok(offsets)
+            Ok(Ok(offsets))
         })
-        .await
+        .await?
     }
 
     async fn groups(&self) -> Result<Vec<GroupLag>, BusError> {
@@ -438,6 +475,8 @@ impl EventBus for SqliteBus {
 #[derive(Debug)]
 pub struct SqliteSubscription {
     shared: Arc<Shared>,
+    /// The group's lease, given back when the subscription is dropped.
+    membership: Membership,
     conn: Arc<Mutex<Connection>>,
     group: String,
     topics: Vec<String>,
@@ -534,6 +573,7 @@ impl SqliteSubscription {
 #[async_trait]
 impl Subscription for SqliteSubscription {
     async fn poll(&mut self, max: usize, wait: Duration) -> Result<Vec<Record>, BusError> {
+        self.membership.check()?;
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             let shared = self.shared.clone();
@@ -560,8 +600,13 @@ impl Subscription for SqliteSubscription {
         // Through the bus's one writer connection: no lock waits within the process.
         let group = self.group.clone();
         let offsets = offsets.to_vec();
+        let fence = self.membership.fence();
         on_writer(&self.shared, move |conn, _| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            // A member fenced since its lease lapsed must not undo what came after.
+            if let Err(fenced) = fence.check_in(&tx)? {
+                return Ok(Err(fenced));
+            }
             {
                 let mut save = tx.prepare_cached(
                     "INSERT INTO group_offsets (group_id, topic, partition, offset) VALUES (?1, ?2, ?3, ?4) \
@@ -571,9 +616,9 @@ impl Subscription for SqliteSubscription {
                     save.execute(params![group, o.topic, o.partition, o.offset])?;
                 }
             }
-            tx.commit()
+            tx.commit().map(Ok)
         })
-        .await
+        .await?
     }
 }
 
