@@ -10,6 +10,7 @@ mod failures;
 mod flow;
 mod interop;
 mod kafka;
+mod membership;
 mod payment;
 mod postgres;
 mod registry;
