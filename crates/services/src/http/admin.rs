@@ -60,7 +60,8 @@ pub async fn get_stock(
     let stock = app
         .read_model
         .stock(&sku)
-        .await?
+        .await
+        .map_err(ApiError::read_models)?
         .ok_or_else(|| ApiError::NotFound(format!("unknown SKU {sku}")))?;
     Ok(Json(json!({
         "sku": stock.sku, "available": stock.available, "reserved": stock.reserved, "position": position,
@@ -81,7 +82,11 @@ pub async fn consumers(State(app): State<AppState>) -> Result<Json<Value>, ApiEr
         .load(crate::relay::CHECKPOINT)
         .await?
         .unwrap_or(0);
-    let projections = app.read_model.position().await?;
+    let projections = app
+        .read_model
+        .position()
+        .await
+        .map_err(ApiError::read_models)?;
     let groups: Vec<Value> = groups
         .iter()
         .map(|g| {
@@ -118,7 +123,11 @@ pub async fn consumers(State(app): State<AppState>) -> Result<Json<Value>, ApiEr
 
 /// `GET /analytics`: orders per status and revenue per day.
 pub async fn analytics(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let summary = app.analytics.summary().await?;
+    let summary = app
+        .analytics
+        .summary()
+        .await
+        .map_err(ApiError::read_models)?;
     Ok(Json(json!(summary)))
 }
 

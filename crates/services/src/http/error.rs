@@ -21,8 +21,17 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     NotFound(String),
     Conflict(String),
+    /// The read models (orders, stock, analytics) failed; the detail is logged.
+    ReadModels(StoreError),
     /// Something behind the API failed; the detail is logged.
     Internal(ServiceError),
+}
+
+impl ApiError {
+    /// A failure of the read models, named as theirs (not the event store's).
+    pub fn read_models(e: StoreError) -> Self {
+        ApiError::ReadModels(e)
+    }
 }
 
 impl From<ServiceError> for ApiError {
@@ -65,19 +74,30 @@ impl IntoResponse for ApiError {
             ApiError::UnsupportedMediaType(m) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, m),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, m),
             ApiError::Conflict(m) => (StatusCode::CONFLICT, m),
+            ApiError::ReadModels(e) => {
+                tracing::error!(error = %e, "reading the read models failed");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the read models are temporarily unavailable; retry later".to_owned(),
+                )
+            }
             ApiError::Internal(e) => {
                 tracing::error!(error = %e, "request failed");
-                let unavailable = matches!(e, ServiceError::Store(StoreError::Unavailable(_)));
-                if unavailable {
+                let unavailable = |what: &str| {
                     (
                         StatusCode::SERVICE_UNAVAILABLE,
-                        "the event store is temporarily unavailable; retry later".to_owned(),
+                        format!("the {what} is temporarily unavailable; retry later"),
                     )
-                } else {
-                    (
+                };
+                match e {
+                    ServiceError::Store(StoreError::Unavailable(_)) => unavailable("event store"),
+                    ServiceError::Bus(orderflow_core::bus::BusError::Unavailable(_)) => {
+                        unavailable("event bus")
+                    }
+                    _ => (
                         StatusCode::INTERNAL_SERVER_ERROR,
                         "internal error".to_owned(),
-                    )
+                    ),
                 }
             }
         };

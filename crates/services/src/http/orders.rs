@@ -171,7 +171,11 @@ fn view_json(view: &OrderView) -> Value {
 pub async fn wait_for(app: &AppState, min_position: Option<u64>) -> Result<(u64, bool), ApiError> {
     let deadline = tokio::time::Instant::now() + READ_YOUR_WRITES_WAIT;
     loop {
-        let position = app.read_model.position().await?;
+        let position = app
+            .read_model
+            .position()
+            .await
+            .map_err(ApiError::read_models)?;
         let wanted = min_position.unwrap_or(0);
         if position >= wanted {
             return Ok((position, true));
@@ -197,7 +201,8 @@ pub async fn get(
     let view = app
         .read_model
         .order(order_id.as_str())
-        .await?
+        .await
+        .map_err(ApiError::read_models)?
         .ok_or_else(|| {
             ApiError::NotFound(format!(
                 "order {order_id} not found (read model at position {position})"
@@ -336,7 +341,11 @@ pub async fn of_customer(
     Params(query): Params<OrderQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let (position, caught_up) = wait_for(&app, query.min_position).await?;
-    let orders = app.read_model.customer_orders(&customer_id).await?;
+    let orders = app
+        .read_model
+        .customer_orders(&customer_id)
+        .await
+        .map_err(ApiError::read_models)?;
     Ok(Json(json!({
         "customerId": customer_id,
         "orders": orders.iter().map(view_json).collect::<Vec<_>>(),

@@ -1,6 +1,7 @@
 //! The orders API's HTTP contract, in process: what a request must be to be accepted
 //! (README "HTTP API"), and what an `Idempotency-Key` makes of a retry.
 
+mod failures;
 mod idempotency;
 mod support;
 mod validation;

@@ -66,6 +66,11 @@ impl App {
         })
     }
 
+    /// The data dir the API's files live in.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     /// Sends `request`; every answer is JSON, errors `{"error": "…"}`.
     pub async fn send(&self, request: Request<Body>) -> Res<Answer> {
         let response = self.router.clone().oneshot(request).await?;
