@@ -281,7 +281,11 @@ async fn set_aside(setup: &Setup, handler: Arc<FailsOneKey>, retry: Retry) -> Re
         .subscribe("reader", &["orders.dlq"], StartFrom::Earliest)
         .await?;
     let letters = dlq.poll(10, Duration::from_secs(5)).await?;
-    assert_eq!(letters.len(), 1, "the bad record, and only it, is set aside");
+    assert_eq!(
+        letters.len(),
+        1,
+        "the bad record, and only it, is set aside"
+    );
     let reason = letters[0].header(headers::ERROR).ok_or("no reason")?;
     Ok(String::from_utf8_lossy(reason).into_owned())
 }
@@ -297,7 +301,10 @@ async fn a_record_that_fails_for_good_is_set_aside_and_the_same_key_goes_on() ->
         shutdown: CancellationToken::new(),
     });
     let reason = set_aside(&setup, handler, Retry::default()).await?;
-    assert!(reason.contains("refused") && reason.contains("550"), "{reason}");
+    assert!(
+        reason.contains("refused") && reason.contains("550"),
+        "{reason}"
+    );
     Ok(())
 }
 
