@@ -41,9 +41,6 @@ async fn holds(bus: &SqliteBus, group: &str, process: &Process) -> TestResult {
 async fn on_the_embedded_bus_a_group_runs_in_one_process_and_replay_waits_for_it_to_stop()
 -> TestResult {
     let deployment = Deployment::new()?;
-    let core = deployment.start("api,projections,relay", &[]).await?;
-    // An event in the store: a data dir whose store is empty refuses a bus with offsets.
-    Api::of(&deployment, &core).set_stock("M-1", 1).await?;
     let mut payment = deployment.start("payment", &[]).await?;
     let pid = payment.child.id().ok_or("no pid")?;
     let bus = SqliteBus::open(&deployment.data_dir().join("bus.db"))?;
