@@ -359,10 +359,13 @@ pub async fn reset_group(
         if let Some(g) = list.groups().iter().find(|g| g.name() == name)
             && !g.members().is_empty()
         {
-            return Err(BusError::Config(format!(
-                "group {group} has {} active member(s); stop them before resetting its offsets",
-                g.members().len()
-            )));
+            return Err(BusError::GroupActive {
+                group: group.clone(),
+                reason: format!(
+                    "group {group} has {} active member(s); stop them before resetting its offsets",
+                    g.members().len()
+                ),
+            });
         }
         let offsets = targets(&client, &config, &topics, to)?;
         commit_for(&config, &group, &offsets)?;
