@@ -166,32 +166,47 @@ pub async fn run_with(
     .await?;
     tracing::info!(group, topics = ?handler.topics(), "consumer started");
     let progress = Arc::new(Mutex::new(Progress::default()));
+    // A fatal failure in a lane stops the whole consumer, which then returns it.
+    let fatal: Arc<Mutex<Option<ServiceError>>> = Arc::default();
+    let stop = shutdown.child_token();
     let mut lanes = Vec::with_capacity(LANES);
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..LANES {
         let (tx, mut rx) = mpsc::channel::<Record>(LANE_DEPTH);
         lanes.push(tx);
-        let (bus, codec, handler, shutdown, progress) = (
+        let (bus, codec, handler, stop, progress, fatal) = (
             bus.clone(),
             codec.clone(),
             handler.clone(),
-            shutdown.clone(),
+            stop.clone(),
             progress.clone(),
+            fatal.clone(),
         );
         workers.spawn(async move {
             while let Some(record) = rx.recv().await {
-                if !handle_record(&bus, &codec, &handler, &record, retry, &shutdown).await {
+                match handle_record(&bus, &codec, &handler, &record, retry, &stop).await {
+                    Ok(true) => {}
                     // Stopped mid-record: it stays uncommitted and is delivered again.
-                    return;
+                    Ok(false) => return,
+                    Err(e) => {
+                        tracing::error!(group = handler.group(), error = %e,
+                            "storage is damaged; stopping the consumer");
+                        fatal
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .get_or_insert(e);
+                        stop.cancel();
+                        return;
+                    }
                 }
                 lock(&progress).handled(&record.topic, record.partition, record.offset);
             }
         });
     }
     let mut last_commit = tokio::time::Instant::now();
-    'poll: while !shutdown.is_cancelled() {
+    'poll: while !stop.is_cancelled() {
         let records = tokio::select! {
-            _ = shutdown.cancelled() => break,
+            _ = stop.cancelled() => break,
             polled = sub.poll(BATCH, POLL_WAIT) => match polled {
                 Ok(r) => r,
                 Err(e) => {
@@ -221,7 +236,10 @@ pub async fn run_with(
     while workers.join_next().await.is_some() {}
     commit(&mut *sub, &progress, group).await;
     tracing::info!(group, "consumer stopped");
-    Ok(())
+    match fatal.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 fn lock(progress: &Mutex<Progress>) -> std::sync::MutexGuard<'_, Progress> {
@@ -249,7 +267,7 @@ async fn handle_record(
     record: &Record,
     retry: Retry,
     shutdown: &CancellationToken,
-) -> bool {
+) -> Result<bool, ServiceError> {
     let group = handler.group();
     // A registry that cannot be reached is not the record's fault: wait for it (the
     // lane holds its place) rather than dead-letter a good record.
@@ -262,8 +280,8 @@ async fn handle_record(
     .await;
     let event = match decoded {
         Ok(event) => event,
-        Err(_) if shutdown.is_cancelled() => return false,
-        Err(e) => return dead_letter(bus, group, record, &e.to_string(), shutdown).await,
+        Err(_) if shutdown.is_cancelled() => return Ok(false),
+        Err(e) => return Ok(dead_letter(bus, group, record, &e.to_string(), shutdown).await),
     };
     let delivery = Delivery {
         event_id: record
@@ -278,24 +296,25 @@ async fn handle_record(
     let first_try = tokio::time::Instant::now();
     loop {
         match handler.handle(&event, &delivery).await {
-            Ok(()) => return true,
+            Ok(()) => return Ok(true),
+            Err(e) if e.is_fatal() => return Err(e),
             Err(e) if e.is_transient() => {
                 let failing = first_try.elapsed();
                 if matches!(&e, ServiceError::Store(s) if s.is_conflict()) {
                     tracing::debug!(group, error = %e, "concurrent update; deciding again");
                 } else if failing >= retry.give_up_after {
                     let reason = format!("gave up after {failing:.1?} of retries: {e}");
-                    return dead_letter(bus, group, record, &reason, shutdown).await;
+                    return Ok(dead_letter(bus, group, record, &reason, shutdown).await);
                 } else {
                     tracing::warn!(group, error = %e, "handler failed; retrying");
                 }
                 tokio::select! {
-                    _ = shutdown.cancelled() => return false,
+                    _ = shutdown.cancelled() => return Ok(false),
                     _ = tokio::time::sleep(backoff) => {}
                 }
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
-            Err(e) => return dead_letter(bus, group, record, &e.to_string(), shutdown).await,
+            Err(e) => return Ok(dead_letter(bus, group, record, &e.to_string(), shutdown).await),
         }
     }
 }

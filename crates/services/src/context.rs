@@ -46,6 +46,12 @@ impl ServiceError {
             ServiceError::Payment(e) => e.is_transient(),
         }
     }
+
+    /// Whether going on makes no sense: storage that is damaged. A consumer stops (and
+    /// with it the process) rather than retry or set aside every record after it.
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, ServiceError::Store(StoreError::Corrupt(_)))
+    }
 }
 
 /// An aggregate loaded from its stream, with the version it was read at.

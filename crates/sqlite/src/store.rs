@@ -67,6 +67,9 @@ impl From<Error> for StoreError {
     fn from(e: Error) -> Self {
         match e {
             Error::Store(e) => e,
+            Error::Sqlite(e) if db::is_damage(&e) => {
+                StoreError::Corrupt(format!("the event store's SQLite file is damaged: {e}"))
+            }
             other => StoreError::Unavailable(Box::new(other)),
         }
     }

@@ -68,7 +68,12 @@ enum Error {
 
 impl From<Error> for StoreError {
     fn from(e: Error) -> Self {
-        StoreError::Unavailable(Box::new(e))
+        match e {
+            Error::Sqlite(e) if db::is_damage(&e) => {
+                StoreError::Corrupt(format!("the read models' SQLite file is damaged: {e}"))
+            }
+            other => StoreError::Unavailable(Box::new(other)),
+        }
     }
 }
 

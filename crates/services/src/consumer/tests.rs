@@ -326,3 +326,68 @@ async fn a_record_that_keeps_failing_for_now_is_set_aside_once_retries_run_out()
     );
     Ok(())
 }
+
+/// Fails with damaged storage on the first record.
+#[derive(Debug, Default)]
+struct OnDamagedStorage {
+    seen: AtomicUsize,
+}
+
+#[async_trait]
+impl Handler for OnDamagedStorage {
+    fn group(&self) -> &'static str {
+        "damaged"
+    }
+
+    fn topics(&self) -> &'static [&'static str] {
+        &["orders"]
+    }
+
+    async fn handle(&self, _: &Event, _: &Delivery) -> Result<(), ServiceError> {
+        self.seen.fetch_add(1, Ordering::SeqCst);
+        Err(ServiceError::Store(
+            orderflow_core::store::StoreError::Corrupt("database disk image is malformed".into()),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn damaged_storage_stops_the_consumer_with_the_error_instead_of_retrying() -> TestResult {
+    let setup = Setup::new().await?;
+    setup
+        .bus
+        .publish(vec![
+            Setup::record("k", setup.order_created.clone()),
+            Setup::record("k", setup.order_created.clone()),
+        ])
+        .await?;
+    let handler = Arc::new(OnDamagedStorage::default());
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(30),
+        run(
+            setup.bus.clone(),
+            setup.codec.clone(),
+            handler.clone(),
+            StartFrom::Earliest,
+            CancellationToken::new(),
+        ),
+    )
+    .await?;
+    let err = outcome.err().ok_or("the consumer went on")?;
+    assert!(err.is_fatal(), "{err}");
+    assert_eq!(
+        handler.seen.load(Ordering::SeqCst),
+        1,
+        "no retry, no next record"
+    );
+    let groups = setup.bus.groups().await?;
+    let lag = groups
+        .iter()
+        .find(|g| g.group == "damaged")
+        .map_or(2, |g| g.total_lag());
+    assert_eq!(
+        lag, 2,
+        "nothing committed: the records wait for a repaired store"
+    );
+    Ok(())
+}

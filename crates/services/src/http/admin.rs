@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::Utc;
+use orderflow_core::store::StoreError;
 use orderflow_domain::inventory::{SetLevel, SkuStock};
 use orderflow_domain::{Aggregate, Sku};
 use serde::Deserialize;
@@ -133,17 +134,34 @@ pub async fn analytics(State(app): State<AppState>) -> Result<Json<Value>, ApiEr
 
 /// `GET /health`: 200 when the event store answers.
 pub async fn health(State(app): State<AppState>) -> (StatusCode, Json<Value>) {
-    match app.recorder.store.head_position().await {
-        Ok(head) => (
+    let unhealthy = |status: &str, reason: String| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": status, "reason": reason })),
+        )
+    };
+    let damaged = |e: &StoreError| {
+        format!(
+            "{e}; stop orderflow and restore the file from a backup (a start checks every file and names the damaged one)"
+        )
+    };
+    let head = match app.recorder.store.head_position().await {
+        Ok(head) => head,
+        Err(e @ StoreError::Corrupt(_)) => return unhealthy("damaged", damaged(&e)),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check failed");
+            return unhealthy("unavailable", "event store unavailable".into());
+        }
+    };
+    match app.read_model.position().await {
+        Err(e @ StoreError::Corrupt(_)) => unhealthy("damaged", damaged(&e)),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check failed");
+            unhealthy("unavailable", "read models unavailable".into())
+        }
+        Ok(_) => (
             StatusCode::OK,
             Json(json!({ "status": "ok", "head": head })),
         ),
-        Err(e) => {
-            tracing::warn!(error = %e, "health check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "unavailable", "reason": "event store unavailable" })),
-            )
-        }
     }
 }

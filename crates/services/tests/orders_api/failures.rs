@@ -3,6 +3,8 @@
 use axum::body::Body;
 use axum::http::{Method, Request};
 
+use orderflow_core::store::StoreError;
+
 use crate::support::*;
 
 #[tokio::test]
@@ -29,5 +31,70 @@ async fn a_damaged_read_model_file_is_named_as_the_read_models_not_the_event_sto
             answer.error()
         );
     }
+    Ok(())
+}
+
+/// A store whose file turned out damaged.
+#[derive(Debug)]
+struct Damaged;
+
+#[async_trait::async_trait]
+impl orderflow_core::store::EventStore for Damaged {
+    async fn append(
+        &self,
+        _: Vec<orderflow_core::store::AppendRequest>,
+    ) -> Result<Vec<orderflow_core::store::Appended>, StoreError> {
+        Err(damage())
+    }
+
+    async fn read_stream(
+        &self,
+        _: &str,
+        _: orderflow_core::store::StreamQuery,
+    ) -> Result<Vec<orderflow_core::store::StoredEvent>, StoreError> {
+        Err(damage())
+    }
+
+    async fn read_all(
+        &self,
+        _: u64,
+        _: usize,
+    ) -> Result<Vec<orderflow_core::store::StoredEvent>, StoreError> {
+        Err(damage())
+    }
+
+    async fn read_correlated(
+        &self,
+        _: &str,
+    ) -> Result<Vec<orderflow_core::store::StoredEvent>, StoreError> {
+        Err(damage())
+    }
+
+    async fn head_position(&self) -> Result<u64, StoreError> {
+        Err(damage())
+    }
+}
+
+fn damage() -> StoreError {
+    StoreError::Corrupt(
+        "the event store's SQLite file is damaged: database disk image is malformed".into(),
+    )
+}
+
+#[tokio::test]
+async fn health_is_503_and_says_what_is_damaged_and_what_to_do() -> TestResult {
+    let app = App::over_store(std::sync::Arc::new(Damaged)).await?;
+    let request = Request::builder()
+        .method(Method::GET)
+        .uri("/health")
+        .body(Body::empty())?;
+    let response = app.raw(request).await?;
+    assert_eq!(response.0, 503);
+    assert_eq!(response.1["status"], "damaged");
+    let reason = response.1["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("damaged") && reason.contains("restore"),
+        "{reason}"
+    );
     Ok(())
 }

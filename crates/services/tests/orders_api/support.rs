@@ -66,6 +66,37 @@ impl App {
         })
     }
 
+    /// The API over `store` (with read models and a bus of its own), for stores that
+    /// misbehave on purpose.
+    pub async fn over_store(store: Arc<dyn EventStore>) -> Res<Self> {
+        let dir = tempfile::tempdir()?;
+        let sqlite = Arc::new(SqliteEventStore::open(&dir.path().join("events.db"))?);
+        let codec = Arc::new(EventCodec::new(Arc::new(Registry::default())).await?);
+        let read_model = Arc::new(SqliteReadModel::open(&dir.path().join("read.db"))?);
+        let state = AppState {
+            recorder: Recorder::new(store, codec),
+            registry: None,
+            read_model: read_model.clone(),
+            analytics: read_model,
+            bus: Arc::new(SqliteBus::open(&dir.path().join("bus.db"))?),
+            checkpoints: sqlite.clone(),
+            limits: Limits::DEFAULT,
+        };
+        Ok(Self {
+            router: http::router(state),
+            store: sqlite,
+            _dir: dir,
+        })
+    }
+
+    /// Sends `request` and returns the status and the JSON body, whatever they are.
+    pub async fn raw(&self, request: Request<Body>) -> Res<(u16, Value)> {
+        let response = self.router.clone().oneshot(request).await?;
+        let status = response.status().as_u16();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
+        Ok((status, serde_json::from_slice(&bytes)?))
+    }
+
     /// The data dir the API's files live in.
     pub fn data_dir(&self) -> &std::path::Path {
         self._dir.path()
