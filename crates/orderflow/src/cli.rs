@@ -178,6 +178,11 @@ pub struct Settings {
     /// record aside on the topic's dead-letter queue and goes on.
     #[arg(long, env = "ORDERFLOW_GIVE_UP_AFTER_SECONDS", default_value_t = 3600)]
     pub give_up_after_seconds: u64,
+    /// How long, in seconds, services may take to finish what is in flight once asked
+    /// to stop (SIGTERM, Ctrl-C) before they are abandoned; keep it below the
+    /// orchestrator's own (Kubernetes: 30 s).
+    #[arg(long, env = "ORDERFLOW_SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
+    pub shutdown_grace_seconds: u64,
     /// Start even though the event store is missing or empty while the bus and read
     /// models hold data made from a store that is gone: delete them and make them again
     /// from this store (what they held is lost).

@@ -77,7 +77,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let outcome = runtime.block_on(run(cli));
+    // Blocking calls a service was abandoned in (a synchronous Kafka commit to a broker
+    // that does not answer) do not hold the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if stdout_closed(&e) => ExitCode::SUCCESS,
         Err(e) => {
@@ -130,11 +134,30 @@ async fn serve(services: &[Service], settings: Settings) -> anyhow::Result<()> {
     let signal = shutdown_signal();
     tokio::pin!(signal);
     let mut failure = None;
+    // Once shutdown starts, services get this long to finish what is in flight (a
+    // publish to a broker that does not answer would otherwise hold the process until
+    // librdkafka's own timeouts); then they are abandoned, and what they had not
+    // published stays in the event store for the relay's next start.
+    let grace = std::time::Duration::from_secs(settings.shutdown_grace_seconds);
+    let abandon = tokio::time::sleep(std::time::Duration::MAX);
+    tokio::pin!(abandon);
+    let mut abandon_armed = false;
     loop {
+        if shutdown.is_cancelled() && !abandon_armed {
+            abandon.as_mut().reset(tokio::time::Instant::now() + grace);
+            abandon_armed = true;
+        }
         tokio::select! {
             _ = &mut signal, if !shutdown.is_cancelled() => {
                 tracing::info!("shutting down");
                 shutdown.cancel();
+            }
+            _ = &mut abandon, if abandon_armed => {
+                tracing::warn!(services = tasks.len(), ?grace,
+                    "services did not stop within the shutdown grace; abandoning them \
+                     (what they had not published stays in the event store)");
+                tasks.abort_all();
+                break;
             }
             joined = tasks.join_next() => match joined {
                 None => break,

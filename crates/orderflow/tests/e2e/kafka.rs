@@ -311,3 +311,34 @@ async fn topics_are_provisioned_as_configured_and_a_mismatch_is_reported() -> Te
     );
     Ok(())
 }
+
+/// An orchestrator sends SIGKILL 30 s after SIGTERM: shutdown must end well before,
+/// whatever the broker does, and what was not published stays in the store.
+#[tokio::test]
+async fn with_the_broker_unreachable_shutdown_is_bounded_and_loses_nothing() -> TestResult {
+    let broker_dir = tempfile::tempdir()?;
+    let port = free_port()?;
+    let broker = Broker::start(broker_dir.path(), port).await?;
+    let deployment = Deployment::on_kafka(&broker.url())?;
+    let mut app = deployment.start("run", &[]).await?;
+    let api = Api::of(&deployment, &app);
+    api.set_stock("T-1", 10).await?;
+    let (first, _) = api.place("c-t", json!([item("T-1", 1, 4.0)])).await?;
+    api.wait_status(&first, "SHIPPED").await?;
+
+    broker.stop().await?;
+    let (stranded, _) = api.place("c-t", json!([item("T-1", 1, 4.0)])).await?;
+    let asked = std::time::Instant::now();
+    app.terminate().await?;
+    let took = asked.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(20),
+        "shutdown took {took:?} with the broker down"
+    );
+
+    let _broker = Broker::start(broker_dir.path(), port).await?;
+    let again = deployment.start("run", &[]).await?;
+    let api = Api::of(&deployment, &again);
+    api.wait_status(&stranded, "SHIPPED").await?;
+    Ok(())
+}
