@@ -89,6 +89,16 @@ pub struct Settings {
         default_value = "127.0.0.1:8080"
     )]
     pub http_addr: SocketAddr,
+    /// A file of API tokens, one `ROLE TOKEN` per line (roles: shop, operator, admin;
+    /// `#` starts a comment). `ORDERFLOW_TOKENS=ROLE:TOKEN,ROLE:TOKEN` adds more. With
+    /// any token, every route but `GET /health` needs one; without, the API serves on
+    /// loopback only.
+    #[arg(long = "tokens", env = "ORDERFLOW_TOKENS_FILE")]
+    pub tokens_file: Option<PathBuf>,
+    /// Serve the API without tokens on an address other than loopback: anyone who
+    /// reaches the port may then do anything.
+    #[arg(long, env = "ORDERFLOW_ALLOW_UNAUTHENTICATED")]
+    pub allow_unauthenticated: bool,
     /// The largest request body the API reads, in bytes (`413` past it).
     #[arg(
         long,
@@ -157,6 +167,14 @@ pub struct Settings {
     /// Use this Confluent-compatible schema registry instead of the embedded one.
     #[arg(long = "schema-registry", env = "ORDERFLOW_SCHEMA_REGISTRY_URL")]
     pub schema_registry_url: Option<String>,
+    /// A bearer token sent to the `--schema-registry` (an orderflow's embedded registry
+    /// with tokens needs an operator one). Prefer the variable: arguments show in `ps`.
+    #[arg(
+        long = "schema-registry-token",
+        env = "ORDERFLOW_SCHEMA_REGISTRY_TOKEN",
+        hide_env_values = true
+    )]
+    pub schema_registry_token: Option<String>,
     /// Send email over SMTP (`smtp://host[:port]`) instead of writing `.eml` files.
     #[arg(long = "smtp", env = "ORDERFLOW_SMTP_URL")]
     pub smtp_url: Option<String>,

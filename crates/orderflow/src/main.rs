@@ -119,9 +119,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Runs services until Ctrl-C or SIGTERM, then shuts them down cleanly.
 async fn serve(services: &[Service], settings: Settings) -> anyhow::Result<()> {
+    // Before anything is opened: an API that would be open to other hosts is refused.
+    let access = if services.contains(&Service::Api) {
+        wiring::api_access(&settings)?
+    } else {
+        Default::default()
+    };
     let adapters = wiring::Adapters::open(&settings).await?;
     let shutdown = CancellationToken::new();
-    let mut tasks = wiring::spawn(services, &settings, &adapters, &shutdown).await?;
+    let mut tasks = wiring::spawn(services, &settings, &adapters, access, &shutdown).await?;
     announce!(
         "orderflow: running {} on data dir {}",
         services

@@ -354,7 +354,13 @@ impl Adapters {
         } = open_storage(settings).await?;
         let (registry, codec_registry): (Option<Arc<Registry>>, Arc<dyn SchemaRegistry>) =
             match &settings.schema_registry_url {
-                Some(url) => (None, Arc::new(HttpSchemaRegistry::new(url)?)),
+                Some(url) => {
+                    let mut client = HttpSchemaRegistry::new(url)?;
+                    if let Some(token) = &settings.schema_registry_token {
+                        client = client.with_token(token);
+                    }
+                    (None, Arc::new(client))
+                }
                 None => {
                     let embedded = Arc::new(schema_store);
                     (Some(embedded.clone()), embedded)
@@ -423,11 +429,74 @@ pub fn limits(settings: &Settings) -> anyhow::Result<http::Limits> {
     Ok(limits)
 }
 
-/// Starts the chosen services; each stops when `shutdown` is cancelled.
+/// The variable that lists API tokens as `ROLE:TOKEN,ROLE:TOKEN`, next to `--tokens`.
+pub const TOKENS_VAR: &str = "ORDERFLOW_TOKENS";
+
+/// Who may call the API: the tokens of `--tokens` and `ORDERFLOW_TOKENS`. Without any,
+/// the API is open and is served on a loopback address only: any other `--http` is
+/// refused, unless `--allow-unauthenticated` says so.
+pub fn api_access(settings: &Settings) -> anyhow::Result<http::Access> {
+    let mut tokens = http::Tokens::new();
+    if let Some(path) = &settings.tokens_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the tokens file {}", path.display()))?;
+        tokens
+            .add_file(&text)
+            .map_err(|e| anyhow::anyhow!("in the tokens file {}: {e}", path.display()))?;
+        if tokens.is_empty() {
+            bail!(
+                "the tokens file {} has no token: write one `ROLE TOKEN` per line",
+                path.display()
+            );
+        }
+    }
+    if let Some(list) = std::env::var_os(TOKENS_VAR) {
+        let list = list
+            .into_string()
+            .map_err(|_| anyhow::anyhow!("{TOKENS_VAR} is not UTF-8"))?;
+        tokens
+            .add_list(&list)
+            .map_err(|e| anyhow::anyhow!("in {TOKENS_VAR}: {e}"))?;
+    }
+    let access = http::Access::with(tokens);
+    let addr = settings.http_addr;
+    if access.is_open() && !addr.ip().is_loopback() && !settings.allow_unauthenticated {
+        bail!(
+            "refusing to serve the API without tokens on {addr}, which is not a loopback \
+             address: anyone who reaches it could set stock, cancel orders and register \
+             schemas. Configure tokens (--tokens FILE or {TOKENS_VAR}), listen on \
+             127.0.0.1, or pass --allow-unauthenticated to run unauthenticated anyway"
+        );
+    }
+    Ok(access)
+}
+
+/// Says at start how the API is protected.
+fn announce_access(access: &http::Access, addr: std::net::SocketAddr) {
+    match access {
+        http::Access::Tokens(tokens) => announce!(
+            "orderflow: the API needs a bearer token on every route but GET /health \
+             ({} configured)",
+            tokens.len()
+        ),
+        http::Access::Open if addr.ip().is_loopback() => announce!(
+            "orderflow: the API is unauthenticated and listens on loopback only; configure \
+             --tokens or {TOKENS_VAR} to serve other hosts"
+        ),
+        http::Access::Open => announce!(
+            "orderflow: WARNING: the API is unauthenticated on {addr} \
+             (--allow-unauthenticated): anyone who reaches it may do anything"
+        ),
+    }
+}
+
+/// Starts the chosen services; each stops when `shutdown` is cancelled. `access` guards
+/// the API (see [`api_access`]).
 pub async fn spawn(
     services: &[Service],
     settings: &Settings,
     adapters: &Adapters,
+    access: http::Access,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<JoinSet<anyhow::Result<()>>> {
     let mut tasks = JoinSet::new();
@@ -491,6 +560,7 @@ pub async fn spawn(
             .with_context(|| format!("cannot listen on {}", settings.http_addr))?;
         let addr = listener.local_addr()?;
         announce!("orderflow: HTTP API on http://{addr}");
+        announce_access(&access, addr);
         let state = AppState {
             recorder: a.recorder(),
             registry: a.registry.clone(),
@@ -500,7 +570,7 @@ pub async fn spawn(
             checkpoints: a.checkpoints.clone(),
             limits,
         };
-        let api = http::serve(listener, state, shutdown.clone());
+        let api = http::serve(listener, state, access, shutdown.clone());
         tasks.spawn(async move { api.await.map_err(Into::into) });
     }
     Ok(tasks)

@@ -15,12 +15,14 @@ use tokio_util::sync::CancellationToken;
 use crate::context::Recorder;
 
 mod admin;
+pub mod auth;
 mod error;
 mod extract;
 mod limits;
 mod orders;
 mod registry;
 
+pub use auth::{Access, Role, Tokens};
 pub use error::ApiError;
 pub use limits::Limits;
 pub use registry::routes as schema_registry;
@@ -40,7 +42,19 @@ pub struct AppState {
     pub limits: Limits,
 }
 
+/// The API's routes without tokens ([`Access::Open`]): see [`guarded_router`].
 pub fn router(state: AppState) -> Router {
+    guarded_router(state, Access::Open)
+}
+
+/// The API's routes (and the embedded registry's under `/schema-registry`), every one
+/// behind the access guard of [`auth`]: tokens and roles when `access` has tokens, and
+/// always the refusal of cross-site simple requests.
+pub fn guarded_router(state: AppState, access: Access) -> Router {
+    let guard = auth::Guard {
+        access,
+        surface: auth::Surface::Api,
+    };
     let mut router = Router::new();
     if let Some(registry) = &state.registry {
         router = router.nest("/schema-registry", registry::routes(registry.clone()));
@@ -60,6 +74,17 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(admin::health))
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(guard, auth::guard))
+}
+
+/// The registry's routes alone, at the root, behind the access guard (as [`router`]
+/// serves them under `/schema-registry`).
+pub fn guarded_schema_registry(registry: Arc<Registry>, access: Access) -> Router {
+    let guard = auth::Guard {
+        access,
+        surface: auth::Surface::Registry,
+    };
+    registry::routes(registry).layer(axum::middleware::from_fn_with_state(guard, auth::guard))
 }
 
 /// Serves the API on `listener` until `shutdown` is cancelled, then finishes the
@@ -67,9 +92,10 @@ pub fn router(state: AppState) -> Router {
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
+    access: Access,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    axum::serve(listener, guarded_router(state, access))
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
 }

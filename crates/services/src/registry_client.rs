@@ -10,10 +10,21 @@ use serde_json::{Value, json};
 
 const CONTENT_TYPE: &str = "application/vnd.schemaregistry.v1+json";
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HttpSchemaRegistry {
     base: String,
     client: reqwest::Client,
+    /// Sent as `Authorization: Bearer …` with every request, when set.
+    token: Option<String>,
+}
+
+impl std::fmt::Debug for HttpSchemaRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpSchemaRegistry")
+            .field("base", &self.base)
+            .field("token", &self.token.as_ref().map(|_| "…"))
+            .finish_non_exhaustive()
+    }
 }
 
 fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> RegistryError {
@@ -33,7 +44,23 @@ impl HttpSchemaRegistry {
         Ok(Self {
             base: base.trim_end_matches('/').to_owned(),
             client,
+            token: None,
         })
+    }
+
+    /// Sends `token` as a bearer token with every request (an orderflow's embedded
+    /// registry with tokens configured needs an operator one to register schemas).
+    pub fn with_token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let request = self.client.request(method, format!("{}{path}", self.base));
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
     }
 
     /// Turns an error answer into the registry error it stands for.
@@ -66,8 +93,10 @@ impl HttpSchemaRegistry {
 impl SchemaRegistry for HttpSchemaRegistry {
     async fn register(&self, subject: &str, schema: &str) -> Result<u32, RegistryError> {
         let resp = self
-            .client
-            .post(format!("{}/subjects/{subject}/versions", self.base))
+            .request(
+                reqwest::Method::POST,
+                &format!("/subjects/{subject}/versions"),
+            )
             .header("content-type", CONTENT_TYPE)
             .body(json!({ "schema": schema }).to_string())
             .send()
@@ -82,8 +111,7 @@ impl SchemaRegistry for HttpSchemaRegistry {
 
     async fn schema(&self, id: u32) -> Result<String, RegistryError> {
         let resp = self
-            .client
-            .get(format!("{}/schemas/ids/{id}", self.base))
+            .request(reqwest::Method::GET, &format!("/schemas/ids/{id}"))
             .send()
             .await
             .map_err(unavailable)?;

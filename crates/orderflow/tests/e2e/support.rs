@@ -192,9 +192,14 @@ impl Api {
         path: &str,
         body: Option<Value>,
     ) -> Res<(u16, Value)> {
+        let post = method == reqwest::Method::POST;
         let mut req = self.client.request(method, format!("{}{path}", self.base));
-        if let Some(body) = body {
-            req = req.json(&body);
+        match body {
+            Some(body) => req = req.json(&body),
+            // A bodiless POST (a cancel) says it is JSON, as the API requires of a POST
+            // without a token, so that no web page can send it cross-site.
+            None if post => req = req.header("content-type", "application/json"),
+            None => {}
         }
         let resp = req.send().await?;
         let status = resp.status().as_u16();

@@ -2,7 +2,8 @@
 //! problem; internal details are logged, never sent.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::header::WWW_AUTHENTICATE;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use orderflow_core::store::StoreError;
 use orderflow_domain::DomainError;
@@ -19,6 +20,10 @@ pub enum ApiError {
     PayloadTooLarge(String),
     /// The body is not in a format the API reads (not JSON).
     UnsupportedMediaType(String),
+    /// No bearer token, or an unknown one (`401`, with `WWW-Authenticate: Bearer`).
+    Unauthorized(String),
+    /// A known token whose role may not do this (`403`).
+    Forbidden(String),
     NotFound(String),
     Conflict(String),
     /// The read models (orders, stock, analytics) failed; the detail is logged.
@@ -68,6 +73,18 @@ impl From<DomainError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, message) = match self {
+            ApiError::Unauthorized(m) => {
+                let mut response = (
+                    StatusCode::UNAUTHORIZED,
+                    Json(serde_json::json!({ "error": m })),
+                )
+                    .into_response();
+                response
+                    .headers_mut()
+                    .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                return response;
+            }
+            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, m),
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
             ApiError::Unprocessable(m) => (StatusCode::UNPROCESSABLE_ENTITY, m),
             ApiError::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, m),

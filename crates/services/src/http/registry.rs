@@ -14,6 +14,8 @@
 use std::sync::Arc;
 
 use axum::Router;
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use orderflow_core::registry::Registry;
 
@@ -21,6 +23,15 @@ mod config;
 mod reply;
 mod schemas;
 mod subjects;
+
+/// An error answered in Confluent's shape (`{"error_code", "message"}`, in its content
+/// type), for refusals made before a route is reached.
+pub(super) fn error(status: StatusCode, code: u32, message: &str) -> Response {
+    reply::reply(
+        status,
+        serde_json::json!({ "error_code": code, "message": message }),
+    )
+}
 
 /// The registry's routes, to be nested under `/schema-registry`.
 pub fn routes<S: Clone + Send + Sync + 'static>(registry: Arc<Registry>) -> Router<S> {

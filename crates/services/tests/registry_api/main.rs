@@ -2,6 +2,7 @@
 //! shapes, and the compatibility cases of Avro's and Confluent's own test suites run
 //! through it at every level.
 
+mod access;
 mod api;
 mod ported;
 mod support;

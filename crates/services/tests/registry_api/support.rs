@@ -6,6 +6,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request};
 use orderflow_core::registry::Registry;
+use orderflow_services::http::Access;
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -15,6 +16,8 @@ pub type Res<T> = Result<T, Box<dyn std::error::Error>>;
 /// A fresh registry in memory behind Confluent's REST API.
 pub struct App {
     router: Router,
+    /// Sent as `Authorization: Bearer …` with every request, when set.
+    token: Option<String>,
 }
 
 /// An answer: the HTTP status and the JSON body.
@@ -39,6 +42,26 @@ impl App {
     pub fn over(registry: Registry) -> Self {
         Self {
             router: orderflow_services::http::schema_registry(Arc::new(registry)),
+            token: None,
+        }
+    }
+
+    /// A fresh registry behind the access guard, as orderflow serves it.
+    pub fn guarded(access: Access) -> Self {
+        Self {
+            router: orderflow_services::http::guarded_schema_registry(
+                Arc::new(Registry::default()),
+                access,
+            ),
+            token: None,
+        }
+    }
+
+    /// The same registry, called with `token` (or none).
+    pub fn with_token(&self, token: Option<&str>) -> Self {
+        Self {
+            router: self.router.clone(),
+            token: token.map(str::to_owned),
         }
     }
 
@@ -49,7 +72,10 @@ impl App {
         path: &str,
         body: Option<(&str, String)>,
     ) -> Res<Answer> {
-        let builder = Request::builder().method(method).uri(path);
+        let mut builder = Request::builder().method(method).uri(path);
+        if let Some(token) = &self.token {
+            builder = builder.header("authorization", format!("Bearer {token}"));
+        }
         let request = match body {
             Some((content_type, body)) => builder
                 .header("content-type", content_type)
