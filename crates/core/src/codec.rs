@@ -124,6 +124,16 @@ static SCHEMAS: LazyLock<Vec<(&'static str, Schema)>> = LazyLock::new(|| {
 /// The schema id of a reader-only codec's types: never a registered id.
 const READ_ONLY: u32 = u32::MAX;
 
+/// The most apache-avro may allocate at once for one value it decodes (a string, the
+/// items of an array), set for the whole process when the first codec is built.
+/// apache-avro allocates what a length prefix declares before reading it, up to 512 MiB
+/// by default: a 6-byte record declaring a 500 MB string reserved 500 MB of address
+/// space, and a record of a registered writer schema with an array of `null`s (items
+/// of zero bytes) made a 4-byte body fill 460 MB and take a second before it failed.
+/// An event is a few KB (the API's limits bound every value a client sends), so 16 MiB
+/// leaves room for any real record and refuses the rest as malformed at once.
+pub const MAX_ALLOCATION_BYTES: usize = 16 * 1024 * 1024;
+
 /// The topic an event type is published to.
 pub fn topic_of_type(event_type: &str) -> &'static str {
     match event_type {
@@ -245,6 +255,8 @@ impl EventCodec {
         registry: Arc<dyn SchemaRegistry>,
         types: Vec<(&'static str, &'static Schema, u32)>,
     ) -> Result<Self, CodecError> {
+        // Process-wide, and kept from the first call on (apache-avro's rule).
+        apache_avro::util::max_allocation_bytes(MAX_ALLOCATION_BYTES);
         let mut by_type = HashMap::new();
         let mut writers = HashMap::new();
         for (name, schema, id) in types {
