@@ -1,7 +1,7 @@
 //! Inventory, consumer lag, analytics and health.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Utc;
 use orderflow_core::store::StoreError;
@@ -10,7 +10,7 @@ use orderflow_domain::{Aggregate, Sku};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::extract::{Body, Params};
+use super::extract::{Body, Params, PathParams};
 use super::orders::wait_for;
 use super::{ApiError, AppState};
 use crate::context::Cause;
@@ -29,7 +29,7 @@ pub struct MinPosition {
 /// `PUT /inventory/{sku}`: sets the stock on hand, as an event.
 pub async fn set_stock(
     State(app): State<AppState>,
-    Path(sku): Path<String>,
+    PathParams(sku): PathParams<String>,
     Body(body): Body<StockLevel>,
 ) -> Result<Json<Value>, ApiError> {
     let sku = Sku::parse(sku)?;
@@ -54,7 +54,7 @@ pub async fn set_stock(
 /// `GET /inventory/{sku}`.
 pub async fn get_stock(
     State(app): State<AppState>,
-    Path(sku): Path<String>,
+    PathParams(sku): PathParams<String>,
     Params(query): Params<MinPosition>,
 ) -> Result<Json<Value>, ApiError> {
     let (position, _) = wait_for(&app, query.min_position).await?;

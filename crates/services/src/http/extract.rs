@@ -9,7 +9,7 @@
 //! members are what the route takes.
 
 use axum::body::Bytes;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::request::Parts;
@@ -134,6 +134,23 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
             .await
             .map(|q| Params(q.0))
             .map_err(|e: QueryRejection| ApiError::BadRequest(e.body_text()))
+    }
+}
+
+/// Path parameters, with a 400 in the API's JSON shape naming the bad one (axum's own
+/// rejection, for a segment whose percent-encoding is not UTF-8 such as `%FF`, is plain
+/// text).
+#[derive(Debug)]
+pub struct PathParams<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| PathParams(p.0))
+            .map_err(|e: PathRejection| ApiError::BadRequest(e.body_text()))
     }
 }
 

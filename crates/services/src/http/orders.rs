@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
 use orderflow_core::codec::to_json;
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::extract::{JsonObject, Params};
+use super::extract::{JsonObject, Params, PathParams};
 use super::{ApiError, AppState};
 use crate::context::{Cause, ServiceError, retry_on_conflict};
 
@@ -190,7 +190,7 @@ pub async fn wait_for(app: &AppState, min_position: Option<u64>) -> Result<(u64,
 /// `GET /orders/{id}`: from the read model, or as of a past moment from the event store.
 pub async fn get(
     State(app): State<AppState>,
-    Path(order_id): Path<String>,
+    PathParams(order_id): PathParams<String>,
     Params(query): Params<OrderQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let order_id = OrderId::parse(order_id).map_err(|e| ApiError::NotFound(e.to_string()))?;
@@ -275,7 +275,7 @@ fn state_json(
 /// `GET /orders/{id}/history`: every event of every service about the order.
 pub async fn history(
     State(app): State<AppState>,
-    Path(order_id): Path<String>,
+    PathParams(order_id): PathParams<String>,
 ) -> Result<Json<Value>, ApiError> {
     let stored = app.recorder.store.read_correlated(&order_id).await?;
     if stored.is_empty() {
@@ -307,7 +307,7 @@ pub async fn history(
 /// `POST /orders/{id}/cancel`: 202, or 409 once shipped.
 pub async fn cancel(
     State(app): State<AppState>,
-    Path(order_id): Path<String>,
+    PathParams(order_id): PathParams<String>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let order_id = OrderId::parse(order_id).map_err(|e| ApiError::NotFound(e.to_string()))?;
     let stream = streams::order(&order_id);
@@ -337,7 +337,7 @@ pub async fn cancel(
 /// `GET /customers/{id}/orders`.
 pub async fn of_customer(
     State(app): State<AppState>,
-    Path(customer_id): Path<String>,
+    PathParams(customer_id): PathParams<String>,
     Params(query): Params<OrderQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let (position, caught_up) = wait_for(&app, query.min_position).await?;

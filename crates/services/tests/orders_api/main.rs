@@ -2,6 +2,7 @@
 //! (README "HTTP API"), and what an `Idempotency-Key` makes of a retry.
 
 mod failures;
+mod fuzz;
 mod idempotency;
 mod support;
 mod validation;
