@@ -102,6 +102,7 @@ impl PgEventStore {
         if let Some(schema) = &settings.schema {
             options = options.options([("search_path", schema.as_str())]);
         }
+        connect::preflight(&options).await.map_err(unavailable)?;
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections)
             .acquire_timeout(settings.acquire_timeout)
@@ -287,6 +288,7 @@ fn runs_on_from(after: u64, events: &[StoredEvent]) -> bool {
         .all(|(event, position)| event.position == position)
 }
 
+mod connect;
 mod group;
 
 #[cfg(test)]
