@@ -5,6 +5,7 @@ mod support;
 
 mod access;
 mod api;
+mod chaos;
 mod cli;
 mod datadir;
 mod failures;
