@@ -483,7 +483,10 @@ pub fn api_access(settings: &Settings) -> anyhow::Result<http::Access> {
     }
     let access = http::Access::with(tokens);
     let addr = settings.http_addr;
-    if access.is_open() && !addr.ip().is_loopback() && !settings.allow_unauthenticated {
+    if access.is_open() && addr.ip().is_loopback() {
+        return Ok(http::Access::Loopback);
+    }
+    if access.is_open() && !settings.allow_unauthenticated {
         bail!(
             "refusing to serve the API without tokens on {addr}, which is not a loopback \
              address: anyone who reaches it could set stock, cancel orders and register \
@@ -502,7 +505,7 @@ fn announce_access(access: &http::Access, addr: std::net::SocketAddr) {
              ({} configured)",
             tokens.len()
         ),
-        http::Access::Open if addr.ip().is_loopback() => announce!(
+        http::Access::Loopback => announce!(
             "orderflow: the API is unauthenticated and listens on loopback only; configure \
              --tokens or {TOKENS_VAR} to serve other hosts"
         ),

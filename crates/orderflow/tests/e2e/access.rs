@@ -63,6 +63,23 @@ async fn without_tokens_an_address_other_than_loopback_is_refused_at_start_sayin
 }
 
 #[tokio::test]
+async fn without_tokens_the_api_answers_only_requests_addressed_to_a_loopback_name() -> TestResult {
+    let deployment = Deployment::new()?;
+    let process = deployment.start("api", &[]).await?;
+    let api = Api::of(&deployment, &process);
+    assert_eq!(call(&api, Method::GET, "/orders/x", None).await?, 404);
+    // A page whose name was made to resolve to 127.0.0.1 (DNS rebinding) sends its own.
+    let rebound = api
+        .client
+        .get(format!("{}/orders/x", api.base))
+        .header("host", "evil.example")
+        .send()
+        .await?;
+    assert_eq!(rebound.status().as_u16(), 403);
+    Ok(())
+}
+
+#[tokio::test]
 async fn with_tokens_a_request_without_one_is_401_and_each_role_does_what_it_may() -> TestResult {
     let (deployment, tokens) = with_tokens_file()?;
     let process = deployment.start("api", &["--tokens", &tokens]).await?;

@@ -36,7 +36,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, HOST, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -212,10 +212,16 @@ impl Tokens {
 /// How the API is protected.
 #[derive(Debug, Clone, Default)]
 pub enum Access {
-    /// No tokens: every route is open (the binary then serves on loopback only, unless
-    /// told otherwise). Cross-site simple requests are still refused.
+    /// No tokens: every route is open (the binary serves it so only when told to run
+    /// unauthenticated off loopback). Cross-site simple requests are still refused.
     #[default]
     Open,
+    /// No tokens, served on a loopback address: as [`Access::Open`], and a request
+    /// addressed to a name that is not a loopback one (`Host: evil.example`) is refused
+    /// with `403`. A web page whose own name an attacker made resolve to 127.0.0.1 (DNS
+    /// rebinding) is same-origin with the API, so CORS does not stop it; its requests
+    /// still carry its own name.
+    Loopback,
     /// Every route but `GET /health` needs a token of a role that is enough.
     Tokens(Arc<Tokens>),
 }
@@ -230,8 +236,9 @@ impl Access {
         }
     }
 
+    /// Whether there are no tokens.
     pub fn is_open(&self) -> bool {
-        matches!(self, Access::Open)
+        !matches!(self, Access::Tokens(_))
     }
 }
 
@@ -394,7 +401,40 @@ fn bearer(request: &Request) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
+/// Refuses a request addressed to a name that is not a loopback one (see
+/// [`Access::Loopback`]); one without a `Host` (HTTP/1.0, in-process calls) passes.
+fn loopback_host(request: &Request) -> Result<(), Refusal> {
+    let host = match request.uri().host() {
+        Some(host) => host,
+        None => match request.headers().get(HOST) {
+            Some(value) => value.to_str().unwrap_or("(not ASCII)"),
+            None => return Ok(()),
+        },
+    };
+    let name = match host.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    let lower = name.to_ascii_lowercase();
+    let loopback = lower == "localhost"
+        || lower.ends_with(".localhost")
+        || lower
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if loopback {
+        return Ok(());
+    }
+    let shown: String = host.chars().take(64).collect();
+    Err(Refusal::Forbidden(format!(
+        "this API has no tokens and answers only requests addressed to a loopback name \
+         (localhost, 127.0.0.1, [::1]), not {shown:?}"
+    )))
+}
+
 fn check(guard: &Guard, request: &Request) -> Result<(), Refusal> {
+    if let Access::Loopback = &guard.access {
+        loopback_host(request)?;
+    }
     if let Access::Tokens(tokens) = &guard.access {
         let path = request.uri().path();
         let need = match guard.surface {
@@ -488,6 +528,37 @@ mod tests {
         assert!(refusal(&format!("shop {SHOP}\nadmin {SHOP}")).contains("listed twice"));
         let list = Tokens::new().add_list("shop=abc").err().unwrap_or_default();
         assert_eq!(list, "entry 1: expected `ROLE:TOKEN`");
+    }
+
+    #[test]
+    fn without_tokens_on_loopback_only_requests_to_a_loopback_name_pass() {
+        let to = |host: &str| {
+            let request = Request::builder()
+                .uri("/orders/x")
+                .header(HOST, host)
+                .body(Body::empty())
+                .unwrap_or_default();
+            loopback_host(&request).is_ok()
+        };
+        for host in [
+            "localhost:8080",
+            "LOCALHOST",
+            "127.0.0.1:1",
+            "127.3.2.1",
+            "[::1]:80",
+        ] {
+            assert!(to(host), "{host}");
+        }
+        for host in [
+            "evil.example",
+            "evil.example:8080",
+            "10.0.0.1:8080",
+            "[::2]:80",
+        ] {
+            assert!(!to(host), "{host}");
+        }
+        let bare = Request::builder().uri("/orders/x").body(Body::empty());
+        assert!(bare.is_ok_and(|r| loopback_host(&r).is_ok()));
     }
 
     #[test]

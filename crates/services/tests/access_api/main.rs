@@ -271,3 +271,29 @@ async fn with_a_token_a_simple_content_type_is_still_refused() -> TestResult {
     assert_eq!(answer.status, 415, "{:?}", answer.body);
     Ok(())
 }
+
+#[tokio::test]
+async fn without_tokens_on_loopback_a_request_addressed_to_another_name_is_403() -> TestResult {
+    let api = Guarded::new(Access::Loopback).await?;
+    let to = |host: &'static str, path: &'static str| {
+        Request::builder()
+            .uri(path)
+            .header("host", host)
+            .body(Body::empty())
+    };
+    for path in ["/health", "/orders/o-1", "/schema-registry/subjects"] {
+        let rebound = api
+            .router
+            .clone()
+            .oneshot(to("evil.example", path)?)
+            .await?;
+        assert_eq!(rebound.status().as_u16(), 403, "{path}");
+        let local = api
+            .router
+            .clone()
+            .oneshot(to("localhost:8080", path)?)
+            .await?;
+        assert_ne!(local.status().as_u16(), 403, "{path}");
+    }
+    Ok(())
+}
