@@ -12,8 +12,11 @@ use orderflow_domain::{DomainError, Event};
 
 use crate::registry::{RegistryError, SchemaRegistry};
 
+mod depth;
 pub mod upcast;
 pub mod wire;
+
+pub use depth::MAX_DEPTH;
 
 /// The `.avsc` files of the repository, compiled in: the current reader and writer schemas.
 pub const SCHEMA_FILES: &[(&str, &str)] = &[
@@ -340,6 +343,12 @@ impl EventCodec {
             // Hot path: written with our own schema, deserialise straight from the bytes.
             wire::from_wire(codec.name, Direct(&codec.reader, &mut body, schema_id))?
         } else {
+            // Another writer's schema may nest deeper than apache-avro's decoder can go
+            // on a worker's stack (ours are checked by a test).
+            depth::check(&writer).map_err(|reason| CodecError::Malformed {
+                id: schema_id,
+                reason,
+            })?;
             let value = GenericDatumReader::builder(&writer)
                 .reader_schema(codec.schema)
                 .build()
@@ -376,6 +385,7 @@ impl EventCodec {
             id: schema_id,
             reason,
         };
+        depth::check(writer).map_err(&malformed)?;
         let mut body = payload;
         let old = GenericDatumReader::builder(writer)
             .build()

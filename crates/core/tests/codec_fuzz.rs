@@ -15,7 +15,7 @@ use std::time::Duration;
 use apache_avro::Schema;
 use apache_avro::types::Value as Avro;
 use apache_avro::writer::datum::GenericDatumWriter;
-use orderflow_core::codec::{CodecError, HISTORY_FILES, LEGACY_FILES, subject_of_type};
+use orderflow_core::codec::{CodecError, HISTORY_FILES, LEGACY_FILES, MAX_DEPTH, subject_of_type};
 use orderflow_core::registry::Registry;
 use orderflow_core::{EventCodec, SchemaRegistry, frame};
 use orderflow_domain::events::*;
@@ -608,4 +608,154 @@ fn a_huge_count_of_zero_byte_items_is_refused_at_once() {
         let why = if n < 0 { "fill" } else { "Unable to allocate" };
         assert!(reason.contains(why), "{n}: {reason}");
     }
+}
+
+/// A codec, and the id of `schema` registered under a subject of its own (the registry
+/// is open: anyone may register a record named as an event).
+fn registered_elsewhere(fixture: &Fixture, schema: &str) -> (EventCodec, u32) {
+    fixture.rt.block_on(async {
+        let registry = Arc::new(Registry::default());
+        let codec = EventCodec::new(registry.clone()).await.unwrap();
+        let id = registry
+            .register("elsewhere-OrderConfirmed", schema)
+            .await
+            .unwrap_or_else(|e| panic!("{}", e.to_string().chars().take(200).collect::<String>()));
+        (codec, id)
+    })
+}
+
+/// Decodes on a tokio worker (a 2 MiB stack, as the consumers have).
+fn decode_on_a_worker(
+    fixture: &Fixture,
+    codec: EventCodec,
+    body: Vec<u8>,
+    id: u32,
+) -> Result<Event, CodecError> {
+    fixture.rt.block_on(async move {
+        tokio::spawn(async move { codec.decode_framed(&frame(id, &body)).await })
+            .await
+            .expect("no panic")
+    })
+}
+
+/// `OrderConfirmed` with an extra field `deep` of type `nested` (what the reader skips).
+fn confirmed_with(nested: &str) -> String {
+    format!(
+        r#"{{"type":"record","name":"OrderConfirmed","fields":[
+            {{"name":"orderId","type":"string"}},{{"name":"deep","type":{nested}}}]}}"#
+    )
+}
+
+/// A type `levels` complex types deep of one shape, ending in `int`, and a value of it
+/// that goes all the way down, encoded.
+fn nested(shape: usize, levels: usize) -> (String, Vec<u8>) {
+    let (mut schema, mut body) = ("\"int\"".to_owned(), vec![0u8]);
+    for level in 0..levels {
+        match shape {
+            0 => {
+                schema = format!(
+                    r#"{{"type":"record","name":"N{level}","fields":[{{"name":"x","type":{schema}}}]}}"#
+                );
+            }
+            1 => {
+                schema = format!(r#"{{"type":"array","items":{schema}}}"#);
+                body = [vec![2], body, vec![0]].concat();
+            }
+            2 => {
+                schema = format!(r#"{{"type":"map","values":{schema}}}"#);
+                body = [vec![2, 2, b'k'], body, vec![0]].concat();
+            }
+            _ => {
+                // A union may not hold a union: alternate with arrays.
+                if level % 2 == 0 {
+                    schema = format!(r#"["null",{schema}]"#);
+                    body.insert(0, 2);
+                } else {
+                    schema = format!(r#"{{"type":"array","items":{schema}}}"#);
+                    body = [vec![2], body, vec![0]].concat();
+                }
+            }
+        }
+    }
+    (schema, body)
+}
+
+/// Writer schemas nested to the limit still decode on a worker's stack; one level more
+/// is a dead letter. (Without the guard, 40 nested records overflowed the stack of a
+/// debug build.)
+#[test]
+fn writer_schemas_nested_to_the_limit_decode_and_deeper_ones_are_refused() {
+    let fixture = Fixture::new();
+    for shape in 0..4 {
+        // The top record is one level.
+        for (levels, decodes) in [(MAX_DEPTH - 1, true), (MAX_DEPTH, false), (36, false)] {
+            let (schema, deep) = nested(shape, levels);
+            let (codec, id) = registered_elsewhere(&fixture, &confirmed_with(&schema));
+            let body = [vec![2, b'o'], deep].concat();
+            let answer = decode_on_a_worker(&fixture, codec, body, id);
+            if decodes {
+                assert!(answer.is_ok(), "shape {shape}, {levels}: {answer:?}");
+            } else {
+                let Err(CodecError::Malformed { reason, .. }) = &answer else {
+                    panic!("shape {shape}, {levels}: {answer:?}");
+                };
+                assert!(reason.contains("nests more than"), "{reason}");
+            }
+        }
+    }
+}
+
+/// A record type defined in one field is the type of the next: 5,000 levels in 500 KB
+/// of schema, and a body of 5,002 bytes that goes all the way down. apache-avro's
+/// decoder overflowed the stack (from 40 levels on, debug build), which aborted the
+/// process: a consumer would die on the record at every restart.
+#[test]
+fn a_writer_schema_nesting_thousands_of_levels_through_references_is_a_dead_letter() {
+    let fixture = Fixture::new();
+    let n = 5_000;
+    let mut fields = vec![
+        r#"{"name":"orderId","type":"string"}"#.to_owned(),
+        r#"{"name":"f0","type":{"type":"record","name":"R0","fields":[{"name":"x","type":"int"}]}}"#.to_owned(),
+    ];
+    for i in 1..n {
+        fields.push(format!(
+            r#"{{"name":"f{i}","type":{{"type":"record","name":"R{i}","fields":[{{"name":"x","type":"R{}"}}]}}}}"#,
+            i - 1
+        ));
+    }
+    let schema = format!(
+        r#"{{"type":"record","name":"OrderConfirmed","fields":[{}]}}"#,
+        fields.join(",")
+    );
+    let (codec, id) = registered_elsewhere(&fixture, &schema);
+    let body = [vec![2, b'o'], vec![0; n]].concat();
+    let answer = decode_on_a_worker(&fixture, codec, body, id);
+    let Err(CodecError::Malformed { reason, .. }) = &answer else {
+        panic!("{answer:?}");
+    };
+    assert!(reason.contains("nests more than"), "{reason}");
+}
+
+/// A record that contains itself nests as deep as its data: a linked list of 100,000
+/// cells is 100,000 bytes.
+#[test]
+fn a_writer_schema_that_contains_itself_is_a_dead_letter() {
+    let fixture = Fixture::new();
+    let schema = r#"{"type":"record","name":"OrderConfirmed","fields":[
+        {"name":"orderId","type":"string"},
+        {"name":"next","type":["null","OrderConfirmed"]}]}"#;
+    let (codec, id) = registered_elsewhere(&fixture, schema);
+    let cell = [2u8, b'o', 2];
+    let body: Vec<u8> = cell
+        .iter()
+        .copied()
+        .cycle()
+        .take(300_000)
+        .chain([2, b'o', 0])
+        .collect();
+    let answer = decode_on_a_worker(&fixture, codec, body, id);
+    let Err(CodecError::Malformed { reason, .. }) = &answer else {
+        panic!("{answer:?}");
+    };
+    assert!(reason.contains("contains itself"), "{reason}");
 }
