@@ -4,5 +4,6 @@
 
 mod access;
 mod api;
+mod fuzz;
 mod ported;
 mod support;

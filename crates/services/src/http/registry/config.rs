@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use orderflow_core::registry::{Against, CompatibilityLevel, Registry, VersionRef};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::reply::{Answer, Flags, Json, SchemaBody, ok, reply};
+use super::reply::{Answer, Flags, Json, Path, SchemaBody, ok, reply};
 
 async fn check(
     r: &Registry,

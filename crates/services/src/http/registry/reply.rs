@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
@@ -106,6 +106,24 @@ impl<S: Send + Sync> FromRequestParts<S> for Flags {
             .await
             .map(|q| Flags(q.0))
             .map_err(|e: QueryRejection| {
+                RegistryApiError::Http(StatusCode::BAD_REQUEST, e.body_text())
+            })
+    }
+}
+
+/// Path parameters, refused in Confluent's shape (axum's own rejection, for a segment
+/// whose percent-encoding is not UTF-8 such as `%FF`, is plain text).
+#[derive(Debug)]
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
+    type Rejection = RegistryApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Path(p.0))
+            .map_err(|e: PathRejection| {
                 RegistryApiError::Http(StatusCode::BAD_REQUEST, e.body_text())
             })
     }

@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use orderflow_core::registry::{Registry, RegistryError, StoredSchema};
 use serde_json::{Value, json};
 
-use super::reply::{Answer, Flags, ok, with_references};
+use super::reply::{Answer, Flags, Path, ok, with_references};
 
 pub async fn types() -> Answer {
     ok(json!(["AVRO"]))

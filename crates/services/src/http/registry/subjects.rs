@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use orderflow_core::registry::{Registry, SubjectVersion, VersionRef};
 use serde_json::{Value, json};
 
-use super::reply::{Answer, Flags, Json, SchemaBody, ok, with_references};
+use super::reply::{Answer, Flags, Json, Path, SchemaBody, ok, with_references};
 
 fn version_json(v: &SubjectVersion) -> Value {
     with_references(
