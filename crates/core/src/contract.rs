@@ -84,6 +84,7 @@ macro_rules! read_model_contract {
             a_customers_orders_are_listed_newest_first,
             an_analytics_event_recorded_twice_counts_once,
             revenue_adds_up_per_day_refunds_included,
+            an_orders_failed_steps_are_kept_with_it,
         );
     };
 }

@@ -34,6 +34,9 @@ pub struct OrderView {
     pub updated_at: DateTime<Utc>,
     pub cancel_reason: Option<String>,
     pub tracking_number: Option<String>,
+    /// Steps about the order that failed for good, and why (an email that could not
+    /// be sent).
+    pub failures: Vec<String>,
 }
 
 /// One SKU's stock as the read side shows it.

@@ -31,7 +31,7 @@ macro_rules! select_orders {
     ($rest:literal) => {
         concat!(
             "SELECT order_id, customer_id, status, items, total_cents, currency, shipping_address, ",
-            "created_at, updated_at, cancel_reason, tracking_number FROM order_views ",
+            "created_at, updated_at, cancel_reason, tracking_number, failures FROM order_views ",
             $rest
         )
     };
@@ -52,6 +52,11 @@ fn row_to_order(row: &PgRow) -> Result<OrderView, StoreError> {
         updated_at: row.try_get("updated_at").map_err(get)?,
         cancel_reason: row.try_get("cancel_reason").map_err(get)?,
         tracking_number: row.try_get("tracking_number").map_err(get)?,
+        failures: row
+            .try_get::<Option<String>, _>("failures")
+            .map_err(get)?
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default(),
     })
 }
 
@@ -70,11 +75,11 @@ impl ReadModel for PgReadModel {
         for o in &batch.orders {
             sqlx::query(
                 "INSERT INTO order_views (order_id, customer_id, status, items, total_cents, currency, \
-                 shipping_address, created_at, updated_at, cancel_reason, tracking_number) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                 shipping_address, created_at, updated_at, cancel_reason, tracking_number, failures) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
                  ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, \
                  updated_at = excluded.updated_at, cancel_reason = excluded.cancel_reason, \
-                 tracking_number = excluded.tracking_number",
+                 tracking_number = excluded.tracking_number, failures = excluded.failures",
             )
             .bind(&o.order_id)
             .bind(&o.customer_id)
@@ -87,6 +92,11 @@ impl ReadModel for PgReadModel {
             .bind(o.updated_at)
             .bind(&o.cancel_reason)
             .bind(&o.tracking_number)
+            .bind(if o.failures.is_empty() {
+                None
+            } else {
+                Some(serde_json::to_string(&o.failures).map_err(unavailable)?)
+            })
             .execute(&mut *tx)
             .await
             .map_err(unavailable)?;

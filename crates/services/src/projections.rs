@@ -27,6 +27,7 @@ fn changed_order(event: &Event) -> Option<&str> {
         Event::OrderConfirmed(e) => Some(e.order_id.as_str()),
         Event::OrderCancelled(e) => Some(e.order_id.as_str()),
         Event::OrderShipped(e) => Some(e.order_id.as_str()),
+        Event::NotificationFailed(e) => Some(e.order_id.as_str()),
         _ => None,
     }
 }
@@ -58,6 +59,7 @@ pub fn project_order(views: &mut HashMap<String, OrderView>, stored: &StoredEven
                 updated_at: at,
                 cancel_reason: None,
                 tracking_number: None,
+                failures: Vec::new(),
             },
         );
         return;
@@ -75,6 +77,12 @@ pub fn project_order(views: &mut HashMap<String, OrderView>, stored: &StoredEven
             view.status = OrderStatus::Shipped.as_str().into();
             view.tracking_number = Some(e.tracking_number.clone());
         }
+        Event::NotificationFailed(e) => view.failures.push(format!(
+            "the {} email to {} could not be sent: {}",
+            e.kind.as_str(),
+            e.recipient,
+            e.reason
+        )),
         _ => return,
     }
     view.updated_at = at;
@@ -271,5 +279,41 @@ mod tests {
         let (orders, _) = views_to_load(events.iter());
         assert!(orders.is_empty(), "{orders:?}");
         Ok(())
+    }
+
+    #[test]
+    fn an_email_that_failed_for_good_shows_on_the_order_view() {
+        use std::collections::HashMap;
+
+        use orderflow_domain::events::{NotificationFailed, NotificationKind};
+
+        let stored = |event: &Event| orderflow_core::store::StoredEvent {
+            position: 1,
+            stream_id: orderflow_domain::streams::stream_of(event),
+            version: 1,
+            recorded_at: chrono::Utc::now(),
+            event_id: uuid::Uuid::now_v7(),
+            event_type: event.type_name().into(),
+            schema_id: 1,
+            payload: vec![],
+            occurred_at: chrono::Utc::now(),
+            correlation_id: event.correlation_key().into(),
+            causation_id: None,
+            actor: "test".into(),
+        };
+        let failed: Event = NotificationFailed {
+            order_id: sample_order_id(),
+            kind: NotificationKind::OrderReceived,
+            recipient: "a:b@customers.orderflow.local".into(),
+            reason: "the email cannot be built: invalid address".into(),
+        }
+        .into();
+        let mut views = HashMap::new();
+        for event in [sample_created(), failed] {
+            super::project_order(&mut views, &stored(&event), &event);
+        }
+        let view = &views[sample_order_id().as_str()];
+        assert_eq!(view.failures.len(), 1, "{view:?}");
+        assert!(view.failures[0].contains("invalid address"), "{view:?}");
     }
 }

@@ -90,6 +90,18 @@ impl SqliteReadModel {
         let conn = db::open(path).map_err(|e| StoreError::Unavailable(Box::new(e)))?;
         conn.execute_batch(SCHEMA)
             .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+        // Added after the first layout: files made before get the column.
+        let has_failures: bool = conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM pragma_table_info('order_views') WHERE name = 'failures')",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+        if !has_failures {
+            conn.execute_batch("ALTER TABLE order_views ADD COLUMN failures TEXT")
+                .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+        }
         Ok(Self {
             writer: GroupWriter::new(conn),
             reads: ReadPool::new(path),
@@ -105,7 +117,8 @@ impl SqliteReadModel {
 }
 
 const ORDER_COLUMNS: &str = "order_id, customer_id, status, items, total_cents, created_at, \
-                             updated_at, cancel_reason, tracking_number, currency, shipping_address";
+                             updated_at, cancel_reason, tracking_number, currency, shipping_address, \
+                             failures";
 
 fn row_to_order(row: &rusqlite::Row<'_>) -> rusqlite::Result<(OrderView, String)> {
     Ok((
@@ -121,9 +134,25 @@ fn row_to_order(row: &rusqlite::Row<'_>) -> rusqlite::Result<(OrderView, String)
             tracking_number: row.get(8)?,
             currency: row.get(9)?,
             shipping_address: row.get(10)?,
+            failures: failures(row.get(11)?),
         },
         row.get(3)?,
     ))
+}
+
+/// The failures column: a JSON array, or NULL for none (rows from before it existed).
+fn failures(column: Option<String>) -> Vec<String> {
+    column
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default()
+}
+
+fn failures_column(failures: &[String]) -> Result<Option<String>, Error> {
+    Ok(if failures.is_empty() {
+        None
+    } else {
+        Some(serde_json::to_string(failures)?)
+    })
 }
 
 fn with_items((mut view, items): (OrderView, String)) -> Result<OrderView, Error> {
@@ -140,12 +169,12 @@ impl ReadModel for SqliteReadModel {
                 // leaves them, and the customer index, alone.
                 let mut order = tx.prepare_cached(&format!(
                     "INSERT INTO order_views ({ORDER_COLUMNS}) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
                      ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, \
                      items = excluded.items, total_cents = excluded.total_cents, \
                      updated_at = excluded.updated_at, cancel_reason = excluded.cancel_reason, \
                      tracking_number = excluded.tracking_number, currency = excluded.currency, \
-                     shipping_address = excluded.shipping_address"
+                     shipping_address = excluded.shipping_address, failures = excluded.failures"
                 ))?;
                 for o in &batch.orders {
                     order.execute(params![
@@ -160,6 +189,7 @@ impl ReadModel for SqliteReadModel {
                         o.tracking_number,
                         o.currency,
                         o.shipping_address,
+                        failures_column(&o.failures)?,
                     ])?;
                 }
                 let mut stock = tx.prepare_cached(

@@ -27,7 +27,23 @@ fn order(id: &str, customer: &str, created_ms: i64, status: &str) -> OrderView {
         updated_at: at,
         cancel_reason: None,
         tracking_number: None,
+        failures: vec![],
     }
+}
+
+pub async fn an_orders_failed_steps_are_kept_with_it<M: ReadModel + AnalyticsStore>(model: Arc<M>) {
+    let mut failed = order("o-f", "c-f", 1_000, "SHIPPED");
+    failed.failures =
+        vec!["the ORDER_RECEIVED email to a:b@x could not be sent: no address".into()];
+    model
+        .apply(ViewBatch {
+            orders: vec![failed.clone()],
+            stock: vec![],
+            position: 1,
+        })
+        .await
+        .unwrap();
+    assert_eq!(model.order("o-f").await.unwrap(), Some(failed));
 }
 
 pub async fn a_batch_stores_its_views_and_its_position_together<M: ReadModel + AnalyticsStore>(

@@ -163,6 +163,7 @@ fn view_json(view: &OrderView) -> Value {
         "updatedAt": view.updated_at,
         "cancelReason": view.cancel_reason,
         "trackingNumber": view.tracking_number,
+        "failures": view.failures,
     })
 }
 
