@@ -176,6 +176,14 @@ pub trait EventBus: Send + Sync + fmt::Debug {
         Ok(None)
     }
 
+    /// The highest store position among the records this bus still holds (their
+    /// `position` header), dead-letter topics aside. The relay compares it with its
+    /// checkpoint: a bus that is behind (restored from an older copy) gets the rest
+    /// again. `None`: this bus cannot tell, or holds none.
+    async fn published_up_to(&self) -> Result<Option<u64>, BusError> {
+        Ok(None)
+    }
+
     /// Moves a stopped group's committed offsets on `topics` to `to`, so that it
     /// replays from there when it starts again (Kafka's `--reset-offsets`). Returns the
     /// offsets committed. Refuses a group with active members, whose commits would undo

@@ -136,6 +136,19 @@ async fn same_bus_or_start_over(
     checkpoints: &dyn Checkpoints,
     position: u64,
 ) -> Result<u64, ServiceError> {
+    let position = match bus.published_up_to().await? {
+        Some(held) if held < position => {
+            tracing::warn!(
+                checkpoint = position,
+                held,
+                "the bus holds records only up to an earlier position (restored from an \
+                 older copy?): publishing the rest again"
+            );
+            checkpoints.save(CHECKPOINT, held).await?;
+            held
+        }
+        _ => position,
+    };
     let Some(identity) = bus.identity().await? else {
         return Ok(position);
     };

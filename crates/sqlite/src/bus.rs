@@ -423,6 +423,29 @@ impl EventBus for SqliteBus {
         .map(Some)
     }
 
+    /// The last record of each partition (one lookup by key each) holds the highest
+    /// position published to it: the relay publishes in store order.
+    async fn published_up_to(&self) -> Result<Option<u64>, BusError> {
+        on_writer(&self.shared, |conn, _| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT r.headers FROM partition_ends e JOIN records r \
+                 ON r.topic = e.topic AND r.partition = e.partition AND r.offset = e.next_offset - 1 \
+                 WHERE e.topic NOT LIKE '%.dlq'",
+            )?;
+            let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+            let mut highest = None;
+            for blob in rows {
+                let position = headers::decode(&blob?)
+                    .into_iter()
+                    .find(|(name, _)| name == "position")
+                    .and_then(|(_, v)| std::str::from_utf8(&v).ok()?.parse::<u64>().ok());
+                highest = highest.max(position);
+            }
+            Ok(highest)
+        })
+        .await
+    }
+
     /// Refused while the group has a live member, whose commits would undo the reset.
     async fn reset_offsets(
         &self,

@@ -258,3 +258,50 @@ async fn a_bus_that_lost_its_file_gets_the_whole_store_again() -> TestResult {
     assert_eq!(start, head);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bus_restored_from_an_older_copy_gets_the_rest_again() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let store = Arc::new(SqliteEventStore::open(&dir.path().join("events.db"))?);
+    let bus_path = dir.path().join("bus.db");
+    let mut head = 0;
+    for i in 0..3 {
+        head = store
+            .append(vec![order_created(&format!("order-{i}"))])
+            .await?[0]
+            .position;
+    }
+    relay_until(&store, Arc::new(SqliteBus::open(&bus_path)?), head).await?;
+    let files = ["bus.db", "bus.db-wal", "bus.db-shm"];
+    let backup = tempfile::tempdir()?;
+    for name in files {
+        if dir.path().join(name).exists() {
+            std::fs::copy(dir.path().join(name), backup.path().join(name))?;
+        }
+    }
+    for i in 3..5 {
+        head = store
+            .append(vec![order_created(&format!("order-{i}"))])
+            .await?[0]
+            .position;
+    }
+    relay_until(&store, Arc::new(SqliteBus::open(&bus_path)?), head).await?;
+
+    // The bus comes back from the older copy: same identity, two records short.
+    for name in files {
+        let _ = std::fs::remove_file(dir.path().join(name));
+        if backup.path().join(name).exists() {
+            std::fs::copy(backup.path().join(name), dir.path().join(name))?;
+        }
+    }
+    let restored = SqliteBus::open(&bus_path)?;
+    assert_eq!(records_on(&restored).await?, 3);
+    assert_eq!(restored.published_up_to().await?, Some(3));
+    drop(restored);
+    let start = same_bus_or_start_over(&SqliteBus::open(&bus_path)?, store.as_ref(), head).await?;
+    assert_eq!(start, 3, "the relay goes back to what the bus holds");
+    let bus = Arc::new(SqliteBus::open(&bus_path)?);
+    relay_until(&store, bus.clone(), head).await?;
+    assert_eq!(records_on(&bus).await?, 5);
+    Ok(())
+}
