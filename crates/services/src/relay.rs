@@ -120,11 +120,14 @@ pub async fn run(
 }
 
 /// A number that stands for a bus identity in a checkpoint (which holds positions).
+/// FNV-1a: the stamp is kept across builds, so it must not depend on the standard
+/// library's hasher, whose algorithm may change between Rust releases. Shifted to fit
+/// a checkpoint column (a signed 64-bit integer).
 fn identity_stamp(identity: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    identity.hash(&mut h);
-    h.finish() >> 2
+    let hash = identity.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    hash >> 2
 }
 
 /// Where to start publishing: the checkpoint, unless the bus is not the one it was

@@ -356,19 +356,12 @@ impl Registry {
         v: &SubjectVersion,
         permanent: bool,
     ) -> Result<(), RegistryError> {
-        let mut referrers = Vec::new();
-        for subject in self.store.subjects(true).await? {
-            for other in self.store.versions(&subject).await? {
-                let counts = !other.deleted || permanent;
-                let refers = other
-                    .references
-                    .iter()
-                    .any(|r| r.subject == v.subject && r.version == v.version);
-                if counts && refers {
-                    referrers.push(format!("{} version {}", other.subject, other.version));
-                }
-            }
-        }
+        let referrers: Vec<String> = self
+            .referrers(&v.subject, v.version, permanent)
+            .await?
+            .iter()
+            .map(|other| format!("{} version {}", other.subject, other.version))
+            .collect();
         if referrers.is_empty() {
             return Ok(());
         }
@@ -377,6 +370,29 @@ impl Registry {
             version: v.version,
             referrers: referrers.join(", "),
         })
+    }
+
+    /// The versions, of any subject, whose references name this subject's version
+    /// (soft-deleted ones too, with `include_deleted`).
+    pub async fn referrers(
+        &self,
+        subject: &str,
+        version: u32,
+        include_deleted: bool,
+    ) -> Result<Vec<SubjectVersion>, RegistryError> {
+        let mut found = Vec::new();
+        for other_subject in self.store.subjects(include_deleted).await? {
+            for other in self.store.versions(&other_subject).await? {
+                let refers = other
+                    .references
+                    .iter()
+                    .any(|r| r.subject == subject && r.version == version);
+                if refers && (include_deleted || !other.deleted) {
+                    found.push(other);
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// A schema that stored events were written with may not go for good while no other

@@ -82,15 +82,9 @@ pub async fn referenced_by(
     let which: VersionRef = version.parse()?;
     let target = r.version(&subject, which, false).await?;
     let mut ids = Vec::new();
-    for other in r.subjects(false).await? {
-        for v in r.versions(&other, false).await.unwrap_or_default() {
-            let refers = v
-                .references
-                .iter()
-                .any(|x| x.subject == target.subject && x.version == target.version);
-            if refers && !ids.contains(&v.id) {
-                ids.push(v.id);
-            }
+    for v in r.referrers(&target.subject, target.version, false).await? {
+        if !ids.contains(&v.id) {
+            ids.push(v.id);
         }
     }
     ok(json!(ids))
