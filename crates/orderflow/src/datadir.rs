@@ -68,6 +68,21 @@ fn integrity(path: &Path) -> anyhow::Result<()> {
 
 /// Checks the data dir before the services open it; see the module doc.
 pub async fn check(settings: &Settings) -> anyhow::Result<()> {
+    check_with(settings, |events| Ok(lineage::store_identity(events)?)).await
+}
+
+/// [`check`], reading the store's identity and head with `store_head`.
+///
+/// Other processes may be running on this data dir while it is checked (a service
+/// restarted beside the rest), appending to the store and moving the read models on. So
+/// the copies are read *before* the store's head: the store only grows, and a copy is
+/// never ahead of the store at any moment, so a copy read first is never ahead of a head
+/// read after it. (Read the other way round, read models that moved on in between would
+/// look ahead of the store, and be deleted beneath the processes using them.)
+async fn check_with(
+    settings: &Settings,
+    store_head: impl FnOnce(&Path) -> anyhow::Result<(String, u64)>,
+) -> anyhow::Result<()> {
     let dir = &settings.data_dir;
     let StoreKind::Sqlite(events) = store_kind(dir, settings.store_url.as_deref())? else {
         return Ok(());
@@ -92,11 +107,15 @@ pub async fn check(settings: &Settings) -> anyhow::Result<()> {
         integrity(path)?;
     }
     let store_was_there = std::fs::metadata(&events).is_ok_and(|m| m.len() > 0);
-    let (store, head) = lineage::store_identity(&events)
+    let mut found = Vec::with_capacity(copies.len());
+    for copy in &copies {
+        found.push(lineage::derived(&copy.path, copy.tables)?);
+    }
+    let (store, head) = store_head(&events)
         .with_context(|| format!("reading the event store {}", events.display()))?;
     let mut read_models_new = !copies[0].path.exists();
-    for copy in &copies {
-        let Some(found) = lineage::derived(&copy.path, copy.tables)? else {
+    for (copy, found) in copies.iter().zip(found) {
+        let Some(found) = found else {
             continue;
         };
         if head == 0 && found.has_data {
@@ -141,3 +160,6 @@ pub async fn check(settings: &Settings) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

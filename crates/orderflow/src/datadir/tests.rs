@@ -1,0 +1,95 @@
+//! The data dir check while other processes run on the same data dir.
+
+use clap::Parser;
+use rusqlite::Connection;
+
+use super::*;
+use crate::cli::{Cli, Command};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+fn settings(dir: &Path) -> Result<Settings, Box<dyn std::error::Error>> {
+    let dir = dir.to_str().ok_or("a temp dir that is not UTF-8")?;
+    match Cli::try_parse_from(["orderflow", "run", "--data-dir", dir])?.command {
+        Command::Run(settings) => Ok(settings),
+        other => Err(format!("parsed as {other:?}").into()),
+    }
+}
+
+/// A data dir whose store holds `head` events and whose read models reflect all of
+/// them, as a running deployment leaves it.
+fn deployment_at(dir: &Path, head: u64) -> TestResult {
+    let store = Connection::open(dir.join("events.db"))?;
+    store.execute_batch("CREATE TABLE events (position INTEGER PRIMARY KEY)")?;
+    for position in 1..=head {
+        store.execute("INSERT INTO events VALUES (?1)", [position])?;
+    }
+    let (id, _) = lineage::store_identity(&dir.join("events.db"))?;
+    let read = Connection::open(dir.join("read.db"))?;
+    read.execute_batch(
+        "CREATE TABLE view_position (position INTEGER NOT NULL);
+         CREATE TABLE order_views (order_id TEXT NOT NULL);
+         INSERT INTO order_views VALUES ('o-1');",
+    )?;
+    read.execute("INSERT INTO view_position VALUES (?1)", [head])?;
+    lineage::stamp(&dir.join("read.db"), &id)?;
+    Ok(())
+}
+
+/// What the running processes do: one more event, and the read models follow it.
+fn the_others_move_on(dir: &Path) -> TestResult {
+    let store = Connection::open(dir.join("events.db"))?;
+    let head: u64 = store.query_row("SELECT MAX(position) FROM events", [], |r| r.get(0))?;
+    store.execute("INSERT INTO events VALUES (?1)", [head + 1])?;
+    Connection::open(dir.join("read.db"))?
+        .execute("UPDATE view_position SET position = ?1", [head + 1])?;
+    Ok(())
+}
+
+fn orders_in_read_models(dir: &Path) -> Result<u64, Box<dyn std::error::Error>> {
+    let read = Connection::open(dir.join("read.db"))?;
+    let has_table: bool = read.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'order_views')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_table {
+        return Ok(0);
+    }
+    Ok(read.query_row("SELECT COUNT(*) FROM order_views", [], |r| r.get(0))?)
+}
+
+#[tokio::test]
+async fn a_process_started_beside_running_ones_keeps_their_read_models_when_they_move_on()
+-> TestResult {
+    let dir = tempfile::tempdir()?;
+    deployment_at(dir.path(), 5)?;
+
+    // The store and the read models move on right after this process read the head.
+    check_with(&settings(dir.path())?, |events| {
+        let seen = lineage::store_identity(events)?;
+        the_others_move_on(dir.path()).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(seen)
+    })
+    .await?;
+
+    assert_eq!(
+        orders_in_read_models(dir.path())?,
+        1,
+        "the read models were dropped beneath the running processes"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn read_models_ahead_of_the_store_are_made_again() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    deployment_at(dir.path(), 5)?;
+    Connection::open(dir.path().join("events.db"))?
+        .execute("DELETE FROM events WHERE position > 3", [])?;
+
+    check(&settings(dir.path())?).await?;
+
+    assert_eq!(orders_in_read_models(dir.path())?, 0);
+    Ok(())
+}
