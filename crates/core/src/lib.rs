@@ -4,6 +4,7 @@
 
 pub mod bus;
 pub mod codec;
+pub mod commit_stats;
 #[cfg(feature = "contract")]
 pub mod contract;
 pub mod idle;
