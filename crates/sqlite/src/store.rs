@@ -90,7 +90,6 @@ impl SqliteEventStore {
         let unavailable = |e: rusqlite::Error| StoreError::Unavailable(Box::new(e));
         let conn = db::open(path).map_err(unavailable)?;
         conn.execute_batch(SCHEMA).map_err(unavailable)?;
-        conn.execute_batch("DELETE FROM checkpoints").map_err(unavailable)?; // MUTATION
         let head: u64 = conn
             .query_row("SELECT COALESCE(MAX(position), 0) FROM events", [], |r| {
                 r.get(0)
@@ -310,7 +309,7 @@ impl EventStore for SqliteEventStore {
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let id = correlation_id.to_owned();
         let sql = format!(
-            "SELECT {COLUMNS} FROM events WHERE correlation_id = ?1 AND position >= ?2 \
+            "SELECT {COLUMNS} FROM events WHERE correlation_id = ?1 AND position > ?2 \
              ORDER BY position"
         );
         Ok(self
@@ -366,25 +365,7 @@ impl Checkpoints for SqliteEventStore {
 
 #[cfg(test)]
 mod contract {
-    use orderflow_core::contract::store::Reopen;
-    use orderflow_core::store::StoreError;
-
     use super::SqliteEventStore;
-
-    #[async_trait::async_trait]
-    impl Reopen for SqliteEventStore {
-        async fn reopen(self) -> Result<Self, StoreError> {
-            let path = self
-                .reads
-                .with(|conn| -> Result<_, super::Error> {
-                    Ok(conn.path().map(std::path::PathBuf::from))
-                })
-                .await?
-                .ok_or_else(|| StoreError::Unavailable("the store has no file".into()))?;
-            drop(self);
-            SqliteEventStore::open(&path)
-        }
-    }
 
     orderflow_core::event_store_contract!(async {
         let dir = tempfile::tempdir().expect("temp dir");
