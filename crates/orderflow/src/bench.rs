@@ -4,9 +4,10 @@
 //! - appends: durable appends per second through the event store with 1 and 64
 //!   concurrent writers, against raw rusqlite inserts with `synchronous=FULL` (one row
 //!   per transaction, and 1000 rows per transaction);
-//! - pipeline: N orders from `POST /orders` to shipped and emailed, in one process on a
-//!   fresh data dir (a child process); then latency from accepted to shipped at a fixed
-//!   offered rate.
+//! - pipeline: N orders from `POST /orders` until all their work is done, in one process
+//!   on a fresh data dir (a child process); then latency from send to `SHIPPED` seen by
+//!   the client, under an open-loop load at a fixed offered rate; with time-ordered and
+//!   with scattered (`Idempotency-Key`) order ids.
 
 use clap::Args;
 
@@ -29,6 +30,10 @@ pub struct BenchArgs {
     /// Length of the latency run, in seconds.
     #[arg(long, default_value_t = 10)]
     pub latency_seconds: u64,
+    /// How often the latency run asks `GET /orders/{id}` whether an order has shipped,
+    /// in milliseconds (the resolution of its latencies).
+    #[arg(long, default_value_t = 2)]
+    pub poll_ms: u64,
     /// Skip the pipeline runs (appends and codec only).
     #[arg(long)]
     pub appends_only: bool,

@@ -1,0 +1,267 @@
+//! The system under test: `orderflow serve` as a child process on a fresh data dir, so
+//! that the load generator (this process) does not share its runtime or threads; and
+//! what the bench asks of it over HTTP.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde_json::{Value, json};
+
+use crate::cli::Service;
+
+/// Orders pick one of this many SKUs at random.
+const SKUS: u32 = 100;
+
+/// How an order gets its id: what the API does with or without an `Idempotency-Key`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ids {
+    /// No header: the API picks a UUIDv7, so new orders sort next to each other.
+    TimeOrdered,
+    /// A random `Idempotency-Key` on every order, as the README recommends: the id is
+    /// derived from it (UUIDv5), so orders land all over the indexes.
+    Scattered,
+}
+
+impl Ids {
+    pub const BOTH: [Ids; 2] = [Ids::TimeOrdered, Ids::Scattered];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Ids::TimeOrdered => "time-ordered order ids (no Idempotency-Key, UUIDv7)",
+            Ids::Scattered => "scattered order ids (a random Idempotency-Key per order)",
+        }
+    }
+}
+
+pub struct Running {
+    pub base: String,
+    pub client: reqwest::Client,
+    child: tokio::process::Child,
+    dir: tempfile::TempDir,
+    data_dir: std::path::PathBuf,
+}
+
+/// An order the API accepted: its id and the store position of its `OrderCreated`.
+pub struct Placed {
+    pub id: String,
+    pub position: u64,
+}
+
+pub async fn start(services: &[Service], env: &[(String, String)]) -> anyhow::Result<Running> {
+    use tokio::io::AsyncBufReadExt;
+    let dir = tempfile::tempdir()?;
+    let data_dir = dir.path().join("data");
+    let names: Vec<String> = services
+        .iter()
+        .map(|s| format!("{s:?}").to_lowercase())
+        .collect();
+    let mut child = tokio::process::Command::new(std::env::current_exe()?)
+        .arg("serve")
+        .arg(names.join(","))
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .args(["--http", "127.0.0.1:0"])
+        .env("ORDERFLOW_LOG", "error")
+        .envs(env.iter().cloned())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().context("no stdout")?).lines();
+    let mut base = None;
+    while let Some(line) = lines.next_line().await? {
+        if let Some(addr) = line.strip_prefix("orderflow: HTTP API on ") {
+            base = Some(addr.to_owned());
+        }
+        if line.starts_with("orderflow: running") {
+            break;
+        }
+    }
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let running = Running {
+        base: base.context("the pipeline did not print its HTTP address")?,
+        client: reqwest::Client::builder()
+            .pool_max_idle_per_host(256)
+            .build()?,
+        child,
+        data_dir,
+        dir,
+    };
+    for sku in 0..SKUS {
+        running
+            .client
+            .put(format!("{}/inventory/BENCH-{sku}", running.base))
+            .json(&json!({ "available": 100_000_000u64 }))
+            .send()
+            .await?
+            .error_for_status()?;
+    }
+    Ok(running)
+}
+
+impl Running {
+    /// `POST /orders` for one order of one random SKU.
+    pub async fn place(&self, ids: Ids) -> anyhow::Result<Placed> {
+        let sku = format!("BENCH-{}", rand::random_range(0..SKUS));
+        let mut request = self
+            .client
+            .post(format!("{}/orders", self.base))
+            .json(&json!({ "customerId": "bench", "items": [{ "sku": sku, "quantity": 1, "unitPrice": 9.99 }] }));
+        if ids == Ids::Scattered {
+            request = request.header("Idempotency-Key", uuid::Uuid::new_v4().to_string());
+        }
+        let body: Value = request.send().await?.error_for_status()?.json().await?;
+        Ok(Placed {
+            id: body["orderId"]
+                .as_str()
+                .map(str::to_owned)
+                .context("no orderId")?,
+            position: body["position"].as_u64().context("no position")?,
+        })
+    }
+
+    /// `GET /orders/{id}`, answered once the read model has reached `position`: the
+    /// order's status.
+    pub async fn status(&self, placed: &Placed) -> anyhow::Result<String> {
+        let body: Value = self
+            .client
+            .get(format!(
+                "{}/orders/{}?min_position={}",
+                self.base, placed.id, placed.position
+            ))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        body["status"]
+            .as_str()
+            .map(str::to_owned)
+            .context("no status")
+    }
+
+    /// Places `n` orders with `concurrency` clients (closed loop: a throughput test);
+    /// returns them and the time taken.
+    pub async fn place_many(
+        self: &Arc<Self>,
+        n: usize,
+        concurrency: usize,
+        ids: Ids,
+    ) -> anyhow::Result<(Vec<Placed>, Duration)> {
+        use futures::StreamExt;
+        let start = Instant::now();
+        let placed: Vec<anyhow::Result<Placed>> = futures::stream::iter(0..n)
+            .map(|_| {
+                let me = self.clone();
+                async move { me.place(ids).await }
+            })
+            .buffer_unordered(concurrency)
+            .collect()
+            .await;
+        let placed = placed.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+        Ok((placed, start.elapsed()))
+    }
+
+    /// Waits until `mails` `.eml` files exist: each order's second email (shipped)
+    /// is sent only once it has shipped.
+    pub async fn wait_emails(&self, mails: usize) -> anyhow::Result<()> {
+        let mail = self.data_dir.join("mail");
+        let sent = || {
+            std::fs::read_dir(&mail).map_or(0, |d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                    .count()
+            })
+        };
+        // Listing a directory of thousands of files takes CPU from the pipeline under
+        // test: look rarely while far from done, often near the end.
+        loop {
+            let now = sent();
+            if now >= mails {
+                return Ok(());
+            }
+            let pause = if now < mails / 10 * 9 { 100 } else { 10 };
+            tokio::time::sleep(Duration::from_millis(pause)).await;
+        }
+    }
+
+    /// `GET /consumers`.
+    pub async fn consumers(&self) -> anyhow::Result<Value> {
+        Ok(self
+            .client
+            .get(format!("{}/consumers", self.base))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?)
+    }
+
+    /// CPU time the child has used so far, user and system, all its threads (Linux's
+    /// `/proc/<pid>/stat`); `None` elsewhere.
+    pub fn cpu_time(&self) -> Option<Duration> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()?)).ok()?;
+        // In USER_HZ ticks, which Linux fixes at 100 per second for user space.
+        Some(Duration::from_millis(cpu_ticks(&stat)? * 10))
+    }
+
+    /// Stops the child, and hands back its data dir, which the caller keeps until the
+    /// bench is over: deleting it frees thousands of inodes, and ext4 without a journal
+    /// makes every file created in the next minutes scan past them (README,
+    /// "Benchmarks"), which would slow the run that follows.
+    pub async fn stop(mut self) -> anyhow::Result<tempfile::TempDir> {
+        let pid = self.child.id().context("already stopped")?;
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()?;
+        self.child.wait().await?;
+        Ok(self.dir)
+    }
+}
+
+/// Stops a child that is no longer shared.
+pub async fn stop(running: Arc<Running>) -> anyhow::Result<tempfile::TempDir> {
+    Arc::try_unwrap(running)
+        .ok()
+        .context("still shared")?
+        .stop()
+        .await
+}
+
+/// utime + stime from a `/proc/<pid>/stat` line: the 14th and 15th fields, counted
+/// after the command name, which is in parentheses and may hold spaces or `)`.
+fn cpu_ticks(stat: &str) -> Option<u64> {
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+pub fn per_order(
+    before: Option<Duration>,
+    after: Option<Duration>,
+    orders: usize,
+) -> Option<Duration> {
+    Some(after?.checked_sub(before?)? / orders.max(1) as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_ticks_are_user_plus_system_time_even_with_a_tricky_command_name() {
+        let stat = "4048 (of (x) y) S 4033 4048 4033 0 -1 4194560 9121 0 0 0 731 212 0 0 20 0 \
+                    41 0 7765 1709826048 6170 18446744073709551615";
+        assert_eq!(cpu_ticks(stat), Some(731 + 212));
+        assert_eq!(cpu_ticks("garbage"), None);
+    }
+
+    #[test]
+    fn per_order_needs_both_readings() {
+        let (a, b) = (Duration::from_millis(100), Duration::from_millis(4100));
+        assert_eq!(
+            per_order(Some(a), Some(b), 1000),
+            Some(Duration::from_millis(4))
+        );
+        assert_eq!(per_order(None, Some(b), 1000), None);
+    }
+}
