@@ -178,8 +178,9 @@ pub trait EventBus: Send + Sync + fmt::Debug {
 
     /// The highest store position among the records this bus still holds (their
     /// `position` header), dead-letter topics aside. The relay compares it with its
-    /// checkpoint: a bus that is behind (restored from an older copy) gets the rest
-    /// again. `None`: this bus cannot tell, or holds none.
+    /// checkpoint: a bus that is behind (restored from an older copy, or new and empty:
+    /// `Some(0)`) gets the rest again. `None`: this bus cannot tell (or holds none and
+    /// tells a lost bus by its [`identity`](Self::identity) instead).
     async fn published_up_to(&self) -> Result<Option<u64>, BusError> {
         Ok(None)
     }

@@ -185,6 +185,13 @@ impl EventBus for KafkaBus {
         .await
     }
 
+    /// The highest `position` among the last records of the pipeline's partitions:
+    /// see [`crate::published`].
+    async fn published_up_to(&self) -> Result<Option<u64>, BusError> {
+        let (config, meta) = (self.config.clone(), self.meta.clone());
+        blocking(move || crate::published::published_up_to(&config, &meta)).await
+    }
+
     async fn reset_offsets(
         &self,
         group: &str,

@@ -14,6 +14,7 @@
 mod admin;
 mod bus;
 mod config;
+mod published;
 mod subscription;
 
 pub use admin::{TopicDescription, describe_topics, provision_topics, reset_group};

@@ -8,3 +8,4 @@ mod support;
 
 mod contract;
 mod dead_letters;
+mod published;

@@ -1,0 +1,90 @@
+//! How far the relay's records on the cluster reach: the `position` header of each
+//! partition's last record (the relay publishes in store order, so a partition's last
+//! record holds the highest position published to it).
+//!
+//! The answer is only given when it is certain. A partition that once held records but
+//! whose last one cannot be read (retention removed them all) or does not say its
+//! position (written by another producer) could hide a higher position, so then the
+//! cluster "cannot tell". Topics that never held a record say `Some(0)`: a topic deleted
+//! and made again, or a deployment moved onto a new cluster, gets the store published
+//! to it again.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use orderflow_core::bus::{BusError, TOPICS};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Headers;
+use rdkafka::{Message, Offset, TopicPartitionList};
+
+use crate::admin::{unavailable, watermarks};
+use crate::config::{KafkaConfig, REQUEST_TIMEOUT};
+
+/// The header the relay stamps each record with.
+const POSITION: &str = "position";
+
+/// See the module doc. Blocking: call on the blocking pool.
+pub(crate) fn published_up_to(
+    config: &KafkaConfig,
+    meta: &BaseConsumer,
+) -> Result<Option<u64>, BusError> {
+    let topics: Vec<String> = TOPICS.iter().map(|t| (*t).to_owned()).collect();
+    let mut last = HashMap::new();
+    for ((topic, partition), (low, high)) in watermarks(meta, config, &topics)? {
+        if high == 0 {
+            continue;
+        }
+        if low >= high {
+            // Every record it held is gone (retention): its highest is unknown.
+            return Ok(None);
+        }
+        last.insert((config.name(&topic), partition), high - 1);
+    }
+    if last.is_empty() {
+        return Ok(Some(0));
+    }
+    let reader: BaseConsumer = config
+        .consumer("relay-published-up-to")
+        .create()
+        .map_err(|e| BusError::Config(e.to_string()))?;
+    let mut assignment = TopicPartitionList::new();
+    for ((topic, partition), offset) in &last {
+        assignment
+            .add_partition_offset(topic, *partition, Offset::Offset(*offset))
+            .map_err(unavailable)?;
+    }
+    reader.assign(&assignment).map_err(unavailable)?;
+    let deadline = Instant::now() + REQUEST_TIMEOUT;
+    let mut highest = 0;
+    while !last.is_empty() {
+        let Some(wait) = deadline.checked_duration_since(Instant::now()) else {
+            tracing::warn!(
+                partitions = last.len(),
+                "could not read the last record of every partition in time; the relay \
+                 cannot tell how far the bus reaches"
+            );
+            return Ok(None);
+        };
+        let Some(message) = reader.poll(wait.min(Duration::from_millis(200))) else {
+            continue;
+        };
+        let message = message.map_err(unavailable)?;
+        let key = (message.topic().to_owned(), message.partition());
+        if last.get(&key) != Some(&message.offset()) {
+            continue;
+        }
+        last.remove(&key);
+        let position = message.headers().and_then(|headers| {
+            headers
+                .iter()
+                .find(|h| h.key == POSITION)
+                .and_then(|h| std::str::from_utf8(h.value?).ok()?.parse::<u64>().ok())
+        });
+        match position {
+            Some(p) => highest = highest.max(p),
+            // Written by someone else: this partition's highest is unknown.
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(highest))
+}
