@@ -84,7 +84,7 @@ fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> StoreError 
 #[derive(Debug, Clone)]
 pub struct PgEventStore {
     pool: PgPool,
-    writer: tokio::sync::mpsc::UnboundedSender<group::Job>,
+    writer: group::Writer,
     /// The highest position an append of this process committed at: wakes followers.
     appended: Arc<tokio::sync::watch::Sender<u64>>,
 }
@@ -128,6 +128,12 @@ impl PgEventStore {
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// What the appends' group commits did so far (see
+    /// [`orderflow_core::commit_stats`]).
+    pub fn commit_stats(&self) -> orderflow_core::commit_stats::GroupCommitStats {
+        self.writer.stats()
     }
 }
 
