@@ -1,26 +1,34 @@
 //! The payment-provider port, and the simulated provider used by default.
 //!
-//! Calls carry an idempotency key (the order id), as real providers' APIs do: asking
-//! twice to charge the same order returns the first answer and charges once.
+//! Every call carries an idempotency key the caller chooses, as real providers' APIs
+//! do: a call under a key already answered is a replay, answered as the first time and
+//! taking no money; a call under a new key is a new request, so an order charged under
+//! two keys is charged twice. Payment derives its keys from the order, so that every
+//! attempt at one step (after a crash, a redelivery, a conflict) asks under one key.
+//!
+//! The simulated provider records every call it receives, replays included, next to its
+//! ledger: the ledger, deduplicated by key, shows what was charged; the calls show how
+//! often it was asked, and under which keys.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{SecondsFormat, Utc};
 use orderflow_domain::payment::ChargeOutcome;
 use orderflow_domain::{Money, OrderId};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 /// Why the provider gave no answer (a declined charge is an answer, not an error).
 #[derive(Debug, thiserror::Error)]
 pub enum ProviderError {
-    /// The provider cannot be reached or failed inside: try again later (calls are
-    /// idempotent per order).
+    /// The provider cannot be reached or failed inside: try again later, under the same
+    /// idempotency key.
     #[error("payment provider unavailable: {0}")]
     Unavailable(String),
-    /// The provider refused the request itself (malformed, not allowed): asking again
-    /// never helps.
+    /// The provider refused the request itself (malformed, not allowed, a key reused
+    /// for another request): asking again never helps.
     #[error("payment provider refused the request: {0}")]
     Refused(String),
 }
@@ -33,16 +41,28 @@ impl ProviderError {
 
 #[async_trait]
 pub trait PaymentProvider: Send + Sync + std::fmt::Debug {
-    /// Charges `amount` for the order; idempotent per order.
-    async fn charge(&self, order: &OrderId, amount: Money) -> Result<ChargeOutcome, ProviderError>;
-    /// Refunds the order's charge; idempotent per order. Returns the refund's id.
-    async fn refund(&self, order: &OrderId, amount: Money) -> Result<String, ProviderError>;
-    /// Makes sure the order is never charged: closes its charge (the same idempotency
-    /// key) without taking money, so that a later `charge` of it answers `Voided` too.
+    /// Charges `amount` for the order, once per `idempotency_key`: asked again under
+    /// the key, answers as the first time.
+    async fn charge(
+        &self,
+        idempotency_key: &str,
+        order: &OrderId,
+        amount: Money,
+    ) -> Result<ChargeOutcome, ProviderError>;
+    /// Refunds the order's charge, once per `idempotency_key`. Returns the refund's id.
+    async fn refund(
+        &self,
+        idempotency_key: &str,
+        order: &OrderId,
+        amount: Money,
+    ) -> Result<String, ProviderError>;
+    /// Makes sure the charge under `idempotency_key` is never made: closes the key
+    /// without taking money, so that a later `charge` under it answers `Voided` too.
     /// If a charge was already made under the key (by an attempt that could not record
     /// it), nothing is voided and that charge's answer is returned instead.
     async fn void(
         &self,
+        idempotency_key: &str,
         order: &OrderId,
         amount: Money,
         reason: &str,
@@ -54,9 +74,12 @@ pub trait PaymentProvider: Send + Sync + std::fmt::Debug {
 pub struct SimulatedSettings {
     /// Orders above this total are declined.
     pub decline_above: Money,
-    /// Added to every call, for demos of a slow provider.
+    /// Added to every call, for demos of a slow provider: half before the provider acts
+    /// and half before its answer arrives, as a round trip would, so that a caller
+    /// crashing mid-call may leave a charge made but never answered.
     pub latency: Duration,
-    /// Share of calls (0.0–1.0) that fail as if the provider were unreachable.
+    /// Share of calls (0.0–1.0) that fail as if the provider were unreachable (such a
+    /// call never reaches it, and is not recorded).
     pub failure_rate: f64,
 }
 
@@ -70,16 +93,16 @@ impl Default for SimulatedSettings {
     }
 }
 
-/// A provider that keeps its ledger in a SQLite file, so the "exactly one charge per
-/// order" promise can be checked after crashes.
+/// A provider that keeps its ledger and every call it receives in a SQLite file, so the
+/// "exactly one charge per order" promise can be checked after crashes.
 #[derive(Debug, Clone)]
 pub struct SimulatedProvider {
     settings: SimulatedSettings,
     ledger: Arc<Mutex<Connection>>,
 }
 
-/// Keyed by the idempotency key alone (`WITHOUT ROWID`: one b-tree, not a table and
-/// an index, to write per charge).
+/// The ledger is keyed by the idempotency key alone (`WITHOUT ROWID`: one b-tree, not
+/// a table and an index, to write per charge); `calls` is appended to, one row a call.
 const LEDGER: &str = "
 CREATE TABLE IF NOT EXISTS ledger (
     idempotency_key TEXT PRIMARY KEY,
@@ -89,10 +112,90 @@ CREATE TABLE IF NOT EXISTS ledger (
     outcome         TEXT    NOT NULL,
     reference       TEXT    NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS calls (
+    seq             INTEGER PRIMARY KEY,
+    received_at     TEXT    NOT NULL,
+    kind            TEXT    NOT NULL,
+    order_id        TEXT    NOT NULL,
+    idempotency_key TEXT    NOT NULL,
+    replay          INTEGER NOT NULL
+);
 ";
+
+/// One call the provider received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    /// `charge`, `void` or `refund`.
+    pub kind: String,
+    pub idempotency_key: String,
+    /// The key had been answered before: this call was answered from the ledger.
+    pub replay: bool,
+}
+
+/// A request, as the provider records it if its key is new.
+struct Request {
+    call: &'static str,
+    key: String,
+    /// The ledger entry's kind: a void closes a charge, so it is a `charge` entry.
+    kind: &'static str,
+    order_id: String,
+    amount: i64,
+    outcome: String,
+    reference: String,
+}
+
+/// The ledger entry standing under a key: what was asked, and the answer.
+struct Entry {
+    kind: String,
+    order_id: String,
+    amount: i64,
+    outcome: String,
+    reference: String,
+}
 
 fn provider_error(e: impl std::fmt::Display) -> ProviderError {
     ProviderError::Unavailable(e.to_string())
+}
+
+/// Records the call, and the request under its key unless one stands already; returns
+/// the entry that stands. One transaction: a crash keeps both or neither.
+fn record(conn: &mut Connection, r: &Request) -> rusqlite::Result<Entry> {
+    let tx = conn.transaction()?;
+    // Cached: parsing the SQL cost more than running it.
+    let new = tx
+        .prepare_cached(
+            "INSERT INTO ledger VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![
+            r.key,
+            r.kind,
+            r.order_id,
+            r.amount,
+            r.outcome,
+            r.reference
+        ])?;
+    let received_at = Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true);
+    tx.prepare_cached(
+        "INSERT INTO calls (received_at, kind, order_id, idempotency_key, replay) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![received_at, r.call, r.order_id, r.key, new == 0])?;
+    let entry = tx
+        .prepare_cached(
+            "SELECT kind, order_id, amount_cents, outcome, reference FROM ledger \
+             WHERE idempotency_key = ?1",
+        )?
+        .query_row([&r.key], |row| {
+            Ok(Entry {
+                kind: row.get(0)?,
+                order_id: row.get(1)?,
+                amount: row.get(2)?,
+                outcome: row.get(3)?,
+                reference: row.get(4)?,
+            })
+        })?;
+    tx.commit()?;
+    Ok(entry)
 }
 
 impl SimulatedProvider {
@@ -113,36 +216,42 @@ impl SimulatedProvider {
         })
     }
 
-    /// Records `entry` under its key unless one exists; returns the entry that stands.
-    async fn once(
-        &self,
-        key: String,
-        entry: (String, String, i64, String, String),
-    ) -> Result<(String, String), ProviderError> {
-        if !self.settings.latency.is_zero() {
-            tokio::time::sleep(self.settings.latency).await;
+    /// Receives a request: records the call, and the request under its key unless the
+    /// key was answered before; returns the answer (outcome, reference) under the key.
+    /// A key reused for another request (kind, order or amount) is refused.
+    async fn receive(&self, request: Request) -> Result<(String, String), ProviderError> {
+        let there = self.settings.latency / 2;
+        if !there.is_zero() {
+            tokio::time::sleep(there).await;
         }
         if self.settings.failure_rate > 0.0 && rand::random::<f64>() < self.settings.failure_rate {
             return Err(ProviderError::Unavailable("simulated outage".into()));
         }
         let ledger = self.ledger.clone();
-        tokio::task::spawn_blocking(move || -> rusqlite::Result<(String, String)> {
-            let conn = ledger.lock().unwrap_or_else(|e| e.into_inner());
-            let (kind, order_id, amount, outcome, reference) = entry;
-            // Cached: parsing the SQL cost more than running it.
-            conn.prepare_cached(
-                "INSERT INTO ledger VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
-            )?
-            .execute(params![key, kind, order_id, amount, outcome, reference])?;
-            conn.prepare_cached("SELECT outcome, reference FROM ledger WHERE idempotency_key = ?1")?
-                .query_row([key], |r| Ok((r.get(0)?, r.get(1)?)))
+        let (request, entry) = tokio::task::spawn_blocking(move || {
+            let mut conn = ledger.lock().unwrap_or_else(|e| e.into_inner());
+            let entry = record(&mut conn, &request);
+            (request, entry)
         })
         .await
-        .map_err(provider_error)?
-        .map_err(provider_error)
+        .map_err(provider_error)?;
+        let entry = entry.map_err(provider_error)?;
+        let back = self.settings.latency - there;
+        if !back.is_zero() {
+            tokio::time::sleep(back).await;
+        }
+        if (entry.kind.as_str(), entry.order_id.as_str(), entry.amount)
+            != (request.kind, request.order_id.as_str(), request.amount)
+        {
+            return Err(ProviderError::Refused(format!(
+                "idempotency key {} was used for a {} of {} ({} cents) before",
+                request.key, entry.kind, entry.order_id, entry.amount
+            )));
+        }
+        Ok((entry.outcome, entry.reference))
     }
 
-    /// How many charges the ledger holds for an order (for checks and tests).
+    /// How many approved charges the ledger holds for an order (for checks and tests).
     pub fn charges(&self, order: &str) -> Result<u64, ProviderError> {
         let conn = self.ledger.lock().unwrap_or_else(|e| e.into_inner());
         conn.query_row(
@@ -150,9 +259,27 @@ impl SimulatedProvider {
             [order],
             |r| r.get(0),
         )
-        .optional()
-        .map(|n| n.unwrap_or(0))
         .map_err(provider_error)
+    }
+
+    /// Every call received about an order, in the order received (for checks and tests).
+    pub fn calls(&self, order: &str) -> Result<Vec<Call>, ProviderError> {
+        let conn = self.ledger.lock().unwrap_or_else(|e| e.into_inner());
+        let mut stmt = conn
+            .prepare(
+                "SELECT kind, idempotency_key, replay FROM calls WHERE order_id = ?1 ORDER BY seq",
+            )
+            .map_err(provider_error)?;
+        let rows = stmt
+            .query_map([order], |r| {
+                Ok(Call {
+                    kind: r.get(0)?,
+                    idempotency_key: r.get(1)?,
+                    replay: r.get(2)?,
+                })
+            })
+            .map_err(provider_error)?;
+        rows.collect::<Result<_, _>>().map_err(provider_error)
     }
 }
 
@@ -169,7 +296,12 @@ fn charge_outcome(outcome: String, reference: String) -> ChargeOutcome {
 
 #[async_trait]
 impl PaymentProvider for SimulatedProvider {
-    async fn charge(&self, order: &OrderId, amount: Money) -> Result<ChargeOutcome, ProviderError> {
+    async fn charge(
+        &self,
+        idempotency_key: &str,
+        order: &OrderId,
+        amount: Money,
+    ) -> Result<ChargeOutcome, ProviderError> {
         let (outcome, reference) = if amount > self.settings.decline_above {
             (
                 "declined".to_owned(),
@@ -184,127 +316,59 @@ impl PaymentProvider for SimulatedProvider {
                 format!("ch_{}", uuid::Uuid::new_v4().simple()),
             )
         };
-        let key = format!("charge:{order}");
-        let entry = (
-            "charge".into(),
-            order.to_string(),
-            amount.minor(),
+        let request = Request {
+            call: "charge",
+            key: idempotency_key.to_owned(),
+            kind: "charge",
+            order_id: order.to_string(),
+            amount: amount.minor(),
             outcome,
             reference,
-        );
-        let (outcome, reference) = self.once(key, entry).await?;
+        };
+        let (outcome, reference) = self.receive(request).await?;
         Ok(charge_outcome(outcome, reference))
     }
 
     async fn void(
         &self,
+        idempotency_key: &str,
         order: &OrderId,
         amount: Money,
         reason: &str,
     ) -> Result<ChargeOutcome, ProviderError> {
-        // The charge's own key: whichever of the charge and the void comes first stands.
-        let key = format!("charge:{order}");
-        let entry = (
-            "charge".into(),
-            order.to_string(),
-            amount.minor(),
-            "voided".into(),
-            reason.to_owned(),
-        );
-        let (outcome, reference) = self.once(key, entry).await?;
+        // Under the charge's own key: whichever of the charge and the void comes first
+        // stands.
+        let request = Request {
+            call: "void",
+            key: idempotency_key.to_owned(),
+            kind: "charge",
+            order_id: order.to_string(),
+            amount: amount.minor(),
+            outcome: "voided".into(),
+            reference: reason.to_owned(),
+        };
+        let (outcome, reference) = self.receive(request).await?;
         Ok(charge_outcome(outcome, reference))
     }
 
-    async fn refund(&self, order: &OrderId, amount: Money) -> Result<String, ProviderError> {
-        let key = format!("refund:{order}");
-        let reference = format!("re_{}", uuid::Uuid::new_v4().simple());
-        let entry = (
-            "refund".into(),
-            order.to_string(),
-            amount.minor(),
-            "refunded".into(),
-            reference,
-        );
-        Ok(self.once(key, entry).await?.1)
+    async fn refund(
+        &self,
+        idempotency_key: &str,
+        order: &OrderId,
+        amount: Money,
+    ) -> Result<String, ProviderError> {
+        let request = Request {
+            call: "refund",
+            key: idempotency_key.to_owned(),
+            kind: "refund",
+            order_id: order.to_string(),
+            amount: amount.minor(),
+            outcome: "refunded".into(),
+            reference: format!("re_{}", uuid::Uuid::new_v4().simple()),
+        };
+        Ok(self.receive(request).await?.1)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn provider(dir: &Path) -> SimulatedProvider {
-        SimulatedProvider::open(&dir.join("ledger.db"), SimulatedSettings::default()).unwrap()
-    }
-
-    #[tokio::test]
-    async fn charging_an_order_twice_charges_once_with_the_same_answer() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = provider(dir.path());
-        let order = OrderId::parse("o-1").unwrap();
-        let amount = Money::from_minor(500).unwrap();
-        let first = p.charge(&order, amount).await.unwrap();
-        let second = p.charge(&order, amount).await.unwrap();
-        assert_eq!(first, second);
-        assert_eq!(p.charges("o-1").unwrap(), 1);
-    }
-
-    #[tokio::test]
-    async fn a_voided_order_is_never_charged_afterwards() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = provider(dir.path());
-        let order = OrderId::parse("o-3").unwrap();
-        let amount = Money::from_minor(500).unwrap();
-        let voided = ChargeOutcome::Voided {
-            reason: "order cancelled".into(),
-        };
-        assert_eq!(
-            p.void(&order, amount, "order cancelled").await.unwrap(),
-            voided
-        );
-        assert_eq!(p.charge(&order, amount).await.unwrap(), voided);
-        assert_eq!(p.charges("o-3").unwrap(), 0);
-    }
-
-    #[tokio::test]
-    async fn voiding_an_order_already_charged_answers_with_that_charge() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = provider(dir.path());
-        let order = OrderId::parse("o-4").unwrap();
-        let amount = Money::from_minor(500).unwrap();
-        let charged = p.charge(&order, amount).await.unwrap();
-        assert!(matches!(charged, ChargeOutcome::Approved { .. }));
-        assert_eq!(
-            p.void(&order, amount, "order cancelled").await.unwrap(),
-            charged
-        );
-        assert_eq!(p.charges("o-4").unwrap(), 1);
-    }
-
-    #[tokio::test]
-    async fn an_order_over_the_limit_is_declined_with_the_reason() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = provider(dir.path());
-        let order = OrderId::parse("o-2").unwrap();
-        let outcome = p
-            .charge(&order, Money::from_minor(1_000_001).unwrap())
-            .await
-            .unwrap();
-        assert_eq!(
-            outcome,
-            ChargeOutcome::Declined {
-                reason: "amount 10000.01 exceeds the limit of 10000.00".into()
-            }
-        );
-        assert_eq!(p.charges("o-2").unwrap(), 0);
-    }
-
-    #[tokio::test]
-    async fn the_ledger_keeps_each_entry_in_its_key_b_tree_alone() {
-        let dir = tempfile::tempdir().unwrap();
-        provider(dir.path());
-        let conn = Connection::open(dir.path().join("ledger.db")).unwrap();
-        // Only a table with rowids has a `rowid` column to select.
-        assert!(conn.prepare("SELECT rowid FROM ledger").is_err());
-    }
-}
+mod tests;

@@ -5,6 +5,11 @@
 //! (so that a charge an earlier, crashed attempt made comes to light instead of being
 //! forgotten) and `PaymentSkipped` is recorded. Only a cancel that lands while the charge
 //! is in flight leads to a charge and then a refund.
+//!
+//! The provider's idempotency keys come from the order alone ([`charge_key`],
+//! [`refund_key`]): every attempt at a step (after a crash, a redelivery, a conflict)
+//! asks under the same key, so the provider answers it once, and a void closes the very
+//! key its charge would use.
 
 use std::sync::Arc;
 
@@ -37,6 +42,16 @@ enum Intent {
     Refund,
 }
 
+/// The idempotency key of the order's charge, and of its void.
+pub fn charge_key(order_id: &OrderId) -> String {
+    format!("charge:{order_id}")
+}
+
+/// The idempotency key of the order's refund.
+pub fn refund_key(order_id: &OrderId) -> String {
+    format!("refund:{order_id}")
+}
+
 impl PaymentService {
     /// Loads the order's payment and the order as recorded now, asks the provider what
     /// the domain's decision calls for, and records its answer at the version read; on a
@@ -54,11 +69,12 @@ impl PaymentService {
             let command = match intent {
                 Intent::Charge(amount) => {
                     let order = all.load::<Order>(&streams::order(order_id)).state;
+                    let key = charge_key(order_id);
                     let outcome = match payment.state.plan_charge(&order) {
                         ChargePlan::Nothing => return Ok(()),
-                        ChargePlan::Charge => self.provider.charge(order_id, amount).await?,
+                        ChargePlan::Charge => self.provider.charge(&key, order_id, amount).await?,
                         ChargePlan::Skip { reason } => {
-                            self.provider.void(order_id, amount, &reason).await?
+                            self.provider.void(&key, order_id, amount, &reason).await?
                         }
                     };
                     PaymentCommand::RecordCharge {
@@ -73,7 +89,10 @@ impl PaymentService {
                     };
                     PaymentCommand::RecordRefund {
                         order_id: order_id.clone(),
-                        transaction_id: self.provider.refund(order_id, amount).await?,
+                        transaction_id: self
+                            .provider
+                            .refund(&refund_key(order_id), order_id, amount)
+                            .await?,
                     }
                 }
             };

@@ -1,8 +1,10 @@
 //! Payment against a real store and the simulated provider: an order cancelled before
 //! payment gets to it is never charged; a cancel that lands while the charge is in
-//! flight is the one case that ends charged, then refunded.
+//! flight is the one case that ends charged, then refunded. Every attempt at a step asks
+//! the provider under the step's one key, so a repeat is a replay, never a second charge.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::Utc;
 use orderflow_core::codec::EventCodec;
@@ -17,7 +19,7 @@ use tokio::sync::Notify;
 
 use super::*;
 use crate::context::Cause;
-use crate::payment_provider::{ProviderError, SimulatedProvider, SimulatedSettings};
+use crate::payment_provider::{Call, ProviderError, SimulatedProvider, SimulatedSettings};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -32,23 +34,78 @@ struct HeldCharges {
 
 #[async_trait]
 impl PaymentProvider for HeldCharges {
-    async fn charge(&self, order: &OrderId, amount: Money) -> Result<ChargeOutcome, ProviderError> {
+    async fn charge(
+        &self,
+        key: &str,
+        order: &OrderId,
+        amount: Money,
+    ) -> Result<ChargeOutcome, ProviderError> {
         self.asked.notify_one();
         self.go.notified().await;
-        self.inner.charge(order, amount).await
+        self.inner.charge(key, order, amount).await
     }
 
-    async fn refund(&self, order: &OrderId, amount: Money) -> Result<String, ProviderError> {
-        self.inner.refund(order, amount).await
+    async fn refund(
+        &self,
+        key: &str,
+        order: &OrderId,
+        amount: Money,
+    ) -> Result<String, ProviderError> {
+        self.inner.refund(key, order, amount).await
     }
 
     async fn void(
         &self,
+        key: &str,
         order: &OrderId,
         amount: Money,
         reason: &str,
     ) -> Result<ChargeOutcome, ProviderError> {
-        self.inner.void(order, amount, reason).await
+        self.inner.void(key, order, amount, reason).await
+    }
+}
+
+/// The simulated provider, with the answer to the first charge lost on its way back:
+/// the charge is made and the caller sees an outage, as when it crashes mid-call.
+#[derive(Debug)]
+struct FirstAnswerLost {
+    inner: SimulatedProvider,
+    lost: AtomicBool,
+}
+
+#[async_trait]
+impl PaymentProvider for FirstAnswerLost {
+    async fn charge(
+        &self,
+        key: &str,
+        order: &OrderId,
+        amount: Money,
+    ) -> Result<ChargeOutcome, ProviderError> {
+        let outcome = self.inner.charge(key, order, amount).await?;
+        if self.lost.swap(true, Ordering::SeqCst) {
+            Ok(outcome)
+        } else {
+            Err(ProviderError::Unavailable("the answer was lost".into()))
+        }
+    }
+
+    async fn refund(
+        &self,
+        key: &str,
+        order: &OrderId,
+        amount: Money,
+    ) -> Result<String, ProviderError> {
+        self.inner.refund(key, order, amount).await
+    }
+
+    async fn void(
+        &self,
+        key: &str,
+        order: &OrderId,
+        amount: Money,
+        reason: &str,
+    ) -> Result<ChargeOutcome, ProviderError> {
+        self.inner.void(key, order, amount, reason).await
     }
 }
 
@@ -112,6 +169,20 @@ impl Fixture {
     fn ledger(&self) -> Result<Vec<(String, String)>, Box<dyn std::error::Error>> {
         ledger_of(&self.dir.path().join("payment-ledger.db"))
     }
+
+    /// Every call the provider received about the order.
+    fn calls(&self) -> Result<Vec<Call>, ProviderError> {
+        self.provider.calls(sample_order_id().as_str())
+    }
+}
+
+/// A call payment made: the first under its key, or a replay of it.
+fn call(kind: &str, key: String, replay: bool) -> Call {
+    Call {
+        kind: kind.into(),
+        idempotency_key: key,
+        replay,
+    }
 }
 
 fn ledger_of(path: &Path) -> Result<Vec<(String, String)>, Box<dyn std::error::Error>> {
@@ -170,6 +241,8 @@ async fn an_order_cancelled_before_payment_gets_to_it_is_never_charged() -> Test
     );
     assert_eq!(f.provider.charges(sample_order_id().as_str())?, 0);
     assert_eq!(f.ledger()?, entries(&[("charge", "voided")]), "no refund");
+    let key = charge_key(&sample_order_id());
+    assert_eq!(f.calls()?, [call("void", key, false)], "asked once");
     assert_eq!(f.order_status().await?, Some(OrderStatus::Cancelled));
     Ok(())
 }
@@ -207,6 +280,14 @@ async fn an_order_cancelled_while_its_charge_is_in_flight_is_charged_then_refund
         f.ledger()?,
         entries(&[("charge", "approved"), ("refund", "refunded")])
     );
+    let id = sample_order_id();
+    assert_eq!(
+        f.calls()?,
+        [
+            call("charge", charge_key(&id), false),
+            call("refund", refund_key(&id), false)
+        ]
+    );
     assert_eq!(f.order_status().await?, Some(OrderStatus::Cancelled));
     Ok(())
 }
@@ -221,7 +302,10 @@ async fn a_charge_made_by_an_attempt_that_crashed_is_refunded_though_the_order_w
     let Event::OrderCreated(OrderCreated { lines, .. }) = sample_created() else {
         return Err("not an OrderCreated".into());
     };
-    f.provider.charge(&sample_order_id(), lines.total()).await?;
+    let id = sample_order_id();
+    f.provider
+        .charge(&charge_key(&id), &id, lines.total())
+        .await?;
     f.record(&cancelled()).await?;
 
     service.handle(&sample_created(), &delivery()).await?;
@@ -234,6 +318,15 @@ async fn a_charge_made_by_an_attempt_that_crashed_is_refunded_though_the_order_w
     assert_eq!(
         f.ledger()?,
         entries(&[("charge", "approved"), ("refund", "refunded")])
+    );
+    // Its void, under the charge's key, brought the charge to light.
+    assert_eq!(
+        f.calls()?,
+        [
+            call("charge", charge_key(&id), false),
+            call("void", charge_key(&id), true),
+            call("refund", refund_key(&id), false)
+        ]
     );
     Ok(())
 }
@@ -249,5 +342,33 @@ async fn an_order_still_pending_is_charged_once() -> TestResult {
 
     assert_eq!(f.payment_history().await?, ["PaymentReceived"]);
     assert_eq!(f.provider.charges(sample_order_id().as_str())?, 1);
+    let key = charge_key(&sample_order_id());
+    assert_eq!(f.calls()?, [call("charge", key, false)], "asked once");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_charge_whose_answer_was_lost_is_asked_again_under_its_key_and_made_once() -> TestResult {
+    let f = Fixture::new().await?;
+    let service = f.service(Arc::new(FirstAnswerLost {
+        inner: f.provider.clone(),
+        lost: AtomicBool::new(false),
+    }));
+    f.record(&sample_created()).await?;
+
+    let lost = service.handle(&sample_created(), &delivery()).await;
+    assert!(lost.is_err(), "the first attempt got no answer: {lost:?}");
+    service.handle(&sample_created(), &delivery()).await?;
+
+    assert_eq!(f.payment_history().await?, ["PaymentReceived"]);
+    assert_eq!(f.provider.charges(sample_order_id().as_str())?, 1);
+    let key = charge_key(&sample_order_id());
+    assert_eq!(
+        f.calls()?,
+        [
+            call("charge", key.clone(), false),
+            call("charge", key, true)
+        ]
+    );
     Ok(())
 }
