@@ -61,32 +61,9 @@ pub fn store_kind(data_dir: &Path, store_url: Option<&str>) -> anyhow::Result<St
     };
     match url.split_once("://") {
         Some(("sqlite", path)) if !path.is_empty() => Ok(StoreKind::Sqlite(PathBuf::from(path))),
-        Some(("postgres" | "postgresql", _)) => {
-            refuse_tls(url)?;
-            Ok(StoreKind::Postgres(url.to_owned()))
-        }
+        Some(("postgres" | "postgresql", _)) => Ok(StoreKind::Postgres(url.to_owned())),
         _ => bail!("store URL {url:?} is not supported: use sqlite://PATH or postgres://…"),
     }
-}
-
-/// This build connects to PostgreSQL without TLS (sqlx's `tls-*` features are not
-/// compiled in): a URL whose `sslmode` demands TLS is refused at once, saying so, rather
-/// than failing every connection until the pool times out.
-fn refuse_tls(url: &str) -> anyhow::Result<()> {
-    let query = url.split_once('?').map_or("", |(_, q)| q);
-    let mode = query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(key, _)| *key == "sslmode")
-        .map(|(_, mode)| mode.to_ascii_lowercase());
-    if let Some(mode @ ("require" | "verify-ca" | "verify-full")) = mode.as_deref() {
-        bail!(
-            "the --store URL asks for sslmode={mode}, but this build of orderflow has no TLS \
-             for PostgreSQL (see README \"Connecting securely\"): connect over a private \
-             network or a local TLS tunnel with sslmode=disable or prefer"
-        );
-    }
-    Ok(())
 }
 
 /// Which event bus a URL names.

@@ -181,19 +181,3 @@ async fn an_orderflow_sends_its_registry_token_to_an_external_registry_that_need
     );
     Ok(())
 }
-
-#[tokio::test]
-async fn a_store_url_that_demands_tls_is_refused_at_once_as_this_build_has_none() -> TestResult {
-    let deployment = Deployment::new()?;
-    let store = "postgres://orderflow@127.0.0.1:1/orderflow?sslmode=verify-full";
-    let refused =
-        tokio::time::timeout(PATIENCE, deployment.command(&["migrate", "--store", store]))
-            .await??;
-    let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(!refused.status.success(), "{stderr}");
-    assert!(
-        stderr.contains("sslmode=verify-full") && stderr.contains("no TLS for PostgreSQL"),
-        "{stderr}"
-    );
-    Ok(())
-}

@@ -17,3 +17,4 @@ mod payment;
 mod postgres;
 mod registry;
 mod schema;
+mod tls;
