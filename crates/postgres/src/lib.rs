@@ -4,6 +4,8 @@
 //! connect.
 
 mod registry;
+#[cfg(test)]
+mod reopen;
 mod store;
 mod views;
 

@@ -365,7 +365,25 @@ impl Checkpoints for SqliteEventStore {
 
 #[cfg(test)]
 mod contract {
+    use orderflow_core::contract::store::Reopen;
+    use orderflow_core::store::StoreError;
+
     use super::SqliteEventStore;
+
+    #[async_trait::async_trait]
+    impl Reopen for SqliteEventStore {
+        async fn reopen(self) -> Result<Self, StoreError> {
+            let path = self
+                .reads
+                .with(|conn| -> Result<_, super::Error> {
+                    Ok(conn.path().map(std::path::PathBuf::from))
+                })
+                .await?
+                .ok_or_else(|| StoreError::Unavailable("the store has no file".into()))?;
+            drop(self);
+            SqliteEventStore::open(&path)
+        }
+    }
 
     orderflow_core::event_store_contract!(async {
         let dir = tempfile::tempdir().expect("temp dir");

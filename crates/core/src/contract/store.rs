@@ -6,7 +6,8 @@ use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
 use crate::store::{
-    AppendRequest, Checkpoints, EventStore, ExpectedVersion, NewEvent, StoreError, StreamQuery,
+    AppendRequest, Checkpoints, EventStore, ExpectedVersion, NewEvent, StoreError, StoredEvent,
+    StreamQuery,
 };
 
 fn event(correlation: &str, at: DateTime<Utc>) -> NewEvent {
@@ -221,6 +222,19 @@ pub async fn reads_every_stream_of_one_correlation<S: EventStore>(store: Arc<S>)
     assert_eq!(streams, ["order-1", "payment-1", "shipment-1"]);
 }
 
+/// The (position, id) of the events of these reads, in position order, each once.
+fn merged(reads: &[&[StoredEvent]]) -> Vec<(u64, Uuid)> {
+    let mut all: Vec<(u64, Uuid)> = reads
+        .iter()
+        .flat_map(|read| read.iter().map(|e| (e.position, e.event_id)))
+        .collect();
+    all.sort_unstable();
+    all.dedup();
+    all
+}
+
+/// What a read since a position returns, merged with the read that ended there, is
+/// the whole correlation now: whatever it repeats, it misses nothing that came after.
 pub async fn reading_a_correlation_since_a_position_gives_what_came_after<S: EventStore>(
     store: Arc<S>,
 ) {
@@ -235,28 +249,21 @@ pub async fn reading_a_correlation_since_a_position_gives_what_came_after<S: Eve
     let since = store.read_correlated_since("1", seen).await.unwrap();
     assert!(since.windows(2).all(|w| w[0].position < w[1].position));
     assert!(since.iter().all(|e| e.correlation_id == "1"));
-    // Merged by position with the earlier read, it is the whole correlation now.
-    let mut merged: Vec<(u64, uuid::Uuid)> = earlier
-        .iter()
-        .chain(&since)
-        .map(|e| (e.position, e.event_id))
-        .collect();
-    merged.sort_unstable();
-    merged.dedup();
-    let now_all: Vec<(u64, uuid::Uuid)> = store
-        .read_correlated("1")
-        .await
-        .unwrap()
-        .iter()
-        .map(|e| (e.position, e.event_id))
-        .collect();
+    let now_all = store.read_correlated("1").await.unwrap();
     assert_eq!(now_all.len(), 4, "four of the five events are about \"1\"");
-    assert_eq!(merged, now_all);
-    let newest = store
-        .read_correlated_since("1", now_all[3].0)
-        .await
-        .unwrap();
-    assert!(newest.iter().all(|e| e.position <= now_all[3].0));
+    assert_eq!(merged(&[&earlier, &since]), merged(&[&now_all]));
+
+    // From the newest of them: the event of "1" right after it, and not the one of
+    // another correlation after that.
+    let newest = now_all.last().unwrap().position;
+    append_about(&*store, "order-1", "1").await;
+    append_about(&*store, "order-3", "3").await;
+    let next = store.read_correlated_since("1", newest).await.unwrap();
+    assert!(next.windows(2).all(|w| w[0].position < w[1].position));
+    assert!(next.iter().all(|e| e.correlation_id == "1"), "{next:?}");
+    let now_all_again = store.read_correlated("1").await.unwrap();
+    assert_eq!(now_all_again.len(), 5);
+    assert_eq!(merged(&[&now_all, &next]), merged(&[&now_all_again]));
 }
 
 pub async fn concurrent_writers_at_one_version_have_exactly_one_winner<S: EventStore + 'static>(
@@ -335,11 +342,25 @@ pub async fn a_duplicate_event_id_anywhere_in_an_append_refuses_all_of_it<S: Eve
     assert_eq!(store.read_all(0, 100).await.unwrap().len(), 1);
 }
 
-pub async fn checkpoints_survive_and_move_forward<S: Checkpoints>(store: Arc<S>) {
+/// A store opened again on the same storage, as by a process that restarts: nothing
+/// of the old instance's memory carries over. The checkpoint scenario needs it.
+#[async_trait::async_trait]
+pub trait Reopen: Sized {
+    /// Closes this instance and opens the storage it was on again.
+    async fn reopen(self) -> Result<Self, StoreError>;
+}
+
+pub async fn checkpoints_survive_and_move_forward<S: Checkpoints + Reopen>(store: Arc<S>) {
     assert_eq!(store.load("relay").await.unwrap(), None);
     store.save("relay", 5).await.unwrap();
     store.save("projections", 2).await.unwrap();
     store.save("relay", 9).await.unwrap();
     assert_eq!(store.load("relay").await.unwrap(), Some(9));
-    assert_eq!(store.load("projections").await.unwrap(), Some(2));
+
+    let store = Arc::into_inner(store).expect("the scenario holds the only handle");
+    let reopened = store.reopen().await.unwrap();
+    assert_eq!(reopened.load("relay").await.unwrap(), Some(9));
+    assert_eq!(reopened.load("projections").await.unwrap(), Some(2));
+    reopened.save("relay", 12).await.unwrap();
+    assert_eq!(reopened.load("relay").await.unwrap(), Some(12));
 }
