@@ -3,24 +3,47 @@
 //!
 //! - appends: durable appends per second through the event store with 1 and 64
 //!   concurrent writers, against raw rusqlite inserts with `synchronous=FULL` (one row
-//!   per transaction, and 1000 rows per transaction);
+//!   per transaction; as many rows per transaction as the store's groups held, measured
+//!   by its writer in the same round; and 1000), with what the store's group commits did
+//!   (how many, how large, how long), in a directory the bench names and refuses if it
+//!   is in memory (tmpfs);
 //! - pipeline: N orders from `POST /orders` until all their work is done, in one process
 //!   on a fresh data dir (a child process); then latency from send to `SHIPPED` seen by
 //!   the client, under an open-loop load at a fixed offered rate; with time-ordered and
 //!   with scattered (`Idempotency-Key`) order ids.
 
+use std::path::PathBuf;
+
 use clap::Args;
 
 mod appends;
 mod codec;
+mod groups;
 mod pipeline;
 mod postgres;
+mod scratch;
+
+/// Rounds of each append scenario, alternating with its baselines, so that a shared
+/// machine whose speed drifts during the run slows both alike.
+const ROUNDS: usize = 4;
+
+/// Concurrent writers of the group-commit scenario.
+const MANY_WRITERS: usize = 64;
 
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
-    /// Events appended per append scenario.
+    /// Events appended per append scenario (at least 4 rounds x 64 writers = 256).
     #[arg(long, default_value_t = 4000)]
     pub appends: usize,
+    /// Where the append scenarios' files go (a fresh directory under it, removed
+    /// afterwards); the system's temporary directory by default.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Measure appends even where the files are in memory (tmpfs, ramfs), where no
+    /// commit is durable: the bench's own files, or a `--store` server's data directory
+    /// when it is on this machine. Without it the bench refuses to run there.
+    #[arg(long)]
+    pub allow_tmpfs: bool,
     /// Orders pushed through the whole pipeline.
     #[arg(long, default_value_t = 10_000)]
     pub orders: usize,
@@ -53,13 +76,71 @@ pub struct BenchArgs {
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     out!("orderflow bench — each figure next to its baseline from this same run\n");
+    check_appends(args.appends)?;
     if let Some(url) = &args.store_url {
-        return postgres::appends(url, args.appends).await;
+        return postgres::appends(url, args.appends, args.allow_tmpfs).await;
     }
-    appends::appends(&args).await?;
+    let scratch = scratch::Scratch::create(args.dir.as_deref(), args.allow_tmpfs)?;
+    out!("append scenarios: {}", scratch.describe());
+    appends::appends(&args, &scratch).await?;
+    drop(scratch);
     codec::codec(args.codec_events).await?;
     if !args.appends_only {
         pipeline::pipeline(&args).await?;
     }
     Ok(())
+}
+
+/// The fewest appends that give each of the 64 writers an append in every round.
+const MIN_APPENDS: usize = ROUNDS * MANY_WRITERS;
+
+/// Refuses an `--appends` too small to give every writer of every round an append (which
+/// would leave a scenario with nothing measured).
+fn check_appends(appends: usize) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        appends >= MIN_APPENDS,
+        "--appends {appends} is too few: each of {ROUNDS} rounds gives each of \
+         {MANY_WRITERS} writers at least one append, so it takes at least {MIN_APPENDS}"
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        bench: BenchArgs,
+    }
+
+    fn appends(arg: &str) -> anyhow::Result<usize> {
+        let cli = Cli::try_parse_from(["bench", "--appends", arg])?;
+        check_appends(cli.bench.appends)?;
+        Ok(cli.bench.appends)
+    }
+
+    #[test]
+    fn fewer_appends_than_rounds_times_writers_are_refused_with_the_minimum() {
+        for few in ["0", "1", "63", "64", "255"] {
+            let refused = appends(few)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                refused.contains("at least 256"),
+                "--appends {few}: {refused:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn enough_appends_are_taken_as_given() -> anyhow::Result<()> {
+        assert_eq!(appends("256")?, 256);
+        assert_eq!(appends("4000")?, 4000);
+        Ok(())
+    }
 }

@@ -3,13 +3,14 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Nanoseconds per call of `f`, over `n` calls.
-fn per_call(n: usize, mut f: impl FnMut()) -> f64 {
+/// Nanoseconds per call of `f`, over `n` calls; the first error stops the measurement
+/// and is returned (a baseline that failed would measure nothing).
+fn per_call(n: usize, mut f: impl FnMut() -> anyhow::Result<()>) -> anyhow::Result<f64> {
     let start = Instant::now();
     for _ in 0..n {
-        f();
+        f()?;
     }
-    start.elapsed().as_nanos() as f64 / n as f64
+    Ok(start.elapsed().as_nanos() as f64 / n.max(1) as f64)
 }
 
 /// Avro encoding and decoding of `OrderCreated` on the hot path (apache-avro's
@@ -20,6 +21,7 @@ pub async fn codec(n: usize) -> anyhow::Result<()> {
     use orderflow_core::codec::{SCHEMA_FILES, wire};
     use orderflow_core::registry::InMemoryRegistry;
 
+    anyhow::ensure!(n > 0, "--codec-events must be at least 1");
     let codec = orderflow_core::EventCodec::new(Arc::new(InMemoryRegistry::default())).await?;
     let event = sample_order_created()?;
     let encoded = codec.encode(&event)?;
@@ -29,34 +31,26 @@ pub async fn codec(n: usize) -> anyhow::Result<()> {
     let wire_event = wire::to_wire(&event);
 
     let encode_direct = per_call(n, || {
-        std::hint::black_box(codec.encode(&event).ok());
-    });
+        std::hint::black_box(codec.encode(&event)?);
+        Ok(())
+    })?;
     let encode_value = per_call(n, || {
-        let value = apache_avro::to_value(&wire_event).ok();
-        std::hint::black_box(value.and_then(|v| writer.write_value_to_vec(v).ok()));
-    });
-    let mut decode_direct = 0.0;
-    let mut failures = 0;
-    {
+        let value = apache_avro::to_value(&wire_event)?;
+        std::hint::black_box(writer.write_value_to_vec(value)?);
+        Ok(())
+    })?;
+    let decode_direct = {
         let start = Instant::now();
         for _ in 0..n {
-            if codec
-                .decode(encoded.schema_id, &encoded.payload)
-                .await
-                .is_err()
-            {
-                failures += 1;
-            }
+            std::hint::black_box(codec.decode(encoded.schema_id, &encoded.payload).await?);
         }
-        decode_direct += start.elapsed().as_nanos() as f64 / n as f64;
-    }
-    anyhow::ensure!(failures == 0, "{failures} decodes failed");
+        start.elapsed().as_nanos() as f64 / n.max(1) as f64
+    };
     let decode_value = per_call(n, || {
-        let value = reader.read_value(&mut encoded.payload.as_slice()).ok();
-        std::hint::black_box(
-            value.and_then(|v| apache_avro::from_value::<wire::OrderCreatedV2>(&v).ok()),
-        );
-    });
+        let value = reader.read_value(&mut encoded.payload.as_slice())?;
+        std::hint::black_box(apache_avro::from_value::<wire::OrderCreatedV2>(&value)?);
+        Ok(())
+    })?;
     out!(
         "Avro codec, OrderCreated ({} bytes), {n} events",
         encoded.payload.len()

@@ -1,18 +1,27 @@
 //! `orderflow bench --store postgres://…`: durable appends per second through the
 //! PostgreSQL event store with 8 and 64 concurrent writers, next to plain INSERT
-//! baselines on the same server in the same run (single-row commits over 8 connections,
-//! and 100-row multi-row inserts over 8 connections).
+//! baselines on the same server, in rounds that alternate store and baselines: single-row
+//! commits over 8 connections; commits as large as the store's groups (their mean size in
+//! the same round, measured by its writer) over one connection, as the store commits one
+//! group at a time; and 100-row commits over 8 connections. The raw tables take their
+//! position from an identity column, as the store's events table does.
 
+use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chrono::Utc;
+use orderflow_core::commit_stats::GroupCommitStats;
 use orderflow_core::store::{AppendRequest, EventStore, ExpectedVersion, NewEvent};
 use orderflow_postgres::{PgEventStore, PoolSettings};
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use uuid::Uuid;
+
+use super::groups::{Tally, describe, like_for_like, sum, verdict};
+use super::scratch::{check_durable, filesystem_of, is_in_memory};
+use super::{MANY_WRITERS, ROUNDS};
 
 const CONNECTIONS: u32 = 8;
 
@@ -24,35 +33,49 @@ async fn pool_in(url: &str, schema: &str, connections: u32) -> anyhow::Result<Pg
         .await?)
 }
 
-/// Rows per second inserting `n` rows over 8 connections, `per_statement` rows per
-/// INSERT (each its own commit).
-async fn raw_inserts(pool: &PgPool, n: usize, per_statement: usize) -> anyhow::Result<f64> {
-    sqlx::query("DROP TABLE IF EXISTS raw")
-        .execute(pool)
-        .await?;
-    sqlx::query(
-        "CREATE TABLE raw (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, \
-         stream TEXT, version BIGINT, payload BYTEA)",
-    )
+/// A baseline table, shaped as the store's events table takes its positions.
+async fn raw_table(pool: &PgPool, name: &str) -> anyhow::Result<()> {
+    // The name is ours, not input.
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "CREATE TABLE {name} (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, \
+         stream TEXT, version BIGINT, payload BYTEA)"
+    )))
     .execute(pool)
     .await?;
+    Ok(())
+}
+
+/// Inserts `n` rows into `table` over `connections` connections, `per_statement` rows
+/// per INSERT (each its own commit); returns how many and the time taken.
+async fn raw_inserts(
+    pool: &PgPool,
+    table: &'static str,
+    n: usize,
+    connections: usize,
+    per_statement: usize,
+) -> anyhow::Result<(usize, Duration)> {
     let start = Instant::now();
-    let per_conn = n / CONNECTIONS as usize;
+    let per_conn = n / connections;
     let mut tasks = tokio::task::JoinSet::new();
-    for c in 0..CONNECTIONS {
+    for c in 0..connections {
         let pool = pool.clone();
         tasks.spawn(async move {
             for i in (0..per_conn).step_by(per_statement) {
                 let rows = per_statement.min(per_conn - i);
-                let streams: Vec<String> = (0..rows).map(|r| format!("s-{c}-{}", i + r)).collect();
+                let streams: Vec<String> = (0..rows)
+                    .map(|r| format!("s-{}-{c}-{}", Uuid::new_v4().simple(), i + r))
+                    .collect();
                 let versions: Vec<i64> = vec![1; rows];
                 let payloads: Vec<Vec<u8>> = vec![vec![7u8; 64]; rows];
-                sqlx::query("INSERT INTO raw (stream, version, payload) SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bytea[])")
-                    .bind(&streams)
-                    .bind(&versions)
-                    .bind(&payloads)
-                    .execute(&pool)
-                    .await?;
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "INSERT INTO {table} (stream, version, payload) \
+                     SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bytea[])"
+                )))
+                .bind(&streams)
+                .bind(&versions)
+                .bind(&payloads)
+                .execute(&pool)
+                .await?;
             }
             Ok::<_, sqlx::Error>(())
         });
@@ -60,10 +83,14 @@ async fn raw_inserts(pool: &PgPool, n: usize, per_statement: usize) -> anyhow::R
     while let Some(done) = tasks.join_next().await {
         done??;
     }
-    Ok((per_conn * CONNECTIONS as usize) as f64 / start.elapsed().as_secs_f64())
+    Ok((per_conn * connections, start.elapsed()))
 }
 
-async fn store_appends(store: Arc<PgEventStore>, n: usize, writers: usize) -> anyhow::Result<f64> {
+async fn store_appends(
+    store: &Arc<PgEventStore>,
+    n: usize,
+    writers: usize,
+) -> anyhow::Result<(usize, Duration)> {
     let start = Instant::now();
     let per_writer = n / writers;
     let mut tasks = tokio::task::JoinSet::new();
@@ -95,54 +122,114 @@ async fn store_appends(store: Arc<PgEventStore>, n: usize, writers: usize) -> an
     while let Some(done) = tasks.join_next().await {
         done??;
     }
-    Ok((per_writer * writers) as f64 / start.elapsed().as_secs_f64())
+    Ok((per_writer * writers, start.elapsed()))
 }
 
-pub async fn appends(url: &str, n: usize) -> anyhow::Result<()> {
+pub async fn appends(url: &str, n: usize, allow_tmpfs: bool) -> anyhow::Result<()> {
     let schema = format!("orderflow_bench_{}", Uuid::new_v4().simple());
     let admin = PgPool::connect(url)
         .await
         .with_context(|| format!("connecting to {url}"))?;
+    out!(
+        "append scenarios: {}",
+        server_files(&admin, allow_tmpfs).await?
+    );
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
         .execute(&admin)
         .await?;
-    let result = async {
-        let raw = pool_in(url, &schema, CONNECTIONS).await?;
-        let single = raw_inserts(&raw, n, 1).await?;
-        let batched = raw_inserts(&raw, n * 10, 100).await?;
-        let settings = PoolSettings {
-            schema: Some(schema.clone()),
-            max_connections: CONNECTIONS,
-            ..PoolSettings::default()
-        };
-        let store = Arc::new(PgEventStore::connect(url, &settings).await?);
-        let eight = store_appends(store.clone(), n, 8).await?;
-        let many = store_appends(store, n * 4, 64).await?;
-        out!("durable appends (PostgreSQL at {url})");
-        out!("  baseline single-row INSERT commits, 8 connections   {single:>9.0} rows/s");
-        out!("  baseline 100-row INSERTs, 8 connections             {batched:>9.0} rows/s");
-        out!(
-            "  event store, 8 writers                              {eight:>9.0} events/s  = {:.2}x single-row (target >= 0.8x)",
-            eight / single
-        );
-        out!(
-            "  event store, 64 writers (group commit)              {many:>9.0} events/s  = {:.2}x 100-row (target >= 1.0x)",
-            many / batched
-        );
-        // Little's law: 64 writers that each wait for a commit have at most 64 appends
-        // in flight, against 8 x 100 rows in the batched baseline's. At the single-row
-        // baseline's commit latency (8 connections, each always committing) that is
-        // at most 64 / 8 times its rate.
-        let ceiling = 8.0 * single;
-        out!(
-            "    ceiling for 64 waiting writers                    {ceiling:>9.0} events/s  = {:.2}x 100-row (8 x single-row over 8 connections)",
-            ceiling / batched
-        );
-        anyhow::Ok(())
-    }
-    .await;
+    let result = measure(url, &schema, n).await;
     sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
         .execute(&admin)
         .await?;
     result
+}
+
+/// Where the server keeps its files, and on what, when this machine can see them (a
+/// server on this machine, and a role allowed to read `data_directory`); refuses a data
+/// directory in memory unless `allow_tmpfs`.
+async fn server_files(admin: &PgPool, allow_tmpfs: bool) -> anyhow::Result<String> {
+    let dir: Option<String> = sqlx::query_scalar("SELECT current_setting('data_directory')")
+        .fetch_one(admin)
+        .await
+        .ok();
+    let Some(dir) = dir else {
+        return Ok("the server's files (its data directory is not readable by this role)".into());
+    };
+    let path = Path::new(&dir);
+    let Some(fs_type) = filesystem_of(path) else {
+        return Ok(format!(
+            "the server's files in {dir} (not on this machine, or its file system unknown)"
+        ));
+    };
+    check_durable(path, Some(&fs_type), allow_tmpfs)?;
+    let warning = if is_in_memory(&fs_type) {
+        "  *** IN MEMORY: no append below is durable ***"
+    } else {
+        ""
+    };
+    Ok(format!(
+        "the server's files in {dir} (on {fs_type}){warning}"
+    ))
+}
+
+async fn measure(url: &str, schema: &str, n: usize) -> anyhow::Result<()> {
+    let raw = pool_in(url, schema, CONNECTIONS).await?;
+    for table in ["raw1", "raw100", "rawgroups"] {
+        raw_table(&raw, table).await?;
+    }
+    let settings = PoolSettings {
+        schema: Some(schema.to_owned()),
+        max_connections: CONNECTIONS,
+        ..PoolSettings::default()
+    };
+    let store = Arc::new(PgEventStore::connect(url, &settings).await?);
+    let conns = CONNECTIONS as usize;
+    let per_round = n / ROUNDS;
+    let [mut single, mut batched, mut grouped, mut eight, mut many] = [Tally::default(); 5];
+    let mut eight_groups = Vec::new();
+    let mut many_groups = Vec::new();
+    let mut group_rows = Vec::new();
+    for _ in 0..ROUNDS {
+        single.add(raw_inserts(&raw, "raw1", per_round, conns, 1).await?);
+        let before = store.commit_stats();
+        eight.add(store_appends(&store, per_round, 8).await?);
+        eight_groups.push(store.commit_stats().since(&before));
+        batched.add(raw_inserts(&raw, "raw100", per_round * 10, conns, 100).await?);
+        let before = store.commit_stats();
+        many.add(store_appends(&store, per_round * 4, MANY_WRITERS).await?);
+        let groups = store.commit_stats().since(&before);
+        // Like for like: the same rows, one commit as large as a group at a time.
+        let rows = like_for_like(&groups);
+        group_rows.push(rows.to_string());
+        grouped.add(raw_inserts(&raw, "rawgroups", groups.writes_total as usize, 1, rows).await?);
+        many_groups.push(groups);
+    }
+    let total = |all: &[GroupCommitStats]| all.iter().fold(Default::default(), |t, g| sum(&t, g));
+    let (raw1, raw100, raw_g) = (single.rate(), batched.rate(), grouped.rate());
+    let (eight_rate, many_rate) = (eight.rate(), many.rate());
+    out!("durable appends (PostgreSQL at {url}; {ROUNDS} rounds, each next to its baselines)");
+    out!("  baseline single-row INSERT commits, 8 connections   {raw1:>9.0} rows/s");
+    out!("  baseline 100-row INSERTs, 8 connections             {raw100:>9.0} rows/s");
+    out!(
+        "  baseline group-sized INSERTs, 1 connection          {raw_g:>9.0} rows/s   (rows/INSERT = the 64 writers' mean group size in each round: {})",
+        group_rows.join(", ")
+    );
+    out!(
+        "  event store, 8 writers                              {eight_rate:>9.0} events/s = {}",
+        verdict(eight_rate / raw1, "single-row", 0.8)
+    );
+    out!(
+        "    its group commits: {}",
+        describe(&total(&eight_groups), eight.took)
+    );
+    out!(
+        "  event store, {MANY_WRITERS} writers                             {many_rate:>9.0} events/s = {}; {:.2}x 100-row",
+        verdict(many_rate / raw_g, "group-sized", 0.5),
+        many_rate / raw100
+    );
+    out!(
+        "    its group commits: {}",
+        describe(&total(&many_groups), many.took)
+    );
+    Ok(())
 }
