@@ -66,6 +66,20 @@ pub fn store_kind(data_dir: &Path, store_url: Option<&str>) -> anyhow::Result<St
     }
 }
 
+/// How `/health` names the storage when it is damaged: the files on the embedded
+/// defaults; on PostgreSQL, the database (its URL may carry a password).
+fn locations(settings: &Settings) -> anyhow::Result<http::Locations> {
+    Ok(
+        match store_kind(&settings.data_dir, settings.store_url.as_deref())? {
+            StoreKind::Sqlite(path) => http::Locations {
+                event_store: path.display().to_string(),
+                read_models: settings.data_dir.join("read.db").display().to_string(),
+            },
+            StoreKind::Postgres(_) => http::Locations::default(),
+        },
+    )
+}
+
 /// Which event bus a URL names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BusKind {
@@ -572,6 +586,7 @@ pub async fn spawn(
             bus: a.bus.clone(),
             checkpoints: a.checkpoints.clone(),
             limits,
+            locations: locations(settings)?,
         };
         let api = http::serve(listener, state, access, shutdown.clone());
         tasks.spawn(async move { api.await.map_err(Into::into) });

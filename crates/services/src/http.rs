@@ -40,6 +40,25 @@ pub struct AppState {
     pub checkpoints: Arc<dyn Checkpoints>,
     /// How much one request may carry.
     pub limits: Limits,
+    /// Where the data lives, named by `/health` when it is damaged.
+    pub locations: Locations,
+}
+
+/// Where the event store and the read models live, as an operator finds them (a file,
+/// or a database), so that `/health` can say which one to restore or make again.
+#[derive(Debug, Clone)]
+pub struct Locations {
+    pub event_store: String,
+    pub read_models: String,
+}
+
+impl Default for Locations {
+    fn default() -> Self {
+        Self {
+            event_store: "the event store's database".into(),
+            read_models: "the read models' tables".into(),
+        }
+    }
 }
 
 /// The API's routes without tokens ([`Access::Open`]): see [`guarded_router`].

@@ -140,21 +140,30 @@ pub async fn health(State(app): State<AppState>) -> (StatusCode, Json<Value>) {
             Json(json!({ "status": status, "reason": reason })),
         )
     };
-    let damaged = |e: &StoreError| {
+    let places = &app.locations;
+    let store_damaged = |e: &StoreError| {
         format!(
-            "{e}; stop orderflow and restore the file from a backup (a start checks every file and names the damaged one)"
+            "{e}; stop orderflow and restore {} from a backup",
+            places.event_store
+        )
+    };
+    let read_models_damaged = |e: &StoreError| {
+        format!(
+            "{e}; stop orderflow and delete {}: the read models are made again from the \
+             event store at the next start",
+            places.read_models
         )
     };
     let head = match app.recorder.store.head_position().await {
         Ok(head) => head,
-        Err(e @ StoreError::Corrupt(_)) => return unhealthy("damaged", damaged(&e)),
+        Err(e @ StoreError::Corrupt(_)) => return unhealthy("damaged", store_damaged(&e)),
         Err(e) => {
             tracing::warn!(error = %e, "health check failed");
             return unhealthy("unavailable", "event store unavailable".into());
         }
     };
     match app.read_model.position().await {
-        Err(e @ StoreError::Corrupt(_)) => unhealthy("damaged", damaged(&e)),
+        Err(e @ StoreError::Corrupt(_)) => unhealthy("damaged", read_models_damaged(&e)),
         Err(e) => {
             tracing::warn!(error = %e, "health check failed");
             unhealthy("unavailable", "read models unavailable".into())

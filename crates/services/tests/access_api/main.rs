@@ -53,6 +53,7 @@ impl Guarded {
             bus: Arc::new(SqliteBus::open(&dir.path().join("bus.db"))?),
             checkpoints: store,
             limits: Limits::DEFAULT,
+            locations: Default::default(),
         };
         Ok(Self {
             router: http::guarded_router(state, access),

@@ -93,7 +93,7 @@ async fn health_is_503_and_says_what_is_damaged_and_what_to_do() -> TestResult {
     assert_eq!(response.1["status"], "damaged");
     let reason = response.1["reason"].as_str().unwrap_or_default();
     assert!(
-        reason.contains("damaged") && reason.contains("restore"),
+        reason.contains("damaged") && reason.contains(&format!("restore {STORE_FILE}")),
         "{reason}"
     );
     Ok(())

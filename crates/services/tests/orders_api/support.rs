@@ -10,11 +10,15 @@ use orderflow_core::EventCodec;
 use orderflow_core::registry::Registry;
 use orderflow_core::store::EventStore;
 use orderflow_services::context::Recorder;
-use orderflow_services::http::{self, AppState, Limits};
+use orderflow_services::http::{self, AppState, Limits, Locations};
 use orderflow_sqlite::{SqliteBus, SqliteEventStore, SqliteReadModel};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use tower::ServiceExt;
+
+/// Where [`App::over_store`] says its event store and read models live.
+pub const STORE_FILE: &str = "/srv/orderflow/events.db";
+pub const READ_MODELS_FILE: &str = "/srv/orderflow/read.db";
 
 pub type TestResult = Result<(), Box<dyn std::error::Error>>;
 pub type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -58,6 +62,7 @@ impl App {
             bus: Arc::new(SqliteBus::open(&dir.path().join("bus.db"))?),
             checkpoints: store.clone(),
             limits,
+            locations: Default::default(),
         };
         Ok(Self {
             router: http::router(state),
@@ -67,7 +72,7 @@ impl App {
     }
 
     /// The API over `store` (with read models and a bus of its own), for stores that
-    /// misbehave on purpose.
+    /// misbehave on purpose; it names the storage [`STORE_FILE`] and [`READ_MODELS_FILE`].
     pub async fn over_store(store: Arc<dyn EventStore>) -> Res<Self> {
         let dir = tempfile::tempdir()?;
         let sqlite = Arc::new(SqliteEventStore::open(&dir.path().join("events.db"))?);
@@ -81,6 +86,10 @@ impl App {
             bus: Arc::new(SqliteBus::open(&dir.path().join("bus.db"))?),
             checkpoints: sqlite.clone(),
             limits: Limits::DEFAULT,
+            locations: Locations {
+                event_store: STORE_FILE.into(),
+                read_models: READ_MODELS_FILE.into(),
+            },
         };
         Ok(Self {
             router: http::router(state),
