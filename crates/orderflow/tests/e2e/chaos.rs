@@ -98,9 +98,11 @@ async fn killing_random_services_loses_and_doubles_nothing() -> TestResult {
             assert_eq!(seen, times, "{id} after kills {kills:?}: {types:?}");
         }
     }
-    let ledger = charges(&data_dir)?;
-    assert_eq!(ledger.len(), ids.len(), "after kills {kills:?}");
-    assert!(ledger.values().all(|n| *n == 1), "one charge per order");
+    let provider = Provider::read(&data_dir)?;
+    assert_eq!(provider.charged(), ids.len(), "after kills {kills:?}");
+    provider.assert_charged_once(&ids);
+    let replays = provider.assert_repeats_are_replays(&ids);
+    eprintln!("after kills {kills:?}: {replays} charges asked again, as replays");
     let (_, consumers) = api.get("/consumers").await?;
     let parked: u64 = consumers["deadLetters"]
         .as_array()

@@ -66,6 +66,10 @@ async fn with_notification_killed_orders_still_ship_and_every_email_goes_out_onc
         mails(&deployment.data_dir()).is_empty(),
         "nobody sent mail while notification was down"
     );
+    // Payment ran throughout: each order's charge asked for once, and made once.
+    let provider = Provider::read(&deployment.data_dir())?;
+    provider.assert_charged_once(&ids);
+    provider.assert_asked_once(&ids);
 
     let _notification = deployment.start("notification", &[]).await?;
     eventually(|| async { Ok((mails(&deployment.data_dir()).len() == 2 * ORDERS).then_some(())) })
@@ -89,24 +93,34 @@ async fn with_payment_killed_orders_are_accepted_and_charged_exactly_once_after_
     let core = deployment.start(PIPELINE, &[]).await?;
     let api = Api::of(&deployment, &core);
     let _notification = deployment.start("notification", &[]).await?;
-    // A slow provider (100 ms a call, 64 calls at once), so the kill lands while
-    // charges are in flight.
-    let slow = ["--payment-latency-ms", "100"];
-    let mut payment = deployment.start("payment", &slow).await?;
     api.set_stock("ISO-1", 10_000).await?;
 
     let ids = place_many(&api, ORDERS).await?;
+    // A backlog for a slow provider (100 ms a call, half of it on the answer's way back;
+    // 64 calls at once), so the kill lands while charges are in flight, some of them
+    // made but not yet answered.
+    let slow = ["--payment-latency-ms", "100"];
+    let mut payment = deployment.start("payment", &slow).await?;
     let data_dir = deployment.data_dir();
-    eventually(|| async { Ok((charges(&data_dir)?.len() >= 10).then_some(())) }).await?;
+    eventually(|| async { Ok((Provider::read(&data_dir)?.charged() >= 10).then_some(())) }).await?;
     payment.kill9().await?;
-    let charged_before_restart = charges(&data_dir)?.len();
+    let charged_before_restart = Provider::read(&data_dir)?.charged();
     assert!(charged_before_restart < ORDERS, "the kill came mid-run");
+    // Charges the provider made whose answer payment never recorded: back, it must ask
+    // for each again under the same key, which the provider answers as a replay.
+    let in_doubt = charged_but_unrecorded(&api, &data_dir).await?;
 
     let _payment = deployment.start("payment", &slow).await?;
     wait_all(&api, &ids, "SHIPPED").await?;
-    let ledger = charges(&data_dir)?;
-    assert_eq!(ledger.len(), ORDERS);
-    assert!(ledger.values().all(|n| *n == 1), "one charge per order");
+    let provider = Provider::read(&data_dir)?;
+    assert_eq!(provider.charged(), ORDERS);
+    provider.assert_charged_once(&ids);
+    let replays = provider.assert_repeats_are_replays(&ids);
+    provider.assert_replayed(&in_doubt);
+    eprintln!(
+        "payment killed with {} charges made but not recorded; {replays} replays in all",
+        in_doubt.len()
+    );
     for id in &ids {
         let c = counts(&api, id).await?;
         assert_eq!(c.get("PaymentReceived"), Some(&1), "{id}: {c:?}");

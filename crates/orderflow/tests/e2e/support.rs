@@ -10,6 +10,10 @@ use tempfile::TempDir;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+mod provider;
+
+pub use provider::*;
+
 pub type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 pub type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -301,72 +305,6 @@ pub fn mails(data_dir: &Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Approved charges per order in the simulated provider's ledger.
-pub fn charges(data_dir: &Path) -> Res<std::collections::HashMap<String, u64>> {
-    let conn = rusqlite::Connection::open(data_dir.join("payment-ledger.db"))?;
-    let mut stmt = conn.prepare(
-        "SELECT order_id, COUNT(*) FROM ledger WHERE kind = 'charge' AND outcome = 'approved' GROUP BY order_id",
-    )?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
-/// A cancelled order was never left charged: payment skipped it (no charge in the
-/// provider's ledger, nothing refunded) or, when the cancel landed while its charge was
-/// in flight, charged it once and refunded it. Waits for payment to settle it; returns
-/// whether it was charged.
-pub async fn assert_never_left_charged(api: &Api, order_id: &str, data_dir: &Path) -> Res<bool> {
-    let types = eventually(|| async {
-        let types = api.history_types(order_id).await?;
-        let settled = types
-            .iter()
-            .any(|t| t == "PaymentSkipped" || t == "PaymentRefunded");
-        Ok(settled.then_some(types))
-    })
-    .await?;
-    let count = |name: &str| types.iter().filter(|t| *t == name).count();
-    let charged = charges(data_dir)?.get(order_id).copied().unwrap_or(0);
-    let skipped = count("PaymentSkipped") == 1;
-    let expected = if skipped { (0, 0, 0) } else { (1, 1, 1) };
-    assert_eq!(
-        (count("PaymentReceived"), count("PaymentRefunded"), charged),
-        expected,
-        "{order_id}: {types:?}"
-    );
-    if !skipped {
-        let cancelled_at = types.iter().position(|t| t == "OrderCancelled");
-        let refunded_at = types.iter().position(|t| t == "PaymentRefunded");
-        assert!(cancelled_at < refunded_at, "{order_id}: {types:?}");
-    }
-    Ok(!skipped)
-}
-
-/// The PostgreSQL server for tests: `ORDERFLOW_TEST_DATABASE_URL`, or the one on
-/// 127.0.0.1:5432 (`./scripts/test` makes sure there is one). Never skipped.
-/// Every order was charged exactly once (`charged` orders in all), and each shipped
-/// order has one payment, one reservation and one shipment in its history.
-pub async fn assert_each_effect_once(
-    api: &Api,
-    shipped: &[String],
-    data_dir: &Path,
-    charged: usize,
-) -> TestResult {
-    let ledger = charges(data_dir)?;
-    assert_eq!(ledger.len(), charged);
-    assert!(ledger.values().all(|n| *n == 1), "one charge per order");
-    for id in shipped {
-        let types = api.history_types(id).await?;
-        for once in ["PaymentReceived", "StockReserved", "OrderShipped"] {
-            assert_eq!(
-                types.iter().filter(|t| *t == once).count(),
-                1,
-                "{id}: {types:?}"
-            );
-        }
-    }
-    Ok(())
-}
-
 /// Once every order has shipped or been cancelled, no unit of `sku` is held any more:
 /// each shipped order let its units go exactly once (one `StockFulfilled`), nothing is
 /// left reserved, and `available` is what was set minus what shipped.
@@ -420,6 +358,8 @@ pub fn kafka_url() -> String {
     })
 }
 
+/// The PostgreSQL server for tests: `ORDERFLOW_TEST_DATABASE_URL`, or the one on
+/// 127.0.0.1:5432 (`./scripts/test` makes sure there is one). Never skipped.
 pub fn postgres_url() -> String {
     std::env::var("ORDERFLOW_TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
