@@ -7,6 +7,8 @@ mod registry;
 #[cfg(test)]
 mod reopen;
 mod store;
+#[cfg(test)]
+mod test_schema;
 mod views;
 
 pub use registry::PgSchemaStore;

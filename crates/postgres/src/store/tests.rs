@@ -1,36 +1,17 @@
 use chrono::Utc;
 use orderflow_core::store::{ExpectedVersion, NewEvent};
+use sqlx::Connection;
 use uuid::Uuid;
 
 use super::*;
+use crate::test_schema::{TestSchema, database_url};
 
-/// The PostgreSQL server for tests: `ORDERFLOW_TEST_DATABASE_URL`, or the one on
-/// 127.0.0.1:5432. Missing infrastructure fails the test, it never skips.
-fn database_url() -> String {
-    std::env::var("ORDERFLOW_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
-/// A store in a schema of its own.
-async fn fresh_store() -> (PgEventStore, String) {
-    let url = database_url();
-    let admin = PgPool::connect(&url).await.unwrap_or_else(|e| {
-        panic!(
-            "no PostgreSQL at {url} ({e}): set ORDERFLOW_TEST_DATABASE_URL, run one on \
-             127.0.0.1:5432, or use ./scripts/test, which starts one"
-        )
-    });
-    let schema = format!("t_{}", Uuid::new_v4().simple());
-    // The name is ours (a UUID), not input.
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(&admin)
+/// A store in a schema of its own, dropped when the test ends.
+async fn fresh_store() -> (PgEventStore, TestSchema) {
+    let schema = TestSchema::create()
         .await
-        .expect("create schema");
-    let settings = PoolSettings {
-        schema: Some(schema.clone()),
-        ..PoolSettings::default()
-    };
-    let store = PgEventStore::connect(&url, &settings)
+        .expect("a schema of the test's own");
+    let store = PgEventStore::connect(&database_url(), &schema.settings())
         .await
         .expect("connect");
     (store, schema)
@@ -88,29 +69,52 @@ fn streams_and_positions(events: &[StoredEvent]) -> Vec<(&str, u64)> {
         .collect()
 }
 
-/// Waits until some session waits for an advisory lock.
-async fn until_someone_waits_for_the_append_lock(store: &PgEventStore) -> Result<(), sqlx::Error> {
-    let waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted";
+/// The server process behind a connection.
+async fn backend_pid(conn: &mut sqlx::PgConnection) -> Result<i32, sqlx::Error> {
+    sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(conn)
+        .await
+}
+
+/// Waits until the backend `waiter` waits for an advisory lock that the backend
+/// `holder` holds. Any other session's wait, in this test or another running beside it,
+/// does not count.
+async fn until_waiting_for(
+    reader: &tokio::task::JoinHandle<Result<Vec<StoredEvent>, StoreError>>,
+    waiter: i32,
+    holder: i32,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let waiting = "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = $1 \
+                   AND locktype = 'advisory' AND NOT granted \
+                   AND $2 = ANY (pg_blocking_pids($1)))";
+    let mut conn = sqlx::PgConnection::connect(&database_url()).await?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while sqlx::query_scalar::<_, i64>(waiting)
-        .fetch_one(store.pool())
+    while !sqlx::query_scalar::<_, bool>(waiting)
+        .bind(waiter)
+        .bind(holder)
+        .fetch_one(&mut conn)
         .await?
-        == 0
     {
         assert!(
+            !reader.is_finished(),
+            "the reader returned without waiting for the append in flight"
+        );
+        assert!(
             tokio::time::Instant::now() < deadline,
-            "nobody waited for the append lock"
+            "the reader never waited for the append in flight"
         );
         tokio::task::yield_now().await;
     }
+    conn.close().await?;
     Ok(())
 }
 
 #[tokio::test]
 async fn a_reader_never_skips_a_position_that_commits_late()
 -> Result<(), Box<dyn std::error::Error>> {
-    let (store, _schema) = fresh_store().await;
-    let (slow, slow_position) = open_append(&store, "slow").await?;
+    let (store, schema) = fresh_store().await;
+    let (mut slow, slow_position) = open_append(&store, "slow").await?;
+    let slow_pid = backend_pid(&mut slow).await?;
 
     // A later append takes a higher position and commits first: appends do not wait for
     // one another.
@@ -120,12 +124,19 @@ async fn a_reader_never_skips_a_position_that_commits_late()
         .position;
     assert!(fast_position > slow_position);
 
-    // A reader sees the hole below the committed append and waits for the slow one.
-    let reader = tokio::spawn({
-        let store = store.clone();
-        async move { store.read_all(0, 10).await }
-    });
-    until_someone_waits_for_the_append_lock(&store).await?;
+    // A reader of one connection, so that its wait can be told from any other.
+    let reader = PgEventStore::connect(
+        &database_url(),
+        &PoolSettings {
+            max_connections: 1,
+            ..schema.settings()
+        },
+    )
+    .await?;
+    let reader_pid = backend_pid(&mut *reader.pool().acquire().await?).await?;
+    // It sees the hole below the committed append and waits for the slow one.
+    let reader = tokio::spawn(async move { reader.read_all(0, 10).await });
+    until_waiting_for(&reader, reader_pid, slow_pid).await?;
     assert!(!reader.is_finished(), "the reader moved past the hole");
 
     slow.commit().await?;
@@ -215,9 +226,8 @@ async fn concurrent_appends_from_separate_connections_have_one_winner_and_typed_
     let mut writers = Vec::new();
     for _ in 0..8 {
         let settings = PoolSettings {
-            schema: Some(schema.clone()),
             max_connections: 1,
-            ..PoolSettings::default()
+            ..schema.settings()
         };
         writers.push(PgEventStore::connect(&database_url(), &settings).await?);
     }

@@ -2,31 +2,18 @@
 
 use chrono::Utc;
 use orderflow_core::store::{AppendRequest, EventStore, ExpectedVersion, NewEvent};
-use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::{PgEventStore, PoolSettings};
+use crate::PgEventStore;
+use crate::test_schema::{TestSchema, database_url};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-/// A store in a schema of its own, on `ORDERFLOW_TEST_DATABASE_URL` (or 127.0.0.1:5432).
-/// Missing infrastructure fails the test, it never skips.
-async fn fresh_store() -> Result<PgEventStore, Box<dyn std::error::Error>> {
-    let url = std::env::var("ORDERFLOW_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let admin = PgPool::connect(&url)
-        .await
-        .map_err(|e| format!("no PostgreSQL at {url} ({e}): set ORDERFLOW_TEST_DATABASE_URL"))?;
-    let schema = format!("t_{}", Uuid::new_v4().simple());
-    // The name is ours (a UUID), not input.
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(&admin)
-        .await?;
-    let settings = PoolSettings {
-        schema: Some(schema),
-        ..PoolSettings::default()
-    };
-    Ok(PgEventStore::connect(&url, &settings).await?)
+/// A store in a schema of its own, dropped when the test ends.
+async fn fresh_store() -> Result<(PgEventStore, TestSchema), Box<dyn std::error::Error>> {
+    let schema = TestSchema::create().await?;
+    let store = PgEventStore::connect(&database_url(), &schema.settings()).await?;
+    Ok((store, schema))
 }
 
 fn append(stream: &str, expected: ExpectedVersion) -> Vec<AppendRequest> {
@@ -74,7 +61,7 @@ async fn join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> V
 /// when all the appends are queued: they make one group.
 #[tokio::test]
 async fn appends_queued_together_are_counted_as_one_commit_of_them_all() -> TestResult {
-    let store = fresh_store().await?;
+    let (store, _schema) = fresh_store().await?;
     let before = store.commit_stats();
     let streams: Vec<String> = (0..10).map(|i| format!("counted-{i}")).collect();
     let results = join_all(
@@ -101,7 +88,7 @@ async fn appends_queued_together_are_counted_as_one_commit_of_them_all() -> Test
 /// write of a committed group, not as a failed commit.
 #[tokio::test]
 async fn a_refused_append_is_a_write_of_a_committed_group() -> TestResult {
-    let store = fresh_store().await?;
+    let (store, _schema) = fresh_store().await?;
     store
         .append(append("refused", ExpectedVersion::NoStream))
         .await?;
@@ -124,7 +111,8 @@ async fn a_refused_append_is_a_write_of_a_committed_group() -> TestResult {
 /// Groups formed under a multi-threaded runtime add up to every append.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_groups_of_many_writers_add_up_to_all_their_appends() -> TestResult {
-    let store = std::sync::Arc::new(fresh_store().await?);
+    let (store, _schema) = fresh_store().await?;
+    let store = std::sync::Arc::new(store);
     let mut tasks = tokio::task::JoinSet::new();
     for writer in 0..16 {
         let store = store.clone();
