@@ -202,7 +202,11 @@ pub async fn lag_is_the_gap_between_committed_and_end<B: EventBus>(bus: Arc<B>) 
     assert_eq!((part.committed, part.end, part.lag), (Some(3), 5, 2));
 }
 
+/// One poll with a far deadline, and a record published while it waits: the poll
+/// returns it while the deadline is still far away. (A poll that slept until its
+/// deadline and read then would return it too, but only at the deadline.)
 pub async fn a_waiting_poll_wakes_for_a_new_record<B: EventBus + 'static>(bus: Arc<B>) {
+    const FAR: Duration = Duration::from_secs(60);
     let mut sub = bus
         .subscribe("w", &["shipments"], StartFrom::Earliest)
         .await
@@ -210,27 +214,44 @@ pub async fn a_waiting_poll_wakes_for_a_new_record<B: EventBus + 'static>(bus: A
     let publisher = {
         let bus = bus.clone();
         tokio::spawn(async move {
-            tokio::task::yield_now().await;
+            // Lets the poll begin to wait; nothing tells when it has. Should it not
+            // have, its first read finds the record: that run shows less, but the
+            // scenario never fails for it.
+            tokio::time::sleep(WAIT).await;
             bus.publish(vec![record("shipments", "k", "late")])
                 .await
                 .unwrap();
         })
     };
-    let got = poll_n(&mut sub, 1).await;
+    let deadline = tokio::time::Instant::now() + FAR;
+    let got = sub.poll(1, FAR).await.unwrap();
+    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
     publisher.await.unwrap();
     assert_eq!(values(&got), ["late"]);
+    assert!(
+        left > FAR / 2,
+        "the poll returned the record with {left:?} of its {FAR:?} left: it did not wake for it"
+    );
 }
 
+/// An empty poll waits out its deadline, and returns soon after it.
 pub async fn a_poll_with_nothing_to_read_returns_empty_at_its_deadline<B: EventBus>(bus: Arc<B>) {
+    const DEADLINE: Duration = Duration::from_millis(500);
     let mut sub = bus
         .subscribe("idle", &["notifications"], StartFrom::Earliest)
         .await
         .unwrap();
+    let started = tokio::time::Instant::now();
+    let got = sub.poll(10, DEADLINE).await.unwrap();
+    let took = started.elapsed();
+    assert!(got.is_empty(), "{got:?}");
     assert!(
-        sub.poll(10, Duration::from_millis(50))
-            .await
-            .unwrap()
-            .is_empty()
+        took >= DEADLINE,
+        "it returned after {took:?}, before its deadline of {DEADLINE:?}"
+    );
+    assert!(
+        took < DEADLINE + Duration::from_secs(10),
+        "it returned after {took:?}, long after its deadline of {DEADLINE:?}"
     );
 }
 
