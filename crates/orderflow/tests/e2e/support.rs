@@ -10,8 +10,10 @@ use tempfile::TempDir;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+mod postgres;
 mod provider;
 
+pub use postgres::*;
 pub use provider::*;
 
 pub type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
@@ -356,31 +358,4 @@ pub fn kafka_url() -> String {
              starts a broker, or point it at a Kafka-protocol broker (kafka://host:port)"
         )
     })
-}
-
-/// The PostgreSQL server for tests: `ORDERFLOW_TEST_DATABASE_URL`, or the one on
-/// 127.0.0.1:5432 (`./scripts/test` makes sure there is one). Never skipped.
-pub fn postgres_url() -> String {
-    std::env::var("ORDERFLOW_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
-/// A new, empty database on the test server; returns its URL.
-pub async fn fresh_postgres_database() -> Res<String> {
-    let server = postgres_url();
-    let admin = sqlx::PgPool::connect(&server).await.map_err(|e| {
-        format!(
-            "no PostgreSQL at {server} ({e}): set ORDERFLOW_TEST_DATABASE_URL, run one on \
-             127.0.0.1:5432, or use ./scripts/test, which starts one"
-        )
-    })?;
-    let name = format!("orderflow_{}", uuid::Uuid::new_v4().simple());
-    // The name is ours (a UUID), not input.
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&admin)
-        .await?;
-    let (prefix, _) = server
-        .rsplit_once('/')
-        .ok_or("database URL without a path")?;
-    Ok(format!("{prefix}/{name}"))
 }
