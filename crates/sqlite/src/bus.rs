@@ -112,6 +112,9 @@ struct Shared {
     /// A retention pass is running (one may outlast [`RETENTION_EVERY`] after a long
     /// stop: a week of records to delete).
     retention_running: AtomicBool,
+    /// Tests hold a retention pass under way with it, to see what goes on beside it.
+    #[cfg(test)]
+    retention_hold: tokio::sync::Mutex<()>,
 }
 
 /// The embedded bus over one SQLite file.
@@ -160,6 +163,8 @@ impl SqliteBus {
                 tail: Mutex::default(),
                 last_retention: Mutex::new(Some(std::time::Instant::now())),
                 retention_running: AtomicBool::new(false),
+                #[cfg(test)]
+                retention_hold: tokio::sync::Mutex::new(()),
             }),
         })
     }
@@ -197,6 +202,8 @@ impl SqliteBus {
         .await
         .map_err(unavailable)?
         .map_err(unavailable)?;
+        #[cfg(test)]
+        drop(self.shared.retention_hold.lock().await);
         let mut deleted = 0;
         for (topic, partition, below) in boundaries {
             loop {

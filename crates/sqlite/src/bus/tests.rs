@@ -225,6 +225,58 @@ async fn a_publish_when_retention_is_due_deletes_old_records_in_the_background()
     Ok(())
 }
 
+/// A retention pass started by a publish keeps nobody waiting: held under way (it has
+/// found what to delete and deleted nothing yet), the publish that started it has
+/// returned, and more publishing and polling go on; let go, it deletes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publishing_and_polling_go_on_while_a_retention_pass_is_under_way()
+-> Result<(), Box<dyn std::error::Error>> {
+    // Bounds what must not wait for the pass: were it to, the test fails, not hangs.
+    async fn unheld<T>(what: &str, f: impl Future<Output = T>) -> Result<T, String> {
+        tokio::time::timeout(Duration::from_secs(30), f)
+            .await
+            .map_err(|_| format!("{what} waited for the retention pass"))
+    }
+    let dir = tempfile::tempdir()?;
+    let bus = SqliteBus::open_with(&dir.path().join("bus.db"), 1, Duration::from_secs(3600))?;
+    bus.publish(vec![aged("k", "old", 5)]).await?;
+    let held = bus.shared.retention_hold.lock().await;
+    *lock(&bus.shared.last_retention) = None;
+
+    unheld(
+        "the publish that started it",
+        bus.publish(vec![aged("k", "new", 0)]),
+    )
+    .await??;
+    assert!(bus.shared.retention_running.load(Ordering::Acquire));
+    unheld("a publish", bus.publish(vec![aged("k", "newer", 0)])).await??;
+    let mut sub = bus.subscribe("g", &["orders"], StartFrom::Earliest).await?;
+    let got = unheld("a poll", sub.poll(10, Duration::from_secs(5))).await??;
+    let values: Vec<&[u8]> = got.iter().map(|r| r.value.as_slice()).collect();
+    assert_eq!(
+        values,
+        [&b"old"[..], b"new", b"newer"],
+        "nothing deleted yet"
+    );
+
+    drop(held);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while bus.shared.retention_running.load(Ordering::Acquire) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the pass never ended"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let left: i64 = lock(&bus.shared.writer).query_row(
+        "SELECT COUNT(*) FROM records WHERE value = ?1",
+        [b"old".as_slice()],
+        |r| r.get(0),
+    )?;
+    assert_eq!(left, 0, "the pass deleted the old record once let go");
+    Ok(())
+}
+
 /// The bus's commits are left to the page cache (`synchronous=NORMAL`, 1), and a flush
 /// does not leave its writer syncing every commit (`FULL`, 2) afterwards.
 #[tokio::test]
