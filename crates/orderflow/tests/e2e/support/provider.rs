@@ -186,9 +186,16 @@ pub async fn assert_never_left_charged(api: &Api, order_id: &str, data_dir: &Pat
         provider.calls_of(order_id)
     );
     provider.assert_repeats_are_replays(&[order_id.to_owned()]);
+    // Positions, not Options: `None < Some(_)` would let a missing cancel through.
+    let at = |name: &str| {
+        types
+            .iter()
+            .position(|t| t == name)
+            .ok_or_else(|| format!("{order_id}: no {name} in {types:?}"))
+    };
+    let cancelled_at = at("OrderCancelled")?;
     if !skipped {
-        let cancelled_at = types.iter().position(|t| t == "OrderCancelled");
-        let refunded_at = types.iter().position(|t| t == "PaymentRefunded");
+        let refunded_at = at("PaymentRefunded")?;
         assert!(cancelled_at < refunded_at, "{order_id}: {types:?}");
     }
     Ok(!skipped)
