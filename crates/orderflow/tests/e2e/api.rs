@@ -199,10 +199,51 @@ async fn a_pending_order_can_be_cancelled_but_a_shipped_one_cannot() -> TestResu
     Ok(())
 }
 
+/// Each group's offsets from `GET /consumers`: (group, topic, partition) to (committed,
+/// end).
+type Offsets = std::collections::BTreeMap<(String, String, u64), (Option<u64>, u64)>;
+
+fn offsets(consumers: &Value) -> Res<Offsets> {
+    let mut offsets = Offsets::new();
+    for group in consumers["groups"].as_array().ok_or("no groups")? {
+        let name = group["group"].as_str().ok_or("a group without a name")?;
+        for p in group["partitions"].as_array().ok_or("no partitions")? {
+            let topic = p["topic"].as_str().ok_or("no topic")?;
+            let partition = p["partition"].as_u64().ok_or("no partition")?;
+            let end = p["end"].as_u64().ok_or("no end")?;
+            offsets.insert(
+                (name.to_owned(), topic.to_owned(), partition),
+                (p["committed"].as_u64(), end),
+            );
+        }
+    }
+    Ok(offsets)
+}
+
+/// The records on `topic`, as the groups reading it see its ends.
+fn records_on(offsets: &Offsets, topic: &str) -> u64 {
+    let mut ends = std::collections::BTreeMap::new();
+    for ((_, t, partition), (_, end)) in offsets {
+        if t == topic {
+            ends.insert(*partition, *end);
+        }
+    }
+    ends.values().sum()
+}
+
+/// A store reader's field from `GET /consumers`.
+fn store_reader(consumers: &Value, name: &str, field: &str) -> Option<u64> {
+    consumers["storeReaders"]
+        .as_array()?
+        .iter()
+        .find(|r| r["name"] == name)?[field]
+        .as_u64()
+}
+
 #[tokio::test]
 async fn consumers_and_health_report_positions_and_lag() -> TestResult {
     let deployment = Deployment::new()?;
-    let app = deployment.start("run", &[]).await?;
+    let mut app = deployment.start("run", &[]).await?;
     let api = Api::of(&deployment, &app);
     api.set_stock("L-1", 5).await?;
     let (order_id, _) = api.place("c-l", json!([item("L-1", 1, 1.0)])).await?;
@@ -233,6 +274,69 @@ async fn consumers_and_health_report_positions_and_lag() -> TestResult {
         assert!(names.contains(&group), "{names:?}");
     }
     assert_eq!(consumers["storeReaders"][0]["name"], "relay");
+    // Caught up, every group has committed the end of every partition holding records,
+    // and every group has read something: one order went through every topic.
+    let caught_up = offsets(&consumers)?;
+    for ((group, topic, partition), (committed, end)) in &caught_up {
+        if *end > 0 {
+            assert_eq!(committed, &Some(*end), "{group} on {topic}/{partition}");
+        }
+    }
+    for group in &names {
+        let read: u64 = caught_up
+            .iter()
+            .filter(|((g, _, _), _)| g == group)
+            .filter_map(|(_, (committed, _))| *committed)
+            .sum();
+        assert!(read > 0, "{group} committed nothing: {consumers}");
+    }
+    let projected = store_reader(&consumers, "projections", "position").ok_or("projections")?;
+    app.terminate().await?;
+
+    // With every consumer stopped, orders are accepted and the relay publishes them.
+    let publisher = deployment.start("api,relay", &[]).await?;
+    let api = Api::of(&deployment, &publisher);
+    let placed = 3;
+    for i in 0..placed {
+        api.place(&format!("c-l{i}"), json!([item("L-1", 1, 1.0)]))
+            .await?;
+    }
+    let orders_before = records_on(&caught_up, "orders");
+    let stopped = eventually(|| async {
+        let (_, c) = api.get("/consumers").await?;
+        let published = records_on(&offsets(&c)?, "orders") == orders_before + placed;
+        let relayed = store_reader(&c, "relay", "lag") == Some(0);
+        Ok((published && relayed).then_some(c))
+    })
+    .await?;
+    // Nothing more was committed, and each group reading `orders` lags by exactly the
+    // records published since; the others do not lag.
+    let now = offsets(&stopped)?;
+    let mut orders_readers = 0;
+    for group in &names {
+        let reads_orders = now.keys().any(|(g, t, _)| g == group && t == "orders");
+        orders_readers += usize::from(reads_orders);
+        let lag = stopped["groups"]
+            .as_array()
+            .and_then(|gs| gs.iter().find(|g| g["group"] == *group))
+            .and_then(|g| g["lag"].as_u64());
+        let expected = if reads_orders { placed } else { 0 };
+        assert_eq!(lag, Some(expected), "{group}: {stopped}");
+    }
+    assert!(orders_readers > 0, "no group reads orders: {stopped}");
+    for (key, (committed, _)) in &now {
+        assert_eq!(
+            Some(committed),
+            caught_up.get(key).map(|(c, _)| c),
+            "{key:?}"
+        );
+    }
+    // The read model stopped where it was, and lags by the orders placed since.
+    assert_eq!(
+        store_reader(&stopped, "projections", "position"),
+        Some(projected)
+    );
+    assert_eq!(store_reader(&stopped, "projections", "lag"), Some(placed));
     Ok(())
 }
 
