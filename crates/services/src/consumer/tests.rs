@@ -69,17 +69,28 @@ impl Setup {
     }
 
     /// Runs the consumer until the handler asks it to stop.
-    async fn consume(&self, handler: &Arc<SlowCounter>) -> Result<(), ServiceError> {
+    async fn consume(&self, handler: &Arc<SlowCounter>) -> TestResult {
         let shutdown = handler.shutdown.clone();
-        run(
+        let consumer = run(
             self.bus.clone(),
             self.codec.clone(),
             handler.clone(),
             StartFrom::Earliest,
             shutdown,
-        )
-        .await
+        );
+        stops(consumer).await??;
+        Ok(())
     }
+}
+
+/// How long a consumer asked to stop may take: one that does not stop fails the test
+/// instead of hanging it.
+const STOPS_WITHIN: Duration = Duration::from_secs(30);
+
+async fn stops<T>(consumer: impl Future<Output = T>) -> Result<T, String> {
+    tokio::time::timeout(STOPS_WITHIN, consumer)
+        .await
+        .map_err(|_| format!("the consumer did not stop within {STOPS_WITHIN:?}"))
 }
 
 #[tokio::test]
@@ -267,15 +278,15 @@ async fn set_aside(setup: &Setup, handler: Arc<FailsOneKey>, retry: Retry) -> Re
         ])
         .await?;
     let shutdown = handler.shutdown.clone();
-    run_with(
+    stops(run_with(
         setup.bus.clone(),
         setup.codec.clone(),
         handler,
         StartFrom::Earliest,
         retry,
         shutdown,
-    )
-    .await?;
+    ))
+    .await??;
     let mut dlq = setup
         .bus
         .subscribe("reader", &["orders.dlq"], StartFrom::Earliest)
