@@ -150,13 +150,55 @@ async fn the_registry_speaks_confluents_rest_api() -> TestResult {
     Ok(())
 }
 
+/// Registers `n` schemas that orderflow does not use in the registry kept in `data_dir`,
+/// before any orderflow opens it: the ids orderflow's own schemas get there come after
+/// them.
+async fn register_unrelated_schemas(data_dir: &std::path::Path, n: usize) -> TestResult {
+    std::fs::create_dir_all(data_dir)?;
+    let store = orderflow_sqlite::SqliteSchemaStore::open(&data_dir.join("events.db"))?;
+    let registry = orderflow_core::registry::Registry::new(store);
+    for i in 0..n {
+        let schema = format!(r#"{{"type":"record","name":"Unrelated{i}","fields":[]}}"#);
+        registry
+            .register_version(&format!("other-Unrelated{i}"), &schema, &[])
+            .await?;
+    }
+    Ok(())
+}
+
+/// The record name of the schema a registry at `api` has under `id` (its last part).
+async fn record_name(api: &Api, id: &Value) -> Res<String> {
+    let (status, found) = api
+        .get(&format!("/schema-registry/schemas/ids/{id}"))
+        .await?;
+    assert_eq!(status, 200, "schema {id}: {found}");
+    let schema: Value = serde_json::from_str(found["schema"].as_str().ok_or("no schema")?)?;
+    let name = schema["name"].as_str().ok_or("a schema without a name")?;
+    Ok(name.rsplit('.').next().unwrap_or(name).to_owned())
+}
+
 #[tokio::test]
 async fn with_an_external_registry_configured_orderflow_uses_it_for_every_schema() -> TestResult {
-    // One orderflow serves as "the" registry; a second one is configured to use it.
+    // One orderflow serves as "the" registry; a second one is configured to use it. The
+    // host's registry held other schemas first, so its ids for orderflow's schemas are
+    // not the ones a registry of orderflow's own hands out.
     let registry_host = Deployment::new()?;
+    register_unrelated_schemas(&registry_host.data_dir(), 5).await?;
     let host = registry_host.start("api", &[]).await?;
     let host_api = Api::of(&registry_host, &host);
     let url = format!("{}/schema-registry", host_api.base);
+    let latest_id = |api: Api| async move {
+        let (_, latest) = api
+            .get("/schema-registry/subjects/orders-OrderCreated/versions/latest")
+            .await?;
+        Res::Ok(latest["id"].clone())
+    };
+    let standalone = Deployment::new()?;
+    let own = standalone.start("api", &[]).await?;
+    let own_id = latest_id(Api::of(&standalone, &own)).await?;
+    let host_id = latest_id(host_api.clone()).await?;
+    assert!(own_id.is_u64() && host_id.is_u64(), "{own_id} {host_id}");
+    assert_ne!(own_id, host_id, "the host's ids are its own");
 
     let deployment = Deployment::new()?;
     let app = deployment
@@ -168,13 +210,15 @@ async fn with_an_external_registry_configured_orderflow_uses_it_for_every_schema
     api.wait_status(&order_id, "SHIPPED").await?;
 
     let history = api.history(&order_id).await?;
-    let (_, latest) = host_api
-        .get("/schema-registry/subjects/orders-OrderCreated/versions/latest")
-        .await?;
     assert_eq!(
-        history[0]["schemaId"], latest["id"],
+        history[0]["schemaId"], host_id,
         "ids come from the external registry"
     );
+    // Every event was written under the host's id for its own type.
+    for event in &history {
+        let named = record_name(&host_api, &event["schemaId"]).await?;
+        assert_eq!(event["type"], named.as_str(), "{event}");
+    }
     let (status, _) = api.get("/schema-registry/subjects").await?;
     assert_eq!(
         status, 404,
