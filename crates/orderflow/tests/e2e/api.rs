@@ -254,7 +254,11 @@ async fn consumers_and_health_report_positions_and_lag() -> TestResult {
         let (_, c) = api.get("/consumers").await?;
         let groups = c["groups"].as_array().cloned().unwrap_or_default();
         let all_caught_up = groups.len() == 6 && groups.iter().all(|g| g["lag"] == 0);
-        Ok(all_caught_up.then_some(c))
+        // And the store's readers too: nothing is left to publish or to project.
+        let readers_caught_up = ["relay", "projections"]
+            .iter()
+            .all(|r| store_reader(&c, r, "lag") == Some(0));
+        Ok((all_caught_up && readers_caught_up).then_some(c))
     })
     .await?;
     let names: Vec<&str> = consumers["groups"]
