@@ -2,6 +2,7 @@
 //! call on record.
 
 use super::*;
+use rusqlite::OptionalExtension;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -169,7 +170,14 @@ async fn the_ledger_keeps_each_entry_in_its_key_b_tree_alone() -> TestResult {
     let dir = tempfile::tempdir()?;
     provider(dir.path())?;
     let conn = Connection::open(dir.path().join("ledger.db"))?;
-    // Only a table with rowids has a `rowid` column to select.
-    assert!(conn.prepare("SELECT rowid FROM ledger").is_err());
+    // `wr` is 1 for a WITHOUT ROWID table; a missing table has no row at all.
+    let without_rowid: Option<bool> = conn
+        .query_row(
+            "SELECT wr FROM pragma_table_list WHERE schema = 'main' AND name = 'ledger'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    assert_eq!(without_rowid, Some(true), "ledger (None: no such table)");
     Ok(())
 }
