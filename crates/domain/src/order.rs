@@ -329,6 +329,19 @@ mod tests {
             .then_expect(vec![]);
     }
 
+    /// The spellings the API shows (README, `GET /orders/{id}`) and the read models store.
+    #[test]
+    fn statuses_are_spelled_as_the_api_shows_them() {
+        for (status, spelling) in [
+            (OrderStatus::Pending, "PENDING"),
+            (OrderStatus::Confirmed, "CONFIRMED"),
+            (OrderStatus::Shipped, "SHIPPED"),
+            (OrderStatus::Cancelled, "CANCELLED"),
+        ] {
+            assert_eq!(status.as_str(), spelling);
+        }
+    }
+
     #[test]
     fn applying_events_derives_status_and_reason() {
         let mut order = Order::default();

@@ -68,11 +68,90 @@ pub fn stream_of(event: &Event) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Aggregate;
+    use crate::events::tests::one_of_each;
+    use crate::inventory::{Reservation, SkuStock};
+    use crate::notification::Notifications;
+    use crate::order::Order;
+    use crate::payment::Payment;
+    use crate::shipment::Shipment;
+    use crate::testing::{sample_created, sample_order_id};
+    use crate::{DomainError, Event};
 
     #[test]
     fn the_category_is_the_part_before_the_first_dash() {
         let id = OrderId::parse("a-b-c").unwrap();
         assert_eq!(category(&order(&id)), ORDER);
         assert_eq!(category(&sku(&Sku::parse("SKU-1").unwrap())), SKU);
+    }
+
+    /// Stream ids are stored with every event, so their spelling cannot change.
+    #[test]
+    fn each_stream_is_named_by_its_category_and_id() -> Result<(), DomainError> {
+        let id = OrderId::parse("o-7")?;
+        assert_eq!(order(&id), "order-o-7");
+        assert_eq!(payment(&id), "payment-o-7");
+        assert_eq!(reservation(&id), "reservation-o-7");
+        assert_eq!(shipment(&id), "shipment-o-7");
+        assert_eq!(notification(&id), "notification-o-7");
+        assert_eq!(sku(&Sku::parse("SKU-7")?), "sku-SKU-7");
+        Ok(())
+    }
+
+    /// Whether folding `event` into an `A` changes it, from any of the histories a test
+    /// can start from (nothing, an order, a SKU with units reserved).
+    fn folds<A: Aggregate + PartialEq>(event: &Event) -> Result<bool, DomainError> {
+        let sku_1 = Sku::parse("SKU-1")?;
+        let level = crate::events::StockLevelSet {
+            sku: sku_1.clone(),
+            available: 5,
+        };
+        let allocated = crate::events::StockAllocated {
+            sku: sku_1,
+            order_id: sample_order_id(),
+            quantity: crate::Quantity::new(2)?,
+        };
+        let histories = [
+            vec![],
+            vec![sample_created()],
+            vec![level.into(), allocated.into()],
+        ];
+        Ok(histories.iter().any(|history| {
+            let before = A::from_events(history);
+            let after = A::from_events(history.iter().chain([event]));
+            before != after
+        }))
+    }
+
+    /// The streams of the aggregates whose state `event` changes: the streams they are
+    /// loaded from, for `order-1` and `SKU-1`.
+    fn streams_folding(event: &Event) -> Result<Vec<String>, DomainError> {
+        let id = sample_order_id();
+        let candidates = [
+            (folds::<Order>(event)?, order(&id)),
+            (folds::<Payment>(event)?, payment(&id)),
+            (folds::<Reservation>(event)?, reservation(&id)),
+            (folds::<SkuStock>(event)?, sku(&Sku::parse("SKU-1")?)),
+            (folds::<Shipment>(event)?, shipment(&id)),
+            (folds::<Notifications>(event)?, notification(&id)),
+        ];
+        Ok(candidates
+            .into_iter()
+            .filter_map(|(folded, stream)| folded.then_some(stream))
+            .collect())
+    }
+
+    #[test]
+    fn every_event_goes_to_the_stream_of_the_one_aggregate_that_folds_it() -> Result<(), DomainError>
+    {
+        for event in one_of_each()? {
+            assert_eq!(
+                streams_folding(&event)?,
+                [stream_of(&event)],
+                "{}",
+                event.type_name()
+            );
+        }
+        Ok(())
     }
 }
