@@ -65,3 +65,66 @@ pub fn sample_created() -> Event {
     }
     .into()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::payment::{Payment, PaymentCommand};
+    use crate::shipment::{Dispatch, Shipment};
+
+    fn dispatch() -> Dispatch {
+        Dispatch {
+            order_id: sample_order_id(),
+            tracking_number: "TRK-1".into(),
+        }
+    }
+
+    /// A command that records one event.
+    fn one_event() -> When {
+        given::<Shipment>(&[]).when(dispatch())
+    }
+
+    /// A command that is refused.
+    fn refused() -> When {
+        given::<Payment>(&[]).when(PaymentCommand::RecordRefund {
+            order_id: sample_order_id(),
+            transaction_id: "rf-1".into(),
+        })
+    }
+
+    #[test]
+    #[should_panic(expected = "assertion `left == right` failed")]
+    fn then_expect_fails_when_other_events_were_recorded() {
+        one_event().then_expect(vec![]);
+    }
+
+    #[test]
+    #[should_panic(expected = "assertion `left == right` failed")]
+    fn then_expect_fails_when_the_command_was_refused() {
+        refused().then_expect(vec![]);
+    }
+
+    #[test]
+    #[should_panic(expected = "assertion `left == right` failed")]
+    fn then_expect_len_fails_on_another_number_of_events() {
+        one_event().then_expect_len(2);
+    }
+
+    #[test]
+    #[should_panic(expected = "assertion `left == right` failed")]
+    fn then_expect_len_fails_when_the_command_was_refused() {
+        refused().then_expect_len(0);
+    }
+
+    #[test]
+    #[should_panic(expected = "assertion `left == right` failed")]
+    fn then_expect_error_fails_on_another_error() {
+        refused().then_expect_error(DomainError::OrderNotFound);
+    }
+
+    #[test]
+    #[should_panic(expected = "assertion `left == right` failed")]
+    fn then_expect_error_fails_when_the_command_was_carried_out() {
+        one_event().then_expect_error(DomainError::NothingToRefund);
+    }
+}
