@@ -54,9 +54,13 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 10)]
     pub latency_seconds: u64,
     /// How often the latency run asks `GET /orders/{id}` whether an order has shipped,
-    /// in milliseconds (the resolution of its latencies).
+    /// in milliseconds, at most (the resolution of its latencies, at best).
     #[arg(long, default_value_t = 2)]
     pub poll_ms: u64,
+    /// The most GETs per second all watched orders together may ask: with many orders in
+    /// flight each is asked less often, so that watching does not swamp the pipeline.
+    #[arg(long, default_value_t = 1000)]
+    pub poll_budget: u64,
     /// Skip the pipeline runs (appends and codec only).
     #[arg(long)]
     pub appends_only: bool,

@@ -118,13 +118,16 @@ async fn pipeline_run(
     let all_done = done::wait_all_done(&running, CATCH_UP).await? - start;
     let cpu_per_order = per_order(cpu_before, running.cpu_time(), args.orders);
     let (get_round_trip, get_cpu) = observe::get_cost(&running, &placed, GETS_PRICED).await?;
-    let poll = Duration::from_millis(args.poll_ms);
+    let polling = observe::Polling {
+        every: Duration::from_millis(args.poll_ms),
+        budget: args.poll_budget.max(1) as f64,
+    };
     let latency = observe::open_loop(
         &running,
         ids,
         args.rate,
         args.latency_seconds,
-        Until::Shipped { poll },
+        Until::Shipped(polling),
     )
     .await?;
     data_dirs.push(child::stop(running).await?);

@@ -4,6 +4,7 @@
 //! `GET /orders/{id}` that says `SHIPPED`.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::child::{Ids, Placed, Running};
@@ -14,11 +15,28 @@ use super::open_loop::{Answer, Latencies, fire, schedule};
 pub enum Until {
     /// The API's `202`.
     Accepted,
-    /// A `GET /orders/{id}` answering `SHIPPED`, asked every `poll` from the `202` on.
-    /// The API offers no wait for a status (`min_position` waits for a store position,
-    /// and the shipping event's is not known in advance), so the client polls: it sees
-    /// `SHIPPED` at most `poll` plus one GET after the read model has it.
-    Shipped { poll: Duration },
+    /// A `GET /orders/{id}` answering `SHIPPED`, asked from the `202` on. The API offers
+    /// no wait for a status (`min_position` waits for a store position, and the shipping
+    /// event's is not known in advance), so the client polls, see [`Polling`].
+    Shipped(Polling),
+}
+
+/// How often the client asks whether an order has shipped.
+#[derive(Debug, Clone, Copy)]
+pub struct Polling {
+    /// At most this often per order.
+    pub every: Duration,
+    /// At most this many GETs per second for all the orders in flight together.
+    pub budget: f64,
+}
+
+impl Polling {
+    /// The pause before asking again about one order while `in_flight` orders are
+    /// watched: `every`, or longer when the budget shared among them demands it.
+    pub fn pause(&self, in_flight: usize) -> Duration {
+        self.every
+            .max(Duration::from_secs_f64(in_flight as f64 / self.budget))
+    }
 }
 
 /// How long the client waits for one order before the run fails.
@@ -38,6 +56,10 @@ pub struct Run {
     pub behind: Duration,
     /// Every `GET /orders/{id}` round trip while watching for `SHIPPED`.
     pub gets: Latencies,
+    /// For each order, from the asking of the GET before the one that saw `SHIPPED` (or
+    /// from the `202`) to the answer that did: the window the shipping is known to be
+    /// in, so the most its latency can be overstated.
+    pub resolution: Latencies,
 }
 
 impl Run {
@@ -46,10 +68,12 @@ impl Run {
     }
 }
 
-/// What one order's client saw: its times, and its GETs' round trips.
+/// What one order's client saw: its times, its GETs' round trips, and how long
+/// before the answer it last knew the order had not shipped.
 struct Seen {
     answer: Answer,
     gets: Vec<Duration>,
+    resolution: Option<Duration>,
 }
 
 /// Sends `rate` orders per second for `seconds`, open loop, and waits for `until` on each.
@@ -62,9 +86,11 @@ pub async fn open_loop(
 ) -> anyhow::Result<Run> {
     let count = usize::try_from(rate * seconds)?;
     let start = Instant::now();
+    let in_flight = Arc::new(AtomicUsize::new(0));
     let sends = fire(start, &schedule(rate as f64, count), |_, intended| {
         let running = running.clone();
-        async move { watch(&running, ids, start, intended, until).await }
+        let in_flight = in_flight.clone();
+        async move { watch(&running, ids, start, intended, until, &in_flight).await }
     })
     .await;
     let mut run = Run {
@@ -73,6 +99,7 @@ pub async fn open_loop(
         achieved: 0.0,
         behind: Duration::ZERO,
         gets: Latencies::default(),
+        resolution: Latencies::default(),
     };
     let mut last = Duration::ZERO;
     for seen in sends.join_all().await {
@@ -82,6 +109,9 @@ pub async fn open_loop(
         last = last.max(seen.answer.done);
         for get in seen.gets {
             run.gets.record_duration(get);
+        }
+        if let Some(resolution) = seen.resolution {
+            run.resolution.record_duration(resolution);
         }
     }
     run.achieved = count as f64 / last.as_secs_f64();
@@ -94,29 +124,23 @@ async fn watch(
     start: Instant,
     intended: Instant,
     until: Until,
+    in_flight: &AtomicUsize,
 ) -> anyhow::Result<Seen> {
     let sent = start.elapsed();
     let placed = running.place(ids).await?;
     let mut gets = Vec::new();
+    let mut resolution = None;
     let done = match until {
         Until::Accepted => start.elapsed(),
-        Until::Shipped { poll } => loop {
-            let asked = Instant::now();
-            let status = running.status(&placed).await?;
-            let answered = Instant::now();
-            gets.push(answered - asked);
-            match status.as_str() {
-                "SHIPPED" => break answered - start,
-                "CANCELLED" => anyhow::bail!("order {} was cancelled", placed.id),
-                _ => {}
-            }
-            anyhow::ensure!(
-                answered - intended < GIVE_UP,
-                "order {} not shipped after {GIVE_UP:?} (status {status})",
-                placed.id
-            );
-            tokio::time::sleep(poll).await;
-        },
+        Until::Shipped(polling) => {
+            in_flight.fetch_add(1, Ordering::SeqCst);
+            let shipped = poll_shipped(running, &placed, intended, polling, in_flight).await;
+            in_flight.fetch_sub(1, Ordering::SeqCst);
+            let (answered, not_yet, round_trips) = shipped?;
+            gets = round_trips;
+            resolution = Some(answered - not_yet);
+            answered - start
+        }
     };
     Ok(Seen {
         answer: Answer {
@@ -125,7 +149,39 @@ async fn watch(
             done,
         },
         gets,
+        resolution,
     })
+}
+
+/// Asks until the order has shipped: when the answer saying so came, when the last
+/// look that had not seen it began, and every GET's round trip.
+async fn poll_shipped(
+    running: &Running,
+    placed: &Placed,
+    intended: Instant,
+    polling: Polling,
+    in_flight: &AtomicUsize,
+) -> anyhow::Result<(Instant, Instant, Vec<Duration>)> {
+    let mut not_yet = Instant::now();
+    let mut round_trips = Vec::new();
+    loop {
+        let asked = Instant::now();
+        let status = running.status(placed).await?;
+        let answered = Instant::now();
+        round_trips.push(answered - asked);
+        match status.as_str() {
+            "SHIPPED" => return Ok((answered, not_yet, round_trips)),
+            "CANCELLED" => anyhow::bail!("order {} was cancelled", placed.id),
+            _ => {}
+        }
+        anyhow::ensure!(
+            answered - intended < GIVE_UP,
+            "order {} not shipped after {GIVE_UP:?} (status {status})",
+            placed.id
+        );
+        not_yet = asked;
+        tokio::time::sleep(polling.pause(in_flight.load(Ordering::SeqCst))).await;
+    }
 }
 
 /// What watching costs: `count` GETs one after another on orders already shipped (the
@@ -144,4 +200,35 @@ pub async fn get_cost(
     }
     let cpu = super::child::per_order(cpu_before, running.cpu_time(), count);
     Ok((round_trips, cpu))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn few_orders_in_flight_are_asked_about_at_the_set_pace() -> Result<(), String> {
+        let polling = Polling {
+            every: Duration::from_millis(2),
+            budget: 1000.0,
+        };
+        match polling.pause(1) {
+            pause if pause == Duration::from_millis(2) => Ok(()),
+            pause => Err(format!("one order in flight waits {pause:?} between GETs")),
+        }
+    }
+
+    #[test]
+    fn many_orders_in_flight_share_the_budget_of_gets() -> Result<(), String> {
+        let polling = Polling {
+            every: Duration::from_millis(2),
+            budget: 1000.0,
+        };
+        // 5000 orders in flight at 1000 GETs/s: each is asked every 5 s, so all of them
+        // together ask 1000 times a second.
+        match polling.pause(5000) {
+            pause if pause == Duration::from_secs(5) => Ok(()),
+            pause => Err(format!("5000 orders in flight wait {pause:?} between GETs")),
+        }
+    }
 }
