@@ -133,7 +133,9 @@ impl Deployment {
                 .path()
                 .file_name()
                 .unwrap_or_default()
-                .to_string_lossy();
+                .to_string_lossy()
+                .trim_start_matches('.')
+                .to_owned();
             let unique = uuid::Uuid::new_v4().simple().to_string();
             let name = format!("{deployment}-{services}-{}.log", &unique[..8]);
             let file = std::fs::File::create(Path::new(&dir).join(name))?;
