@@ -77,3 +77,6 @@ impl Handler for OrderProcess {
         self.advance(order_id, delivery).await
     }
 }
+
+#[cfg(test)]
+mod tests;
