@@ -225,3 +225,6 @@ impl Handler for InventoryService {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,235 @@
+//! Inventory over a real (SQLite) store: given a SKU's stock level, when an order is
+//! created, cancelled or shipped, then its reservation and the SKU's level record it.
+
+use chrono::Utc;
+use orderflow_core::codec::EventCodec;
+use orderflow_core::registry::InMemoryRegistry;
+use orderflow_domain::events::{
+    OrderCancelled, OrderShipped, StockAllocated, StockDeallocated, StockFulfilled, StockLevelSet,
+    StockReleased, StockReserved, StockShipped,
+};
+use orderflow_domain::testing::sample_created;
+use orderflow_domain::{OrderLine, OrderLines, Quantity};
+use orderflow_sqlite::SqliteEventStore;
+
+use super::*;
+use crate::context::Cause;
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+fn sku() -> Result<Sku, Box<dyn std::error::Error>> {
+    Ok(Sku::parse("SKU-1")?)
+}
+
+/// An inventory service over a fresh store in which SKU-1 has `available` units.
+async fn inventory_with(
+    dir: &tempfile::TempDir,
+    available: u64,
+) -> Result<InventoryService, Box<dyn std::error::Error>> {
+    let store = Arc::new(SqliteEventStore::open(&dir.path().join("events.db"))?);
+    let codec = Arc::new(EventCodec::new(Arc::new(InMemoryRegistry::default())).await?);
+    let recorder = Recorder::new(store, codec);
+    let level: Event = StockLevelSet {
+        sku: sku()?,
+        available,
+    }
+    .into();
+    recorder
+        .record(&[level], &[(&streams::sku(&sku()?), 0)], cause())
+        .await?;
+    Ok(InventoryService::new(recorder))
+}
+
+fn cause() -> Cause<'static> {
+    Cause {
+        causation_id: None,
+        actor: "test",
+        now: Utc::now(),
+    }
+}
+
+fn delivery() -> Delivery {
+    Delivery {
+        event_id: None,
+        occurred_at: Utc::now(),
+    }
+}
+
+/// `sample_created`, for order `id` and `quantity` units of SKU-1.
+fn created(id: &str, quantity: i64) -> Result<Event, Box<dyn std::error::Error>> {
+    let Event::OrderCreated(mut e) = sample_created() else {
+        return Err("sample_created is an OrderCreated".into());
+    };
+    e.order_id = OrderId::parse(id)?;
+    let price = e.lines.lines().first().ok_or("one line")?.unit_price;
+    e.lines = OrderLines::new(vec![OrderLine {
+        sku: sku()?,
+        quantity: Quantity::new(quantity)?,
+        unit_price: price,
+    }])?;
+    Ok(e.into())
+}
+
+fn line(quantity: i64) -> Result<StockLine, Box<dyn std::error::Error>> {
+    Ok(StockLine {
+        sku: sku()?,
+        quantity: Quantity::new(quantity)?,
+    })
+}
+
+async fn events_of(service: &InventoryService, stream: &str) -> Result<Vec<Event>, ServiceError> {
+    let read = service.recorder.read(stream, StreamQuery::all()).await?;
+    Ok(read.into_iter().map(|(_, e)| e).collect())
+}
+
+async fn reservation_of(
+    service: &InventoryService,
+    id: &str,
+) -> Result<Vec<Event>, Box<dyn std::error::Error>> {
+    Ok(events_of(service, &streams::reservation(&OrderId::parse(id)?)).await?)
+}
+
+/// The SKU-1 stream's events after its level was set.
+async fn sku_changes(service: &InventoryService) -> Result<Vec<Event>, Box<dyn std::error::Error>> {
+    let mut all = events_of(service, &streams::sku(&sku()?)).await?;
+    all.remove(0);
+    Ok(all)
+}
+
+#[tokio::test]
+async fn a_created_order_reserves_its_lines_from_the_stock() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let inventory = inventory_with(&dir, 5).await?;
+    inventory
+        .handle(&created("order-1", 2)?, &delivery())
+        .await?;
+    let order_id = OrderId::parse("order-1")?;
+    let reserved = StockReserved {
+        order_id: order_id.clone(),
+        items: vec![line(2)?],
+    };
+    assert_eq!(
+        reservation_of(&inventory, "order-1").await?,
+        vec![reserved.into()]
+    );
+    let allocated = StockAllocated {
+        sku: sku()?,
+        order_id,
+        quantity: Quantity::new(2)?,
+    };
+    assert_eq!(sku_changes(&inventory).await?, vec![allocated.into()]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_cancelled_order_gives_its_reserved_units_back() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let inventory = inventory_with(&dir, 5).await?;
+    inventory
+        .handle(&created("order-1", 2)?, &delivery())
+        .await?;
+    let order_id = OrderId::parse("order-1")?;
+    let cancelled = OrderCancelled {
+        order_id: order_id.clone(),
+        reason: "customer asked".into(),
+    };
+    inventory.handle(&cancelled.into(), &delivery()).await?;
+    let released = StockReleased {
+        order_id: order_id.clone(),
+        items: vec![line(2)?],
+    };
+    let reservation = reservation_of(&inventory, "order-1").await?;
+    assert_eq!(reservation.last(), Some(&released.into()));
+    let deallocated = StockDeallocated {
+        sku: sku()?,
+        order_id,
+        quantity: Quantity::new(2)?,
+    };
+    assert_eq!(
+        sku_changes(&inventory).await?.last(),
+        Some(&deallocated.into())
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_shipped_order_lets_its_reserved_units_go() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let inventory = inventory_with(&dir, 5).await?;
+    inventory
+        .handle(&created("order-1", 2)?, &delivery())
+        .await?;
+    let order_id = OrderId::parse("order-1")?;
+    let shipped = OrderShipped {
+        order_id: order_id.clone(),
+        tracking_number: "TRK-1".into(),
+    };
+    inventory.handle(&shipped.into(), &delivery()).await?;
+    let fulfilled = StockFulfilled {
+        order_id: order_id.clone(),
+        items: vec![line(2)?],
+    };
+    let reservation = reservation_of(&inventory, "order-1").await?;
+    assert_eq!(reservation.last(), Some(&fulfilled.into()));
+    let gone = StockShipped {
+        sku: sku()?,
+        order_id,
+        quantity: Quantity::new(2)?,
+    };
+    assert_eq!(sku_changes(&inventory).await?.last(), Some(&gone.into()));
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_service_remembers_each_sku_as_of_the_version_it_last_decided_on() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let inventory = inventory_with(&dir, 5).await?;
+    inventory
+        .handle(&created("order-1", 1)?, &delivery())
+        .await?;
+    inventory
+        .handle(&created("order-2", 1)?, &delivery())
+        .await?;
+    inventory
+        .handle(&created("order-3", 1)?, &delivery())
+        .await?;
+    // The third decision read the level and the first two allocations (versions 1-3),
+    // each event once.
+    let stream = events_of(&inventory, &streams::sku(&sku()?)).await?;
+    let seen = SkuStock::from_events(stream.iter().take(3));
+    let cached = inventory.skus.lock().await.get(&sku()?).cloned();
+    assert_eq!(cached, Some((seen, 3)));
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_order_beyond_the_stock_left_reserves_nothing() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let inventory = inventory_with(&dir, 3).await?;
+    inventory
+        .handle(&created("order-1", 2)?, &delivery())
+        .await?;
+    inventory
+        .handle(&created("order-2", 2)?, &delivery())
+        .await?;
+    let reservation = reservation_of(&inventory, "order-2").await?;
+    assert!(
+        matches!(reservation.as_slice(), [Event::StockUnavailable(_)]),
+        "{reservation:?}"
+    );
+    assert_eq!(
+        sku_changes(&inventory).await?.len(),
+        1,
+        "only order-1's units"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn inventory_reads_orders_as_the_inventory_group() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let inventory = inventory_with(&dir, 0).await?;
+    assert_eq!(inventory.group(), "inventory");
+    assert_eq!(inventory.topics(), ["orders"]);
+    Ok(())
+}
