@@ -70,3 +70,6 @@ impl Handler for AnalyticsService {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;
