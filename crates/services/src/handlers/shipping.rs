@@ -54,3 +54,6 @@ impl Handler for ShippingService {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -104,3 +104,79 @@ async fn an_email_that_cannot_go_out_now_is_tried_again() -> TestResult {
     assert!(err.is_transient(), "{err}");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_shipped_order_sends_its_customer_the_tracking_number() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let outbox = Arc::new(Outbox::default());
+    let (service, created) = service_with_order(&dir, "c-1", outbox.clone()).await?;
+    let order_id = OrderId::parse(created.correlation_key())?;
+    let shipped: Event = orderflow_domain::events::OrderShipped {
+        order_id: order_id.clone(),
+        tracking_number: "TRK-1".into(),
+    }
+    .into();
+    service.handle(&shipped, &delivery()).await?;
+    let sent = outbox.sent.lock().map_err(|e| e.to_string())?.clone();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(
+        sent[0].message_id,
+        message_id(NotificationKind::OrderShipped, &order_id)
+    );
+    assert_eq!(sent[0].to, "c-1@customers.orderflow.local");
+    assert!(sent[0].body.contains("TRK-1"), "{:?}", sent[0].body);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_cancelled_order_sends_its_customer_the_reason() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let outbox = Arc::new(Outbox::default());
+    let (service, created) = service_with_order(&dir, "c-1", outbox.clone()).await?;
+    let order_id = OrderId::parse(created.correlation_key())?;
+    let cancelled: Event = orderflow_domain::events::OrderCancelled {
+        order_id: order_id.clone(),
+        reason: "payment declined".into(),
+    }
+    .into();
+    service.handle(&cancelled, &delivery()).await?;
+    let sent = outbox.sent.lock().map_err(|e| e.to_string())?.clone();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(
+        sent[0].message_id,
+        message_id(NotificationKind::OrderCancelled, &order_id)
+    );
+    assert!(
+        sent[0].body.contains("payment declined"),
+        "{:?}",
+        sent[0].body
+    );
+    Ok(())
+}
+
+#[test]
+fn a_message_id_is_stable_per_order_and_kind_and_distinct_across_them() -> TestResult {
+    let one = OrderId::parse("order-1")?;
+    let two = OrderId::parse("order-2")?;
+    let mut seen = std::collections::BTreeSet::new();
+    for kind in NotificationKind::ALL {
+        assert_eq!(message_id(kind, &one), message_id(kind, &one));
+        assert!(
+            message_id(kind, &one).contains('@'),
+            "{}",
+            message_id(kind, &one)
+        );
+        assert!(seen.insert(message_id(kind, &one)), "{kind:?} on order-1");
+        assert!(seen.insert(message_id(kind, &two)), "{kind:?} on order-2");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn notification_reads_orders_as_the_notification_group() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let (service, _) = service_with_order(&dir, "c-1", Arc::new(Outbox::default())).await?;
+    assert_eq!(service.group(), "notification");
+    assert_eq!(service.topics(), ["orders"]);
+    Ok(())
+}

@@ -372,3 +372,29 @@ async fn a_charge_whose_answer_was_lost_is_asked_again_under_its_key_and_made_on
     );
     Ok(())
 }
+
+#[test]
+fn each_order_has_its_own_charge_key_and_refund_key() -> TestResult {
+    let one = OrderId::parse("order-1")?;
+    let two = OrderId::parse("order-2")?;
+    let keys = [
+        charge_key(&one),
+        charge_key(&two),
+        refund_key(&one),
+        refund_key(&two),
+    ];
+    let distinct: std::collections::BTreeSet<&String> = keys.iter().collect();
+    assert_eq!(distinct.len(), keys.len(), "{keys:?}");
+    assert_eq!(charge_key(&one), charge_key(&one), "stable across attempts");
+    assert_eq!(refund_key(&one), refund_key(&one), "stable across attempts");
+    Ok(())
+}
+
+#[tokio::test]
+async fn payment_reads_orders_as_the_payment_group() -> TestResult {
+    let fixture = Fixture::new().await?;
+    let payment = fixture.service(Arc::new(fixture.provider.clone()));
+    assert_eq!(payment.group(), "payment");
+    assert_eq!(payment.topics(), ["orders"]);
+    Ok(())
+}
