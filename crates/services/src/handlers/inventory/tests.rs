@@ -1,9 +1,12 @@
 //! Inventory over a real (SQLite) store: given a SKU's stock level, when an order is
 //! created, cancelled or shipped, then its reservation and the SKU's level record it.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use chrono::Utc;
 use orderflow_core::codec::EventCodec;
 use orderflow_core::registry::InMemoryRegistry;
+use orderflow_core::store::{AppendRequest, Appended, EventStore, StoreError, StoredEvent};
 use orderflow_domain::events::{
     OrderCancelled, OrderShipped, StockAllocated, StockDeallocated, StockFulfilled, StockLevelSet,
     StockReleased, StockReserved, StockShipped,
@@ -11,6 +14,7 @@ use orderflow_domain::events::{
 use orderflow_domain::testing::sample_created;
 use orderflow_domain::{OrderLine, OrderLines, Quantity};
 use orderflow_sqlite::SqliteEventStore;
+use tokio::sync::{Barrier, Notify};
 
 use super::*;
 use crate::context::Cause;
@@ -231,5 +235,117 @@ async fn inventory_reads_orders_as_the_inventory_group() -> TestResult {
     let inventory = inventory_with(&dir, 0).await?;
     assert_eq!(inventory.group(), "inventory");
     assert_eq!(inventory.topics(), ["orders"]);
+    Ok(())
+}
+
+/// The store, with the first read of a SKU's stream held (once done) until let go, and
+/// the appends refused for a stale version counted.
+#[derive(Debug)]
+struct HeldSkuRead {
+    inner: SqliteEventStore,
+    sku_stream: String,
+    sku_reads: AtomicUsize,
+    first_read: Notify,
+    go: Notify,
+    conflicts: AtomicUsize,
+}
+
+#[async_trait]
+impl EventStore for HeldSkuRead {
+    async fn append(&self, requests: Vec<AppendRequest>) -> Result<Vec<Appended>, StoreError> {
+        let appended = self.inner.append(requests).await;
+        if appended.as_ref().is_err_and(StoreError::is_conflict) {
+            self.conflicts.fetch_add(1, Ordering::SeqCst);
+        }
+        appended
+    }
+
+    async fn read_stream(
+        &self,
+        stream_id: &str,
+        query: StreamQuery,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let read = self.inner.read_stream(stream_id, query).await;
+        if stream_id == self.sku_stream && self.sku_reads.fetch_add(1, Ordering::SeqCst) == 0 {
+            self.first_read.notify_one();
+            self.go.notified().await;
+        }
+        read
+    }
+
+    async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        self.inner.read_all(after, limit).await
+    }
+
+    async fn read_correlated(&self, correlation_id: &str) -> Result<Vec<StoredEvent>, StoreError> {
+        self.inner.read_correlated(correlation_id).await
+    }
+
+    async fn head_position(&self) -> Result<u64, StoreError> {
+        self.inner.head_position().await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_orders_for_the_last_unit_take_turns_and_only_one_reserves_it() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let store = Arc::new(HeldSkuRead {
+        inner: SqliteEventStore::open(&dir.path().join("events.db"))?,
+        sku_stream: streams::sku(&sku()?),
+        sku_reads: AtomicUsize::new(0),
+        first_read: Notify::new(),
+        go: Notify::new(),
+        conflicts: AtomicUsize::new(0),
+    });
+    let codec = Arc::new(EventCodec::new(Arc::new(InMemoryRegistry::default())).await?);
+    let recorder = Recorder::new(store.clone(), codec);
+    let level: Event = StockLevelSet {
+        sku: sku()?,
+        available: 1,
+    }
+    .into();
+    recorder
+        .record(&[level], &[(&store.sku_stream, 0)], cause())
+        .await?;
+    let inventory = Arc::new(InventoryService::new(recorder));
+    let start = Arc::new(Barrier::new(2));
+    let mut racers = Vec::new();
+    for id in ["order-1", "order-2"] {
+        let (inventory, start, order) = (inventory.clone(), start.clone(), created(id, 1)?);
+        racers.push(tokio::spawn(async move {
+            start.wait().await;
+            inventory.handle(&order, &delivery()).await
+        }));
+    }
+    // One order has read the SKU and waits; let it go only once the other is either
+    // queued behind the SKU's lock (the lock's map, the holder and the waiter share it)
+    // or has read the SKU too.
+    store.first_read.notified().await;
+    loop {
+        let sharing = {
+            let locks = inventory.locks.lock().map_err(|e| e.to_string())?;
+            locks.get(&sku()?).map_or(0, Arc::strong_count)
+        };
+        if sharing >= 3 || store.sku_reads.load(Ordering::SeqCst) >= 2 {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    store.go.notify_one();
+    for racer in racers {
+        racer.await??;
+    }
+    assert_eq!(store.conflicts.load(Ordering::SeqCst), 0, "they took turns");
+    let mut outcomes = Vec::new();
+    for id in ["order-1", "order-2"] {
+        outcomes.extend(
+            reservation_of(&inventory, id)
+                .await?
+                .iter()
+                .map(Event::type_name),
+        );
+    }
+    outcomes.sort_unstable();
+    assert_eq!(outcomes, ["StockReserved", "StockUnavailable"]);
     Ok(())
 }
