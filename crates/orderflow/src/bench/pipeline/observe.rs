@@ -60,6 +60,9 @@ pub struct Run {
     /// from the `202`) to the answer that did: the window the shipping is known to be
     /// in, so the most its latency can be overstated.
     pub resolution: Latencies,
+    /// For each order, from its intended send to the asking of the last GET that had not
+    /// seen `SHIPPED`: it shipped after that, so its latency was at least this.
+    pub at_least: Latencies,
 }
 
 impl Run {
@@ -68,12 +71,12 @@ impl Run {
     }
 }
 
-/// What one order's client saw: its times, its GETs' round trips, and how long
-/// before the answer it last knew the order had not shipped.
+/// What one order's client saw: its times, its GETs' round trips, and when it last
+/// asked without seeing the order shipped.
 struct Seen {
     answer: Answer,
     gets: Vec<Duration>,
-    resolution: Option<Duration>,
+    not_yet: Option<Duration>,
 }
 
 /// Sends `rate` orders per second for `seconds`, open loop, and waits for `until` on each.
@@ -100,6 +103,7 @@ pub async fn open_loop(
         behind: Duration::ZERO,
         gets: Latencies::default(),
         resolution: Latencies::default(),
+        at_least: Latencies::default(),
     };
     let mut last = Duration::ZERO;
     for seen in sends.join_all().await {
@@ -110,8 +114,13 @@ pub async fn open_loop(
         for get in seen.gets {
             run.gets.record_duration(get);
         }
-        if let Some(resolution) = seen.resolution {
-            run.resolution.record_duration(resolution);
+        if let Some(not_yet) = seen.not_yet {
+            run.resolution
+                .record_duration(seen.answer.done.saturating_sub(not_yet));
+            run.at_least.record(&Answer {
+                done: not_yet,
+                ..seen.answer
+            });
         }
     }
     run.achieved = count as f64 / last.as_secs_f64();
@@ -129,16 +138,16 @@ async fn watch(
     let sent = start.elapsed();
     let placed = running.place(ids).await?;
     let mut gets = Vec::new();
-    let mut resolution = None;
+    let mut not_yet = None;
     let done = match until {
         Until::Accepted => start.elapsed(),
         Until::Shipped(polling) => {
             in_flight.fetch_add(1, Ordering::SeqCst);
             let shipped = poll_shipped(running, &placed, intended, polling, in_flight).await;
             in_flight.fetch_sub(1, Ordering::SeqCst);
-            let (answered, not_yet, round_trips) = shipped?;
+            let (answered, last_not_yet, round_trips) = shipped?;
             gets = round_trips;
-            resolution = Some(answered - not_yet);
+            not_yet = Some(last_not_yet - start);
             answered - start
         }
     };
@@ -149,7 +158,7 @@ async fn watch(
             done,
         },
         gets,
-        resolution,
+        not_yet,
     })
 }
 
@@ -165,6 +174,8 @@ async fn poll_shipped(
     let mut not_yet = Instant::now();
     let mut round_trips = Vec::new();
     loop {
+        // Before the first GET too, so that every GET counts against the budget.
+        tokio::time::sleep(polling.pause(in_flight.load(Ordering::SeqCst))).await;
         let asked = Instant::now();
         let status = running.status(placed).await?;
         let answered = Instant::now();
@@ -180,7 +191,6 @@ async fn poll_shipped(
             placed.id
         );
         not_yet = asked;
-        tokio::time::sleep(polling.pause(in_flight.load(Ordering::SeqCst))).await;
     }
 }
 

@@ -152,6 +152,13 @@ pub fn embedded(
         "      resolution (from the last GET that had not seen SHIPPED to the one that had; the most a latency is overstated) {}",
         quantiles(&run.resolution)
     );
+    out!(
+        "      lower bound (send -> the last GET that had not seen SHIPPED: each order took longer)    {}; {} of {} at least {} ms",
+        quantiles(&run.at_least),
+        run.at_least.at_least(TARGET_P99),
+        run.at_least.count(),
+        TARGET_P99.as_millis()
+    );
     if let Some(cpu) = f.get_cpu {
         let share = run.gets_per_order() * run.achieved * ms(cpu) / 1000.0;
         out!(
