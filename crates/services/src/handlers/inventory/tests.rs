@@ -245,7 +245,6 @@ struct HeldSkuRead {
     inner: SqliteEventStore,
     sku_stream: String,
     sku_reads: AtomicUsize,
-    first_read: Notify,
     go: Notify,
     conflicts: AtomicUsize,
 }
@@ -267,7 +266,6 @@ impl EventStore for HeldSkuRead {
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let read = self.inner.read_stream(stream_id, query).await;
         if stream_id == self.sku_stream && self.sku_reads.fetch_add(1, Ordering::SeqCst) == 0 {
-            self.first_read.notify_one();
             self.go.notified().await;
         }
         read
@@ -293,7 +291,6 @@ async fn two_orders_for_the_last_unit_take_turns_and_only_one_reserves_it() -> T
         inner: SqliteEventStore::open(&dir.path().join("events.db"))?,
         sku_stream: streams::sku(&sku()?),
         sku_reads: AtomicUsize::new(0),
-        first_read: Notify::new(),
         go: Notify::new(),
         conflicts: AtomicUsize::new(0),
     });
@@ -317,16 +314,17 @@ async fn two_orders_for_the_last_unit_take_turns_and_only_one_reserves_it() -> T
             inventory.handle(&order, &delivery()).await
         }));
     }
-    // One order has read the SKU and waits; let it go only once the other is either
-    // queued behind the SKU's lock (the lock's map, the holder and the waiter share it)
-    // or has read the SKU too.
-    store.first_read.notified().await;
+    // One order reads the SKU and is held; let it go once the other is queued behind the
+    // SKU's lock (the lock's map, the holder and the waiter share it), has read the SKU
+    // too, or is done (a racer that never reads the SKU is not waited for).
     loop {
         let sharing = {
             let locks = inventory.locks.lock().map_err(|e| e.to_string())?;
             locks.get(&sku()?).map_or(0, Arc::strong_count)
         };
-        if sharing >= 3 || store.sku_reads.load(Ordering::SeqCst) >= 2 {
+        let reads = store.sku_reads.load(Ordering::SeqCst);
+        let other_moved = sharing >= 3 || reads >= 2 || racers.iter().any(|r| r.is_finished());
+        if (reads >= 1 && other_moved) || racers.iter().all(|r| r.is_finished()) {
             break;
         }
         tokio::task::yield_now().await;
