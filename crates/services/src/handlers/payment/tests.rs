@@ -265,8 +265,13 @@ async fn an_order_cancelled_while_its_charge_is_in_flight_is_charged_then_refund
         Ok::<_, ServiceError>(())
     };
     let (created, delivery) = (sample_created(), delivery());
+    // Bounded: a handler that never asks the provider must fail the test, not hang it.
     let (charged, cancelled_meanwhile) =
-        tokio::join!(service.handle(&created, &delivery), cancel_while_charging);
+        tokio::time::timeout(std::time::Duration::from_secs(30), async {
+            tokio::join!(service.handle(&created, &delivery), cancel_while_charging)
+        })
+        .await
+        .map_err(|_| "the handler never asked the provider to charge")?;
     charged?;
     cancelled_meanwhile?;
     assert_eq!(f.payment_history().await?, ["PaymentReceived"]);
