@@ -27,3 +27,45 @@ async fn a_command_whose_reader_goes_away_stops_quietly() -> TestResult {
     assert!(out.status.success(), "{:?}: {stderr}", out.status);
     Ok(())
 }
+
+#[tokio::test]
+async fn logs_to_a_pipe_or_a_file_carry_no_colour_codes() -> TestResult {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    let deployment = Deployment::new()?;
+    // A service that logs at INFO as it starts and stops, its stderr a pipe.
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_orderflow"))
+        .args([
+            "serve",
+            "projections",
+            "--http",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(deployment.data_dir())
+        .env("ORDERFLOW_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let mut lines = BufReader::new(child.stdout.take().ok_or("no stdout")?).lines();
+    tokio::time::timeout(PATIENCE, async {
+        while let Some(line) = lines.next_line().await? {
+            if line.starts_with("orderflow: running") {
+                break;
+            }
+        }
+        Ok::<_, std::io::Error>(())
+    })
+    .await??;
+    let pid = child.id().ok_or("process already gone")?;
+    Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()?;
+    let out = tokio::time::timeout(PATIENCE, child.wait_with_output()).await??;
+
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("projections started"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "colour codes in {stderr:?}");
+    Ok(())
+}
