@@ -13,5 +13,5 @@ mod views;
 
 pub use bus::SqliteBus;
 pub use registry::SqliteSchemaStore;
-pub use store::SqliteEventStore;
+pub use store::{EVENTS_TABLE, SqliteEventStore};
 pub use views::SqliteReadModel;

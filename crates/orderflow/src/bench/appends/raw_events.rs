@@ -15,26 +15,6 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use uuid::Uuid;
 
-/// As `crates/sqlite/src/store.rs` creates the events table (a test compares the two).
-const EVENTS: &str = "
-CREATE TABLE events (
-    position       INTEGER PRIMARY KEY,
-    stream_id      TEXT    NOT NULL,
-    version        INTEGER NOT NULL,
-    event_id       BLOB    NOT NULL UNIQUE,
-    event_type     TEXT    NOT NULL,
-    schema_id      INTEGER NOT NULL,
-    payload        BLOB    NOT NULL,
-    occurred_at    INTEGER NOT NULL,
-    recorded_at    INTEGER NOT NULL,
-    correlation_id TEXT    NOT NULL,
-    causation_id   BLOB,
-    actor          TEXT    NOT NULL,
-    UNIQUE (stream_id, version)
-);
-CREATE INDEX events_by_correlation ON events (correlation_id, position);
-";
-
 /// Plain inserts into an events-shaped table, `synchronous=FULL`.
 pub struct RawEvents {
     conn: rusqlite::Connection,
@@ -45,7 +25,7 @@ impl RawEvents {
         let conn = rusqlite::Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.execute_batch(EVENTS)?;
+        conn.execute_batch(orderflow_sqlite::EVENTS_TABLE)?;
         Ok(Self { conn })
     }
 
@@ -77,58 +57,7 @@ impl RawEvents {
 
 #[cfg(test)]
 mod tests {
-    use orderflow_sqlite::SqliteEventStore;
-
     use super::*;
-
-    type Shape = (Vec<(String, String, bool, bool)>, Vec<(bool, Vec<String>)>);
-
-    /// The events table's columns (name, type, not null, primary key) and its indexes
-    /// (unique, columns), in a stable order.
-    fn shape(path: &Path) -> anyhow::Result<Shape> {
-        let conn = rusqlite::Connection::open(path)?;
-        let columns = conn
-            .prepare(
-                "SELECT name, type, \"notnull\", pk FROM pragma_table_info('events') ORDER BY cid",
-            )?
-            .query_map([], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)? > 0))
-            })?
-            .collect::<Result<_, _>>()?;
-        let mut indexes: Vec<(bool, Vec<String>)> = Vec::new();
-        let names: Vec<(String, bool)> = conn
-            .prepare("SELECT name, \"unique\" FROM pragma_index_list('events')")?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<_, _>>()?;
-        for (name, unique) in names {
-            let columns = conn
-                .prepare("SELECT name FROM pragma_index_info(?1) ORDER BY seqno")?
-                .query_map([name], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            indexes.push((unique, columns));
-        }
-        indexes.sort();
-        Ok((columns, indexes))
-    }
-
-    #[test]
-    fn the_baseline_table_has_the_columns_and_indexes_of_the_stores_events_table()
-    -> anyhow::Result<()> {
-        let dir = tempfile::tempdir()?;
-        drop(SqliteEventStore::open(&dir.path().join("store.db"))?);
-        drop(RawEvents::open(&dir.path().join("raw.db"))?);
-        let (store, raw) = (
-            shape(&dir.path().join("store.db"))?,
-            shape(&dir.path().join("raw.db"))?,
-        );
-        assert_eq!(raw, store);
-        assert_eq!(
-            store.1.len(),
-            3,
-            "event id, (stream, version), correlation: {store:?}"
-        );
-        Ok(())
-    }
 
     #[test]
     fn every_event_asked_for_is_inserted_even_in_a_last_short_transaction() -> anyhow::Result<()> {
