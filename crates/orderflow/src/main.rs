@@ -128,6 +128,10 @@ async fn serve(services: &[Service], settings: Settings) -> anyhow::Result<()> {
     } else {
         Default::default()
     };
+    // Listening from before the services start: a SIGTERM sent as soon as the process
+    // says it is running (a supervisor's or a test's) must stop it cleanly, not kill it.
+    let signal = shutdown_signal()?;
+    tokio::pin!(signal);
     let adapters = wiring::Adapters::open(&settings).await?;
     let shutdown = CancellationToken::new();
     let mut tasks = wiring::spawn(services, &settings, &adapters, access, &shutdown).await?;
@@ -140,8 +144,6 @@ async fn serve(services: &[Service], settings: Settings) -> anyhow::Result<()> {
             .join(","),
         settings.data_dir.display()
     );
-    let signal = shutdown_signal();
-    tokio::pin!(signal);
     let mut failure = None;
     // Once shutdown starts, services get this long to finish what is in flight (a
     // publish to a broker that does not answer would otherwise hold the process until
@@ -186,21 +188,25 @@ async fn serve(services: &[Service], settings: Settings) -> anyhow::Result<()> {
     failure.map_or(Ok(()), Err)
 }
 
-async fn shutdown_signal() {
+/// Ctrl-C or SIGTERM. The handlers are installed when this is called, not when the
+/// future is first polled, so a signal that arrives in between is not lost.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => return std::future::pending().await,
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = interrupt.recv() => {}
+            }
+        })
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }
