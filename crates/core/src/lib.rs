@@ -1,6 +1,20 @@
 //! The core of orderflow: the ports every adapter implements (event store, checkpoints,
-//! event bus, schema registry), the Avro codec of the event contract, and — behind the
-//! `contract` feature — the contract suites every adapter must pass.
+//! event bus, schema registry, payment provider, mailer), the Avro codec of the event
+//! contract, and — behind the `contract` feature — the contract suites every adapter must
+//! pass.
+//!
+//! # Layout
+//!
+//! - `bus.rs`: the event bus port, shaped after Kafka (topics, partitions, groups).
+//! - `codec.rs`: Avro encoding of events with registry schema ids, and the wire format.
+//! - `commit_stats.rs`: what a group-commit writer counts about its own commits.
+//! - `contract.rs`: the contract suites every adapter instantiates (`contract` feature).
+//! - `idle.rs`: how long a follower that has caught up waits before it looks again.
+//! - `mail.rs`: the mail port: an email with a stable `Message-ID`, and its errors.
+//! - `payment.rs`: the payment-provider port: charge, void, refund under idempotency keys.
+//! - `registry.rs`: the schema registry, its storage port and compatibility rules.
+//! - `store.rs`: the event store and checkpoint ports: the source of truth.
+//! - `views.rs`: the read-model ports: the query side of CQRS.
 
 pub mod bus;
 pub mod codec;
@@ -8,12 +22,16 @@ pub mod commit_stats;
 #[cfg(feature = "contract")]
 pub mod contract;
 pub mod idle;
+pub mod mail;
+pub mod payment;
 pub mod registry;
 pub mod store;
 pub mod views;
 
 pub use bus::{EventBus, Offset, OutgoingRecord, Record, StartFrom, Subscription};
 pub use codec::{EventCodec, frame, unframe};
+pub use mail::{Email, MailError, Mailer};
+pub use payment::{PaymentProvider, ProviderError};
 pub use registry::SchemaRegistry;
 pub use store::{
     AppendRequest, Appended, Checkpoints, EventStore, ExpectedVersion, NewEvent, StoreError,

@@ -7,10 +7,12 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use orderflow_core::EventCodec;
 use orderflow_core::bus::{EventBus, StartFrom};
+use orderflow_core::mail::Mailer;
 use orderflow_core::registry::{Registry, SchemaRegistry};
 use orderflow_core::store::{Checkpoints, EventStore};
 use orderflow_core::views::{AnalyticsStore, ReadModel};
 use orderflow_domain::Money;
+use orderflow_outbound::{FileMailer, HttpSchemaRegistry, SmtpMailer};
 use orderflow_postgres::{PgEventStore, PgReadModel, PgSchemaStore, PoolSettings};
 use orderflow_services::consumer::{self, Handler};
 use orderflow_services::context::Recorder;
@@ -19,11 +21,11 @@ use orderflow_services::handlers::{
     order_process::OrderProcess, payment::PaymentService, shipping::ShippingService,
 };
 use orderflow_services::http::{self, AppState};
-use orderflow_services::mailer::{FileMailer, Mailer, SmtpMailer};
-use orderflow_services::payment_provider::{SimulatedProvider, SimulatedSettings};
-use orderflow_services::registry_client::HttpSchemaRegistry;
 use orderflow_services::{projections, relay};
-use orderflow_sqlite::{SqliteBus, SqliteEventStore, SqliteReadModel, SqliteSchemaStore};
+use orderflow_sqlite::{
+    SimulatedProvider, SimulatedSettings, SqliteBus, SqliteEventStore, SqliteReadModel,
+    SqliteSchemaStore,
+};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;

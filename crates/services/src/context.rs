@@ -25,9 +25,9 @@ pub enum ServiceError {
     #[error(transparent)]
     Bus(#[from] BusError),
     #[error(transparent)]
-    Mail(#[from] crate::mailer::MailError),
+    Mail(#[from] orderflow_core::mail::MailError),
     #[error(transparent)]
-    Payment(#[from] crate::payment_provider::ProviderError),
+    Payment(#[from] orderflow_core::payment::ProviderError),
 }
 
 impl ServiceError {

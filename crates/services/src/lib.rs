@@ -1,14 +1,20 @@
 //! The services of the orderflow pipeline and its HTTP API, written against the ports
-//! of `orderflow-core` only: the order process, payment, inventory, shipping,
-//! notification and analytics consume the bus; the relay and the projections follow the
-//! event store. None of them calls another.
+//! of `orderflow-core` only (the binary's wiring hands them the adapters): the order
+//! process, payment, inventory, shipping, notification and analytics consume the bus;
+//! the relay and the projections follow the event store. None of them calls another.
+//!
+//! # Layout
+//!
+//! - `consumer.rs`: the loop every bus-driven service runs: poll, decode, handle, commit.
+//! - `context.rs`: what every service is given, and helpers to load and record aggregates.
+//! - `handlers.rs`: the bus-driven services, one module each, and their subscriptions.
+//! - `http.rs`: the HTTP API: commands append events, queries read the read models.
+//! - `projections.rs`: the order and stock read models, built from the event store.
+//! - `relay.rs`: publishes the event store to the bus in global order, checkpointed.
 
 pub mod consumer;
 pub mod context;
 pub mod handlers;
 pub mod http;
-pub mod mailer;
-pub mod payment_provider;
 pub mod projections;
-pub mod registry_client;
 pub mod relay;

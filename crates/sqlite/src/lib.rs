@@ -1,17 +1,20 @@
 //! Embedded adapters on SQLite, for running orderflow on one machine with no
 //! infrastructure: the event store with checkpoints, the partitioned event-bus log with
-//! consumer groups, the schema registry's storage, and the read models. Each lives in its own file under
-//! the data dir so that their writers do not contend.
+//! consumer groups, the schema registry's storage, the read models, and the simulated
+//! payment provider's ledger. Each lives in its own file under the data dir so that
+//! their writers do not contend.
 
 mod bus;
 mod db;
 mod group;
+mod ledger;
 pub mod lineage;
 mod registry;
 mod store;
 mod views;
 
 pub use bus::SqliteBus;
+pub use ledger::{Call, SimulatedProvider, SimulatedSettings};
 pub use registry::SqliteSchemaStore;
 pub use store::{EVENTS_TABLE, SqliteEventStore};
 pub use views::SqliteReadModel;

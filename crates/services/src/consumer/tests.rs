@@ -246,9 +246,9 @@ impl Handler for FailsOneKey {
         {
             let reason = "550 mailbox unavailable".to_owned();
             return Err(ServiceError::Mail(if self.transient {
-                crate::mailer::MailError::Unavailable(reason)
+                orderflow_core::mail::MailError::Unavailable(reason)
             } else {
-                crate::mailer::MailError::Refused(reason)
+                orderflow_core::mail::MailError::Refused(reason)
             }));
         }
         if self.handled.fetch_add(1, Ordering::SeqCst) + 1 == 2 {

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use orderflow_core::mail::{Email, MailError, Mailer};
 use orderflow_domain::events::NotificationKind;
 use orderflow_domain::notification::{Notifications, Notify, RecordFailed, RecordSent};
 use orderflow_domain::order::Order;
@@ -14,7 +15,6 @@ use orderflow_domain::{Aggregate, Event, OrderId, streams};
 use super::cause_of;
 use crate::consumer::{Delivery, Handler};
 use crate::context::{Recorder, ServiceError, retry_on_conflict};
-use crate::mailer::{Email, Mailer};
 
 /// The consumer group, and the topics it reads.
 pub const GROUP: &str = "notification";
@@ -102,7 +102,7 @@ impl Handler for NotificationService {
             // The API takes only ids that make an address; older ones may not.
             let mailable = customer
                 .check_mailable()
-                .map_err(|e| crate::mailer::MailError::Invalid(e.to_string()));
+                .map_err(|e| MailError::Invalid(e.to_string()));
             // An email that can never go out is recorded as failed (the order's history
             // says why); one that cannot go out now is tried again.
             let delivered = match mailable {

@@ -14,6 +14,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use orderflow_core::payment::PaymentProvider;
 use orderflow_domain::order::Order;
 use orderflow_domain::payment::{ChargePlan, Payment, PaymentCommand};
 use orderflow_domain::{Aggregate, Event, Money, OrderId, streams};
@@ -21,7 +22,6 @@ use orderflow_domain::{Aggregate, Event, Money, OrderId, streams};
 use super::cause_of;
 use crate::consumer::{Delivery, Handler};
 use crate::context::{Recorder, ServiceError, retry_on_conflict};
-use crate::payment_provider::PaymentProvider;
 
 /// The consumer group, and the topics it reads.
 pub const GROUP: &str = "payment";

@@ -10,7 +10,6 @@ use orderflow_sqlite::SqliteEventStore;
 use super::*;
 use crate::consumer::Delivery;
 use crate::context::Cause;
-use crate::mailer::MailError;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 

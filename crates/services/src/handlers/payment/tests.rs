@@ -8,18 +8,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::Utc;
 use orderflow_core::codec::EventCodec;
+use orderflow_core::payment::ProviderError;
 use orderflow_core::registry::InMemoryRegistry;
 use orderflow_core::store::StreamQuery;
 use orderflow_domain::events::{OrderCancelled, OrderCreated};
 use orderflow_domain::order::OrderStatus;
 use orderflow_domain::payment::ChargeOutcome;
 use orderflow_domain::testing::{sample_created, sample_order_id};
-use orderflow_sqlite::SqliteEventStore;
+use orderflow_sqlite::{Call, SimulatedProvider, SimulatedSettings, SqliteEventStore};
 use tokio::sync::Notify;
 
 use super::*;
 use crate::context::Cause;
-use crate::payment_provider::{Call, ProviderError, SimulatedProvider, SimulatedSettings};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 

@@ -1,47 +1,14 @@
-//! The mail port: an RFC 5322 message per email, written as a `.eml` file by default or
-//! sent over SMTP (lettre). Each message has a stable `Message-ID`, so sending the same
-//! email again after a crash is recognisable (and, for files, overwrites itself).
+//! The mailers: an RFC 5322 message per email, written as a `.eml` file by default or
+//! sent over SMTP (lettre). Each message carries the email's stable `Message-ID`, so
+//! sending the same email again after a crash is recognisable (and, for files,
+//! overwrites itself).
 
 use std::path::PathBuf;
 
 use async_trait::async_trait;
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Email {
-    /// Stable per order and kind, without the angle brackets: `<kind>.<order>@orderflow`.
-    pub message_id: String,
-    pub to: String,
-    pub subject: String,
-    pub body: String,
-}
-
-/// Why an email was not sent, and whether sending it again can help.
-#[derive(Debug, thiserror::Error)]
-pub enum MailError {
-    /// The message cannot be written at all (an address that is not one): sending it
-    /// again never helps.
-    #[error("the email cannot be built: {0}")]
-    Invalid(String),
-    /// The mail server refused it for good (an SMTP 5xx answer).
-    #[error("the mail server refused the email: {0}")]
-    Refused(String),
-    /// The server or the outbox cannot take it now: try again later.
-    #[error("the mail server or outbox is unavailable: {0}")]
-    Unavailable(String),
-}
-
-impl MailError {
-    pub fn is_transient(&self) -> bool {
-        matches!(self, MailError::Unavailable(_))
-    }
-}
-
-#[async_trait]
-pub trait Mailer: Send + Sync + std::fmt::Debug {
-    async fn send(&self, email: &Email) -> Result<(), MailError>;
-}
+use orderflow_core::mail::{Email, MailError, Mailer};
 
 const FROM: &str = "orderflow <orders@orderflow.local>";
 
