@@ -8,6 +8,8 @@
 //! ```
 
 pub mod bus;
+pub mod mail;
+pub mod payment;
 pub mod registry;
 pub mod store;
 pub mod views;
@@ -89,9 +91,49 @@ macro_rules! read_model_contract {
     };
 }
 
+/// Instantiates every payment-provider scenario as a test. The factory expression must
+/// evaluate to a future of `(P, G)` where `P: PaymentProvider` is fresh (no key
+/// answered yet) and approves small charges.
+#[macro_export]
+macro_rules! payment_provider_contract {
+    ($factory:expr) => {
+        $crate::__contract_tests!(payment, $factory;
+            a_charge_asked_again_under_its_key_is_answered_as_the_first_time,
+            a_charge_under_a_new_key_is_a_new_charge,
+            a_key_reused_for_another_request_is_refused_for_good,
+            a_void_closes_the_key_so_a_later_charge_is_voided,
+            voiding_a_charge_already_made_answers_with_that_charge,
+            a_refund_asked_again_under_its_key_is_the_same_refund,
+        );
+    };
+}
+
+/// Instantiates every mailer scenario as a test. The factory expression must evaluate
+/// to a future of `(M, S)` where `M: Mailer` delivers to `S: MailSink`, empty so far.
+#[macro_export]
+macro_rules! mailer_contract {
+    ($factory:expr) => {
+        $crate::__contract_tests!(@with_sink mail, $factory;
+            an_email_arrives_whole_with_its_message_id,
+            an_email_sent_again_carries_the_same_message_id,
+            an_address_that_is_not_one_is_a_permanent_failure_and_nothing_is_sent,
+            a_destination_that_is_down_is_a_transient_failure,
+        );
+    };
+}
+
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __contract_tests {
+    (@with_sink $suite:ident, $factory:expr; $($scenario:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $scenario() {
+                let (subject, sink) = $factory.await;
+                $crate::contract::$suite::$scenario(std::sync::Arc::new(subject), &sink).await;
+            }
+        )*
+    };
     ($suite:ident, $factory:expr; $($scenario:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -118,53 +118,6 @@ impl Mailer for SmtpMailer {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn an_email_becomes_one_rfc5322_file_named_by_its_message_id() {
-        let dir = tempfile::tempdir().unwrap();
-        let mailer = FileMailer::new(dir.path().join("mail")).unwrap();
-        let email = Email {
-            message_id: "order-received.o-1@orderflow".into(),
-            to: "c-1@customers.orderflow.local".into(),
-            subject: "We received your order o-1".into(),
-            body: "Thank you.".into(),
-        };
-        mailer.send(&email).await.unwrap();
-        mailer.send(&email).await.unwrap();
-        let files: Vec<_> = std::fs::read_dir(dir.path().join("mail"))
-            .unwrap()
-            .collect();
-        assert_eq!(files.len(), 1);
-        let text =
-            std::fs::read_to_string(dir.path().join("mail/order-received.o-1@orderflow.eml"))
-                .unwrap();
-        assert!(
-            text.contains("Message-ID: <order-received.o-1@orderflow>"),
-            "{text}"
-        );
-        assert!(text.contains("To: c-1@customers.orderflow.local"));
-        assert!(text.contains("Subject: We received your order o-1"));
-    }
-
-    #[tokio::test]
-    async fn an_address_that_is_not_one_is_a_permanent_failure() {
-        let dir = tempfile::tempdir().unwrap();
-        let mailer = FileMailer::new(dir.path().join("mail")).unwrap();
-        for to in [
-            "a:b@customers.orderflow.local",
-            ".x@customers.orderflow.local",
-            "a..b@x",
-        ] {
-            let email = Email {
-                message_id: "order-received.o-1@orderflow".into(),
-                to: to.into(),
-                subject: "s".into(),
-                body: "b".into(),
-            };
-            let err = mailer.send(&email).await.unwrap_err();
-            assert!(!err.is_transient(), "{to}: {err}");
-        }
-    }
-}
+mod smtp_sink;
+#[cfg(test)]
+mod tests;

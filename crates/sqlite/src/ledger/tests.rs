@@ -6,6 +6,14 @@ use rusqlite::OptionalExtension;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
+mod contract {
+    orderflow_core::payment_provider_contract!(async {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let provider = super::provider(dir.path()).expect("open the ledger");
+        (provider, dir)
+    });
+}
+
 fn provider(dir: &Path) -> Result<SimulatedProvider, ProviderError> {
     SimulatedProvider::open(&dir.join("ledger.db"), SimulatedSettings::default())
 }
