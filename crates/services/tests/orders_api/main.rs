@@ -4,5 +4,6 @@
 mod failures;
 mod fuzz;
 mod idempotency;
+mod shapes;
 mod support;
 mod validation;

@@ -27,6 +27,7 @@ pub type Res<T> = Result<T, Box<dyn std::error::Error>>;
 pub struct App {
     router: Router,
     store: Arc<SqliteEventStore>,
+    read_model: Arc<SqliteReadModel>,
     _dir: TempDir,
 }
 
@@ -58,7 +59,7 @@ impl App {
             recorder: Recorder::new(store.clone(), codec),
             registry: None,
             read_model: read_model.clone(),
-            analytics: read_model,
+            analytics: read_model.clone(),
             bus: Arc::new(SqliteBus::open(&dir.path().join("bus.db"))?),
             checkpoints: store.clone(),
             limits,
@@ -67,6 +68,7 @@ impl App {
         Ok(Self {
             router: http::router(state),
             store,
+            read_model,
             _dir: dir,
         })
     }
@@ -82,7 +84,7 @@ impl App {
             recorder: Recorder::new(store, codec),
             registry: None,
             read_model: read_model.clone(),
-            analytics: read_model,
+            analytics: read_model.clone(),
             bus: Arc::new(SqliteBus::open(&dir.path().join("bus.db"))?),
             checkpoints: sqlite.clone(),
             limits: Limits::DEFAULT,
@@ -94,6 +96,7 @@ impl App {
         Ok(Self {
             router: http::router(state),
             store: sqlite,
+            read_model,
             _dir: dir,
         })
     }
@@ -149,6 +152,11 @@ impl App {
     pub async fn get(&self, path: &str) -> Res<Answer> {
         self.send(Request::builder().uri(path).body(Body::empty())?)
             .await
+    }
+
+    /// The read models the API reads, to put views in as the projections would.
+    pub fn read_model(&self) -> &SqliteReadModel {
+        &self.read_model
     }
 
     /// The event store's head: how many events were ever written.
