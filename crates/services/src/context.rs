@@ -227,6 +227,29 @@ impl Recorder {
     }
 }
 
+/// Reads for the HTTP API's queries, so that it need not reach into the store.
+impl Recorder {
+    /// The global position of the last event recorded (0 before any).
+    pub async fn head_position(&self) -> Result<u64, StoreError> {
+        self.store.head_position().await
+    }
+
+    /// Every event about one order, in order, each with its decoding: an event that
+    /// does not decode is shown as such rather than failing the whole read.
+    pub async fn history(
+        &self,
+        correlation_id: &str,
+    ) -> Result<Vec<(StoredEvent, Result<Event, CodecError>)>, StoreError> {
+        let stored = self.store.read_correlated(correlation_id).await?;
+        let mut out = Vec::with_capacity(stored.len());
+        for e in stored {
+            let event = self.codec.decode(e.schema_id, &e.payload).await;
+            out.push((e, event));
+        }
+        Ok(out)
+    }
+}
+
 /// Runs `attempt` again while it fails with a concurrency conflict (someone else appended
 /// to the stream first): each retry re-reads the state, so it decides on fresh facts.
 pub async fn retry_on_conflict<T, F, Fut>(mut attempt: F) -> Result<T, ServiceError>

@@ -1,10 +1,29 @@
 //! The HTTP API: commands append events and return at once; queries read the read
 //! models (or, for `as_of` and the history, the event store itself).
+//!
+//! # Layout
+//!
+//! One module per resource, each with its routes, handlers and typed answers:
+//!
+//! - `orders`: place, cancel, read an order (now or as of a moment), its history, a
+//!   customer's orders; the order rendered in one place (`orders/render.rs`).
+//! - `inventory`: set and read a SKU's stock.
+//! - `operations`: health, and the lag of consumer groups and event-store readers.
+//! - `analytics`: orders per status and revenue per day.
+//! - `registry`: the embedded schema registry (Confluent's REST API).
+//!
+//! And what they share:
+//!
+//! - `routes`: the router builder that keeps the table of routes it serves.
+//! - `read_your_writes`: `min_position`, waiting for the read models to catch up.
+//! - `extract`: extractors whose refusals are the API's own JSON errors.
+//! - `error`: the one error type and its statuses.
+//! - `limits`: how much one request may carry.
+//! - `auth`: tokens, roles and the guard in front of every route.
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{get, post};
 use orderflow_core::bus::EventBus;
 use orderflow_core::registry::Registry;
 use orderflow_core::store::Checkpoints;
@@ -14,18 +33,29 @@ use tokio_util::sync::CancellationToken;
 
 use crate::context::Recorder;
 
-mod admin;
+mod analytics;
 pub mod auth;
 mod error;
 mod extract;
+mod inventory;
 mod limits;
+mod operations;
 mod orders;
+mod read_your_writes;
 mod registry;
+mod routes;
 
 pub use auth::{Access, Role, Tokens};
 pub use error::ApiError;
 pub use limits::Limits;
-pub use registry::routes as schema_registry;
+pub use read_your_writes::READ_YOUR_WRITES_WAIT;
+pub use routes::Route;
+use routes::Routes;
+
+/// The embedded schema registry's routes alone, at the root, without a guard.
+pub fn schema_registry<S: Clone + Send + Sync + 'static>(registry: Arc<Registry>) -> Router<S> {
+    registry::routes(registry).router()
+}
 
 /// What the handlers share.
 #[derive(Debug, Clone)]
@@ -66,6 +96,27 @@ pub fn router(state: AppState) -> Router {
     guarded_router(state, Access::Open)
 }
 
+/// Every route of the API (and of the embedded registry under `/schema-registry`, when
+/// `state` has one), each resource's beside its handlers.
+fn routes(state: AppState) -> Routes<()> {
+    let mut routes = Routes::new();
+    if let Some(registry) = &state.registry {
+        routes = routes.nest("/schema-registry", registry::routes(registry.clone()));
+    }
+    let routes = orders::routes(routes);
+    let routes = inventory::routes(routes);
+    let routes = operations::routes(routes);
+    let routes = analytics::routes(routes);
+    routes
+        .map(|router| router.fallback(|| async { ApiError::NotFound("no such route".into()) }))
+        .with_state(state)
+}
+
+/// The method and path template of every route [`router`] serves over `state`.
+pub fn route_table(state: AppState) -> Vec<Route> {
+    routes(state).served().to_vec()
+}
+
 /// The API's routes (and the embedded registry's under `/schema-registry`), every one
 /// behind the access guard of [`auth`]: tokens and roles when `access` has tokens, and
 /// always the refusal of cross-site simple requests.
@@ -74,25 +125,8 @@ pub fn guarded_router(state: AppState, access: Access) -> Router {
         access,
         surface: auth::Surface::Api,
     };
-    let mut router = Router::new();
-    if let Some(registry) = &state.registry {
-        router = router.nest("/schema-registry", registry::routes(registry.clone()));
-    }
-    router
-        .route("/orders", post(orders::place))
-        .route("/orders/{order_id}", get(orders::get))
-        .route("/orders/{order_id}/history", get(orders::history))
-        .route("/orders/{order_id}/cancel", post(orders::cancel))
-        .route("/customers/{customer_id}/orders", get(orders::of_customer))
-        .route(
-            "/inventory/{sku}",
-            get(admin::get_stock).put(admin::set_stock),
-        )
-        .route("/consumers", get(admin::consumers))
-        .route("/analytics", get(admin::analytics))
-        .route("/health", get(admin::health))
-        .fallback(|| async { ApiError::NotFound("no such route".into()) })
-        .with_state(state)
+    routes(state)
+        .router()
         .layer(axum::middleware::from_fn_with_state(guard, auth::guard))
 }
 
@@ -103,7 +137,7 @@ pub fn guarded_schema_registry(registry: Arc<Registry>, access: Access) -> Route
         access,
         surface: auth::Surface::Registry,
     };
-    registry::routes(registry).layer(axum::middleware::from_fn_with_state(guard, auth::guard))
+    schema_registry(registry).layer(axum::middleware::from_fn_with_state(guard, auth::guard))
 }
 
 /// Serves the API on `listener` until `shutdown` is cancelled, then finishes the

@@ -13,11 +13,11 @@
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
 use orderflow_core::registry::Registry;
+
+use super::routes::Routes;
 
 mod config;
 mod reply;
@@ -33,53 +33,49 @@ pub(super) fn error(status: StatusCode, code: u32, message: &str) -> Response {
     )
 }
 
-/// The registry's routes, to be nested under `/schema-registry`.
-pub fn routes<S: Clone + Send + Sync + 'static>(registry: Arc<Registry>) -> Router<S> {
-    Router::new()
-        .route("/", get(reply::root))
-        .route("/subjects", get(subjects::list))
-        .route(
-            "/subjects/{subject}",
-            post(subjects::lookup).delete(subjects::delete),
-        )
-        .route(
-            "/subjects/{subject}/versions",
-            get(subjects::versions).post(subjects::register),
-        )
-        .route(
-            "/subjects/{subject}/versions/{version}",
-            get(subjects::version).delete(subjects::delete_version),
-        )
-        .route(
+/// The registry's routes, to be nested under `/schema-registry` (or served alone).
+pub fn routes<S: Clone + Send + Sync + 'static>(registry: Arc<Registry>) -> Routes<S> {
+    let subject = "/subjects/{subject}";
+    let versions = "/subjects/{subject}/versions";
+    let version = "/subjects/{subject}/versions/{version}";
+    Routes::new()
+        .get("/", reply::root)
+        .get("/subjects", subjects::list)
+        .post(subject, subjects::lookup)
+        .delete(subject, subjects::delete)
+        .get(versions, subjects::versions)
+        .post(versions, subjects::register)
+        .get(version, subjects::version)
+        .delete(version, subjects::delete_version)
+        .get(
             "/subjects/{subject}/versions/{version}/schema",
-            get(subjects::raw_schema),
+            subjects::raw_schema,
         )
-        .route(
+        .get(
             "/subjects/{subject}/versions/{version}/referencedby",
-            get(subjects::referenced_by),
+            subjects::referenced_by,
         )
-        .route("/schemas/types", get(schemas::types))
-        .route("/schemas/ids/{id}", get(schemas::by_id))
-        .route("/schemas/ids/{id}/schema", get(schemas::raw_by_id))
-        .route("/schemas/ids/{id}/versions", get(schemas::versions))
-        .route("/schemas/ids/{id}/subjects", get(schemas::subjects))
-        .route(
+        .get("/schemas/types", schemas::types)
+        .get("/schemas/ids/{id}", schemas::by_id)
+        .get("/schemas/ids/{id}/schema", schemas::raw_by_id)
+        .get("/schemas/ids/{id}/versions", schemas::versions)
+        .get("/schemas/ids/{id}/subjects", schemas::subjects)
+        .post(
             "/compatibility/subjects/{subject}/versions",
-            post(config::compatibility_with_all),
+            config::compatibility_with_all,
         )
-        .route(
+        .post(
             "/compatibility/subjects/{subject}/versions/{version}",
-            post(config::compatibility_with_version),
+            config::compatibility_with_version,
         )
-        .route(
-            "/config",
-            get(config::global_level).put(config::set_global_level),
-        )
-        .route(
-            "/config/{subject}",
-            get(config::subject_level).put(config::set_subject_level),
-        )
-        .fallback(reply::no_route)
-        .method_not_allowed_fallback(reply::wrong_method)
+        .get("/config", config::global_level)
+        .put("/config", config::set_global_level)
+        .get("/config/{subject}", config::subject_level)
+        .put("/config/{subject}", config::set_subject_level)
+        .map(|router| {
+            router
+                .fallback(reply::no_route)
+                .method_not_allowed_fallback(reply::wrong_method)
+        })
         .with_state(registry)
 }

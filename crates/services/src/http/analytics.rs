@@ -1,0 +1,45 @@
+//! Analytics: orders per status and revenue per day.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::State;
+use orderflow_core::views::AnalyticsSummary;
+use serde::Serialize;
+
+use super::routes::Routes;
+use super::{ApiError, AppState};
+
+/// The routes of analytics.
+pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
+    routes.get("/analytics", analytics)
+}
+
+/// The answer to `GET /analytics`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Analytics {
+    /// How many orders have each status (`PENDING`, `PAID`, …).
+    orders_by_status: BTreeMap<String, u64>,
+    /// Revenue in cents per UTC day (`2026-12-06`); refunds count negative.
+    revenue_cents_by_day: BTreeMap<String, i64>,
+}
+
+impl From<AnalyticsSummary> for Analytics {
+    fn from(summary: AnalyticsSummary) -> Self {
+        Self {
+            orders_by_status: summary.orders_by_status,
+            revenue_cents_by_day: summary.revenue_cents_by_day,
+        }
+    }
+}
+
+/// `GET /analytics`: orders per status and revenue per day.
+pub async fn analytics(State(app): State<AppState>) -> Result<Json<Analytics>, ApiError> {
+    let summary = app
+        .analytics
+        .summary()
+        .await
+        .map_err(ApiError::read_models)?;
+    Ok(Json(summary.into()))
+}

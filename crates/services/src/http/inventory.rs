@@ -1,0 +1,100 @@
+//! Inventory: set a SKU's stock on hand (a command, recorded as an event) and read it.
+
+use axum::Json;
+use axum::extract::State;
+use chrono::Utc;
+use orderflow_domain::inventory::{SetLevel, SkuStock};
+use orderflow_domain::{Aggregate, Sku};
+use serde::{Deserialize, Serialize};
+
+use super::extract::{Body, Params, PathParams};
+use super::read_your_writes::{MinPosition, wait_for};
+use super::routes::Routes;
+use super::{ApiError, AppState};
+use crate::context::Cause;
+
+/// The routes of inventory.
+pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
+    routes
+        .get("/inventory/{sku}", get_stock)
+        .put("/inventory/{sku}", set_stock)
+}
+
+/// The body of `PUT /inventory/{sku}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StockLevel {
+    /// The units on hand.
+    available: u64,
+}
+
+/// The answer to `PUT /inventory/{sku}`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StockSet {
+    sku: String,
+    available: u64,
+    /// The global position of the recorded event.
+    position: u64,
+}
+
+/// A SKU's stock, from the read model.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stock {
+    sku: String,
+    /// Units on hand and not reserved.
+    available: u64,
+    /// Units reserved for orders not yet shipped.
+    reserved: u64,
+    /// The global position the read model reflects.
+    position: u64,
+}
+
+/// `PUT /inventory/{sku}`: sets the stock on hand, as an event.
+pub async fn set_stock(
+    State(app): State<AppState>,
+    PathParams(sku): PathParams<String>,
+    Body(body): Body<StockLevel>,
+) -> Result<Json<StockSet>, ApiError> {
+    let sku = Sku::parse(sku)?;
+    if body.available > i64::MAX as u64 {
+        return Err(ApiError::Unprocessable("available is too large".into()));
+    }
+    let events = SkuStock::default().decide(SetLevel {
+        sku: sku.clone(),
+        available: body.available,
+    })?;
+    let cause = Cause {
+        causation_id: None,
+        actor: "api",
+        now: Utc::now(),
+    };
+    let position = app.recorder.record(&events, &[], cause).await?;
+    Ok(Json(StockSet {
+        sku: sku.as_str().to_owned(),
+        available: body.available,
+        position,
+    }))
+}
+
+/// `GET /inventory/{sku}`.
+pub async fn get_stock(
+    State(app): State<AppState>,
+    PathParams(sku): PathParams<String>,
+    Params(query): Params<MinPosition>,
+) -> Result<Json<Stock>, ApiError> {
+    let read_at = wait_for(&app, query.min_position).await?;
+    let stock = app
+        .read_model
+        .stock(&sku)
+        .await
+        .map_err(ApiError::read_models)?
+        .ok_or_else(|| ApiError::NotFound(format!("unknown SKU {sku}")))?;
+    Ok(Json(Stock {
+        sku: stock.sku,
+        available: stock.available,
+        reserved: stock.reserved,
+        position: read_at.position,
+    }))
+}

@@ -1,0 +1,19 @@
+//! What an operator watches: whether the service is healthy, and how far behind each
+//! reader of the events is.
+//!
+//! - `operations/health.rs`: `GET /health`, for probes.
+//! - `operations/consumers.rs`: `GET /consumers`, consumer groups, dead letters and the
+//!   event store's readers, with their lag.
+
+use super::AppState;
+use super::routes::Routes;
+
+mod consumers;
+mod health;
+
+/// The routes of operations.
+pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
+    routes
+        .get("/consumers", consumers::consumers)
+        .get("/health", health::health)
+}

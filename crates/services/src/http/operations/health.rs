@@ -1,0 +1,70 @@
+//! `GET /health`: `200` when the event store and the read models answer; `503` saying
+//! which is unavailable, or which is damaged and what to do about it.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use orderflow_core::store::StoreError;
+use serde::Serialize;
+
+use crate::http::AppState;
+
+/// The answer to `GET /health`.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Health {
+    /// `200`: `{"status": "ok", "head"}`.
+    Ok {
+        /// Always `ok`.
+        status: &'static str,
+        /// The event store's head position.
+        head: u64,
+    },
+    /// `503`: `{"status": "unavailable" | "damaged", "reason"}`.
+    Unhealthy {
+        /// `unavailable` (try again later) or `damaged` (the reason says what to do).
+        status: &'static str,
+        reason: String,
+    },
+}
+
+fn unhealthy(status: &'static str, reason: String) -> (StatusCode, Json<Health>) {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(Health::Unhealthy { status, reason }),
+    )
+}
+
+/// `GET /health`: 200 when the event store and the read models answer.
+pub async fn health(State(app): State<AppState>) -> (StatusCode, Json<Health>) {
+    let places = &app.locations;
+    let head = match app.recorder.head_position().await {
+        Ok(head) => head,
+        Err(e @ StoreError::Corrupt(_)) => {
+            let reason = format!(
+                "{e}; stop orderflow and restore {} from a backup",
+                places.event_store
+            );
+            return unhealthy("damaged", reason);
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "health check failed");
+            return unhealthy("unavailable", "event store unavailable".into());
+        }
+    };
+    match app.read_model.position().await {
+        Err(e @ StoreError::Corrupt(_)) => {
+            let reason = format!(
+                "{e}; stop orderflow and delete {}: the read models are made again from the \
+                 event store at the next start",
+                places.read_models
+            );
+            unhealthy("damaged", reason)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "health check failed");
+            unhealthy("unavailable", "read models unavailable".into())
+        }
+        Ok(_) => (StatusCode::OK, Json(Health::Ok { status: "ok", head })),
+    }
+}
