@@ -21,8 +21,7 @@ use anyhow::{Context, bail};
 use orderflow_core::bus::{EventBus, StartFrom};
 use orderflow_sqlite::{SqliteBus, lineage};
 
-use crate::cli::Settings;
-use crate::wiring::{BusKind, StoreKind, bus_kind, store_kind};
+use crate::settings::{BusKind, Settings, StoreKind};
 
 const READ_TABLES: &[&str] = &["order_views", "stock_views", "analytics_order_status"];
 /// Only published records count: a service that subscribed before anything was stored
@@ -83,8 +82,8 @@ async fn check_with(
     settings: &Settings,
     store_head: impl FnOnce(&Path) -> anyhow::Result<(String, u64)>,
 ) -> anyhow::Result<()> {
-    let dir = &settings.data_dir;
-    let StoreKind::Sqlite(events) = store_kind(dir, settings.store_url.as_deref())? else {
+    let dir = settings.dir();
+    let StoreKind::Sqlite(events) = settings.store_kind()? else {
         return Ok(());
     };
     let mut copies = vec![Copy {
@@ -92,7 +91,7 @@ async fn check_with(
         path: dir.join("read.db"),
         tables: READ_TABLES,
     }];
-    let bus_path = match bus_kind(dir, settings.bus_url.as_deref())? {
+    let bus_path = match settings.bus_kind()? {
         BusKind::Sqlite(path) => Some(path),
         BusKind::Kafka(_) => None,
     };

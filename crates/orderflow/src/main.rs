@@ -5,7 +5,6 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use tokio_util::sync::CancellationToken;
 
 /// jemalloc as the global allocator: the pipeline allocates on one thread and frees on
 /// another all the time (rows read under `block_in_place`, records handed to lanes,
@@ -43,9 +42,13 @@ mod cli;
 mod datadir;
 mod ops;
 mod schema;
+mod serve;
+mod service;
+mod settings;
 mod wiring;
 
-use cli::{Cli, Command, Service, Settings};
+use cli::{Cli, Command};
+use service::Service;
 
 /// Threads for blocking work: the bus's reads and writes, `.eml` files, group commits
 /// handed on by a caller. Tokio's default of 512 lets a loaded pipeline grow
@@ -109,104 +112,13 @@ fn stdout_closed(e: &anyhow::Error) -> bool {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Run(settings) => serve(&Service::ALL, settings).await,
-        Command::Serve { services, settings } => serve(&services, settings).await,
+        Command::Run(settings) => serve::serve(&Service::ALL, settings).await,
+        Command::Serve { services, settings } => serve::serve(&services, settings).await,
         Command::Bench(args) => bench::run(args).await,
         Command::Schema(command) => schema::run(command).await,
-        Command::Migrate(settings) => wiring::migrate(&settings).await,
+        Command::Migrate(args) => ops::migrate(args).await,
         Command::Topics(command) => ops::topics(command).await,
-        Command::Consumers(settings) => ops::consumers(&settings).await,
+        Command::Consumers(args) => ops::consumers(args).await,
         Command::Replay(args) => ops::replay(args).await,
-    }
-}
-
-/// Runs services until Ctrl-C or SIGTERM, then shuts them down cleanly.
-async fn serve(services: &[Service], settings: Settings) -> anyhow::Result<()> {
-    // Before anything is opened: an API that would be open to other hosts is refused.
-    let access = if services.contains(&Service::Api) {
-        wiring::api_access(&settings)?
-    } else {
-        Default::default()
-    };
-    // Listening from before the services start: a SIGTERM sent as soon as the process
-    // says it is running (a supervisor's or a test's) must stop it cleanly, not kill it.
-    let signal = shutdown_signal()?;
-    tokio::pin!(signal);
-    let adapters = wiring::Adapters::open(&settings).await?;
-    let shutdown = CancellationToken::new();
-    let mut tasks = wiring::spawn(services, &settings, &adapters, access, &shutdown).await?;
-    announce!(
-        "orderflow: running {} on data dir {}",
-        services
-            .iter()
-            .map(|s| format!("{s:?}").to_lowercase())
-            .collect::<Vec<_>>()
-            .join(","),
-        settings.data_dir.display()
-    );
-    let mut failure = None;
-    // Once shutdown starts, services get this long to finish what is in flight (a
-    // publish to a broker that does not answer would otherwise hold the process until
-    // librdkafka's own timeouts); then they are abandoned, and what they had not
-    // published stays in the event store for the relay's next start.
-    let grace = std::time::Duration::from_secs(settings.shutdown_grace_seconds);
-    let abandon = tokio::time::sleep(std::time::Duration::MAX);
-    tokio::pin!(abandon);
-    let mut abandon_armed = false;
-    loop {
-        if shutdown.is_cancelled() && !abandon_armed {
-            abandon.as_mut().reset(tokio::time::Instant::now() + grace);
-            abandon_armed = true;
-        }
-        tokio::select! {
-            _ = &mut signal, if !shutdown.is_cancelled() => {
-                tracing::info!("shutting down");
-                shutdown.cancel();
-            }
-            _ = &mut abandon, if abandon_armed => {
-                tracing::warn!(services = tasks.len(), ?grace,
-                    "services did not stop within the shutdown grace; abandoning them \
-                     (what they had not published stays in the event store)");
-                tasks.abort_all();
-                break;
-            }
-            joined = tasks.join_next() => match joined {
-                None => break,
-                Some(Ok(Ok(()))) => {}
-                Some(Ok(Err(e))) => {
-                    failure.get_or_insert(e);
-                    shutdown.cancel();
-                }
-                Some(Err(e)) => {
-                    failure.get_or_insert(e.into());
-                    shutdown.cancel();
-                }
-            },
-        }
-    }
-    announce!("orderflow: stopped");
-    failure.map_or(Ok(()), Err)
-}
-
-/// Ctrl-C or SIGTERM. The handlers are installed when this is called, not when the
-/// future is first polled, so a signal that arrives in between is not lost.
-fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate())?;
-        let mut interrupt = signal(SignalKind::interrupt())?;
-        Ok(async move {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = interrupt.recv() => {}
-            }
-        })
-    }
-    #[cfg(not(unix))]
-    {
-        Ok(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
     }
 }

@@ -1,68 +1,98 @@
-//! Operator commands: `topics`, `consumers` and `replay`.
+//! Operator commands: `migrate`, `topics`, `consumers` and `replay`.
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
-use clap::{Args, Subcommand};
+use clap::{ArgGroup, Args, Subcommand};
 use orderflow_core::bus::StartFrom;
 use orderflow_services::handlers::{SUBSCRIPTIONS, topics_of};
 
-use crate::cli::Settings;
+use crate::settings::{BusArgs, DataDir, StoreArgs, StoreKind};
 use crate::wiring;
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub data_dir: DataDir,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
 
 #[derive(Debug, Subcommand)]
 pub enum TopicsCommand {
     /// Create the missing topics with the configured partitions, replication factor and
     /// retention, and check the existing ones.
-    Create(Settings),
+    Create(BusArgs),
     /// Show the topics as the cluster has them.
-    Describe(Settings),
+    Describe(BusArgs),
 }
 
 #[derive(Debug, Args)]
+pub struct ConsumersArgs {
+    #[command(flatten)]
+    pub data_dir: DataDir,
+    #[command(flatten)]
+    pub bus: BusArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("start").required(true).args(["from_beginning", "from"])))]
 pub struct ReplayArgs {
     /// The consumer group (a service's name, e.g. `analytics`).
     #[arg(long)]
     pub group: String,
     /// Replay everything still retained.
-    #[arg(long, conflicts_with = "from", required_unless_present = "from")]
+    #[arg(long)]
     pub from_beginning: bool,
     /// Replay from the first record at or after this time (RFC 3339).
     #[arg(long)]
     pub from: Option<DateTime<Utc>>,
     #[command(flatten)]
-    pub settings: Settings,
+    pub data_dir: DataDir,
+    #[command(flatten)]
+    pub bus: BusArgs,
 }
 
+/// `orderflow migrate`: brings the store's tables up to date and says what it did.
+pub async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
+    match wiring::migrate(&args.data_dir.path, &args.store).await? {
+        StoreKind::Postgres(_) => out!("orderflow: PostgreSQL migrations are up to date"),
+        StoreKind::Sqlite(path) => out!(
+            "orderflow: SQLite tables are up to date in {}",
+            path.display()
+        ),
+    }
+    Ok(())
+}
+
+/// The Kafka cluster `--bus` names; topics live nowhere else.
 #[cfg(feature = "kafka")]
-fn kafka_url(settings: &Settings) -> anyhow::Result<orderflow_kafka::KafkaConfig> {
-    match wiring::bus_kind(&settings.data_dir, settings.bus_url.as_deref())? {
-        wiring::BusKind::Kafka(url) => wiring::kafka_config(settings, &url),
-        wiring::BusKind::Sqlite(_) => {
-            bail!(
-                "topics are provisioned on Kafka: pass --bus kafka://HOST:PORT (or ORDERFLOW_BUS_URL)"
-            )
-        }
+fn kafka_config(bus: &BusArgs) -> anyhow::Result<orderflow_kafka::KafkaConfig> {
+    match bus.named()? {
+        Some(crate::settings::BusKind::Kafka(url)) => wiring::kafka_config(&bus.kafka, &url),
+        _ => bail!(
+            "topics are provisioned on Kafka: pass --bus kafka://HOST:PORT (or ORDERFLOW_BUS_URL)"
+        ),
     }
 }
 
 #[cfg(feature = "kafka")]
 pub async fn topics(command: TopicsCommand) -> anyhow::Result<()> {
     match command {
-        TopicsCommand::Create(settings) => {
-            let config = kafka_url(&settings)?;
+        TopicsCommand::Create(bus) => {
+            let config = kafka_config(&bus)?;
             let created = orderflow_kafka::provision_topics(&config).await?;
             for t in &created {
                 out!("created {t}");
             }
             out!(
                 "topics ready: {} partitions, replication factor {}, retention {} h",
-                settings.topic_partitions,
-                settings.topic_replication_factor,
-                settings.topic_retention_hours
+                bus.kafka.topic_partitions,
+                bus.kafka.topic_replication_factor,
+                bus.kafka.topic_retention_hours
             );
         }
-        TopicsCommand::Describe(settings) => {
-            let config = kafka_url(&settings)?;
+        TopicsCommand::Describe(bus) => {
+            let config = kafka_config(&bus)?;
             let (brokers, topics) = orderflow_kafka::describe_topics(&config).await?;
             out!("brokers: {brokers}");
             out!(
@@ -94,8 +124,8 @@ pub async fn topics(_: TopicsCommand) -> anyhow::Result<()> {
     )
 }
 
-pub async fn consumers(settings: &Settings) -> anyhow::Result<()> {
-    let bus = wiring::open_bus(settings).await?;
+pub async fn consumers(args: ConsumersArgs) -> anyhow::Result<()> {
+    let bus = wiring::open_bus(&args.data_dir.path, &args.bus).await?;
     let groups = bus.groups().await.context("listing the consumer groups")?;
     out!(
         "{:<14} {:<16} {:>9} {:>10} {:>10} {:>8}",
@@ -137,7 +167,7 @@ pub async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
         Some(at) => StartFrom::Timestamp(at),
         None => StartFrom::Earliest,
     };
-    let bus = wiring::open_bus(&args.settings).await?;
+    let bus = wiring::open_bus(&args.data_dir.path, &args.bus).await?;
     let offsets = bus
         .reset_offsets(&args.group, topics, to)
         .await

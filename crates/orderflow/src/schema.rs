@@ -12,11 +12,16 @@ use orderflow_core::EventStore;
 use orderflow_core::codec::{EventCodec, subject_of_type};
 use orderflow_core::registry::{Against, Registry, VersionRef};
 
+use crate::settings::{DataDir, StoreArgs};
 use crate::wiring;
 
 #[derive(Debug, Subcommand)]
 pub enum SchemaCommand {
     /// Check schema files against the registry (and the stored events).
+    ///
+    /// The schema registry is read from the event store (`--store`, by default the one
+    /// in the data dir). The check only reads: a PostgreSQL database must already have
+    /// this build's migrations (`orderflow migrate`).
     Check(CheckArgs),
 }
 
@@ -28,22 +33,10 @@ pub struct CheckArgs {
     /// Also decode every event in the event store with these schemas.
     #[arg(long)]
     pub against_data: bool,
-    /// Where the registry and the event store live, unless `--store` names another store.
-    #[arg(long, env = "ORDERFLOW_DATA_DIR", default_value = "orderflow-data")]
-    pub data_dir: PathBuf,
-    /// Event store URL: `sqlite://PATH` (default: `<data-dir>/events.db`) or
-    /// `postgres://USER@HOST:PORT/DB`; the schema registry is read from the same place.
-    /// The check only reads: a PostgreSQL database must already have this build's
-    /// migrations (`orderflow migrate`).
-    #[arg(long = "store", env = "ORDERFLOW_STORE_URL")]
-    pub store_url: Option<String>,
-    /// How long to wait for a PostgreSQL connection, in milliseconds.
-    #[arg(
-        long,
-        env = "ORDERFLOW_DB_ACQUIRE_TIMEOUT_MS",
-        default_value_t = 10_000
-    )]
-    pub db_acquire_timeout_ms: u64,
+    #[command(flatten)]
+    pub data_dir: DataDir,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 pub async fn run(command: SchemaCommand) -> anyhow::Result<()> {
@@ -72,12 +65,7 @@ fn read_schemas(dir: &Path) -> anyhow::Result<Vec<(String, String)>> {
 }
 
 async fn check(args: CheckArgs) -> anyhow::Result<()> {
-    let (store, registry) = wiring::open_for_reading(
-        &args.data_dir,
-        args.store_url.as_deref(),
-        args.db_acquire_timeout_ms,
-    )
-    .await?;
+    let (store, registry) = wiring::open_for_reading(&args.data_dir.path, &args.store).await?;
     let registry = Arc::new(registry);
     let schemas = read_schemas(&args.schemas)?;
     let mut breaks = 0;

@@ -1,6 +1,6 @@
 //! The only place that names concrete adapters: URL schemes pick them.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,7 +30,10 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{Service, Settings};
+use crate::service::Service;
+use crate::settings::{
+    ApiArgs, BusArgs, BusKind, KafkaArgs, MailArgs, PaymentArgs, Settings, StoreArgs, StoreKind,
+};
 
 /// The adapters a process uses.
 #[derive(Debug, Clone)]
@@ -48,64 +51,23 @@ pub struct Adapters {
     recorder: Recorder,
 }
 
-/// Which event store a URL names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoreKind {
-    Sqlite(PathBuf),
-    Postgres(String),
-}
-
-/// Picks the event store from `--store` (default: SQLite in the data dir), with a clear
-/// error for schemes this build does not have.
-pub fn store_kind(data_dir: &Path, store_url: Option<&str>) -> anyhow::Result<StoreKind> {
-    let Some(url) = store_url else {
-        return Ok(StoreKind::Sqlite(data_dir.join("events.db")));
-    };
-    match url.split_once("://") {
-        Some(("sqlite", path)) if !path.is_empty() => Ok(StoreKind::Sqlite(PathBuf::from(path))),
-        Some(("postgres" | "postgresql", _)) => Ok(StoreKind::Postgres(url.to_owned())),
-        _ => bail!("store URL {url:?} is not supported: use sqlite://PATH or postgres://…"),
-    }
-}
-
 /// How `/health` names the storage when it is damaged: the files on the embedded
 /// defaults; on PostgreSQL, the database (its URL may carry a password).
 fn locations(settings: &Settings) -> anyhow::Result<http::Locations> {
-    Ok(
-        match store_kind(&settings.data_dir, settings.store_url.as_deref())? {
-            StoreKind::Sqlite(path) => http::Locations {
-                event_store: path.display().to_string(),
-                read_models: settings.data_dir.join("read.db").display().to_string(),
-            },
-            StoreKind::Postgres(_) => http::Locations::default(),
+    Ok(match settings.store_kind()? {
+        StoreKind::Sqlite(path) => http::Locations {
+            event_store: path.display().to_string(),
+            read_models: settings.dir().join("read.db").display().to_string(),
         },
-    )
-}
-
-/// Which event bus a URL names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BusKind {
-    Sqlite(PathBuf),
-    Kafka(String),
-}
-
-/// Picks the event bus from `--bus` (default: the embedded log in the data dir).
-pub fn bus_kind(data_dir: &Path, bus_url: Option<&str>) -> anyhow::Result<BusKind> {
-    let Some(url) = bus_url else {
-        return Ok(BusKind::Sqlite(data_dir.join("bus.db")));
-    };
-    match url.split_once("://") {
-        Some(("sqlite", path)) if !path.is_empty() => Ok(BusKind::Sqlite(PathBuf::from(path))),
-        Some(("kafka", _)) => Ok(BusKind::Kafka(url.to_owned())),
-        _ => bail!("bus URL {url:?} is not supported: use sqlite://PATH or kafka://HOST:PORT"),
-    }
+        StoreKind::Postgres(_) => http::Locations::default(),
+    })
 }
 
 /// The Kafka client settings: the URL, the properties file, `ORDERFLOW_KAFKA_*`
 /// variables, and the topic shape.
 #[cfg(feature = "kafka")]
 pub fn kafka_config(
-    settings: &Settings,
+    settings: &KafkaArgs,
     url: &str,
 ) -> anyhow::Result<orderflow_kafka::KafkaConfig> {
     let mut config = orderflow_kafka::KafkaConfig::from_url(url)?;
@@ -129,8 +91,8 @@ pub fn kafka_config(
 /// Opens the event bus `--bus` names. On Kafka, topics are provisioned and checked;
 /// a cluster that cannot be reached yet is not fatal (the relay and the consumers retry
 /// until it is back), a topic of the wrong shape is.
-pub async fn open_bus(settings: &Settings) -> anyhow::Result<Arc<dyn EventBus>> {
-    match bus_kind(&settings.data_dir, settings.bus_url.as_deref())? {
+pub async fn open_bus(data_dir: &Path, bus: &BusArgs) -> anyhow::Result<Arc<dyn EventBus>> {
+    match bus.kind(data_dir)? {
         BusKind::Sqlite(path) => Ok(Arc::new(
             SqliteBus::open(&path).context("opening the event bus")?,
         )),
@@ -138,7 +100,7 @@ pub async fn open_bus(settings: &Settings) -> anyhow::Result<Arc<dyn EventBus>> 
         BusKind::Kafka(url) => {
             use orderflow_core::bus::BusError;
             use orderflow_kafka::KafkaBus;
-            let config = kafka_config(settings, &url)?;
+            let config = kafka_config(&bus.kafka, &url)?;
             match KafkaBus::connect(config.clone()).await {
                 Ok(bus) => Ok(Arc::new(bus)),
                 Err(e @ BusError::Unavailable(_)) => {
@@ -156,26 +118,23 @@ pub async fn open_bus(settings: &Settings) -> anyhow::Result<Arc<dyn EventBus>> 
     }
 }
 
-/// `orderflow migrate`: brings the store's tables up to date and says what it did.
-pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
-    match store_kind(&settings.data_dir, settings.store_url.as_deref())? {
+/// Brings the tables of the store `store` names up to date (`orderflow migrate`);
+/// returns which store that was.
+pub async fn migrate(data_dir: &Path, store: &StoreArgs) -> anyhow::Result<StoreKind> {
+    let kind = store.kind(data_dir)?;
+    match &kind {
         StoreKind::Postgres(url) => {
-            let pool = pool_settings(1, settings.db_acquire_timeout_ms);
-            connect_postgres(&url, &pool)
+            let pool = pool_settings(1, store.db_acquire_timeout_ms);
+            connect_postgres(url, &pool)
                 .await
                 .context("running the PostgreSQL migrations")?;
-            out!("orderflow: PostgreSQL migrations are up to date");
         }
-        StoreKind::Sqlite(path) => {
-            std::fs::create_dir_all(&settings.data_dir)?;
-            open_storage(settings).await?;
-            out!(
-                "orderflow: SQLite tables are up to date in {}",
-                path.display()
-            );
+        StoreKind::Sqlite(_) => {
+            std::fs::create_dir_all(data_dir)?;
+            open_storage(data_dir, store, 1).await?;
         }
     }
-    Ok(())
+    Ok(kind)
 }
 
 /// Where events, checkpoints, schemas and read models live: the event store decides.
@@ -187,9 +146,12 @@ struct Storage {
     analytics: Arc<dyn AnalyticsStore>,
 }
 
-async fn open_storage(settings: &Settings) -> anyhow::Result<Storage> {
-    let dir = &settings.data_dir;
-    Ok(match store_kind(dir, settings.store_url.as_deref())? {
+async fn open_storage(
+    dir: &Path,
+    settings: &StoreArgs,
+    max_connections: u32,
+) -> anyhow::Result<Storage> {
+    Ok(match settings.kind(dir)? {
         StoreKind::Sqlite(path) => {
             let (store, schemas) = open_sqlite(&path)?;
             let views = Arc::new(
@@ -205,7 +167,7 @@ async fn open_storage(settings: &Settings) -> anyhow::Result<Storage> {
             }
         }
         StoreKind::Postgres(url) => {
-            let pool = pool_settings(settings.db_max_connections, settings.db_acquire_timeout_ms);
+            let pool = pool_settings(max_connections, settings.db_acquire_timeout_ms);
             let store = connect_postgres(&url, &pool).await?;
             let views = Arc::new(PgReadModel::new(store.pool().clone()));
             Storage {
@@ -330,10 +292,9 @@ async fn require_migrated(url: &str, pool: &PoolSettings) -> anyhow::Result<()> 
 /// `orderflow migrate`).
 pub async fn open_for_reading(
     data_dir: &Path,
-    store_url: Option<&str>,
-    acquire_timeout_ms: u64,
+    store: &StoreArgs,
 ) -> anyhow::Result<(Arc<dyn EventStore>, Registry)> {
-    match store_kind(data_dir, store_url)? {
+    match store.kind(data_dir)? {
         StoreKind::Sqlite(path) => {
             if !path.exists() {
                 bail!(
@@ -346,7 +307,7 @@ pub async fn open_for_reading(
         }
         StoreKind::Postgres(url) => {
             // One read at a time.
-            let pool = pool_settings(1, acquire_timeout_ms);
+            let pool = pool_settings(1, store.db_acquire_timeout_ms);
             require_migrated(&url, &pool).await?;
             let store = connect_postgres(&url, &pool).await?;
             let schemas = PgSchemaStore::new(store.pool().clone());
@@ -357,7 +318,7 @@ pub async fn open_for_reading(
 
 impl Adapters {
     pub async fn open(settings: &Settings) -> anyhow::Result<Self> {
-        let dir = &settings.data_dir;
+        let dir = settings.dir();
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the data dir {}", dir.display()))?;
         crate::datadir::check(settings).await?;
@@ -367,12 +328,12 @@ impl Adapters {
             schemas: schema_store,
             read_model,
             analytics,
-        } = open_storage(settings).await?;
+        } = open_storage(dir, &settings.store, settings.db_max_connections).await?;
         let (registry, codec_registry): (Option<Arc<Registry>>, Arc<dyn SchemaRegistry>) =
-            match &settings.schema_registry_url {
+            match &settings.registry.schema_registry_url {
                 Some(url) => {
                     let mut client = HttpSchemaRegistry::new(url)?;
-                    if let Some(token) = &settings.schema_registry_token {
+                    if let Some(token) = &settings.registry.schema_registry_token {
                         client = client.with_token(token);
                     }
                     (None, Arc::new(client))
@@ -387,7 +348,7 @@ impl Adapters {
                 .await
                 .context("registering the event schemas")?,
         );
-        let bus = open_bus(settings).await?;
+        let bus = open_bus(dir, &settings.bus).await?;
         Ok(Self {
             registry,
             recorder: Recorder::new(store.clone(), codec.clone()),
@@ -408,14 +369,14 @@ impl Adapters {
     }
 }
 
-fn mailer(settings: &Settings) -> anyhow::Result<Arc<dyn Mailer>> {
+fn mailer(data_dir: &Path, settings: &MailArgs) -> anyhow::Result<Arc<dyn Mailer>> {
     Ok(match &settings.smtp_url {
         Some(url) => Arc::new(SmtpMailer::from_url(url)?),
-        None => Arc::new(FileMailer::new(settings.data_dir.join("mail"))?),
+        None => Arc::new(FileMailer::new(data_dir.join("mail"))?),
     })
 }
 
-pub fn payment_provider(settings: &Settings) -> anyhow::Result<SimulatedProvider> {
+fn payment_provider(data_dir: &Path, settings: &PaymentArgs) -> anyhow::Result<SimulatedProvider> {
     let decline_above = Money::from_major(settings.payment_decline_above).context(
         "--payment-decline-above must be a non-negative amount with at most two decimals",
     )?;
@@ -423,7 +384,7 @@ pub fn payment_provider(settings: &Settings) -> anyhow::Result<SimulatedProvider
         bail!("--payment-failure-rate must be between 0.0 and 1.0");
     }
     Ok(SimulatedProvider::open(
-        &settings.data_dir.join("payment-ledger.db"),
+        &data_dir.join("payment-ledger.db"),
         SimulatedSettings {
             decline_above,
             latency: Duration::from_millis(settings.payment_latency_ms),
@@ -434,7 +395,7 @@ pub fn payment_provider(settings: &Settings) -> anyhow::Result<SimulatedProvider
 
 /// The API's request limits from the settings, refused with the setting's name when one
 /// lets nothing through.
-pub fn limits(settings: &Settings) -> anyhow::Result<http::Limits> {
+fn limits(settings: &ApiArgs) -> anyhow::Result<http::Limits> {
     let limits = http::Limits {
         max_body_bytes: settings.max_body_bytes,
         max_order_lines: settings.max_order_lines,
@@ -451,7 +412,7 @@ pub const TOKENS_VAR: &str = "ORDERFLOW_TOKENS";
 /// Who may call the API: the tokens of `--tokens` and `ORDERFLOW_TOKENS`. Without any,
 /// the API is open and is served on a loopback address only: any other `--http` is
 /// refused, unless `--allow-unauthenticated` says so.
-pub fn api_access(settings: &Settings) -> anyhow::Result<http::Access> {
+pub fn api_access(settings: &ApiArgs) -> anyhow::Result<http::Access> {
     let mut tokens = http::Tokens::new();
     if let Some(path) = &settings.tokens_file {
         let text = std::fs::read_to_string(path)
@@ -539,7 +500,7 @@ pub async fn spawn(
             })),
             Service::Payment => consumer(Arc::new(PaymentService {
                 recorder: a.recorder(),
-                provider: Arc::new(payment_provider(settings)?),
+                provider: Arc::new(payment_provider(settings.dir(), &settings.payment)?),
             })),
             Service::Inventory => consumer(Arc::new(InventoryService::new(a.recorder()))),
             Service::Shipping => consumer(Arc::new(ShippingService {
@@ -547,7 +508,7 @@ pub async fn spawn(
             })),
             Service::Notification => consumer(Arc::new(NotificationService {
                 recorder: a.recorder(),
-                mailer: mailer(settings)?,
+                mailer: mailer(settings.dir(), &settings.mail)?,
             })),
             Service::Analytics => consumer(Arc::new(AnalyticsService {
                 store: a.analytics.clone(),
@@ -573,10 +534,10 @@ pub async fn spawn(
         tasks.spawn(async move { projections.await.map_err(Into::into) });
     }
     if services.contains(&Service::Api) {
-        let limits = limits(settings)?;
-        let listener = tokio::net::TcpListener::bind(settings.http_addr)
+        let limits = limits(&settings.api)?;
+        let listener = tokio::net::TcpListener::bind(settings.api.http_addr)
             .await
-            .with_context(|| format!("cannot listen on {}", settings.http_addr))?;
+            .with_context(|| format!("cannot listen on {}", settings.api.http_addr))?;
         let addr = listener.local_addr()?;
         announce!("orderflow: HTTP API on http://{addr}");
         announce_access(&access, addr);

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::BenchArgs;
-use crate::cli::Service;
+use crate::service::Service;
 use child::{Ids, per_order};
 use observe::{Run, Until};
 use open_loop::Latencies;

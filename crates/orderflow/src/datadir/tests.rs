@@ -4,16 +4,19 @@ use clap::Parser;
 use rusqlite::Connection;
 
 use super::*;
-use crate::cli::{Cli, Command};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
+/// The settings of a process started with `--data-dir dir` and nothing else.
+#[derive(Debug, Parser)]
+struct Run {
+    #[command(flatten)]
+    settings: Settings,
+}
+
 fn settings(dir: &Path) -> Result<Settings, Box<dyn std::error::Error>> {
     let dir = dir.to_str().ok_or("a temp dir that is not UTF-8")?;
-    match Cli::try_parse_from(["orderflow", "run", "--data-dir", dir])?.command {
-        Command::Run(settings) => Ok(settings),
-        other => Err(format!("parsed as {other:?}").into()),
-    }
+    Ok(Run::try_parse_from(["orderflow", "--data-dir", dir])?.settings)
 }
 
 /// A data dir whose store holds `head` events and whose read models reflect all of

@@ -92,12 +92,12 @@ impl Deployment {
         Ok(d)
     }
 
-    /// Runs an orderflow command to completion with the deployment's settings.
+    /// Runs an orderflow command to completion with the deployment's settings (the data
+    /// dir through `ORDERFLOW_DATA_DIR`, which commands that keep nothing there ignore).
     pub async fn command(&self, args: &[&str]) -> Res<std::process::Output> {
         Ok(Command::new(env!("CARGO_BIN_EXE_orderflow"))
             .args(args)
-            .arg("--data-dir")
-            .arg(self.data_dir())
+            .env("ORDERFLOW_DATA_DIR", self.data_dir())
             .envs(self.env.iter().cloned())
             .env("ORDERFLOW_LOG", "warn")
             .output()

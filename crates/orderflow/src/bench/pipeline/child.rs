@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde_json::{Value, json};
 
-use crate::cli::Service;
+use crate::service::Service;
 
 /// Orders pick one of this many SKUs at random.
 const SKUS: u32 = 100;
@@ -52,13 +52,9 @@ pub async fn start(services: &[Service], env: &[(String, String)]) -> anyhow::Re
     use tokio::io::AsyncBufReadExt;
     let dir = tempfile::tempdir()?;
     let data_dir = dir.path().join("data");
-    let names: Vec<String> = services
-        .iter()
-        .map(|s| format!("{s:?}").to_lowercase())
-        .collect();
     let mut child = tokio::process::Command::new(std::env::current_exe()?)
         .arg("serve")
-        .arg(names.join(","))
+        .arg(Service::list(services))
         .arg("--data-dir")
         .arg(&data_dir)
         .args(["--http", "127.0.0.1:0"])

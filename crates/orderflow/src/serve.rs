@@ -1,0 +1,95 @@
+//! `orderflow run` and `orderflow serve`: open the adapters, start the services, and
+//! run them until Ctrl-C or SIGTERM, then shut them down cleanly.
+
+use tokio_util::sync::CancellationToken;
+
+use crate::service::Service;
+use crate::settings::Settings;
+use crate::wiring;
+
+/// Runs services until Ctrl-C or SIGTERM, then shuts them down cleanly.
+pub async fn serve(services: &[Service], settings: Settings) -> anyhow::Result<()> {
+    // Before anything is opened: an API that would be open to other hosts is refused.
+    let access = if services.contains(&Service::Api) {
+        wiring::api_access(&settings.api)?
+    } else {
+        Default::default()
+    };
+    // Listening from before the services start: a SIGTERM sent as soon as the process
+    // says it is running (a supervisor's or a test's) must stop it cleanly, not kill it.
+    let signal = shutdown_signal()?;
+    tokio::pin!(signal);
+    let adapters = wiring::Adapters::open(&settings).await?;
+    let shutdown = CancellationToken::new();
+    let mut tasks = wiring::spawn(services, &settings, &adapters, access, &shutdown).await?;
+    announce!(
+        "orderflow: running {} on data dir {}",
+        Service::list(services),
+        settings.dir().display()
+    );
+    let mut failure = None;
+    // Once shutdown starts, services get this long to finish what is in flight (a
+    // publish to a broker that does not answer would otherwise hold the process until
+    // librdkafka's own timeouts); then they are abandoned, and what they had not
+    // published stays in the event store for the relay's next start.
+    let grace = std::time::Duration::from_secs(settings.shutdown_grace_seconds);
+    let abandon = tokio::time::sleep(std::time::Duration::MAX);
+    tokio::pin!(abandon);
+    let mut abandon_armed = false;
+    loop {
+        if shutdown.is_cancelled() && !abandon_armed {
+            abandon.as_mut().reset(tokio::time::Instant::now() + grace);
+            abandon_armed = true;
+        }
+        tokio::select! {
+            _ = &mut signal, if !shutdown.is_cancelled() => {
+                tracing::info!("shutting down");
+                shutdown.cancel();
+            }
+            _ = &mut abandon, if abandon_armed => {
+                tracing::warn!(services = tasks.len(), ?grace,
+                    "services did not stop within the shutdown grace; abandoning them \
+                     (what they had not published stays in the event store)");
+                tasks.abort_all();
+                break;
+            }
+            joined = tasks.join_next() => match joined {
+                None => break,
+                Some(Ok(Ok(()))) => {}
+                Some(Ok(Err(e))) => {
+                    failure.get_or_insert(e);
+                    shutdown.cancel();
+                }
+                Some(Err(e)) => {
+                    failure.get_or_insert(e.into());
+                    shutdown.cancel();
+                }
+            },
+        }
+    }
+    announce!("orderflow: stopped");
+    failure.map_or(Ok(()), Err)
+}
+
+/// Ctrl-C or SIGTERM. The handlers are installed when this is called, not when the
+/// future is first polled, so a signal that arrives in between is not lost.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = interrupt.recv() => {}
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
+}
