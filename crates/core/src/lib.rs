@@ -19,7 +19,7 @@
 pub mod bus;
 pub mod codec;
 pub mod commit_stats;
-#[cfg(feature = "contract")]
+#[cfg(any(test, feature = "contract"))]
 pub mod contract;
 pub mod idle;
 pub mod mail;
@@ -34,6 +34,6 @@ pub use mail::{Email, MailError, Mailer};
 pub use payment::{PaymentProvider, ProviderError};
 pub use registry::SchemaRegistry;
 pub use store::{
-    AppendRequest, Appended, Checkpoints, EventStore, ExpectedVersion, NewEvent, StoreError,
-    StoredEvent, StreamQuery,
+    AppendRequest, Appended, Checkpoints, EventStore, ExpectedVersion, InMemoryEventStore,
+    NewEvent, StoreError, StoredEvent, StreamQuery,
 };

@@ -1,10 +1,18 @@
 //! The event store port: the source of truth.
+//!
+//! # Layout
+//!
+//! - `memory.rs`: a store (and checkpoints) in memory, for tests and tools.
 
 use std::fmt;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
+
+mod memory;
+
+pub use memory::InMemoryEventStore;
 
 /// An event about to be appended: its payload is already encoded (Avro) and carries the
 /// id of the schema it was written with.

@@ -2,12 +2,11 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use orderflow_core::registry::InMemoryRegistry;
-use orderflow_core::store::Appended;
+use orderflow_core::store::{Appended, InMemoryEventStore};
 use orderflow_domain::Money;
 use orderflow_domain::events::PaymentReceived;
 use orderflow_domain::order::Order;
 use orderflow_domain::testing::{sample_created, sample_order_id};
-use orderflow_sqlite::SqliteEventStore;
 
 use super::*;
 
@@ -18,7 +17,7 @@ type TestResult = Result<(), Box<dyn std::error::Error>>;
 /// whose positions can become visible out of order does.
 #[derive(Debug)]
 struct Watched {
-    inner: SqliteEventStore,
+    inner: InMemoryEventStore,
     answers_since_with_everything: bool,
     reads: Mutex<Vec<(&'static str, usize)>>,
 }
@@ -75,11 +74,10 @@ impl EventStore for Watched {
 }
 
 async fn recorder_over(
-    dir: &tempfile::TempDir,
     answers_since_with_everything: bool,
 ) -> Result<(Recorder, Arc<Watched>), Box<dyn std::error::Error>> {
     let store = Arc::new(Watched {
-        inner: SqliteEventStore::open(&dir.path().join("events.db"))?,
+        inner: InMemoryEventStore::default(),
         answers_since_with_everything,
         reads: Mutex::default(),
     });
@@ -110,8 +108,7 @@ fn positions(read: &Correlated) -> Vec<u64> {
 
 #[tokio::test]
 async fn an_order_read_before_is_read_again_only_from_where_that_read_ended() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let (recorder, store) = recorder_over(&dir, false).await?;
+    let (recorder, store) = recorder_over(false).await?;
     let order = sample_order_id();
     let created = recorder.record(&[sample_created()], &[], cause()).await?;
     let first = recorder.read_correlated(order.as_str()).await?;
@@ -133,8 +130,7 @@ async fn an_order_read_before_is_read_again_only_from_where_that_read_ended() ->
 
 #[tokio::test]
 async fn events_a_store_returns_again_are_merged_by_position_without_duplicates() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let (recorder, store) = recorder_over(&dir, true).await?;
+    let (recorder, store) = recorder_over(true).await?;
     let order = sample_order_id();
     let created = recorder.record(&[sample_created()], &[], cause()).await?;
     recorder.read_correlated(order.as_str()).await?;

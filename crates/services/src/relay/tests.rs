@@ -3,8 +3,10 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use chrono::Utc;
 use orderflow_core::bus::{BusError, GroupLag, Offset, StartFrom, Subscription};
-use orderflow_core::store::{AppendRequest, ExpectedVersion, NewEvent, StoreError};
-use orderflow_sqlite::{SqliteBus, SqliteEventStore};
+use orderflow_core::store::{
+    AppendRequest, ExpectedVersion, InMemoryEventStore, NewEvent, StoreError,
+};
+use orderflow_sqlite::SqliteBus;
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -93,7 +95,7 @@ impl EventBus for LoggedBus {
 /// The store's checkpoints, logging saves and telling the last one.
 #[derive(Debug)]
 struct LoggedCheckpoints {
-    inner: Arc<SqliteEventStore>,
+    inner: Arc<InMemoryEventStore>,
     log: Log,
     saved: watch::Sender<u64>,
 }
@@ -148,7 +150,7 @@ fn saves_beyond_a_flush(steps: &[Step]) -> Vec<u64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_relay_saves_its_checkpoint_only_for_records_the_bus_has_flushed() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let store = Arc::new(SqliteEventStore::open(&dir.path().join("events.db"))?);
+    let store = Arc::new(InMemoryEventStore::default());
     let log = Log::default();
     let (published, mut relayed) = watch::channel(0);
     let bus = Arc::new(LoggedBus {
@@ -194,7 +196,7 @@ async fn the_relay_saves_its_checkpoint_only_for_records_the_bus_has_flushed() -
 
 /// Runs the relay over `bus` until it has published up to `head`, then stops it.
 async fn relay_until(
-    store: &Arc<SqliteEventStore>,
+    store: &Arc<InMemoryEventStore>,
     bus: Arc<dyn EventBus>,
     head: u64,
 ) -> Result<(), Box<dyn std::error::Error>> {
@@ -225,7 +227,7 @@ async fn records_on(bus: &SqliteBus) -> Result<u64, BusError> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bus_that_lost_its_file_gets_the_whole_store_again() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let store = Arc::new(SqliteEventStore::open(&dir.path().join("events.db"))?);
+    let store = Arc::new(InMemoryEventStore::default());
     let mut head = 0;
     for i in 0..3 {
         head = store
@@ -262,7 +264,7 @@ async fn a_bus_that_lost_its_file_gets_the_whole_store_again() -> TestResult {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bus_restored_from_an_older_copy_gets_the_rest_again() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let store = Arc::new(SqliteEventStore::open(&dir.path().join("events.db"))?);
+    let store = Arc::new(InMemoryEventStore::default());
     let bus_path = dir.path().join("bus.db");
     let mut head = 0;
     for i in 0..3 {

@@ -1,4 +1,4 @@
-//! Inventory over a real (SQLite) store: given a SKU's stock level, when an order is
+//! Inventory over a store in memory: given a SKU's stock level, when an order is
 //! created, cancelled or shipped, then its reservation and the SKU's level record it.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -6,14 +6,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use chrono::Utc;
 use orderflow_core::codec::EventCodec;
 use orderflow_core::registry::InMemoryRegistry;
-use orderflow_core::store::{AppendRequest, Appended, EventStore, StoreError, StoredEvent};
+use orderflow_core::store::{
+    AppendRequest, Appended, EventStore, InMemoryEventStore, StoreError, StoredEvent,
+};
 use orderflow_domain::events::{
     OrderCancelled, OrderShipped, StockAllocated, StockDeallocated, StockFulfilled, StockLevelSet,
     StockReleased, StockReserved, StockShipped,
 };
 use orderflow_domain::testing::sample_created;
 use orderflow_domain::{OrderLine, OrderLines, Quantity};
-use orderflow_sqlite::SqliteEventStore;
 use tokio::sync::{Barrier, Notify};
 
 use super::*;
@@ -26,11 +27,8 @@ fn sku() -> Result<Sku, Box<dyn std::error::Error>> {
 }
 
 /// An inventory service over a fresh store in which SKU-1 has `available` units.
-async fn inventory_with(
-    dir: &tempfile::TempDir,
-    available: u64,
-) -> Result<InventoryService, Box<dyn std::error::Error>> {
-    let store = Arc::new(SqliteEventStore::open(&dir.path().join("events.db"))?);
+async fn inventory_with(available: u64) -> Result<InventoryService, Box<dyn std::error::Error>> {
+    let store = Arc::new(InMemoryEventStore::default());
     let codec = Arc::new(EventCodec::new(Arc::new(InMemoryRegistry::default())).await?);
     let recorder = Recorder::new(store, codec);
     let level: Event = StockLevelSet {
@@ -102,8 +100,7 @@ async fn sku_changes(service: &InventoryService) -> Result<Vec<Event>, Box<dyn s
 
 #[tokio::test]
 async fn a_created_order_reserves_its_lines_from_the_stock() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let inventory = inventory_with(&dir, 5).await?;
+    let inventory = inventory_with(5).await?;
     inventory
         .handle(&created("order-1", 2)?, &delivery())
         .await?;
@@ -127,8 +124,7 @@ async fn a_created_order_reserves_its_lines_from_the_stock() -> TestResult {
 
 #[tokio::test]
 async fn a_cancelled_order_gives_its_reserved_units_back() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let inventory = inventory_with(&dir, 5).await?;
+    let inventory = inventory_with(5).await?;
     inventory
         .handle(&created("order-1", 2)?, &delivery())
         .await?;
@@ -158,8 +154,7 @@ async fn a_cancelled_order_gives_its_reserved_units_back() -> TestResult {
 
 #[tokio::test]
 async fn a_shipped_order_lets_its_reserved_units_go() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let inventory = inventory_with(&dir, 5).await?;
+    let inventory = inventory_with(5).await?;
     inventory
         .handle(&created("order-1", 2)?, &delivery())
         .await?;
@@ -186,8 +181,7 @@ async fn a_shipped_order_lets_its_reserved_units_go() -> TestResult {
 
 #[tokio::test]
 async fn the_service_remembers_each_sku_as_of_the_version_it_last_decided_on() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let inventory = inventory_with(&dir, 5).await?;
+    let inventory = inventory_with(5).await?;
     inventory
         .handle(&created("order-1", 1)?, &delivery())
         .await?;
@@ -208,8 +202,7 @@ async fn the_service_remembers_each_sku_as_of_the_version_it_last_decided_on() -
 
 #[tokio::test]
 async fn an_order_beyond_the_stock_left_reserves_nothing() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let inventory = inventory_with(&dir, 3).await?;
+    let inventory = inventory_with(3).await?;
     inventory
         .handle(&created("order-1", 2)?, &delivery())
         .await?;
@@ -231,8 +224,7 @@ async fn an_order_beyond_the_stock_left_reserves_nothing() -> TestResult {
 
 #[tokio::test]
 async fn inventory_reads_orders_as_the_inventory_group() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let inventory = inventory_with(&dir, 0).await?;
+    let inventory = inventory_with(0).await?;
     assert_eq!(inventory.group(), "inventory");
     assert_eq!(inventory.topics(), ["orders"]);
     Ok(())
@@ -242,7 +234,7 @@ async fn inventory_reads_orders_as_the_inventory_group() -> TestResult {
 /// the appends refused for a stale version counted.
 #[derive(Debug)]
 struct HeldSkuRead {
-    inner: SqliteEventStore,
+    inner: InMemoryEventStore,
     sku_stream: String,
     sku_reads: AtomicUsize,
     go: Notify,
@@ -286,9 +278,8 @@ impl EventStore for HeldSkuRead {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_orders_for_the_last_unit_take_turns_and_only_one_reserves_it() -> TestResult {
-    let dir = tempfile::tempdir()?;
     let store = Arc::new(HeldSkuRead {
-        inner: SqliteEventStore::open(&dir.path().join("events.db"))?,
+        inner: InMemoryEventStore::default(),
         sku_stream: streams::sku(&sku()?),
         sku_reads: AtomicUsize::new(0),
         go: Notify::new(),

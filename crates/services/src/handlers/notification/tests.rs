@@ -3,9 +3,9 @@ use std::sync::Mutex;
 use chrono::Utc;
 use orderflow_core::codec::EventCodec;
 use orderflow_core::registry::InMemoryRegistry;
+use orderflow_core::store::InMemoryEventStore;
 use orderflow_domain::testing::sample_created;
 use orderflow_domain::{CustomerId, Event};
-use orderflow_sqlite::SqliteEventStore;
 
 use super::*;
 use crate::consumer::Delivery;
@@ -36,11 +36,10 @@ impl Mailer for Outbox {
 
 /// A notification service over a fresh store holding one order of `customer`.
 async fn service_with_order(
-    dir: &tempfile::TempDir,
     customer: &str,
     mailer: Arc<Outbox>,
 ) -> Result<(NotificationService, Event), Box<dyn std::error::Error>> {
-    let store = Arc::new(SqliteEventStore::open(&dir.path().join("events.db"))?);
+    let store = Arc::new(InMemoryEventStore::default());
     let codec = Arc::new(EventCodec::new(Arc::new(InMemoryRegistry::default())).await?);
     let recorder = Recorder::new(store, codec);
     let mut created = sample_created();
@@ -69,10 +68,9 @@ fn delivery() -> Delivery {
 #[tokio::test]
 async fn an_email_to_an_id_that_is_no_address_is_recorded_as_failed_once_not_retried() -> TestResult
 {
-    let dir = tempfile::tempdir()?;
     let outbox = Arc::new(Outbox::default());
     // Recorded before the API checked ids as addresses.
-    let (service, created) = service_with_order(&dir, "a:b", outbox.clone()).await?;
+    let (service, created) = service_with_order("a:b", outbox.clone()).await?;
     service.handle(&created, &delivery()).await?;
     service.handle(&created, &delivery()).await?;
     let order_id = created.correlation_key().to_owned();
@@ -93,12 +91,11 @@ async fn an_email_to_an_id_that_is_no_address_is_recorded_as_failed_once_not_ret
 
 #[tokio::test]
 async fn an_email_that_cannot_go_out_now_is_tried_again() -> TestResult {
-    let dir = tempfile::tempdir()?;
     let outbox = Arc::new(Outbox {
         down: true,
         ..Outbox::default()
     });
-    let (service, created) = service_with_order(&dir, "c-1", outbox).await?;
+    let (service, created) = service_with_order("c-1", outbox).await?;
     let err = service.handle(&created, &delivery()).await.unwrap_err();
     assert!(err.is_transient(), "{err}");
     Ok(())
@@ -106,9 +103,8 @@ async fn an_email_that_cannot_go_out_now_is_tried_again() -> TestResult {
 
 #[tokio::test]
 async fn a_shipped_order_sends_its_customer_the_tracking_number() -> TestResult {
-    let dir = tempfile::tempdir()?;
     let outbox = Arc::new(Outbox::default());
-    let (service, created) = service_with_order(&dir, "c-1", outbox.clone()).await?;
+    let (service, created) = service_with_order("c-1", outbox.clone()).await?;
     let order_id = OrderId::parse(created.correlation_key())?;
     let shipped: Event = orderflow_domain::events::OrderShipped {
         order_id: order_id.clone(),
@@ -129,9 +125,8 @@ async fn a_shipped_order_sends_its_customer_the_tracking_number() -> TestResult 
 
 #[tokio::test]
 async fn a_cancelled_order_sends_its_customer_the_reason() -> TestResult {
-    let dir = tempfile::tempdir()?;
     let outbox = Arc::new(Outbox::default());
-    let (service, created) = service_with_order(&dir, "c-1", outbox.clone()).await?;
+    let (service, created) = service_with_order("c-1", outbox.clone()).await?;
     let order_id = OrderId::parse(created.correlation_key())?;
     let cancelled: Event = orderflow_domain::events::OrderCancelled {
         order_id: order_id.clone(),
@@ -173,8 +168,7 @@ fn a_message_id_is_stable_per_order_and_kind_and_distinct_across_them() -> TestR
 
 #[tokio::test]
 async fn notification_reads_orders_as_the_notification_group() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let (service, _) = service_with_order(&dir, "c-1", Arc::new(Outbox::default())).await?;
+    let (service, _) = service_with_order("c-1", Arc::new(Outbox::default())).await?;
     assert_eq!(service.group(), "notification");
     assert_eq!(service.topics(), ["orders"]);
     Ok(())

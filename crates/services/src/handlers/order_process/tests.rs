@@ -8,13 +8,13 @@ use std::sync::Arc;
 use chrono::Utc;
 use orderflow_core::codec::EventCodec;
 use orderflow_core::registry::InMemoryRegistry;
+use orderflow_core::store::InMemoryEventStore;
 use orderflow_domain::events::{
     OrderCancelled, OrderConfirmed, OrderShipped, PaymentDeclined, PaymentReceived,
     ShipmentDispatched, StockReserved, StockUnavailable,
 };
 use orderflow_domain::testing::{sample_created, sample_order_id};
 use orderflow_domain::{Money, Sku, StockLine};
-use orderflow_sqlite::SqliteEventStore;
 
 use super::*;
 use crate::context::Cause;
@@ -22,11 +22,8 @@ use crate::context::Cause;
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 /// An order process over a fresh store holding `history`, each event on its own stream.
-async fn process_given(
-    dir: &tempfile::TempDir,
-    history: &[Event],
-) -> Result<OrderProcess, Box<dyn std::error::Error>> {
-    let store = Arc::new(SqliteEventStore::open(&dir.path().join("events.db"))?);
+async fn process_given(history: &[Event]) -> Result<OrderProcess, Box<dyn std::error::Error>> {
+    let store = Arc::new(InMemoryEventStore::default());
     let codec = Arc::new(EventCodec::new(Arc::new(InMemoryRegistry::default())).await?);
     let recorder = Recorder::new(store, codec);
     let mut versions: HashMap<String, u64> = HashMap::new();
@@ -117,8 +114,7 @@ fn confirmed() -> Event {
 /// Given `history`, when the process handles its last event, then the order's stream
 /// ends with `expected` after the events it had.
 async fn given_when_then(history: Vec<Event>, expected: Event) -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let process = process_given(&dir, &history).await?;
+    let process = process_given(&history).await?;
     let before = order_stream(&process).await?;
     let arrived = history
         .last()
@@ -176,9 +172,8 @@ async fn a_confirmed_order_whose_shipment_is_dispatched_is_marked_shipped() -> T
 
 #[tokio::test]
 async fn an_order_still_waiting_for_its_reservation_records_nothing() -> TestResult {
-    let dir = tempfile::tempdir()?;
     let history = vec![sample_created(), paid()?];
-    let process = process_given(&dir, &history).await?;
+    let process = process_given(&history).await?;
     process.handle(&history[1], &delivery()).await?;
     assert_eq!(order_stream(&process).await?, vec![sample_created()]);
     Ok(())
@@ -186,8 +181,7 @@ async fn an_order_still_waiting_for_its_reservation_records_nothing() -> TestRes
 
 #[tokio::test]
 async fn the_process_reads_payments_inventory_and_shipments_as_the_orders_group() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let process = process_given(&dir, &[]).await?;
+    let process = process_given(&[]).await?;
     assert_eq!(process.group(), "orders");
     assert_eq!(process.topics(), ["payments", "inventory", "shipments"]);
     Ok(())

@@ -1,4 +1,4 @@
-//! Payment against a real store and the simulated provider: an order cancelled before
+//! Payment against a store in memory and the simulated provider: an order cancelled before
 //! payment gets to it is never charged; a cancel that lands while the charge is in
 //! flight is the one case that ends charged, then refunded. Every attempt at a step asks
 //! the provider under the step's one key, so a repeat is a replay, never a second charge.
@@ -10,12 +10,12 @@ use chrono::Utc;
 use orderflow_core::codec::EventCodec;
 use orderflow_core::payment::ProviderError;
 use orderflow_core::registry::InMemoryRegistry;
-use orderflow_core::store::StreamQuery;
+use orderflow_core::store::{InMemoryEventStore, StreamQuery};
 use orderflow_domain::events::{OrderCancelled, OrderCreated};
 use orderflow_domain::order::OrderStatus;
 use orderflow_domain::payment::ChargeOutcome;
 use orderflow_domain::testing::{sample_created, sample_order_id};
-use orderflow_sqlite::{Call, SimulatedProvider, SimulatedSettings, SqliteEventStore};
+use orderflow_sqlite::{Call, SimulatedProvider, SimulatedSettings};
 use tokio::sync::Notify;
 
 use super::*;
@@ -118,7 +118,7 @@ struct Fixture {
 impl Fixture {
     async fn new() -> Result<Self, Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
-        let store = Arc::new(SqliteEventStore::open(&dir.path().join("events.db"))?);
+        let store = Arc::new(InMemoryEventStore::default());
         let codec = Arc::new(EventCodec::new(Arc::new(InMemoryRegistry::default())).await?);
         let provider = SimulatedProvider::open(
             &dir.path().join("payment-ledger.db"),

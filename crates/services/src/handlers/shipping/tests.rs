@@ -6,18 +6,18 @@ use std::sync::Arc;
 
 use orderflow_core::codec::EventCodec;
 use orderflow_core::registry::InMemoryRegistry;
+use orderflow_core::store::InMemoryEventStore;
 use orderflow_core::store::StreamQuery;
 use orderflow_domain::OrderId;
 use orderflow_domain::events::OrderConfirmed;
-use orderflow_sqlite::SqliteEventStore;
 
 use super::*;
 use crate::consumer::Delivery;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-async fn shipping(dir: &tempfile::TempDir) -> Result<ShippingService, Box<dyn std::error::Error>> {
-    let store = Arc::new(SqliteEventStore::open(&dir.path().join("events.db"))?);
+async fn shipping() -> Result<ShippingService, Box<dyn std::error::Error>> {
+    let store = Arc::new(InMemoryEventStore::default());
     let codec = Arc::new(EventCodec::new(Arc::new(InMemoryRegistry::default())).await?);
     Ok(ShippingService {
         recorder: Recorder::new(store, codec),
@@ -42,8 +42,7 @@ async fn dispatched(
 
 #[tokio::test]
 async fn a_confirmed_order_is_dispatched_once_under_its_own_tracking_number() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let shipping = shipping(&dir).await?;
+    let shipping = shipping().await?;
     let delivery = Delivery {
         event_id: None,
         occurred_at: chrono::Utc::now(),
@@ -68,8 +67,7 @@ async fn a_confirmed_order_is_dispatched_once_under_its_own_tracking_number() ->
 
 #[tokio::test]
 async fn shipping_reads_orders_as_the_shipping_group() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let shipping = shipping(&dir).await?;
+    let shipping = shipping().await?;
     assert_eq!(shipping.group(), "shipping");
     assert_eq!(shipping.topics(), ["orders"]);
     Ok(())
