@@ -11,6 +11,7 @@
 //! - `operations`: health, and the lag of consumer groups and event-store readers.
 //! - `analytics`: orders per status and revenue per day.
 //! - `registry`: the embedded schema registry (Confluent's REST API).
+//! - `openapi`: the OpenAPI document of all of them, at `GET /openapi.json`.
 //!
 //! And what they share:
 //!
@@ -39,6 +40,7 @@ mod error;
 mod extract;
 mod inventory;
 mod limits;
+mod openapi;
 mod operations;
 mod orders;
 mod read_your_writes;
@@ -48,6 +50,7 @@ mod routes;
 pub use auth::{Access, Role, Tokens};
 pub use error::ApiError;
 pub use limits::Limits;
+pub use openapi::document as openapi_document;
 pub use read_your_writes::READ_YOUR_WRITES_WAIT;
 pub use routes::Route;
 use routes::Routes;
@@ -101,12 +104,13 @@ pub fn router(state: AppState) -> Router {
 fn routes(state: AppState) -> Routes<()> {
     let mut routes = Routes::new();
     if let Some(registry) = &state.registry {
-        routes = routes.nest("/schema-registry", registry::routes(registry.clone()));
+        routes = routes.nest(openapi::REGISTRY_PREFIX, registry::routes(registry.clone()));
     }
     let routes = orders::routes(routes);
     let routes = inventory::routes(routes);
     let routes = operations::routes(routes);
     let routes = analytics::routes(routes);
+    let routes = openapi::routes(routes);
     routes
         .map(|router| router.fallback(|| async { ApiError::NotFound("no such route".into()) }))
         .with_state(state)

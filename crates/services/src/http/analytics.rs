@@ -6,7 +6,9 @@ use axum::Json;
 use axum::extract::State;
 use orderflow_core::views::AnalyticsSummary;
 use serde::Serialize;
+use utoipa::ToSchema;
 
+use super::error::ErrorBody;
 use super::routes::Routes;
 use super::{ApiError, AppState};
 
@@ -16,7 +18,7 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
 }
 
 /// The answer to `GET /analytics`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Analytics {
     /// How many orders have each status (`PENDING`, `PAID`, …).
@@ -35,6 +37,16 @@ impl From<AnalyticsSummary> for Analytics {
 }
 
 /// `GET /analytics`: orders per status and revenue per day.
+#[utoipa::path(
+    get,
+    path = "/analytics",
+    tag = "analytics",
+    summary = "Orders per status and revenue per day",
+    responses(
+        (status = 200, description = "The counts so far.", body = Analytics),
+        (status = 503, description = "The read models are unavailable.", body = ErrorBody),
+    ),
+)]
 pub async fn analytics(State(app): State<AppState>) -> Result<Json<Analytics>, ApiError> {
     let summary = app
         .analytics

@@ -7,8 +7,8 @@
 //! Each token has one [`Role`]; each role may do what the one below it may, and more:
 //!
 //! - `shop`: place orders and read them (an order, its history, a customer's orders),
-//!   read stock, and read the schema registry (including lookups and compatibility
-//!   checks, which change nothing);
+//!   read stock, the API's OpenAPI document (`/openapi.json`), and read the schema
+//!   registry (including lookups and compatibility checks, which change nothing);
 //! - `operator`: also set stock, cancel orders, read consumer lag and analytics, and
 //!   write to the registry (register, soft-delete, a subject's compatibility level);
 //! - `admin`: everything, also the registry's global compatibility level and permanent

@@ -7,8 +7,17 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use orderflow_core::store::StoreError;
 use orderflow_domain::DomainError;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::context::ServiceError;
+
+/// The body of every error answer of the API (the registry's are Confluent's).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// What was wrong, for a person to read.
+    error: String,
+}
 
 #[derive(Debug)]
 pub enum ApiError {
@@ -74,11 +83,8 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, message) = match self {
             ApiError::Unauthorized(m) => {
-                let mut response = (
-                    StatusCode::UNAUTHORIZED,
-                    Json(serde_json::json!({ "error": m })),
-                )
-                    .into_response();
+                let mut response =
+                    (StatusCode::UNAUTHORIZED, Json(ErrorBody { error: m })).into_response();
                 response
                     .headers_mut()
                     .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -118,6 +124,6 @@ impl IntoResponse for ApiError {
                 }
             }
         };
-        (status, Json(serde_json::json!({ "error": message }))).into_response()
+        (status, Json(ErrorBody { error: message })).into_response()
     }
 }

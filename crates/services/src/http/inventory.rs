@@ -6,7 +6,9 @@ use chrono::Utc;
 use orderflow_domain::inventory::{SetLevel, SkuStock};
 use orderflow_domain::{Aggregate, Sku};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
+use super::error::ErrorBody;
 use super::extract::{Body, Params, PathParams};
 use super::read_your_writes::{MinPosition, wait_for};
 use super::routes::Routes;
@@ -21,15 +23,15 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
 }
 
 /// The body of `PUT /inventory/{sku}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StockLevel {
-    /// The units on hand.
+    /// The units on hand (at most 2^63 - 1).
     available: u64,
 }
 
 /// The answer to `PUT /inventory/{sku}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StockSet {
     sku: String,
@@ -39,7 +41,7 @@ pub struct StockSet {
 }
 
 /// A SKU's stock, from the read model.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Stock {
     sku: String,
@@ -52,6 +54,25 @@ pub struct Stock {
 }
 
 /// `PUT /inventory/{sku}`: sets the stock on hand, as an event.
+#[utoipa::path(
+    put,
+    path = "/inventory/{sku}",
+    tag = "inventory",
+    summary = "Set a SKU's stock",
+    description = "Records the units on hand (`StockLevelSet`); reservations of orders not \
+        yet shipped are kept.",
+    params(("sku" = String, Path, description = "The product.")),
+    request_body = StockLevel,
+    responses(
+        (status = 200, description = "Recorded.", body = StockSet),
+        (status = 400, description = "The body is not JSON.", body = ErrorBody),
+        (status = 413, description = "The body is larger than the API takes.", body = ErrorBody),
+        (status = 415, description = "The body is not declared JSON.", body = ErrorBody),
+        (status = 422, description = "The SKU or `available` is invalid, or a member is \
+            missing or unknown.", body = ErrorBody),
+        (status = 503, description = "The event store is unavailable; retry.", body = ErrorBody),
+    ),
+)]
 pub async fn set_stock(
     State(app): State<AppState>,
     PathParams(sku): PathParams<String>,
@@ -79,6 +100,19 @@ pub async fn set_stock(
 }
 
 /// `GET /inventory/{sku}`.
+#[utoipa::path(
+    get,
+    path = "/inventory/{sku}",
+    tag = "inventory",
+    summary = "Read a SKU's stock",
+    params(("sku" = String, Path, description = "The product."), MinPosition),
+    responses(
+        (status = 200, description = "The stock, from the read model.", body = Stock),
+        (status = 400, description = "A query parameter is bad.", body = ErrorBody),
+        (status = 404, description = "No stock was ever set for this SKU.", body = ErrorBody),
+        (status = 503, description = "The read models are unavailable.", body = ErrorBody),
+    ),
+)]
 pub async fn get_stock(
     State(app): State<AppState>,
     PathParams(sku): PathParams<String>,

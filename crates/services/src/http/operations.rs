@@ -8,8 +8,8 @@
 use super::AppState;
 use super::routes::Routes;
 
-mod consumers;
-mod health;
+pub mod consumers;
+pub mod health;
 
 /// The routes of operations.
 pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {

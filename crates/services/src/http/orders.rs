@@ -13,7 +13,9 @@ use orderflow_core::store::StreamQuery;
 use orderflow_domain::order::{Order, OrderCommand};
 use orderflow_domain::{Aggregate, OrderId, Timestamp, streams};
 use serde::Deserialize;
+use utoipa::IntoParams;
 
+use super::error::ErrorBody;
 use super::extract::{JsonObject, Params, PathParams};
 use super::read_your_writes::{MinPosition, wait_for};
 use super::routes::Routes;
@@ -27,7 +29,7 @@ mod request;
 use render::{
     Accepted, CustomerOrders, History, HistoryEvent, OrderAnswer, OrderAsOf, OrderBody, OrderRead,
 };
-use request::NewOrder;
+use request::{NewOrder, OrderRequest};
 
 /// The routes of orders.
 pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
@@ -54,6 +56,36 @@ fn order_id(text: String) -> Result<OrderId, ApiError> {
 }
 
 /// `POST /orders`: records `OrderCreated` and returns; nothing downstream is called.
+#[utoipa::path(
+    post,
+    path = "/orders",
+    operation_id = "place_order",
+    tag = "orders",
+    summary = "Place an order",
+    description = "Records the order (`OrderCreated`) and answers at once; payment, stock, \
+        shipping and mail follow at their own pace. Read it back with `min_position` set to \
+        the answer's `position`.",
+    request_body = OrderRequest,
+    params(
+        ("Idempotency-Key" = Option<String>, Header,
+            description = "1 to 255 visible ASCII characters. The same key from the same \
+                customer names the same order: a retry with the same body is answered as \
+                the first time; one with another body is `422`."),
+    ),
+    responses(
+        (status = 202, description = "Placed (or placed before with this Idempotency-Key).",
+            body = Accepted),
+        (status = 400, description = "The body is not JSON, or the Idempotency-Key is bad.",
+            body = ErrorBody),
+        (status = 409, description = "The order exists without being created yet; retry.",
+            body = ErrorBody),
+        (status = 413, description = "The body is larger than the API takes.", body = ErrorBody),
+        (status = 415, description = "The body is not declared JSON.", body = ErrorBody),
+        (status = 422, description = "A member is missing, unknown or invalid (the message \
+            names it), or the Idempotency-Key was used for another order.", body = ErrorBody),
+        (status = 503, description = "The event store is unavailable; retry.", body = ErrorBody),
+    ),
+)]
 pub async fn place(
     State(app): State<AppState>,
     headers: HeaderMap,
@@ -90,16 +122,38 @@ pub async fn place(
 }
 
 /// The query of `GET /orders/{order_id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OrderQuery {
-    /// Wait until the read model reflects this position.
+    /// Wait (at most 5 s) until the read model reflects this global position (a
+    /// command's `position`); `caughtUp` says whether it did.
     min_position: Option<u64>,
-    /// Fold the order's events until this RFC 3339 moment instead.
+    /// An RFC 3339 moment: the order as it was then, folded from its events (not the
+    /// read model).
     as_of: Option<String>,
 }
 
 /// `GET /orders/{order_id}`: from the read model, or as of a past moment from the
 /// event store.
+#[utoipa::path(
+    get,
+    path = "/orders/{order_id}",
+    operation_id = "get_order",
+    tag = "orders",
+    summary = "Read an order",
+    description = "From the read model (with its `position` and `caughtUp`), or with \
+        `as_of` as it was at that moment, from the event store (with `asOf` and the \
+        `position` of its last event until then, without `failures`).",
+    params(("order_id" = String, Path, description = "The order's id."), OrderQuery),
+    responses(
+        (status = 200, description = "The order.", body = OrderAnswer),
+        (status = 400, description = "A query parameter is bad (`as_of` not RFC 3339).",
+            body = ErrorBody),
+        (status = 404, description = "No such order (yet, or at `as_of`).", body = ErrorBody),
+        (status = 503, description = "The read models or the event store are unavailable.",
+            body = ErrorBody),
+    ),
+)]
 pub async fn get(
     State(app): State<AppState>,
     PathParams(order_id): PathParams<String>,
@@ -161,6 +215,20 @@ async fn as_of_time(
 }
 
 /// `GET /orders/{order_id}/history`: every event of every service about the order.
+#[utoipa::path(
+    get,
+    path = "/orders/{order_id}/history",
+    operation_id = "order_history",
+    tag = "orders",
+    summary = "An order's history",
+    description = "Every event of every service about the order, in the order recorded.",
+    params(("order_id" = String, Path, description = "The order's id.")),
+    responses(
+        (status = 200, description = "The events.", body = History),
+        (status = 404, description = "No event about this order.", body = ErrorBody),
+        (status = 503, description = "The event store is unavailable.", body = ErrorBody),
+    ),
+)]
 pub async fn history(
     State(app): State<AppState>,
     PathParams(order_id): PathParams<String>,
@@ -179,6 +247,23 @@ pub async fn history(
 }
 
 /// `POST /orders/{order_id}/cancel`: 202, or 409 once shipped.
+#[utoipa::path(
+    post,
+    path = "/orders/{order_id}/cancel",
+    operation_id = "cancel_order",
+    tag = "orders",
+    summary = "Cancel an order",
+    description = "Records the cancellation; a paid order is refunded and its stock \
+        released downstream. Takes no body; without a token it must say \
+        `content-type: application/json`.",
+    params(("order_id" = String, Path, description = "The order's id.")),
+    responses(
+        (status = 202, description = "Cancelled.", body = Accepted),
+        (status = 404, description = "No such order.", body = ErrorBody),
+        (status = 409, description = "Already shipped, cancelled or failed.", body = ErrorBody),
+        (status = 503, description = "The event store is unavailable; retry.", body = ErrorBody),
+    ),
+)]
 pub async fn cancel(
     State(app): State<AppState>,
     PathParams(order_id): PathParams<String>,
@@ -208,6 +293,20 @@ pub async fn cancel(
 }
 
 /// `GET /customers/{customer_id}/orders`.
+#[utoipa::path(
+    get,
+    path = "/customers/{customer_id}/orders",
+    operation_id = "customer_orders",
+    tag = "orders",
+    summary = "A customer's orders",
+    params(("customer_id" = String, Path, description = "The customer's id."), MinPosition),
+    responses(
+        (status = 200, description = "The customer's orders, from the read model (none: an \
+            empty list).", body = CustomerOrders),
+        (status = 400, description = "A query parameter is bad.", body = ErrorBody),
+        (status = 503, description = "The read models are unavailable.", body = ErrorBody),
+    ),
+)]
 pub async fn of_customer(
     State(app): State<AppState>,
     PathParams(customer_id): PathParams<String>,

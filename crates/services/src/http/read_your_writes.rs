@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::{ApiError, AppState};
 
@@ -11,14 +12,16 @@ use super::{ApiError, AppState};
 pub const READ_YOUR_WRITES_WAIT: Duration = Duration::from_secs(5);
 
 /// The query of a read from the read models.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MinPosition {
-    /// The position the answer must reflect (a command's `position`).
+    /// Wait (at most 5 s) until the read models reflect this global position (a
+    /// command's `position`).
     pub min_position: Option<u64>,
 }
 
 /// Where the read models were when they answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReadAt {
     /// The global position the read models reflect.

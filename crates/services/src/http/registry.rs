@@ -10,6 +10,7 @@
 //! - `registry/subjects.rs`: subjects and their versions: register, look up, read, delete.
 //! - `registry/schemas.rs`: schemas by global id, and the schema types served.
 //! - `registry/config.rs`: compatibility levels and compatibility checks.
+//! - `registry/openapi.rs`: the registry's part of the OpenAPI document.
 
 use std::sync::Arc;
 
@@ -19,7 +20,10 @@ use orderflow_core::registry::Registry;
 
 use super::routes::Routes;
 
+pub use openapi::RegistryDoc;
+
 mod config;
+mod openapi;
 mod reply;
 mod schemas;
 mod subjects;

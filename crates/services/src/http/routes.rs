@@ -14,6 +14,15 @@ pub struct Route {
     pub path: String,
 }
 
+/// The path a route of `path` has once nested under `prefix`, as axum serves it: the
+/// nested root `/` is the prefix itself.
+pub fn nested(prefix: &str, path: &str) -> String {
+    match path {
+        "/" => prefix.to_owned(),
+        _ => format!("{prefix}{path}"),
+    }
+}
+
 /// A [`Router`] being built, with the table of its routes.
 #[derive(Debug)]
 pub struct Routes<S> {
@@ -62,7 +71,7 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
         self.router = self.router.nest(prefix, routes.router);
         self.served
             .extend(routes.served.into_iter().map(|route| Route {
-                path: format!("{prefix}{}", route.path),
+                path: nested(prefix, &route.path),
                 ..route
             }));
         self

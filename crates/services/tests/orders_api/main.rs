@@ -4,6 +4,7 @@
 mod failures;
 mod fuzz;
 mod idempotency;
+mod openapi;
 mod shapes;
 mod support;
 mod validation;

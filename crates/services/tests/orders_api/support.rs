@@ -26,6 +26,7 @@ pub type Res<T> = Result<T, Box<dyn std::error::Error>>;
 /// The API over an empty data dir of its own.
 pub struct App {
     router: Router,
+    state: AppState,
     store: Arc<SqliteEventStore>,
     read_model: Arc<SqliteReadModel>,
     _dir: TempDir,
@@ -51,13 +52,23 @@ impl App {
     }
 
     pub async fn with_limits(limits: Limits) -> Res<Self> {
+        Self::serving(limits, None).await
+    }
+
+    /// The API with the embedded schema registry under `/schema-registry`.
+    pub async fn with_registry() -> Res<Self> {
+        Self::serving(Limits::DEFAULT, Some(Arc::new(Registry::default()))).await
+    }
+
+    async fn serving(limits: Limits, registry: Option<Arc<Registry>>) -> Res<Self> {
         let dir = tempfile::tempdir()?;
         let store = Arc::new(SqliteEventStore::open(&dir.path().join("events.db"))?);
-        let codec = Arc::new(EventCodec::new(Arc::new(Registry::default())).await?);
+        let codec_registry = registry.clone().unwrap_or_default();
+        let codec = Arc::new(EventCodec::new(codec_registry).await?);
         let read_model = Arc::new(SqliteReadModel::open(&dir.path().join("read.db"))?);
         let state = AppState {
             recorder: Recorder::new(store.clone(), codec),
-            registry: None,
+            registry,
             read_model: read_model.clone(),
             analytics: read_model.clone(),
             bus: Arc::new(SqliteBus::open(&dir.path().join("bus.db"))?),
@@ -66,7 +77,8 @@ impl App {
             locations: Default::default(),
         };
         Ok(Self {
-            router: http::router(state),
+            router: http::router(state.clone()),
+            state,
             store,
             read_model,
             _dir: dir,
@@ -94,7 +106,8 @@ impl App {
             },
         };
         Ok(Self {
-            router: http::router(state),
+            router: http::router(state.clone()),
+            state,
             store: sqlite,
             read_model,
             _dir: dir,
@@ -152,6 +165,11 @@ impl App {
     pub async fn get(&self, path: &str) -> Res<Answer> {
         self.send(Request::builder().uri(path).body(Body::empty())?)
             .await
+    }
+
+    /// The state the router was made with.
+    pub fn state(&self) -> &AppState {
+        &self.state
     }
 
     /// The read models the API reads, to put views in as the projections would.

@@ -6,11 +6,13 @@ use axum::Json;
 use axum::extract::State;
 use orderflow_core::bus::{GroupLag, PartitionLag, TOPICS, dead_letter_topic};
 use serde::Serialize;
+use utoipa::ToSchema;
 
+use crate::http::error::ErrorBody;
 use crate::http::{ApiError, AppState};
 
 /// The answer to `GET /consumers`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Consumers {
     groups: Vec<Group>,
@@ -19,7 +21,7 @@ pub struct Consumers {
 }
 
 /// A consumer group of the bus.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Group {
     group: String,
@@ -29,7 +31,7 @@ pub struct Group {
 }
 
 /// One partition a group consumes.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Partition {
     topic: String,
@@ -43,7 +45,7 @@ pub struct Partition {
 }
 
 /// A dead-letter topic and how many records were set aside on it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeadLetters {
     topic: String,
@@ -51,10 +53,11 @@ pub struct DeadLetters {
 }
 
 /// A reader that follows the event store by global position.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StoreReader {
     /// `relay` or `projections`.
+    #[schema(value_type = String)]
     name: &'static str,
     /// The position it has handled.
     position: u64,
@@ -98,6 +101,20 @@ impl From<&PartitionLag> for Partition {
 }
 
 /// `GET /consumers`.
+#[utoipa::path(
+    get,
+    path = "/consumers",
+    tag = "operations",
+    summary = "Consumer lag",
+    description = "Every consumer group of the bus with its committed offsets and lag, the \
+        records set aside on each dead-letter topic, and the readers that follow the event \
+        store by position (the relay and the projections) with theirs.",
+    responses(
+        (status = 200, description = "The lag of every reader.", body = Consumers),
+        (status = 503, description = "The event bus, the event store or the read models \
+            are unavailable.", body = ErrorBody),
+    ),
+)]
 pub async fn consumers(State(app): State<AppState>) -> Result<Json<Consumers>, ApiError> {
     let bus_failed = |e: orderflow_core::bus::BusError| ApiError::Internal(e.into());
     let groups = app.bus.groups().await.map_err(bus_failed)?;

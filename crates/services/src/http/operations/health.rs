@@ -6,16 +6,18 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use orderflow_core::store::StoreError;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::http::AppState;
 
 /// The answer to `GET /health`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum Health {
     /// `200`: `{"status": "ok", "head"}`.
     Ok {
         /// Always `ok`.
+        #[schema(value_type = String)]
         status: &'static str,
         /// The event store's head position.
         head: u64,
@@ -23,7 +25,9 @@ pub enum Health {
     /// `503`: `{"status": "unavailable" | "damaged", "reason"}`.
     Unhealthy {
         /// `unavailable` (try again later) or `damaged` (the reason says what to do).
+        #[schema(value_type = String)]
         status: &'static str,
+        /// What failed, and for damage, which file or tables to restore or delete.
         reason: String,
     },
 }
@@ -36,6 +40,20 @@ fn unhealthy(status: &'static str, reason: String) -> (StatusCode, Json<Health>)
 }
 
 /// `GET /health`: 200 when the event store and the read models answer.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "operations",
+    summary = "Health, for probes",
+    description = "Open to everyone, also when the API has tokens.",
+    security(()),
+    responses(
+        (status = 200, description = "The event store and the read models answer.",
+            body = Health),
+        (status = 503, description = "One is unavailable, or damaged (the reason says what \
+            to do).", body = Health),
+    ),
+)]
 pub async fn health(State(app): State<AppState>) -> (StatusCode, Json<Health>) {
     let places = &app.locations;
     let head = match app.recorder.head_position().await {

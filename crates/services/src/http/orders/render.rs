@@ -9,12 +9,13 @@ use orderflow_domain::Event;
 use orderflow_domain::order::OrderState;
 use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::http::read_your_writes::ReadAt;
 
 /// An order.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderBody {
     order_id: String,
@@ -34,11 +35,12 @@ pub struct OrderBody {
     /// Steps about the order that failed for good, and why; from the read model only
     /// (absent from an answer `as_of` a moment).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     failures: Option<Vec<String>>,
 }
 
 /// One line of an order.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ItemBody {
     sku: String,
@@ -107,7 +109,7 @@ impl OrderBody {
 }
 
 /// `GET /orders/{order_id}`: the order from the read model.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderRead {
     #[serde(flatten)]
@@ -117,7 +119,7 @@ pub struct OrderRead {
 }
 
 /// `GET /orders/{order_id}`: from the read model, or as of a moment.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum OrderAnswer {
     Read(OrderRead),
@@ -125,7 +127,7 @@ pub enum OrderAnswer {
 }
 
 /// `GET /orders/{order_id}?as_of=`: the order as it was at a moment.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderAsOf {
     #[serde(flatten)]
@@ -137,7 +139,7 @@ pub struct OrderAsOf {
 }
 
 /// `GET /customers/{customer_id}/orders`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerOrders {
     pub customer_id: String,
@@ -147,7 +149,7 @@ pub struct CustomerOrders {
 }
 
 /// The answer to a command on an order (`202`): placed or cancelled.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Accepted {
     pub order_id: String,
@@ -159,7 +161,7 @@ pub struct Accepted {
 }
 
 /// `GET /orders/{order_id}/history`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct History {
     pub order_id: String,
@@ -167,7 +169,7 @@ pub struct History {
 }
 
 /// One event about an order, with its envelope.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryEvent {
     event_id: Uuid,
@@ -182,7 +184,9 @@ pub struct HistoryEvent {
     causation_id: Option<Uuid>,
     actor: String,
     schema_id: u32,
-    /// The event's data as JSON, or `{"undecodable": reason}`.
+    /// The event's data as JSON (its members depend on `type`), or
+    /// `{"undecodable": reason}` for an event this version cannot read.
+    #[schema(value_type = Object)]
     data: Value,
 }
 

@@ -17,6 +17,7 @@ use orderflow_domain::{
 };
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use utoipa::ToSchema;
 
 use crate::http::extract::{Field, JsonObject};
 use crate::http::{ApiError, Limits};
@@ -45,6 +46,39 @@ struct ItemMembers<'a> {
     quantity: &'a RawValue,
     #[serde(borrow)]
     unit_price: &'a RawValue,
+}
+
+/// The body of `POST /orders`, as the OpenAPI document describes it (it is read by
+/// [`NewOrder::read`], member by member).
+#[derive(ToSchema)]
+#[schema(description = "An order to place.")]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct OrderRequest {
+    /// Who orders: 1 to `--max-id-length` (64) letters, digits, `-`, `_` and `.`,
+    /// usable as an email's local part (no `.` first, last or twice in a row).
+    customer_id: String,
+    /// 1 to `--max-order-lines` (100) lines.
+    items: Vec<OrderLineRequest>,
+    /// ISO 4217 (three capital letters); `EUR` when absent or null.
+    currency: Option<String>,
+    /// At most `--max-address-length` (1,000) characters.
+    shipping_address: Option<String>,
+}
+
+/// One line of [`OrderRequest`].
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct OrderLineRequest {
+    /// The product: 1 to `--max-id-length` letters, digits, `-`, `_`, `.` and `:`.
+    sku: String,
+    /// At least 1.
+    #[schema(minimum = 1, maximum = 1_000_000)]
+    quantity: u32,
+    /// In major units (`19.99`): 0 or more, whole cents (`1.0000001` is refused), at
+    /// most 100,000,000,000.00; read from the number as written, never rounded.
+    unit_price: f64,
 }
 
 /// A request to place an order, every value valid and within the limits. Only

@@ -8,6 +8,7 @@ use orderflow_core::registry::{Against, CompatibilityLevel, Registry, VersionRef
 use serde::Deserialize;
 use serde_json::json;
 
+use super::openapi;
 use super::reply::{Answer, Flags, Json, Path, SchemaBody, ok, reply};
 
 async fn check(
@@ -29,6 +30,23 @@ async fn check(
 }
 
 /// Against the subject's versions as its level says.
+#[utoipa::path(
+    post,
+    path = "/compatibility/subjects/{subject}/versions",
+    operation_id = "registry_config_compatibility_with_all",
+    tag = "schema-registry",
+    summary = "Check a schema against a subject",
+    params(
+        ("subject" = String, Path, description = "The subject (a topic's `-value` or `-key`, or a record's name)."),
+        ("verbose" = Option<bool>, Query, description = "`true`: say why not in `messages`."),
+    ),
+    request_body = openapi::SchemaRequest,
+    responses(
+        (status = 200, description = "Whether it is compatible with the subject's versions as its level says.", body = openapi::Compatibility),
+        (status = 404, description = "No such subject, version or schema.", body = openapi::RegistryError),
+        (status = 422, description = "An invalid schema, version or level.", body = openapi::RegistryError),
+    ),
+)]
 pub async fn compatibility_with_all(
     State(r): State<Arc<Registry>>,
     Path(subject): Path<String>,
@@ -39,6 +57,24 @@ pub async fn compatibility_with_all(
 }
 
 /// Against one version (`latest` of an empty subject: compatible).
+#[utoipa::path(
+    post,
+    path = "/compatibility/subjects/{subject}/versions/{version}",
+    operation_id = "registry_config_compatibility_with_version",
+    tag = "schema-registry",
+    summary = "Check a schema against one version",
+    params(
+        ("subject" = String, Path, description = "The subject (a topic's `-value` or `-key`, or a record's name)."),
+        ("version" = String, Path, description = "A version number, or `latest` (or `-1`)."),
+        ("verbose" = Option<bool>, Query, description = "`true`: say why not in `messages`."),
+    ),
+    request_body = openapi::SchemaRequest,
+    responses(
+        (status = 200, description = "Whether it is compatible with that version (`latest` of an empty subject: yes).", body = openapi::Compatibility),
+        (status = 404, description = "No such subject, version or schema.", body = openapi::RegistryError),
+        (status = 422, description = "An invalid schema, version or level.", body = openapi::RegistryError),
+    ),
+)]
 pub async fn compatibility_with_version(
     State(r): State<Arc<Registry>>,
     Path((subject, version)): Path<(String, String)>,
@@ -54,10 +90,32 @@ pub struct LevelBody {
     compatibility: String,
 }
 
+#[utoipa::path(
+    get,
+    path = "/config",
+    operation_id = "registry_config_global_level",
+    tag = "schema-registry",
+    summary = "The global compatibility level",
+    responses(
+        (status = 200, description = "The level.", body = openapi::Level),
+    ),
+)]
 pub async fn global_level(State(r): State<Arc<Registry>>) -> Answer {
     ok(json!({ "compatibilityLevel": r.global_level().await?.as_str() }))
 }
 
+#[utoipa::path(
+    put,
+    path = "/config",
+    operation_id = "registry_config_set_global_level",
+    tag = "schema-registry",
+    summary = "Set the global compatibility level (admin)",
+    request_body = openapi::LevelSetting,
+    responses(
+        (status = 200, description = "The level set.", body = openapi::LevelSetting),
+        (status = 422, description = "An invalid schema, version or level.", body = openapi::RegistryError),
+    ),
+)]
 pub async fn set_global_level(
     State(r): State<Arc<Registry>>,
     Json(body): Json<LevelBody>,
@@ -67,6 +125,21 @@ pub async fn set_global_level(
     ok(json!({ "compatibility": level.as_str() }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/config/{subject}",
+    operation_id = "registry_config_subject_level",
+    tag = "schema-registry",
+    summary = "A subject's compatibility level",
+    params(
+        ("subject" = String, Path, description = "The subject (a topic's `-value` or `-key`, or a record's name)."),
+        ("defaultToGlobal" = Option<bool>, Query, description = "`true`: the global level when the subject has none."),
+    ),
+    responses(
+        (status = 200, description = "The level.", body = openapi::Level),
+        (status = 404, description = "The subject has no level of its own (`40408`).", body = openapi::RegistryError),
+    ),
+)]
 pub async fn subject_level(
     State(r): State<Arc<Registry>>,
     Path(subject): Path<String>,
@@ -85,6 +158,21 @@ pub async fn subject_level(
     }
 }
 
+#[utoipa::path(
+    put,
+    path = "/config/{subject}",
+    operation_id = "registry_config_set_subject_level",
+    tag = "schema-registry",
+    summary = "Set a subject's compatibility level",
+    params(
+        ("subject" = String, Path, description = "The subject (a topic's `-value` or `-key`, or a record's name)."),
+    ),
+    request_body = openapi::LevelSetting,
+    responses(
+        (status = 200, description = "The level set.", body = openapi::LevelSetting),
+        (status = 422, description = "An invalid schema, version or level.", body = openapi::RegistryError),
+    ),
+)]
 pub async fn set_subject_level(
     State(r): State<Arc<Registry>>,
     Path(subject): Path<String>,

@@ -73,6 +73,16 @@ pub fn ok(body: Value) -> Answer {
     Ok(reply(StatusCode::OK, body))
 }
 
+#[utoipa::path(
+    get,
+    path = "/",
+    operation_id = "registry_reply_root",
+    tag = "schema-registry",
+    summary = "The registry's root",
+    responses(
+        (status = 200, description = "`{}`.", body = Object),
+    ),
+)]
 pub async fn root() -> Answer {
     ok(json!({}))
 }
