@@ -10,9 +10,9 @@
 pub mod bus;
 pub mod mail;
 pub mod payment;
+pub mod read_model;
 pub mod registry;
 pub mod store;
-pub mod views;
 
 /// Instantiates every event-store scenario (and the checkpoint scenarios) as a test.
 /// The factory expression must evaluate to a future of `(S, G)` where `S` implements
@@ -80,9 +80,9 @@ macro_rules! schema_store_contract {
 #[macro_export]
 macro_rules! read_model_contract {
     ($factory:expr) => {
-        $crate::__contract_tests!(views, $factory;
-            a_batch_stores_its_views_and_its_position_together,
-            a_later_batch_overwrites_a_view,
+        $crate::__contract_tests!(read_model, $factory;
+            a_batch_stores_its_summaries_and_its_position_together,
+            a_later_batch_overwrites_a_summary,
             a_customers_orders_are_listed_newest_first,
             an_analytics_event_recorded_twice_counts_once,
             revenue_adds_up_per_day_refunds_included,

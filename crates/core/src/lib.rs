@@ -12,9 +12,10 @@
 //! - `idle.rs`: how long a follower that has caught up waits before it looks again.
 //! - `mail.rs`: the mail port: an email with a stable `Message-ID`, and its errors.
 //! - `payment.rs`: the payment-provider port: charge, void, refund under idempotency keys.
+//! - `read_model.rs`: the read-model ports: the query side of CQRS (order and stock
+//!   summaries, analytics), kept up to date by projections.
 //! - `registry.rs`: the schema registry, its storage port and compatibility rules.
 //! - `store.rs`: the event store and checkpoint ports: the source of truth.
-//! - `views.rs`: the read-model ports: the query side of CQRS.
 
 pub mod bus;
 pub mod codec;
@@ -24,9 +25,9 @@ pub mod contract;
 pub mod idle;
 pub mod mail;
 pub mod payment;
+pub mod read_model;
 pub mod registry;
 pub mod store;
-pub mod views;
 
 pub use bus::{EventBus, Offset, OutgoingRecord, Record, StartFrom, Subscription};
 pub use codec::{EventCodec, frame, unframe};

@@ -8,9 +8,9 @@ use anyhow::{Context, bail};
 use orderflow_core::EventCodec;
 use orderflow_core::bus::{EventBus, StartFrom};
 use orderflow_core::mail::Mailer;
+use orderflow_core::read_model::{AnalyticsStore, ReadModel};
 use orderflow_core::registry::{Registry, SchemaRegistry};
 use orderflow_core::store::{Checkpoints, EventStore};
-use orderflow_core::views::{AnalyticsStore, ReadModel};
 use orderflow_domain::Money;
 use orderflow_outbound::{FileMailer, HttpSchemaRegistry, SmtpMailer};
 use orderflow_postgres::{PgEventStore, PgReadModel, PgSchemaStore, PoolSettings};
@@ -154,7 +154,7 @@ async fn open_storage(
     Ok(match settings.kind(dir)? {
         StoreKind::Sqlite(path) => {
             let (store, schemas) = open_sqlite(&path)?;
-            let views = Arc::new(
+            let read_model = Arc::new(
                 SqliteReadModel::open(&dir.join("read.db")).context("opening the read models")?,
             );
             Storage {
@@ -162,14 +162,14 @@ async fn open_storage(
                 checkpoints: store,
                 // Refuses to delete for good a schema that stored events use.
                 schemas: Registry::new(schemas.clone()).with_usage(Arc::new(schemas)),
-                read_model: views.clone(),
-                analytics: views,
+                read_model: read_model.clone(),
+                analytics: read_model,
             }
         }
         StoreKind::Postgres(url) => {
             let pool = pool_settings(max_connections, settings.db_acquire_timeout_ms);
             let store = connect_postgres(&url, &pool).await?;
-            let views = Arc::new(PgReadModel::new(store.pool().clone()));
+            let read_model = Arc::new(PgReadModel::new(store.pool().clone()));
             Storage {
                 schemas: {
                     let schemas = PgSchemaStore::new(store.pool().clone());
@@ -177,8 +177,8 @@ async fn open_storage(
                 },
                 store: store.clone(),
                 checkpoints: store,
-                read_model: views.clone(),
-                analytics: views,
+                read_model: read_model.clone(),
+                analytics: read_model,
             }
         }
     })

@@ -3,14 +3,14 @@
 //! registry's storage and the read models. Migrations are versioned files in `migrations/`, run on
 //! connect.
 
+mod read_model;
 mod registry;
 #[cfg(test)]
 mod reopen;
 mod store;
 #[cfg(test)]
 mod test_schema;
-mod views;
 
+pub use read_model::PgReadModel;
 pub use registry::PgSchemaStore;
 pub use store::{PgEventStore, PoolSettings};
-pub use views::PgReadModel;

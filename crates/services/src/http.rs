@@ -26,9 +26,9 @@ use std::sync::Arc;
 
 use axum::Router;
 use orderflow_core::bus::EventBus;
+use orderflow_core::read_model::{AnalyticsStore, ReadModel};
 use orderflow_core::registry::Registry;
 use orderflow_core::store::Checkpoints;
-use orderflow_core::views::{AnalyticsStore, ReadModel};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 

@@ -1,15 +1,17 @@
 //! Projections: the order and stock read models, built from the event store in global
 //! order. Reading the store (rather than the partitioned bus) gives the read model a
 //! single position, so a client can wait until it has caught up with its own write.
-//! Each batch of views is committed together with the position it reached.
+//! Each batch of summaries is committed together with the position it reached.
 
 use orderflow_core::idle::IdlePause;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use orderflow_core::codec::EventCodec;
+use orderflow_core::read_model::{
+    OrderLineSummary, OrderSummary, ReadModel, ReadModelBatch, StockSummary,
+};
 use orderflow_core::store::{EventStore, StoredEvent};
-use orderflow_core::views::{OrderItemView, OrderView, ReadModel, StockView, ViewBatch};
 use orderflow_domain::inventory::SkuStock;
 use orderflow_domain::order::OrderStatus;
 use orderflow_domain::{Aggregate, Event};
@@ -20,7 +22,7 @@ use crate::context::ServiceError;
 
 const BATCH: usize = 1000;
 
-/// The order whose stored view `event` changes: only the order's own events after
+/// The order whose stored summary `event` changes: only the order's own events after
 /// `OrderCreated` do.
 fn changed_order(event: &Event) -> Option<&str> {
     match event {
@@ -32,13 +34,17 @@ fn changed_order(event: &Event) -> Option<&str> {
     }
 }
 
-/// Folds one event into the order view it concerns.
-pub fn project_order(views: &mut HashMap<String, OrderView>, stored: &StoredEvent, event: &Event) {
+/// Folds one event into the order summary it concerns.
+pub fn project_order(
+    summaries: &mut HashMap<String, OrderSummary>,
+    stored: &StoredEvent,
+    event: &Event,
+) {
     let at = stored.occurred_at;
     if let Event::OrderCreated(e) = event {
-        views.insert(
+        summaries.insert(
             e.order_id.to_string(),
-            OrderView {
+            OrderSummary {
                 order_id: e.order_id.to_string(),
                 customer_id: e.customer_id.to_string(),
                 status: OrderStatus::Pending.as_str().into(),
@@ -46,7 +52,7 @@ pub fn project_order(views: &mut HashMap<String, OrderView>, stored: &StoredEven
                     .lines
                     .lines()
                     .iter()
-                    .map(|l| OrderItemView {
+                    .map(|l| OrderLineSummary {
                         sku: l.sku.to_string(),
                         quantity: l.quantity.get(),
                         unit_price_cents: l.unit_price.minor(),
@@ -64,20 +70,20 @@ pub fn project_order(views: &mut HashMap<String, OrderView>, stored: &StoredEven
         );
         return;
     }
-    let Some(view) = changed_order(event).and_then(|id| views.get_mut(id)) else {
+    let Some(summary) = changed_order(event).and_then(|id| summaries.get_mut(id)) else {
         return;
     };
     match event {
-        Event::OrderConfirmed(_) => view.status = OrderStatus::Confirmed.as_str().into(),
+        Event::OrderConfirmed(_) => summary.status = OrderStatus::Confirmed.as_str().into(),
         Event::OrderCancelled(e) => {
-            view.status = OrderStatus::Cancelled.as_str().into();
-            view.cancel_reason = Some(e.reason.clone());
+            summary.status = OrderStatus::Cancelled.as_str().into();
+            summary.cancel_reason = Some(e.reason.clone());
         }
         Event::OrderShipped(e) => {
-            view.status = OrderStatus::Shipped.as_str().into();
-            view.tracking_number = Some(e.tracking_number.clone());
+            summary.status = OrderStatus::Shipped.as_str().into();
+            summary.tracking_number = Some(e.tracking_number.clone());
         }
-        Event::NotificationFailed(e) => view.failures.push(format!(
+        Event::NotificationFailed(e) => summary.failures.push(format!(
             "the {} email to {} could not be sent: {}",
             e.kind.as_str(),
             e.recipient,
@@ -85,19 +91,19 @@ pub fn project_order(views: &mut HashMap<String, OrderView>, stored: &StoredEven
         )),
         _ => return,
     }
-    view.updated_at = at;
+    summary.updated_at = at;
 }
 
-/// Folds one event into a stock view, with the same rules as the write side.
-pub fn project_stock(view: &mut StockView, event: &Event) {
+/// Folds one event into a stock summary, with the same rules as the write side.
+pub fn project_stock(summary: &mut StockSummary, event: &Event) {
     let mut stock = SkuStock {
         known: true,
-        available: view.available,
-        reserved: view.reserved,
+        available: summary.available,
+        reserved: summary.reserved,
     };
     stock.apply(event);
-    view.available = stock.available;
-    view.reserved = stock.reserved;
+    summary.available = stock.available;
+    summary.reserved = stock.reserved;
 }
 
 pub async fn run(
@@ -126,7 +132,7 @@ pub async fn run(
             }
         };
         idle.found();
-        // Loading the views and storing the batch are retried together: a failure in
+        // Loading the summaries and storing the batch are retried together: a failure in
         // either (the database went away) must not stop the read models for good.
         retry_transient(&shutdown, "projections apply", || async {
             let batch = build_batch(&codec, &read_model, &events, last).await?;
@@ -139,7 +145,7 @@ pub async fn run(
     Ok(())
 }
 
-/// The SKU whose stock view an event changes.
+/// The SKU whose stock summary an event changes.
 fn sku_of(event: &Event) -> Option<&str> {
     match event {
         Event::StockLevelSet(e) => Some(e.sku.as_str()),
@@ -150,11 +156,11 @@ fn sku_of(event: &Event) -> Option<&str> {
     }
 }
 
-/// The order ids and SKUs of the stored views that `events` change. An order's view
+/// The order ids and SKUs of the stored summaries that `events` change. An order's summary
 /// changes only with the order's own events; the payment, inventory, shipping and
 /// notification events about it (most of its events) leave it alone, so they neither
-/// load it nor write it back. Orders created in the batch have no stored view yet.
-fn views_to_load<'a>(
+/// load it nor write it back. Orders created in the batch have no stored summary yet.
+fn summaries_to_load<'a>(
     events: impl Iterator<Item = &'a Event> + Clone,
 ) -> (Vec<String>, Vec<String>) {
     let created: HashSet<&str> = events
@@ -186,7 +192,7 @@ async fn build_batch(
     read_model: &Arc<dyn ReadModel>,
     events: &[StoredEvent],
     last: u64,
-) -> Result<ViewBatch, ServiceError> {
+) -> Result<ReadModelBatch, ServiceError> {
     let mut decoded = Vec::with_capacity(events.len());
     for stored in events {
         match codec.decode(stored.schema_id, &stored.payload).await {
@@ -198,15 +204,15 @@ async fn build_batch(
             }
         }
     }
-    // Load every view the batch changes in two queries, then fold in memory.
-    let (order_ids, skus) = views_to_load(decoded.iter().map(|(_, e)| e));
-    let mut orders: HashMap<String, OrderView> = read_model
+    // Load every summary the batch changes in two queries, then fold in memory.
+    let (order_ids, skus) = summaries_to_load(decoded.iter().map(|(_, e)| e));
+    let mut orders: HashMap<String, OrderSummary> = read_model
         .orders(&order_ids)
         .await?
         .into_iter()
         .map(|v| (v.order_id.clone(), v))
         .collect();
-    let mut stock: HashMap<String, StockView> = read_model
+    let mut stock: HashMap<String, StockSummary> = read_model
         .stocks(&skus)
         .await?
         .into_iter()
@@ -215,15 +221,15 @@ async fn build_batch(
     for (stored, event) in &decoded {
         project_order(&mut orders, stored, event);
         if let Some(sku) = sku_of(event) {
-            let view = stock.entry(sku.to_owned()).or_insert_with(|| StockView {
+            let summary = stock.entry(sku.to_owned()).or_insert_with(|| StockSummary {
                 sku: sku.to_owned(),
                 available: 0,
                 reserved: 0,
             });
-            project_stock(view, event);
+            project_stock(summary, event);
         }
     }
-    Ok(ViewBatch {
+    Ok(ReadModelBatch {
         orders: orders.into_values().collect(),
         stock: stock.into_values().collect(),
         position: last,
@@ -236,12 +242,12 @@ mod tests {
     use orderflow_domain::testing::{sample_created, sample_order_id};
     use orderflow_domain::{Event, Money, OrderId, Quantity, Sku};
 
-    use super::views_to_load;
+    use super::summaries_to_load;
 
     type TestResult = Result<(), Box<dyn std::error::Error>>;
 
     #[test]
-    fn events_of_other_services_load_no_order_view() -> TestResult {
+    fn events_of_other_services_load_no_order_summary() -> TestResult {
         let events: Vec<Event> = vec![
             PaymentReceived {
                 order_id: OrderId::parse("order-2")?,
@@ -260,7 +266,7 @@ mod tests {
             }
             .into(),
         ];
-        let (orders, skus) = views_to_load(events.iter());
+        let (orders, skus) = summaries_to_load(events.iter());
         assert_eq!(orders, vec!["order-3".to_owned()]);
         assert_eq!(skus, vec!["SKU-1".to_owned()]);
         Ok(())
@@ -276,13 +282,13 @@ mod tests {
             }
             .into(),
         ];
-        let (orders, _) = views_to_load(events.iter());
+        let (orders, _) = summaries_to_load(events.iter());
         assert!(orders.is_empty(), "{orders:?}");
         Ok(())
     }
 
     #[test]
-    fn an_email_that_failed_for_good_shows_on_the_order_view() {
+    fn an_email_that_failed_for_good_shows_on_the_order_summary() {
         use std::collections::HashMap;
 
         use orderflow_domain::events::{NotificationFailed, NotificationKind};
@@ -308,12 +314,15 @@ mod tests {
             reason: "the email cannot be built: invalid address".into(),
         }
         .into();
-        let mut views = HashMap::new();
+        let mut summaries = HashMap::new();
         for event in [sample_created(), failed] {
-            super::project_order(&mut views, &stored(&event), &event);
+            super::project_order(&mut summaries, &stored(&event), &event);
         }
-        let view = &views[sample_order_id().as_str()];
-        assert_eq!(view.failures.len(), 1, "{view:?}");
-        assert!(view.failures[0].contains("invalid address"), "{view:?}");
+        let summary = &summaries[sample_order_id().as_str()];
+        assert_eq!(summary.failures.len(), 1, "{summary:?}");
+        assert!(
+            summary.failures[0].contains("invalid address"),
+            "{summary:?}"
+        );
     }
 }

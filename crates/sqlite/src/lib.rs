@@ -9,12 +9,12 @@ mod db;
 mod group;
 mod ledger;
 pub mod lineage;
+mod read_model;
 mod registry;
 mod store;
-mod views;
 
 pub use bus::SqliteBus;
 pub use ledger::{Call, SimulatedProvider, SimulatedSettings};
+pub use read_model::SqliteReadModel;
 pub use registry::SqliteSchemaStore;
 pub use store::{EVENTS_TABLE, SqliteEventStore};
-pub use views::SqliteReadModel;

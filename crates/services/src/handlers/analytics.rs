@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use orderflow_core::views::{AnalyticsChange, AnalyticsStore};
+use orderflow_core::read_model::{AnalyticsChange, AnalyticsStore};
 use orderflow_domain::Event;
 use orderflow_domain::order::OrderStatus;
 

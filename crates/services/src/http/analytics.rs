@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::State;
-use orderflow_core::views::AnalyticsSummary;
+use orderflow_core::read_model::AnalyticsSummary;
 use serde::Serialize;
 use utoipa::ToSchema;
 

@@ -177,7 +177,7 @@ pub async fn get(
             ))
         })?;
     Ok(Json(OrderAnswer::Read(OrderRead {
-        order: OrderBody::from_view(&view),
+        order: OrderBody::from_summary(&view),
         read_at,
     })))
 }
@@ -320,7 +320,7 @@ pub async fn of_customer(
         .map_err(ApiError::read_models)?;
     Ok(Json(CustomerOrders {
         customer_id,
-        orders: orders.iter().map(OrderBody::from_view).collect(),
+        orders: orders.iter().map(OrderBody::from_summary).collect(),
         read_at,
     }))
 }

@@ -3,7 +3,9 @@
 
 use axum::http::Method;
 use chrono::{DateTime, Utc};
-use orderflow_core::views::{OrderItemView, OrderView, ReadModel, StockView, ViewBatch};
+use orderflow_core::read_model::{
+    OrderLineSummary, OrderSummary, ReadModel, ReadModelBatch, StockSummary,
+};
 use serde_json::{Value, json};
 
 use crate::support::*;
@@ -23,12 +25,12 @@ fn at(text: &str) -> Res<DateTime<Utc>> {
 }
 
 /// An order as the projections would have left it in the read model.
-fn projected_order() -> Res<OrderView> {
-    Ok(OrderView {
+fn projected_order() -> Res<OrderSummary> {
+    Ok(OrderSummary {
         order_id: "o-1".into(),
         customer_id: "c-1".into(),
         status: "SHIPPED".into(),
-        items: vec![OrderItemView {
+        items: vec![OrderLineSummary {
             sku: "SKU-1".into(),
             quantity: 2,
             unit_price_cents: 1999,
@@ -63,9 +65,9 @@ fn rendered_order() -> Value {
 }
 
 async fn with_projected_order(app: &App) -> Res<()> {
-    let batch = ViewBatch {
+    let batch = ReadModelBatch {
         orders: vec![projected_order()?],
-        stock: vec![StockView {
+        stock: vec![StockSummary {
             sku: "SKU-1".into(),
             available: 7,
             reserved: 2,

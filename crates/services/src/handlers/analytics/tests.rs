@@ -105,7 +105,7 @@ fn an_event_about_neither_changes_nothing() -> TestResult {
 #[tokio::test]
 async fn a_handled_event_is_counted_in_the_summary() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let store = Arc::new(SqliteReadModel::open(&dir.path().join("views.db"))?);
+    let store = Arc::new(SqliteReadModel::open(&dir.path().join("read.db"))?);
     let analytics = AnalyticsService {
         store: store.clone(),
     };
@@ -118,7 +118,7 @@ async fn a_handled_event_is_counted_in_the_summary() -> TestResult {
 #[tokio::test]
 async fn analytics_reads_orders_and_payments_as_the_analytics_group() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let store = Arc::new(SqliteReadModel::open(&dir.path().join("views.db"))?);
+    let store = Arc::new(SqliteReadModel::open(&dir.path().join("read.db"))?);
     let analytics = AnalyticsService { store };
     assert_eq!(analytics.group(), "analytics");
     assert_eq!(analytics.topics(), ["orders", "payments"]);

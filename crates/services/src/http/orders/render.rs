@@ -1,10 +1,10 @@
-//! The order as the API shows it, rendered here only: from its read-model view, or
+//! The order as the API shows it, rendered here only: from its read-model summary, or
 //! folded from its events as of a moment; and the other answers about orders.
 
 use chrono::{DateTime, Utc};
 use orderflow_core::codec::{CodecError, to_json};
+use orderflow_core::read_model::OrderSummary;
 use orderflow_core::store::StoredEvent;
-use orderflow_core::views::OrderView;
 use orderflow_domain::Event;
 use orderflow_domain::order::OrderState;
 use serde::Serialize;
@@ -55,12 +55,12 @@ fn major(cents: i64) -> f64 {
 
 impl OrderBody {
     /// The order as the read model has it.
-    pub fn from_view(view: &OrderView) -> Self {
+    pub fn from_summary(summary: &OrderSummary) -> Self {
         Self {
-            order_id: view.order_id.clone(),
-            customer_id: view.customer_id.clone(),
-            status: view.status.clone(),
-            items: view
+            order_id: summary.order_id.clone(),
+            customer_id: summary.customer_id.clone(),
+            status: summary.status.clone(),
+            items: summary
                 .items
                 .iter()
                 .map(|i| ItemBody {
@@ -69,14 +69,14 @@ impl OrderBody {
                     unit_price: major(i.unit_price_cents),
                 })
                 .collect(),
-            total_amount: major(view.total_cents),
-            currency: view.currency.clone(),
-            shipping_address: view.shipping_address.clone(),
-            created_at: view.created_at,
-            updated_at: view.updated_at,
-            cancel_reason: view.cancel_reason.clone(),
-            tracking_number: view.tracking_number.clone(),
-            failures: Some(view.failures.clone()),
+            total_amount: major(summary.total_cents),
+            currency: summary.currency.clone(),
+            shipping_address: summary.shipping_address.clone(),
+            created_at: summary.created_at,
+            updated_at: summary.updated_at,
+            cancel_reason: summary.cancel_reason.clone(),
+            tracking_number: summary.tracking_number.clone(),
+            failures: Some(summary.failures.clone()),
         }
     }
 

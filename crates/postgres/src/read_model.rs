@@ -1,12 +1,12 @@
-//! Read models in PostgreSQL: order and stock views with the position they reflect (one
+//! Read models in PostgreSQL: order and stock summaries with the position they reflect (one
 //! transaction per batch), and analytics deduplicated by event id.
 
 use async_trait::async_trait;
-use orderflow_core::store::StoreError;
-use orderflow_core::views::{
-    AnalyticsChange, AnalyticsStore, AnalyticsSummary, OrderItemView, OrderView, ReadModel,
-    StockView, ViewBatch,
+use orderflow_core::read_model::{
+    AnalyticsChange, AnalyticsStore, AnalyticsSummary, OrderLineSummary, OrderSummary, ReadModel,
+    ReadModelBatch, StockSummary,
 };
+use orderflow_core::store::StoreError;
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
@@ -37,14 +37,14 @@ macro_rules! select_orders {
     };
 }
 
-fn row_to_order(row: &PgRow) -> Result<OrderView, StoreError> {
+fn row_to_order(row: &PgRow) -> Result<OrderSummary, StoreError> {
     let get = |e: sqlx::Error| unavailable(e);
     let items: String = row.try_get("items").map_err(get)?;
-    Ok(OrderView {
+    Ok(OrderSummary {
         order_id: row.try_get("order_id").map_err(get)?,
         customer_id: row.try_get("customer_id").map_err(get)?,
         status: row.try_get("status").map_err(get)?,
-        items: serde_json::from_str::<Vec<OrderItemView>>(&items).map_err(unavailable)?,
+        items: serde_json::from_str::<Vec<OrderLineSummary>>(&items).map_err(unavailable)?,
         total_cents: row.try_get("total_cents").map_err(get)?,
         currency: row.try_get("currency").map_err(get)?,
         shipping_address: row.try_get("shipping_address").map_err(get)?,
@@ -60,8 +60,8 @@ fn row_to_order(row: &PgRow) -> Result<OrderView, StoreError> {
     })
 }
 
-fn row_to_stock(row: &PgRow) -> Result<StockView, StoreError> {
-    Ok(StockView {
+fn row_to_stock(row: &PgRow) -> Result<StockSummary, StoreError> {
+    Ok(StockSummary {
         sku: row.try_get("sku").map_err(unavailable)?,
         available: row.try_get::<i64, _>("available").map_err(unavailable)? as u64,
         reserved: row.try_get::<i64, _>("reserved").map_err(unavailable)? as u64,
@@ -70,7 +70,7 @@ fn row_to_stock(row: &PgRow) -> Result<StockView, StoreError> {
 
 #[async_trait]
 impl ReadModel for PgReadModel {
-    async fn apply(&self, batch: ViewBatch) -> Result<(), StoreError> {
+    async fn apply(&self, batch: ReadModelBatch) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(unavailable)?;
         for o in &batch.orders {
             sqlx::query(
@@ -133,11 +133,11 @@ impl ReadModel for PgReadModel {
         Ok(position.unwrap_or(0) as u64)
     }
 
-    async fn order(&self, order_id: &str) -> Result<Option<OrderView>, StoreError> {
+    async fn order(&self, order_id: &str) -> Result<Option<OrderSummary>, StoreError> {
         Ok(self.orders(&[order_id.to_owned()]).await?.pop())
     }
 
-    async fn orders(&self, order_ids: &[String]) -> Result<Vec<OrderView>, StoreError> {
+    async fn orders(&self, order_ids: &[String]) -> Result<Vec<OrderSummary>, StoreError> {
         let rows = sqlx::query(select_orders!("WHERE order_id = ANY($1)"))
             .bind(order_ids)
             .fetch_all(&self.pool)
@@ -146,7 +146,7 @@ impl ReadModel for PgReadModel {
         rows.iter().map(row_to_order).collect()
     }
 
-    async fn customer_orders(&self, customer_id: &str) -> Result<Vec<OrderView>, StoreError> {
+    async fn customer_orders(&self, customer_id: &str) -> Result<Vec<OrderSummary>, StoreError> {
         let rows = sqlx::query(select_orders!(
             "WHERE customer_id = $1 ORDER BY created_at DESC, order_id"
         ))
@@ -157,11 +157,11 @@ impl ReadModel for PgReadModel {
         rows.iter().map(row_to_order).collect()
     }
 
-    async fn stock(&self, sku: &str) -> Result<Option<StockView>, StoreError> {
+    async fn stock(&self, sku: &str) -> Result<Option<StockSummary>, StoreError> {
         Ok(self.stocks(&[sku.to_owned()]).await?.pop())
     }
 
-    async fn stocks(&self, skus: &[String]) -> Result<Vec<StockView>, StoreError> {
+    async fn stocks(&self, skus: &[String]) -> Result<Vec<StockSummary>, StoreError> {
         let rows =
             sqlx::query("SELECT sku, available, reserved FROM stock_views WHERE sku = ANY($1)")
                 .bind(skus)

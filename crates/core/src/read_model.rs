@@ -1,5 +1,6 @@
-//! Read-model ports: the query side of CQRS. Projections compute views from events and
-//! hand them over in batches, each committed atomically with the position it reached, so
+//! Read-model ports: the query side of CQRS. A read model is the stored query side (order
+//! and stock summaries, analytics); projections compute its rows from events and hand them
+//! over in batches, each committed atomically with the position it reached, so
 //! a crash can neither apply an event twice nor skip one.
 
 use std::collections::BTreeMap;
@@ -14,7 +15,7 @@ use crate::store::StoreError;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct OrderItemView {
+pub struct OrderLineSummary {
     pub sku: String,
     pub quantity: u32,
     pub unit_price_cents: i64,
@@ -22,11 +23,11 @@ pub struct OrderItemView {
 
 /// An order as the read side shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrderView {
+pub struct OrderSummary {
     pub order_id: String,
     pub customer_id: String,
     pub status: String,
-    pub items: Vec<OrderItemView>,
+    pub items: Vec<OrderLineSummary>,
     pub total_cents: i64,
     pub currency: String,
     pub shipping_address: Option<String>,
@@ -41,34 +42,34 @@ pub struct OrderView {
 
 /// One SKU's stock as the read side shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StockView {
+pub struct StockSummary {
     pub sku: String,
     pub available: u64,
     pub reserved: u64,
 }
 
-/// Views changed by a run of events, and the global position the run ended at.
+/// Summaries changed by a run of events, and the global position the run ended at.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ViewBatch {
-    pub orders: Vec<OrderView>,
-    pub stock: Vec<StockView>,
+pub struct ReadModelBatch {
+    pub orders: Vec<OrderSummary>,
+    pub stock: Vec<StockSummary>,
     pub position: u64,
 }
 
-/// The order and stock views, with the position they reflect.
+/// The order and stock summaries, with the position they reflect.
 #[async_trait]
 pub trait ReadModel: Send + Sync + fmt::Debug {
-    /// Stores the views and the new position in one transaction.
-    async fn apply(&self, batch: ViewBatch) -> Result<(), StoreError>;
-    /// The global position every view reflects (0 before any event).
+    /// Stores the summaries and the new position in one transaction.
+    async fn apply(&self, batch: ReadModelBatch) -> Result<(), StoreError>;
+    /// The global position every summary reflects (0 before any event).
     async fn position(&self) -> Result<u64, StoreError>;
-    async fn order(&self, order_id: &str) -> Result<Option<OrderView>, StoreError>;
-    /// The views of these orders that exist, in any order.
-    async fn orders(&self, order_ids: &[String]) -> Result<Vec<OrderView>, StoreError>;
-    async fn customer_orders(&self, customer_id: &str) -> Result<Vec<OrderView>, StoreError>;
-    async fn stock(&self, sku: &str) -> Result<Option<StockView>, StoreError>;
-    /// The views of these SKUs that exist, in any order.
-    async fn stocks(&self, skus: &[String]) -> Result<Vec<StockView>, StoreError>;
+    async fn order(&self, order_id: &str) -> Result<Option<OrderSummary>, StoreError>;
+    /// The summaries of these orders that exist, in any order.
+    async fn orders(&self, order_ids: &[String]) -> Result<Vec<OrderSummary>, StoreError>;
+    async fn customer_orders(&self, customer_id: &str) -> Result<Vec<OrderSummary>, StoreError>;
+    async fn stock(&self, sku: &str) -> Result<Option<StockSummary>, StoreError>;
+    /// The summaries of these SKUs that exist, in any order.
+    async fn stocks(&self, skus: &[String]) -> Result<Vec<StockSummary>, StoreError>;
 }
 
 /// What one event changes in the analytics.

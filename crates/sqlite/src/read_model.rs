@@ -1,14 +1,14 @@
-//! Read models in SQLite: order and stock views with the position they reflect, and the
+//! Read models in SQLite: order and stock summaries with the position they reflect, and the
 //! analytics tables, deduplicated by event id.
 
 use std::path::Path;
 
 use async_trait::async_trait;
-use orderflow_core::store::StoreError;
-use orderflow_core::views::{
-    AnalyticsChange, AnalyticsStore, AnalyticsSummary, OrderItemView, OrderView, ReadModel,
-    StockView, ViewBatch,
+use orderflow_core::read_model::{
+    AnalyticsChange, AnalyticsStore, AnalyticsSummary, OrderLineSummary, OrderSummary, ReadModel,
+    ReadModelBatch, StockSummary,
 };
+use orderflow_core::store::StoreError;
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
@@ -120,9 +120,9 @@ const ORDER_COLUMNS: &str = "order_id, customer_id, status, items, total_cents, 
                              updated_at, cancel_reason, tracking_number, currency, shipping_address, \
                              failures";
 
-fn row_to_order(row: &rusqlite::Row<'_>) -> rusqlite::Result<(OrderView, String)> {
+fn row_to_order(row: &rusqlite::Row<'_>) -> rusqlite::Result<(OrderSummary, String)> {
     Ok((
-        OrderView {
+        OrderSummary {
             order_id: row.get(0)?,
             customer_id: row.get(1)?,
             status: row.get(2)?,
@@ -155,14 +155,14 @@ fn failures_column(failures: &[String]) -> Result<Option<String>, Error> {
     })
 }
 
-fn with_items((mut view, items): (OrderView, String)) -> Result<OrderView, Error> {
-    view.items = serde_json::from_str::<Vec<OrderItemView>>(&items)?;
-    Ok(view)
+fn with_items((mut summary, items): (OrderSummary, String)) -> Result<OrderSummary, Error> {
+    summary.items = serde_json::from_str::<Vec<OrderLineSummary>>(&items)?;
+    Ok(summary)
 }
 
 #[async_trait]
 impl ReadModel for SqliteReadModel {
-    async fn apply(&self, batch: ViewBatch) -> Result<(), StoreError> {
+    async fn apply(&self, batch: ReadModelBatch) -> Result<(), StoreError> {
         self.write(move |tx| {
             {
                 // An order's customer and creation time never change, so an update
@@ -225,15 +225,15 @@ impl ReadModel for SqliteReadModel {
             .await?)
     }
 
-    async fn order(&self, order_id: &str) -> Result<Option<OrderView>, StoreError> {
+    async fn order(&self, order_id: &str) -> Result<Option<OrderSummary>, StoreError> {
         Ok(self.orders(&[order_id.to_owned()]).await?.pop())
     }
 
-    async fn orders(&self, order_ids: &[String]) -> Result<Vec<OrderView>, StoreError> {
+    async fn orders(&self, order_ids: &[String]) -> Result<Vec<OrderSummary>, StoreError> {
         let ids = order_ids.to_vec();
         Ok(self
             .reads
-            .with(move |conn| -> Result<Vec<OrderView>, Error> {
+            .with(move |conn| -> Result<Vec<OrderSummary>, Error> {
                 let mut out = Vec::with_capacity(ids.len());
                 for chunk in ids.chunks(500) {
                     let sql = format!(
@@ -250,11 +250,11 @@ impl ReadModel for SqliteReadModel {
             .await?)
     }
 
-    async fn customer_orders(&self, customer_id: &str) -> Result<Vec<OrderView>, StoreError> {
+    async fn customer_orders(&self, customer_id: &str) -> Result<Vec<OrderSummary>, StoreError> {
         let id = customer_id.to_owned();
         Ok(self
             .reads
-            .with(move |conn| -> Result<Vec<OrderView>, Error> {
+            .with(move |conn| -> Result<Vec<OrderSummary>, Error> {
                 let sql = format!(
                     "SELECT {ORDER_COLUMNS} FROM order_views WHERE customer_id = ?1 \
                      ORDER BY created_at DESC, order_id"
@@ -266,15 +266,15 @@ impl ReadModel for SqliteReadModel {
             .await?)
     }
 
-    async fn stock(&self, sku: &str) -> Result<Option<StockView>, StoreError> {
+    async fn stock(&self, sku: &str) -> Result<Option<StockSummary>, StoreError> {
         Ok(self.stocks(&[sku.to_owned()]).await?.pop())
     }
 
-    async fn stocks(&self, skus: &[String]) -> Result<Vec<StockView>, StoreError> {
+    async fn stocks(&self, skus: &[String]) -> Result<Vec<StockSummary>, StoreError> {
         let skus = skus.to_vec();
         Ok(self
             .reads
-            .with(move |conn| -> Result<Vec<StockView>, Error> {
+            .with(move |conn| -> Result<Vec<StockSummary>, Error> {
                 let mut out = Vec::with_capacity(skus.len());
                 for chunk in skus.chunks(500) {
                     let sql = format!(
@@ -283,7 +283,7 @@ impl ReadModel for SqliteReadModel {
                     );
                     let mut stmt = conn.prepare_cached(&sql)?;
                     let rows = stmt.query_map(rusqlite::params_from_iter(chunk), |r| {
-                        Ok(StockView {
+                        Ok(StockSummary {
                             sku: r.get(0)?,
                             available: r.get::<_, i64>(1)? as u64,
                             reserved: r.get::<_, i64>(2)? as u64,

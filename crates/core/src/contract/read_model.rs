@@ -1,21 +1,22 @@
-//! Read-model scenarios: the order and stock views with their position, and analytics.
+//! Read-model scenarios: the order and stock summaries with their position, and analytics.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::views::{
-    AnalyticsChange, AnalyticsStore, OrderItemView, OrderView, ReadModel, StockView, ViewBatch,
+use crate::read_model::{
+    AnalyticsChange, AnalyticsStore, OrderLineSummary, OrderSummary, ReadModel, ReadModelBatch,
+    StockSummary,
 };
 
-fn order(id: &str, customer: &str, created_ms: i64, status: &str) -> OrderView {
+fn order(id: &str, customer: &str, created_ms: i64, status: &str) -> OrderSummary {
     let at = DateTime::<Utc>::from_timestamp_millis(created_ms).expect("time");
-    OrderView {
+    OrderSummary {
         order_id: id.into(),
         customer_id: customer.into(),
         status: status.into(),
-        items: vec![OrderItemView {
+        items: vec![OrderLineSummary {
             sku: "A".into(),
             quantity: 2,
             unit_price_cents: 150,
@@ -36,7 +37,7 @@ pub async fn an_orders_failed_steps_are_kept_with_it<M: ReadModel + AnalyticsSto
     failed.failures =
         vec!["the ORDER_RECEIVED email to a:b@x could not be sent: no address".into()];
     model
-        .apply(ViewBatch {
+        .apply(ReadModelBatch {
             orders: vec![failed.clone()],
             stock: vec![],
             position: 1,
@@ -46,59 +47,61 @@ pub async fn an_orders_failed_steps_are_kept_with_it<M: ReadModel + AnalyticsSto
     assert_eq!(model.order("o-f").await.unwrap(), Some(failed));
 }
 
-pub async fn a_batch_stores_its_views_and_its_position_together<M: ReadModel + AnalyticsStore>(
+pub async fn a_batch_stores_its_summaries_and_its_position_together<
+    M: ReadModel + AnalyticsStore,
+>(
     model: Arc<M>,
 ) {
     assert_eq!(model.position().await.unwrap(), 0);
-    let view = order("o-1", "c-1", 1_000, "PENDING");
-    let stock = StockView {
+    let summary = order("o-1", "c-1", 1_000, "PENDING");
+    let stock = StockSummary {
         sku: "A".into(),
         available: 8,
         reserved: 2,
     };
     model
-        .apply(ViewBatch {
-            orders: vec![view.clone()],
+        .apply(ReadModelBatch {
+            orders: vec![summary.clone()],
             stock: vec![stock.clone()],
             position: 7,
         })
         .await
         .unwrap();
     assert_eq!(model.position().await.unwrap(), 7);
-    assert_eq!(model.order("o-1").await.unwrap(), Some(view));
+    assert_eq!(model.order("o-1").await.unwrap(), Some(summary));
     assert_eq!(model.stock("A").await.unwrap(), Some(stock));
     assert_eq!(model.order("nope").await.unwrap(), None);
     assert_eq!(model.stock("nope").await.unwrap(), None);
 }
 
-pub async fn a_later_batch_overwrites_a_view<M: ReadModel + AnalyticsStore>(model: Arc<M>) {
-    let mut view = order("o-1", "c-1", 1_000, "PENDING");
+pub async fn a_later_batch_overwrites_a_summary<M: ReadModel + AnalyticsStore>(model: Arc<M>) {
+    let mut summary = order("o-1", "c-1", 1_000, "PENDING");
     model
-        .apply(ViewBatch {
-            orders: vec![view.clone()],
+        .apply(ReadModelBatch {
+            orders: vec![summary.clone()],
             stock: vec![],
             position: 1,
         })
         .await
         .unwrap();
-    view.status = "SHIPPED".into();
-    view.tracking_number = Some("T".into());
+    summary.status = "SHIPPED".into();
+    summary.tracking_number = Some("T".into());
     model
-        .apply(ViewBatch {
-            orders: vec![view.clone()],
+        .apply(ReadModelBatch {
+            orders: vec![summary.clone()],
             stock: vec![],
             position: 2,
         })
         .await
         .unwrap();
-    assert_eq!(model.order("o-1").await.unwrap(), Some(view));
+    assert_eq!(model.order("o-1").await.unwrap(), Some(summary));
 }
 
 pub async fn a_customers_orders_are_listed_newest_first<M: ReadModel + AnalyticsStore>(
     model: Arc<M>,
 ) {
     model
-        .apply(ViewBatch {
+        .apply(ReadModelBatch {
             orders: vec![
                 order("old", "c-1", 1_000, "SHIPPED"),
                 order("new", "c-1", 2_000, "PENDING"),

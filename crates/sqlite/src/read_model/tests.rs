@@ -13,22 +13,22 @@ async fn the_position_survives_reopening() -> Result<(), StoreError> {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("read.db");
     SqliteReadModel::open(&path)?
-        .apply(ViewBatch {
+        .apply(ReadModelBatch {
             position: 42,
-            ..ViewBatch::default()
+            ..ReadModelBatch::default()
         })
         .await?;
     assert_eq!(SqliteReadModel::open(&path)?.position().await?, 42);
     Ok(())
 }
 
-fn order(status: &str) -> OrderView {
+fn order(status: &str) -> OrderSummary {
     let at = chrono::DateTime::from_timestamp_micros(1_700_000_000_000_000).expect("time");
-    OrderView {
+    OrderSummary {
         order_id: "o-1".into(),
         customer_id: "c-1".into(),
         status: status.into(),
-        items: vec![OrderItemView {
+        items: vec![OrderLineSummary {
             sku: "SKU-1".into(),
             quantity: 2,
             unit_price_cents: 1999,
@@ -46,14 +46,14 @@ fn order(status: &str) -> OrderView {
 
 async fn apply_order(
     model: &SqliteReadModel,
-    view: OrderView,
+    summary: OrderSummary,
     position: u64,
 ) -> Result<(), StoreError> {
     model
-        .apply(ViewBatch {
-            orders: vec![view],
+        .apply(ReadModelBatch {
+            orders: vec![summary],
             position,
-            ..ViewBatch::default()
+            ..ReadModelBatch::default()
         })
         .await
 }
