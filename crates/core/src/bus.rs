@@ -11,14 +11,8 @@ mod partitioner;
 
 pub use partitioner::{murmur2, partition_for};
 
-/// The topics of the pipeline.
-pub const TOPICS: [&str; 5] = [
-    "orders",
-    "payments",
-    "inventory",
-    "shipments",
-    "notifications",
-];
+/// The topics of the pipeline ([`Topic::ALL`]), each named on the bus by [`Topic::name`].
+pub use orderflow_domain::Topic;
 
 /// Partitions per topic by default, as in the article's `orders` topic.
 pub const DEFAULT_PARTITIONS: u32 = 12;

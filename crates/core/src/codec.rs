@@ -8,7 +8,7 @@ use std::sync::{Arc, LazyLock, RwLock};
 use apache_avro::Schema;
 use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::writer::datum::GenericDatumWriter;
-use orderflow_domain::{DomainError, Event};
+use orderflow_domain::{DomainError, Event, EventType, Topic, topic_of_type};
 
 use crate::registry::{RegistryError, SchemaRegistry};
 
@@ -19,91 +19,91 @@ pub mod wire;
 pub use depth::MAX_DEPTH;
 
 /// The `.avsc` files of the repository, compiled in: the current reader and writer schemas.
-pub const SCHEMA_FILES: &[(&str, &str)] = &[
+pub const SCHEMA_FILES: &[(EventType, &str)] = &[
     (
-        "OrderCreated",
+        EventType::OrderCreated,
         include_str!("../../../schemas/OrderCreated.avsc"),
     ),
     (
-        "OrderConfirmed",
+        EventType::OrderConfirmed,
         include_str!("../../../schemas/OrderConfirmed.avsc"),
     ),
     (
-        "OrderCancelled",
+        EventType::OrderCancelled,
         include_str!("../../../schemas/OrderCancelled.avsc"),
     ),
     (
-        "OrderShipped",
+        EventType::OrderShipped,
         include_str!("../../../schemas/OrderShipped.avsc"),
     ),
     (
-        "PaymentReceived",
+        EventType::PaymentReceived,
         include_str!("../../../schemas/PaymentReceived.avsc"),
     ),
     (
-        "PaymentDeclined",
+        EventType::PaymentDeclined,
         include_str!("../../../schemas/PaymentDeclined.avsc"),
     ),
     (
-        "PaymentRefunded",
+        EventType::PaymentRefunded,
         include_str!("../../../schemas/PaymentRefunded.avsc"),
     ),
     (
-        "StockLevelSet",
+        EventType::StockLevelSet,
         include_str!("../../../schemas/StockLevelSet.avsc"),
     ),
     (
-        "StockAllocated",
+        EventType::StockAllocated,
         include_str!("../../../schemas/StockAllocated.avsc"),
     ),
     (
-        "StockDeallocated",
+        EventType::StockDeallocated,
         include_str!("../../../schemas/StockDeallocated.avsc"),
     ),
     (
-        "StockReserved",
+        EventType::StockReserved,
         include_str!("../../../schemas/StockReserved.avsc"),
     ),
     (
-        "StockUnavailable",
+        EventType::StockUnavailable,
         include_str!("../../../schemas/StockUnavailable.avsc"),
     ),
     (
-        "StockReleased",
+        EventType::StockReleased,
         include_str!("../../../schemas/StockReleased.avsc"),
     ),
     (
-        "StockShipped",
+        EventType::StockShipped,
         include_str!("../../../schemas/StockShipped.avsc"),
     ),
     (
-        "StockFulfilled",
+        EventType::StockFulfilled,
         include_str!("../../../schemas/StockFulfilled.avsc"),
     ),
     (
-        "ShipmentDispatched",
+        EventType::ShipmentDispatched,
         include_str!("../../../schemas/ShipmentDispatched.avsc"),
     ),
     (
-        "NotificationSent",
+        EventType::NotificationSent,
         include_str!("../../../schemas/NotificationSent.avsc"),
     ),
     // Added last: types are registered in this order, so the ids earlier types get in a
     // new registry stay as they were.
     (
-        "PaymentSkipped",
+        EventType::PaymentSkipped,
         include_str!("../../../schemas/PaymentSkipped.avsc"),
     ),
     (
-        "NotificationFailed",
+        EventType::NotificationFailed,
         include_str!("../../../schemas/NotificationFailed.avsc"),
     ),
 ];
 
 /// Earlier versions of the schemas, oldest first: registered before the current ones so
 /// the registry holds the whole history.
-pub const HISTORY_FILES: &[(&str, &str)] = &[(
-    "OrderCreated",
+pub const HISTORY_FILES: &[(EventType, &str)] = &[(
+    EventType::OrderCreated,
     include_str!("../../../schemas/history/OrderCreated.v1.avsc"),
 )];
 
@@ -113,7 +113,7 @@ pub const LEGACY_FILES: &[(&str, &str)] = &[(
     include_str!("../../../schemas/legacy/OrderPlaced.avsc"),
 )];
 
-static SCHEMAS: LazyLock<Vec<(&'static str, Schema)>> = LazyLock::new(|| {
+static SCHEMAS: LazyLock<Vec<(EventType, Schema)>> = LazyLock::new(|| {
     SCHEMA_FILES
         .iter()
         .map(|(name, text)| {
@@ -137,20 +137,28 @@ const READ_ONLY: u32 = u32::MAX;
 /// leaves room for any real record and refuses the rest as malformed at once.
 pub const MAX_ALLOCATION_BYTES: usize = 16 * 1024 * 1024;
 
-/// The topic an event type is published to.
-pub fn topic_of_type(event_type: &str) -> &'static str {
-    match event_type {
-        t if t.starts_with("Order") => "orders",
-        t if t.starts_with("Payment") => "payments",
-        t if t.starts_with("Stock") => "inventory",
-        t if t.starts_with("Shipment") => "shipments",
-        _ => "notifications",
-    }
+/// The registry subject of a record type published to `topic` (topic-record-name
+/// strategy).
+pub fn subject(topic: Topic, record_name: &str) -> String {
+    format!("{topic}-{record_name}")
 }
 
-/// The registry subject of an event type (topic-record-name strategy).
-pub fn subject_of_type(event_type: &str) -> String {
-    format!("{}-{event_type}", topic_of_type(event_type))
+/// The registry subject of an event type.
+pub fn subject_of(event_type: EventType) -> String {
+    subject(topic_of_type(event_type), event_type.name())
+}
+
+/// The topic records of this type are published to: an event type's, or for a type
+/// that is no longer written, the topic of the event type its upcaster turns it into.
+/// `None` for a type this build does not know.
+pub fn topic_of_record(record_name: &str) -> Option<Topic> {
+    let current = EventType::parse(record_name).or_else(|| {
+        upcast::builtin()
+            .iter()
+            .find(|u| u.reads() == record_name)
+            .map(|u| u.produces())
+    })?;
+    Some(topic_of_type(current))
 }
 
 /// An encoded event: what the store keeps.
@@ -213,17 +221,17 @@ impl EventCodec {
     pub async fn new(registry: Arc<dyn SchemaRegistry>) -> Result<Self, CodecError> {
         for (name, text) in HISTORY_FILES {
             registry
-                .register(&subject_of_type(name), text)
+                .register(&subject_of(*name), text)
                 .await
                 .map_err(CodecError::Registry)?;
         }
         let mut types = Vec::new();
         for ((name, text), (_, schema)) in SCHEMA_FILES.iter().zip(SCHEMAS.iter()) {
             let id = registry
-                .register(&subject_of_type(name), text)
+                .register(&subject_of(*name), text)
                 .await
                 .map_err(CodecError::Registry)?;
-            types.push((*name, schema, id));
+            types.push((name.name(), schema, id));
         }
         Self::build(registry, types)
     }
@@ -238,7 +246,7 @@ impl EventCodec {
     ) -> Result<Self, CodecError> {
         let mut types = Vec::new();
         for (name, text) in schemas {
-            let Some(name) = Event::TYPES.iter().find(|t| *t == name) else {
+            let Some(name) = EventType::parse(name) else {
                 return Err(CodecError::UnknownType {
                     id: 0,
                     name: name.clone(),
@@ -249,7 +257,7 @@ impl EventCodec {
                 reason: format!("{name}: {e}"),
             })?;
             let schema: &'static Schema = Box::leak(Box::new(schema));
-            types.push((*name, schema, READ_ONLY));
+            types.push((name.name(), schema, READ_ONLY));
         }
         Self::build(registry, types)
     }
@@ -374,7 +382,7 @@ impl EventCodec {
         payload: &[u8],
     ) -> Result<Event, CodecError> {
         let upcaster = self.upcasters.iter().find(|u| u.reads() == name);
-        let target = upcaster.and_then(|u| self.by_type.get(u.produces()));
+        let target = upcaster.and_then(|u| self.by_type.get(u.produces().name()));
         let (Some(upcaster), Some(target)) = (upcaster, target) else {
             return Err(CodecError::UnknownType {
                 id: schema_id,

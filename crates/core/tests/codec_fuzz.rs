@@ -15,7 +15,9 @@ use std::time::Duration;
 use apache_avro::Schema;
 use apache_avro::types::Value as Avro;
 use apache_avro::writer::datum::GenericDatumWriter;
-use orderflow_core::codec::{CodecError, HISTORY_FILES, LEGACY_FILES, MAX_DEPTH, subject_of_type};
+use orderflow_core::codec::{
+    CodecError, HISTORY_FILES, LEGACY_FILES, MAX_DEPTH, subject, subject_of, topic_of_record,
+};
 use orderflow_core::registry::Registry;
 use orderflow_core::{EventCodec, SchemaRegistry, frame};
 use orderflow_domain::events::*;
@@ -67,14 +69,15 @@ impl Fixture {
                 .iter()
                 .filter_map(|t| codec.schema_id(t))
                 .collect();
-            let (name, text) = HISTORY_FILES[0];
+            let (event_type, text) = HISTORY_FILES[0];
             let v1_id = registry
-                .register(&subject_of_type(name), text)
+                .register(&subject_of(event_type), text)
                 .await
                 .expect("v1 registered");
             let (name, text) = LEGACY_FILES[0];
+            let topic = topic_of_record(name).expect("the legacy type has an upcaster");
             let legacy_id = registry
-                .register(&subject_of_type(name), text)
+                .register(&subject(topic, name), text)
                 .await
                 .expect("legacy registered");
             ids.extend([v1_id, legacy_id]);
@@ -353,7 +356,7 @@ fn older(p: &Parts, legacy: bool) -> Vec<u8> {
     let (name, text) = if legacy {
         LEGACY_FILES[0]
     } else {
-        HISTORY_FILES[0]
+        (HISTORY_FILES[0].0.name(), HISTORY_FILES[0].1)
     };
     let schema = Schema::parse_str(text).unwrap_or_else(|e| panic!("{name}: {e}"));
     let s = |v: &str| Avro::String(v.to_owned());

@@ -178,15 +178,49 @@ macro_rules! events {
             $($variant($variant),)*
         }
 
+        /// The type of an event, without its data.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum EventType {
+            $($variant,)*
+        }
+
+        impl EventType {
+            /// Every event type, in the order of [`Event::TYPES`].
+            pub const ALL: &'static [EventType] = &[$(EventType::$variant),*];
+
+            /// The type's name, as used in envelopes and schema names.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(EventType::$variant => stringify!($variant),)*
+                }
+            }
+
+            /// The event type of this name, if there is one.
+            pub fn parse(name: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|t| t.name() == name)
+            }
+        }
+
         impl Event {
             /// Every event type name, as used in envelopes and schema names.
             pub const TYPES: &'static [&'static str] = &[$(stringify!($variant)),*];
 
+            /// The event's type.
+            pub fn event_type(&self) -> EventType {
+                match self {
+                    $(Event::$variant(_) => EventType::$variant,)*
+                }
+            }
+
             /// The event's type name.
             pub fn type_name(&self) -> &'static str {
-                match self {
-                    $(Event::$variant(_) => stringify!($variant),)*
-                }
+                self.event_type().name()
+            }
+        }
+
+        impl std::fmt::Display for EventType {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.name())
             }
         }
 

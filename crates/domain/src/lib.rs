@@ -14,7 +14,8 @@ pub mod streams;
 pub mod testing;
 mod values;
 
-pub use events::Event;
+pub use events::{Event, EventType};
+pub use streams::{Topic, topic_of, topic_of_type};
 pub use values::{
     Currency, CustomerId, Money, OrderId, OrderLine, OrderLines, Quantity, Sku, StockLine,
     Timestamp,

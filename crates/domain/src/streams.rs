@@ -1,7 +1,10 @@
-//! Which stream each event belongs to. Stream ids are `<category>-<id>`; the category
-//! also names the bus topic the relay publishes the event to.
+//! Which stream each event belongs to, and which bus topic the relay publishes it to.
+//! Stream ids are `<category>-<id>`; a topic carries the events of one part of the
+//! pipeline (the `reservation` and `sku` streams both go to `inventory`).
 
-use crate::events::Event;
+use std::fmt;
+
+use crate::events::{Event, EventType};
 use crate::values::{OrderId, Sku};
 
 pub const ORDER: &str = "order";
@@ -62,6 +65,76 @@ pub fn stream_of(event: &Event) -> String {
         Event::ShipmentDispatched(e) => shipment(&e.order_id),
         Event::NotificationSent(e) => notification(&e.order_id),
         Event::NotificationFailed(e) => notification(&e.order_id),
+    }
+}
+
+/// A topic of the bus. Every event type is published to exactly one ([`topic_of`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Topic {
+    Orders,
+    Payments,
+    Inventory,
+    Shipments,
+    Notifications,
+}
+
+impl Topic {
+    /// Every topic of the pipeline: what the bus provisions.
+    pub const ALL: [Topic; 5] = [
+        Topic::Orders,
+        Topic::Payments,
+        Topic::Inventory,
+        Topic::Shipments,
+        Topic::Notifications,
+    ];
+
+    /// The topic's name on the bus.
+    pub fn name(self) -> &'static str {
+        match self {
+            Topic::Orders => "orders",
+            Topic::Payments => "payments",
+            Topic::Inventory => "inventory",
+            Topic::Shipments => "shipments",
+            Topic::Notifications => "notifications",
+        }
+    }
+
+    /// The topic of this name, if it is one of the pipeline's.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.name() == name)
+    }
+}
+
+impl fmt::Display for Topic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The topic an event is published to.
+pub fn topic_of(event: &Event) -> Topic {
+    topic_of_type(event.event_type())
+}
+
+/// The topic events of a type are published to. Exhaustive: a new event type does not
+/// compile until it has a topic.
+pub fn topic_of_type(event_type: EventType) -> Topic {
+    use EventType as T;
+    match event_type {
+        T::OrderCreated | T::OrderConfirmed | T::OrderCancelled | T::OrderShipped => Topic::Orders,
+        T::PaymentReceived | T::PaymentDeclined | T::PaymentRefunded | T::PaymentSkipped => {
+            Topic::Payments
+        }
+        T::StockLevelSet
+        | T::StockAllocated
+        | T::StockDeallocated
+        | T::StockReserved
+        | T::StockUnavailable
+        | T::StockReleased
+        | T::StockShipped
+        | T::StockFulfilled => Topic::Inventory,
+        T::ShipmentDispatched => Topic::Shipments,
+        T::NotificationSent | T::NotificationFailed => Topic::Notifications,
     }
 }
 
@@ -153,5 +226,70 @@ mod tests {
             );
         }
         Ok(())
+    }
+
+    /// Topic names are what producers and consumers outside orderflow subscribe to, and
+    /// part of every registry subject: they cannot change.
+    #[test]
+    fn each_topic_keeps_its_name_on_the_bus() {
+        let names = Topic::ALL.map(Topic::name);
+        assert_eq!(
+            names,
+            [
+                "orders",
+                "payments",
+                "inventory",
+                "shipments",
+                "notifications"
+            ]
+        );
+        for topic in Topic::ALL {
+            assert_eq!(Topic::parse(topic.name()), Some(topic));
+        }
+        assert_eq!(Topic::parse("orders.dlq"), None);
+    }
+
+    #[test]
+    fn every_event_type_goes_to_the_topic_of_its_part_of_the_pipeline() -> Result<(), DomainError> {
+        let prefixes = [
+            ("Order", Topic::Orders),
+            ("Payment", Topic::Payments),
+            ("Stock", Topic::Inventory),
+            ("Shipment", Topic::Shipments),
+            ("Notification", Topic::Notifications),
+        ];
+        for event in one_of_each()? {
+            let name = event.type_name();
+            let expected = prefixes
+                .iter()
+                .find(|(prefix, _)| name.starts_with(prefix))
+                .map(|(_, topic)| *topic);
+            assert_eq!(Some(topic_of(&event)), expected, "{name}");
+        }
+        Ok(())
+    }
+
+    /// One stream's events keep their order on the bus only if they share a topic.
+    #[test]
+    fn the_events_of_one_stream_category_share_a_topic() -> Result<(), DomainError> {
+        let mut seen: std::collections::HashMap<String, Topic> = Default::default();
+        for event in one_of_each()? {
+            let stream = stream_of(&event);
+            let topic = *seen
+                .entry(category(&stream).to_owned())
+                .or_insert(topic_of(&event));
+            assert_eq!(topic_of(&event), topic, "{}", event.type_name());
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn every_event_type_is_named_and_parsed_back() {
+        assert_eq!(EventType::ALL.len(), Event::TYPES.len());
+        for (t, name) in EventType::ALL.iter().zip(Event::TYPES) {
+            assert_eq!(t.name(), *name);
+            assert_eq!(EventType::parse(name), Some(*t));
+        }
+        assert_eq!(EventType::parse("OrderPlaced"), None);
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use orderflow_core::bus::{BusError, Offset, StartFrom, TOPICS, dead_letter_topic};
+use orderflow_core::bus::{BusError, Offset, StartFrom, Topic, dead_letter_topic};
 use rdkafka::Offset as KOffset;
 use rdkafka::TopicPartitionList;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
@@ -28,9 +28,9 @@ pub(crate) async fn blocking<T: Send + 'static>(
 
 /// Every topic orderflow uses: the pipeline's and their dead-letter topics.
 pub(crate) fn all_topics() -> Vec<String> {
-    TOPICS
+    Topic::ALL
         .iter()
-        .flat_map(|t| [(*t).to_owned(), dead_letter_topic(t)])
+        .flat_map(|t| [t.name().to_owned(), dead_letter_topic(t.name())])
         .collect()
 }
 
@@ -372,4 +372,20 @@ pub async fn reset_group(
         Ok(offsets)
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_topic_of_the_pipeline_is_provisioned_with_its_dead_letter_topic() {
+        let provisioned = all_topics();
+        for topic in Topic::ALL {
+            for name in [topic.name().to_owned(), dead_letter_topic(topic.name())] {
+                assert!(provisioned.contains(&name), "{name} in {provisioned:?}");
+            }
+        }
+        assert_eq!(provisioned.len(), 2 * Topic::ALL.len());
+    }
 }

@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use orderflow_core::bus::{BusError, TOPICS};
+use orderflow_core::bus::{BusError, Topic};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Headers;
 use rdkafka::{Message, Offset, TopicPartitionList};
@@ -28,7 +28,7 @@ pub(crate) fn published_up_to(
     config: &KafkaConfig,
     meta: &BaseConsumer,
 ) -> Result<Option<u64>, BusError> {
-    let topics: Vec<String> = TOPICS.iter().map(|t| (*t).to_owned()).collect();
+    let topics: Vec<String> = Topic::ALL.map(|t| t.name().to_owned()).into();
     let mut last = HashMap::new();
     for ((topic, partition), (low, high)) in watermarks(meta, config, &topics)? {
         if high == 0 {

@@ -148,10 +148,10 @@ async fn check_with(
     }
     if let (true, Some(path)) = (read_models_new, &bus_path) {
         let bus = SqliteBus::open(path).context("opening the event bus")?;
-        let topics = orderflow_services::handlers::analytics::TOPICS;
+        let analytics = orderflow_services::handlers::analytics::GROUP;
         bus.reset_offsets(
-            orderflow_services::handlers::analytics::GROUP,
-            topics,
+            analytics.name,
+            &analytics.topic_names(),
             StartFrom::Earliest,
         )
         .await

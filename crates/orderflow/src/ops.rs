@@ -4,7 +4,7 @@ use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
 use clap::{ArgGroup, Args, Subcommand};
 use orderflow_core::bus::StartFrom;
-use orderflow_services::handlers::{SUBSCRIPTIONS, topics_of};
+use orderflow_services::handlers::{GROUPS, group};
 
 use crate::settings::{BusArgs, DataDir, StoreArgs, StoreKind};
 use crate::wiring;
@@ -155,8 +155,8 @@ pub async fn consumers(args: ConsumersArgs) -> anyhow::Result<()> {
 }
 
 pub async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
-    let Some(topics) = topics_of(&args.group) else {
-        let known: Vec<&str> = SUBSCRIPTIONS.iter().map(|(g, _)| *g).collect();
+    let Some(topics) = group(&args.group).map(|g| g.topic_names()) else {
+        let known: Vec<&str> = GROUPS.iter().map(|g| g.name).collect();
         bail!(
             "unknown consumer group {:?}: one of {}",
             args.group,
@@ -169,7 +169,7 @@ pub async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
     };
     let bus = wiring::open_bus(&args.data_dir.path, &args.bus).await?;
     let offsets = bus
-        .reset_offsets(&args.group, topics, to)
+        .reset_offsets(&args.group, &topics, to)
         .await
         .with_context(|| format!("resetting the offsets of group {}", args.group))?;
     let moved = offsets.iter().filter(|o| o.offset > 0).count();

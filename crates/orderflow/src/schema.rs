@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use orderflow_core::EventStore;
-use orderflow_core::codec::{EventCodec, subject_of_type};
+use orderflow_core::codec::{EventCodec, subject, topic_of_record};
 use orderflow_core::registry::{Against, Registry, VersionRef};
 
 use crate::settings::{DataDir, StoreArgs};
@@ -70,7 +70,12 @@ async fn check(args: CheckArgs) -> anyhow::Result<()> {
     let schemas = read_schemas(&args.schemas)?;
     let mut breaks = 0;
     for (name, text) in &schemas {
-        let subject = subject_of_type(name);
+        let Some(topic) = topic_of_record(name) else {
+            breaks += 1;
+            out!("BREAK  {name}.avsc: {name} is no event type of this build, so it has no topic");
+            continue;
+        };
+        let subject = subject(topic, name);
         let versions = registry
             .versions(&subject, false)
             .await

@@ -11,7 +11,7 @@ use orderflow_core::bus::{
     EventBus, Offset, OutgoingRecord, Record, StartFrom, Subscription, dead_letter_topic,
 };
 use orderflow_core::codec::EventCodec;
-use orderflow_domain::Event;
+use orderflow_domain::{Event, Topic};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -37,12 +37,25 @@ pub struct Delivery {
     pub occurred_at: chrono::DateTime<chrono::Utc>,
 }
 
+/// A consumer group: its name (also the service's) and the topics it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Group {
+    pub name: &'static str,
+    pub topics: &'static [Topic],
+}
+
+impl Group {
+    /// The names of its topics on the bus.
+    pub fn topic_names(&self) -> Vec<&'static str> {
+        self.topics.iter().map(|t| t.name()).collect()
+    }
+}
+
 /// A service reacting to events. Must be idempotent: delivery is at least once.
 #[async_trait]
 pub trait Handler: Send + Sync {
-    /// The consumer group, also the service's name.
-    fn group(&self) -> &'static str;
-    fn topics(&self) -> &'static [&'static str];
+    /// The consumer group it reads in.
+    fn group(&self) -> Group;
     async fn handle(&self, event: &Event, delivery: &Delivery) -> Result<(), ServiceError>;
 }
 
@@ -157,14 +170,15 @@ pub async fn run_with(
     retry: Retry,
     shutdown: CancellationToken,
 ) -> Result<(), ServiceError> {
-    let group = handler.group();
+    let Group { name: group, .. } = handler.group();
+    let topics = handler.group().topic_names();
     let mut sub = retry_transient(&shutdown, group, || async {
-        bus.subscribe(group, handler.topics(), start)
+        bus.subscribe(group, &topics, start)
             .await
             .map_err(ServiceError::from)
     })
     .await?;
-    tracing::info!(group, topics = ?handler.topics(), "consumer started");
+    tracing::info!(group, ?topics, "consumer started");
     let progress = Arc::new(Mutex::new(Progress::default()));
     // A fatal failure in a lane stops the whole consumer, which then returns it.
     let fatal: Arc<Mutex<Option<ServiceError>>> = Arc::default();
@@ -189,7 +203,7 @@ pub async fn run_with(
                     // Stopped mid-record: it stays uncommitted and is delivered again.
                     Ok(false) => return,
                     Err(e) => {
-                        tracing::error!(group = handler.group(), error = %e,
+                        tracing::error!(group, error = %e,
                             "storage is damaged; stopping the consumer");
                         fatal
                             .lock()
@@ -268,7 +282,7 @@ async fn handle_record(
     retry: Retry,
     shutdown: &CancellationToken,
 ) -> Result<bool, ServiceError> {
-    let group = handler.group();
+    let group = handler.group().name;
     // A registry that cannot be reached is not the record's fault: wait for it (the
     // lane holds its place) rather than dead-letter a good record.
     let decoded = retry_transient(shutdown, "schema lookup", || async {

@@ -11,25 +11,23 @@ pub mod shipping;
 use chrono::Utc;
 use uuid::Uuid;
 
-use crate::consumer::Delivery;
+use crate::consumer::{Delivery, Group};
 use crate::context::Cause;
 
-/// Every consumer group with the topics it reads (for tools such as `replay`).
-pub const SUBSCRIPTIONS: [(&str, &[&str]); 6] = [
-    (analytics::GROUP, analytics::TOPICS),
-    (inventory::GROUP, inventory::TOPICS),
-    (notification::GROUP, notification::TOPICS),
-    (order_process::GROUP, order_process::TOPICS),
-    (payment::GROUP, payment::TOPICS),
-    (shipping::GROUP, shipping::TOPICS),
+/// Every consumer group of the services, as each declares it (for tools such as
+/// `replay`).
+pub const GROUPS: [Group; 6] = [
+    analytics::GROUP,
+    inventory::GROUP,
+    notification::GROUP,
+    order_process::GROUP,
+    payment::GROUP,
+    shipping::GROUP,
 ];
 
-/// The topics a consumer group reads, if it is one of orderflow's.
-pub fn topics_of(group: &str) -> Option<&'static [&'static str]> {
-    SUBSCRIPTIONS
-        .iter()
-        .find(|(g, _)| *g == group)
-        .map(|(_, topics)| *topics)
+/// The consumer group of this name, if it is one of orderflow's.
+pub fn group(name: &str) -> Option<Group> {
+    GROUPS.into_iter().find(|g| g.name == name)
 }
 
 /// The cause of events recorded while handling a delivery.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use orderflow_core::bus::{EventBus, OutgoingRecord};
-use orderflow_core::codec::{frame, topic_of_type};
+use orderflow_core::codec::{CodecError, frame, topic_of_record};
 use orderflow_core::store::{Checkpoints, EventStore, StoredEvent};
 use tokio_util::sync::CancellationToken;
 
@@ -24,10 +24,16 @@ const BATCH: usize = 1000;
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
 /// The bus record for a stored event: keyed by its correlation id (the order), in the
-/// Confluent wire format, with the envelope in headers.
-pub fn to_record(event: &StoredEvent) -> OutgoingRecord {
-    OutgoingRecord {
-        topic: topic_of_type(&event.event_type).to_owned(),
+/// Confluent wire format, with the envelope in headers. An event of a type this build
+/// does not know (written by a newer one) has no topic here: the relay stops at it
+/// rather than publish it where its consumers would not look.
+pub fn to_record(event: &StoredEvent) -> Result<OutgoingRecord, ServiceError> {
+    let topic = topic_of_record(&event.event_type).ok_or_else(|| CodecError::UnknownType {
+        id: event.schema_id,
+        name: event.event_type.clone(),
+    })?;
+    Ok(OutgoingRecord {
+        topic: topic.name().to_owned(),
         key: event.correlation_id.clone(),
         value: frame(event.schema_id, &event.payload),
         headers: vec![
@@ -49,7 +55,7 @@ pub fn to_record(event: &StoredEvent) -> OutgoingRecord {
             ),
         ],
         timestamp: event.occurred_at,
-    }
+    })
 }
 
 pub async fn run(
@@ -93,7 +99,10 @@ pub async fn run(
             }
         };
         idle.found();
-        let records: Vec<OutgoingRecord> = events.iter().map(to_record).collect();
+        let records = events
+            .iter()
+            .map(to_record)
+            .collect::<Result<Vec<OutgoingRecord>, _>>()?;
         retry_transient(&shutdown, "relay publish", || async {
             bus.publish(records.clone())
                 .await

@@ -16,9 +16,9 @@ use async_trait::async_trait;
 use orderflow_core::bus::{EventBus, OutgoingRecord, StartFrom};
 use orderflow_core::codec::{EventCodec, frame};
 use orderflow_core::registry::{InMemoryRegistry, SchemaRegistry};
-use orderflow_domain::Event;
 use orderflow_domain::testing::sample_created;
-use orderflow_services::consumer::{self, Delivery, Handler, headers};
+use orderflow_domain::{Event, Topic};
+use orderflow_services::consumer::{self, Delivery, Group, Handler, headers};
 use orderflow_services::context::ServiceError;
 use orderflow_sqlite::SqliteBus;
 use proptest::prelude::*;
@@ -40,12 +40,11 @@ struct Counter {
 
 #[async_trait]
 impl Handler for Counter {
-    fn group(&self) -> &'static str {
-        "fuzz"
-    }
-
-    fn topics(&self) -> &'static [&'static str] {
-        &["orders"]
+    fn group(&self) -> Group {
+        Group {
+            name: "fuzz",
+            topics: &[Topic::Orders],
+        }
     }
 
     async fn handle(&self, _: &Event, _: &Delivery) -> Result<(), ServiceError> {

@@ -380,3 +380,34 @@ async fn a_writer_schema_with_self_referring_defaults_is_read_safely() {
         "{err}"
     );
 }
+
+/// The registry subject of each event type names the topic the relay publishes it to:
+/// consumers with the topic-record-name strategy look its schema up there.
+#[tokio::test]
+async fn each_event_type_is_registered_under_the_subject_of_its_topic()
+-> Result<(), Box<dyn std::error::Error>> {
+    let registry = Arc::new(InMemoryRegistry::default());
+    let codec = EventCodec::new(registry.clone()).await?;
+    for event in every_event() {
+        let encoded = codec.encode(&event)?;
+        let name = event.type_name();
+        let subject = format!("{}-{name}", orderflow_domain::topic_of(&event).name());
+        let versions = registry.versions(&subject, false).await?;
+        assert!(
+            versions.iter().any(|v| v.id == encoded.schema_id),
+            "{name} is written with schema {} but {subject} has {versions:?}",
+            encoded.schema_id
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn a_legacy_type_goes_to_the_topic_of_the_type_it_is_read_as() {
+    assert_eq!(topic_of_record("OrderPlaced"), Some(Topic::Orders));
+    assert_eq!(
+        topic_of_record("NotificationFailed"),
+        Some(Topic::Notifications)
+    );
+    assert_eq!(topic_of_record("Refunded"), None);
+}

@@ -6,13 +6,14 @@
 use std::fmt;
 
 use apache_avro::types::Value;
+use orderflow_domain::EventType;
 
 /// Turns records of an old shape into a current event type.
 pub trait Upcaster: Send + Sync + fmt::Debug {
     /// The record name (as written) this upcaster reads.
     fn reads(&self) -> &'static str;
     /// The current event type it produces.
-    fn produces(&self) -> &'static str;
+    fn produces(&self) -> EventType;
     /// Transforms the record, decoded with its writer's schema, into the current shape;
     /// fields it leaves out get their defaults from the current schema.
     fn upcast(&self, record: Value) -> Result<Value, String>;
@@ -57,8 +58,8 @@ impl Upcaster for OrderPlacedToOrderCreated {
         "OrderPlaced"
     }
 
-    fn produces(&self) -> &'static str {
-        "OrderCreated"
+    fn produces(&self) -> EventType {
+        EventType::OrderCreated
     }
 
     fn upcast(&self, record: Value) -> Result<Value, String> {

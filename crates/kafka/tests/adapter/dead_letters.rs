@@ -8,9 +8,9 @@ use std::time::Duration;
 use orderflow_core::bus::{EventBus, OutgoingRecord, StartFrom};
 use orderflow_core::codec::{EventCodec, frame};
 use orderflow_core::registry::InMemoryRegistry;
-use orderflow_domain::Event;
 use orderflow_domain::testing::sample_created;
-use orderflow_services::consumer::{self, Delivery, Handler, headers};
+use orderflow_domain::{Event, Topic};
+use orderflow_services::consumer::{self, Delivery, Group, Handler, headers};
 use orderflow_services::context::ServiceError;
 use tokio_util::sync::CancellationToken;
 
@@ -23,12 +23,11 @@ struct StopAfterOne {
 
 #[async_trait::async_trait]
 impl Handler for StopAfterOne {
-    fn group(&self) -> &'static str {
-        "counter"
-    }
-
-    fn topics(&self) -> &'static [&'static str] {
-        &["orders"]
+    fn group(&self) -> Group {
+        Group {
+            name: "counter",
+            topics: &[Topic::Orders],
+        }
     }
 
     async fn handle(&self, _: &Event, _: &Delivery) -> Result<(), ServiceError> {

@@ -18,12 +18,11 @@ struct SlowCounter {
 
 #[async_trait]
 impl Handler for SlowCounter {
-    fn group(&self) -> &'static str {
-        "counter"
-    }
-
-    fn topics(&self) -> &'static [&'static str] {
-        &["orders"]
+    fn group(&self) -> Group {
+        Group {
+            name: "counter",
+            topics: &[Topic::Orders],
+        }
     }
 
     async fn handle(&self, _: &Event, _: &Delivery) -> Result<(), ServiceError> {
@@ -187,7 +186,7 @@ async fn a_record_waits_out_a_registry_outage_and_is_then_handled() -> TestResul
     let encoded = writer.encode(&sample_created())?;
     let schemas: Vec<(String, String)> = SCHEMA_FILES
         .iter()
-        .map(|(name, text)| ((*name).to_owned(), (*text).to_owned()))
+        .map(|(event_type, text)| (event_type.to_string(), (*text).to_owned()))
         .collect();
     let reader = Arc::new(EventCodec::reader(registry.clone(), &schemas)?);
     registry.outages.store(3, Ordering::SeqCst);
@@ -232,12 +231,11 @@ struct FailsOneKey {
 
 #[async_trait]
 impl Handler for FailsOneKey {
-    fn group(&self) -> &'static str {
-        "picky"
-    }
-
-    fn topics(&self) -> &'static [&'static str] {
-        &["orders"]
+    fn group(&self) -> Group {
+        Group {
+            name: "picky",
+            topics: &[Topic::Orders],
+        }
     }
 
     async fn handle(&self, event: &Event, _: &Delivery) -> Result<(), ServiceError> {
@@ -346,12 +344,11 @@ struct OnDamagedStorage {
 
 #[async_trait]
 impl Handler for OnDamagedStorage {
-    fn group(&self) -> &'static str {
-        "damaged"
-    }
-
-    fn topics(&self) -> &'static [&'static str] {
-        &["orders"]
+    fn group(&self) -> Group {
+        Group {
+            name: "damaged",
+            topics: &[Topic::Orders],
+        }
     }
 
     async fn handle(&self, _: &Event, _: &Delivery) -> Result<(), ServiceError> {

@@ -9,12 +9,15 @@ use orderflow_domain::Event;
 use orderflow_domain::order::OrderStatus;
 
 use super::stable_id;
-use crate::consumer::{Delivery, Handler};
+use crate::consumer::{Delivery, Group, Handler};
 use crate::context::ServiceError;
+use orderflow_domain::Topic;
 
 /// The consumer group, and the topics it reads.
-pub const GROUP: &str = "analytics";
-pub const TOPICS: &[&str] = &["orders", "payments"];
+pub const GROUP: Group = Group {
+    name: "analytics",
+    topics: &[Topic::Orders, Topic::Payments],
+};
 
 #[derive(Debug)]
 pub struct AnalyticsService {
@@ -49,12 +52,8 @@ pub fn changes(event: &Event, delivery: &Delivery) -> Vec<AnalyticsChange> {
 
 #[async_trait]
 impl Handler for AnalyticsService {
-    fn group(&self) -> &'static str {
+    fn group(&self) -> Group {
         GROUP
-    }
-
-    fn topics(&self) -> &'static [&'static str] {
-        TOPICS
     }
 
     async fn handle(&self, event: &Event, delivery: &Delivery) -> Result<(), ServiceError> {

@@ -14,12 +14,15 @@ use orderflow_domain::{Aggregate, Event, OrderId, Sku, StockLine, streams};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use super::cause_of;
-use crate::consumer::{Delivery, Handler};
+use crate::consumer::{Delivery, Group, Handler};
 use crate::context::{Recorder, ServiceError, retry_on_conflict};
+use orderflow_domain::Topic;
 
 /// The consumer group, and the topics it reads.
-pub const GROUP: &str = "inventory";
-pub const TOPICS: &[&str] = &["orders"];
+pub const GROUP: Group = Group {
+    name: "inventory",
+    topics: &[Topic::Orders],
+};
 
 /// What an event asks of an order's reservation.
 #[derive(Debug, Clone, Copy)]
@@ -197,12 +200,8 @@ impl InventoryService {
 
 #[async_trait]
 impl Handler for InventoryService {
-    fn group(&self) -> &'static str {
+    fn group(&self) -> Group {
         GROUP
-    }
-
-    fn topics(&self) -> &'static [&'static str] {
-        TOPICS
     }
 
     async fn handle(&self, event: &Event, delivery: &Delivery) -> Result<(), ServiceError> {

@@ -13,12 +13,15 @@ use orderflow_domain::order::Order;
 use orderflow_domain::{Aggregate, Event, OrderId, streams};
 
 use super::cause_of;
-use crate::consumer::{Delivery, Handler};
+use crate::consumer::{Delivery, Group, Handler};
 use crate::context::{Recorder, ServiceError, retry_on_conflict};
+use orderflow_domain::Topic;
 
 /// The consumer group, and the topics it reads.
-pub const GROUP: &str = "notification";
-pub const TOPICS: &[&str] = &["orders"];
+pub const GROUP: Group = Group {
+    name: "notification",
+    topics: &[Topic::Orders],
+};
 
 #[derive(Debug)]
 pub struct NotificationService {
@@ -59,12 +62,8 @@ fn compose(kind: NotificationKind, order_id: &OrderId, to: String, detail: &str)
 
 #[async_trait]
 impl Handler for NotificationService {
-    fn group(&self) -> &'static str {
+    fn group(&self) -> Group {
         GROUP
-    }
-
-    fn topics(&self) -> &'static [&'static str] {
-        TOPICS
     }
 
     async fn handle(&self, event: &Event, delivery: &Delivery) -> Result<(), ServiceError> {

@@ -11,12 +11,15 @@ use orderflow_domain::shipment::Shipment;
 use orderflow_domain::{Aggregate, Event, OrderId, streams};
 
 use super::cause_of;
-use crate::consumer::{Delivery, Handler};
+use crate::consumer::{Delivery, Group, Handler};
 use crate::context::{Recorder, ServiceError, retry_on_conflict};
+use orderflow_domain::Topic;
 
 /// The consumer group, and the topics it reads.
-pub const GROUP: &str = "orders";
-pub const TOPICS: &[&str] = &["payments", "inventory", "shipments"];
+pub const GROUP: Group = Group {
+    name: "orders",
+    topics: &[Topic::Payments, Topic::Inventory, Topic::Shipments],
+};
 
 #[derive(Debug)]
 pub struct OrderProcess {
@@ -57,12 +60,8 @@ impl OrderProcess {
 
 #[async_trait]
 impl Handler for OrderProcess {
-    fn group(&self) -> &'static str {
+    fn group(&self) -> Group {
         GROUP
-    }
-
-    fn topics(&self) -> &'static [&'static str] {
-        TOPICS
     }
 
     async fn handle(&self, event: &Event, delivery: &Delivery) -> Result<(), ServiceError> {

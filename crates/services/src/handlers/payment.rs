@@ -20,12 +20,15 @@ use orderflow_domain::payment::{ChargePlan, Payment, PaymentCommand};
 use orderflow_domain::{Aggregate, Event, Money, OrderId, streams};
 
 use super::cause_of;
-use crate::consumer::{Delivery, Handler};
+use crate::consumer::{Delivery, Group, Handler};
 use crate::context::{Recorder, ServiceError, retry_on_conflict};
+use orderflow_domain::Topic;
 
 /// The consumer group, and the topics it reads.
-pub const GROUP: &str = "payment";
-pub const TOPICS: &[&str] = &["orders"];
+pub const GROUP: Group = Group {
+    name: "payment",
+    topics: &[Topic::Orders],
+};
 
 #[derive(Debug)]
 pub struct PaymentService {
@@ -112,12 +115,8 @@ impl PaymentService {
 
 #[async_trait]
 impl Handler for PaymentService {
-    fn group(&self) -> &'static str {
+    fn group(&self) -> Group {
         GROUP
-    }
-
-    fn topics(&self) -> &'static [&'static str] {
-        TOPICS
     }
 
     async fn handle(&self, event: &Event, delivery: &Delivery) -> Result<(), ServiceError> {

@@ -5,12 +5,15 @@ use orderflow_domain::shipment::{Dispatch, Shipment};
 use orderflow_domain::{Aggregate, Event, streams};
 
 use super::{cause_of, stable_id};
-use crate::consumer::{Delivery, Handler};
+use crate::consumer::{Delivery, Group, Handler};
 use crate::context::{Recorder, ServiceError, retry_on_conflict};
+use orderflow_domain::Topic;
 
 /// The consumer group, and the topics it reads.
-pub const GROUP: &str = "shipping";
-pub const TOPICS: &[&str] = &["orders"];
+pub const GROUP: Group = Group {
+    name: "shipping",
+    topics: &[Topic::Orders],
+};
 
 #[derive(Debug)]
 pub struct ShippingService {
@@ -19,12 +22,8 @@ pub struct ShippingService {
 
 #[async_trait]
 impl Handler for ShippingService {
-    fn group(&self) -> &'static str {
+    fn group(&self) -> Group {
         GROUP
-    }
-
-    fn topics(&self) -> &'static [&'static str] {
-        TOPICS
     }
 
     async fn handle(&self, event: &Event, delivery: &Delivery) -> Result<(), ServiceError> {

@@ -307,3 +307,44 @@ async fn a_bus_restored_from_an_older_copy_gets_the_rest_again() -> TestResult {
     assert_eq!(records_on(&bus).await?, 5);
     Ok(())
 }
+
+fn stored(event_type: &str) -> StoredEvent {
+    StoredEvent {
+        position: 1,
+        stream_id: "order-1".into(),
+        version: 1,
+        recorded_at: Utc::now(),
+        event_id: Uuid::now_v7(),
+        event_type: event_type.into(),
+        schema_id: 1,
+        payload: vec![0],
+        occurred_at: Utc::now(),
+        correlation_id: "order-1".into(),
+        causation_id: None,
+        actor: "test".into(),
+    }
+}
+
+#[test]
+fn each_stored_event_is_published_on_the_topic_of_its_type() -> TestResult {
+    use orderflow_domain::{EventType, topic_of_type};
+    for event_type in EventType::ALL {
+        let record = to_record(&stored(event_type.name()))?;
+        assert_eq!(
+            record.topic,
+            topic_of_type(*event_type).name(),
+            "{event_type}"
+        );
+    }
+    assert_eq!(to_record(&stored("OrderPlaced"))?.topic, "orders");
+    Ok(())
+}
+
+#[test]
+fn an_event_of_a_type_this_build_does_not_know_is_not_published_anywhere() {
+    let refused = to_record(&stored("RefundIssued"));
+    assert!(
+        matches!(refused, Err(ServiceError::Codec(CodecError::UnknownType { ref name, .. })) if name == "RefundIssued"),
+        "{refused:?}"
+    );
+}

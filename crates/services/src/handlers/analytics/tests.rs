@@ -120,7 +120,7 @@ async fn analytics_reads_orders_and_payments_as_the_analytics_group() -> TestRes
     let dir = tempfile::tempdir()?;
     let store = Arc::new(SqliteReadModel::open(&dir.path().join("read.db"))?);
     let analytics = AnalyticsService { store };
-    assert_eq!(analytics.group(), "analytics");
-    assert_eq!(analytics.topics(), ["orders", "payments"]);
+    assert_eq!(analytics.group().name, "analytics");
+    assert_eq!(analytics.group().topic_names(), ["orders", "payments"]);
     Ok(())
 }

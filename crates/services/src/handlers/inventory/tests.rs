@@ -225,8 +225,8 @@ async fn an_order_beyond_the_stock_left_reserves_nothing() -> TestResult {
 #[tokio::test]
 async fn inventory_reads_orders_as_the_inventory_group() -> TestResult {
     let inventory = inventory_with(0).await?;
-    assert_eq!(inventory.group(), "inventory");
-    assert_eq!(inventory.topics(), ["orders"]);
+    assert_eq!(inventory.group().name, "inventory");
+    assert_eq!(inventory.group().topic_names(), ["orders"]);
     Ok(())
 }
 

@@ -169,7 +169,7 @@ fn a_message_id_is_stable_per_order_and_kind_and_distinct_across_them() -> TestR
 #[tokio::test]
 async fn notification_reads_orders_as_the_notification_group() -> TestResult {
     let (service, _) = service_with_order("c-1", Arc::new(Outbox::default())).await?;
-    assert_eq!(service.group(), "notification");
-    assert_eq!(service.topics(), ["orders"]);
+    assert_eq!(service.group().name, "notification");
+    assert_eq!(service.group().topic_names(), ["orders"]);
     Ok(())
 }

@@ -182,7 +182,10 @@ async fn an_order_still_waiting_for_its_reservation_records_nothing() -> TestRes
 #[tokio::test]
 async fn the_process_reads_payments_inventory_and_shipments_as_the_orders_group() -> TestResult {
     let process = process_given(&[]).await?;
-    assert_eq!(process.group(), "orders");
-    assert_eq!(process.topics(), ["payments", "inventory", "shipments"]);
+    assert_eq!(process.group().name, "orders");
+    assert_eq!(
+        process.group().topic_names(),
+        ["payments", "inventory", "shipments"]
+    );
     Ok(())
 }

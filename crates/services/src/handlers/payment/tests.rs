@@ -399,7 +399,7 @@ fn each_order_has_its_own_charge_key_and_refund_key() -> TestResult {
 async fn payment_reads_orders_as_the_payment_group() -> TestResult {
     let fixture = Fixture::new().await?;
     let payment = fixture.service(Arc::new(fixture.provider.clone()));
-    assert_eq!(payment.group(), "payment");
-    assert_eq!(payment.topics(), ["orders"]);
+    assert_eq!(payment.group().name, "payment");
+    assert_eq!(payment.group().topic_names(), ["orders"]);
     Ok(())
 }

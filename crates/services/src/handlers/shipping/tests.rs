@@ -68,7 +68,7 @@ async fn a_confirmed_order_is_dispatched_once_under_its_own_tracking_number() ->
 #[tokio::test]
 async fn shipping_reads_orders_as_the_shipping_group() -> TestResult {
     let shipping = shipping().await?;
-    assert_eq!(shipping.group(), "shipping");
-    assert_eq!(shipping.topics(), ["orders"]);
+    assert_eq!(shipping.group().name, "shipping");
+    assert_eq!(shipping.group().topic_names(), ["orders"]);
     Ok(())
 }

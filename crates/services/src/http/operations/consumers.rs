@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use orderflow_core::bus::{GroupLag, PartitionLag, TOPICS, dead_letter_topic};
+use orderflow_core::bus::{GroupLag, PartitionLag, Topic, dead_letter_topic};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -130,8 +130,8 @@ pub async fn consumers(State(app): State<AppState>) -> Result<Json<Consumers>, A
         .await
         .map_err(ApiError::read_models)?;
     let mut dead_letters = Vec::new();
-    for topic in TOPICS {
-        let topic = dead_letter_topic(topic);
+    for topic in Topic::ALL {
+        let topic = dead_letter_topic(topic.name());
         let ends = app.bus.end_offsets(&topic).await.map_err(bus_failed)?;
         let records = ends.iter().map(|(_, end)| end).sum();
         dead_letters.push(DeadLetters { topic, records });
