@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use axum::body::Body;
 use axum::http::{Method, Request};
-use orderflow_core::views::ReadModel;
+use orderflow_core::read_model::ReadModel;
 use orderflow_services::http;
 use serde_json::{Value, json};
 
@@ -178,15 +178,17 @@ async fn each_documented_answer_has_the_members_the_api_sends() -> TestResult {
 }
 
 /// An order and a SKU as the projections would have left them.
-fn projected() -> orderflow_core::views::ViewBatch {
-    use orderflow_core::views::{OrderItemView, OrderView, StockView, ViewBatch};
+fn projected() -> orderflow_core::read_model::ReadModelBatch {
+    use orderflow_core::read_model::{
+        OrderLineSummary, OrderSummary, ReadModelBatch, StockSummary,
+    };
     let now = chrono::Utc::now();
-    ViewBatch {
-        orders: vec![OrderView {
+    ReadModelBatch {
+        orders: vec![OrderSummary {
             order_id: "o-1".into(),
             customer_id: "c-1".into(),
             status: "PENDING".into(),
-            items: vec![OrderItemView {
+            items: vec![OrderLineSummary {
                 sku: "SKU-1".into(),
                 quantity: 1,
                 unit_price_cents: 250,
@@ -200,7 +202,7 @@ fn projected() -> orderflow_core::views::ViewBatch {
             tracking_number: None,
             failures: vec![],
         }],
-        stock: vec![StockView {
+        stock: vec![StockSummary {
             sku: "SKU-1".into(),
             available: 3,
             reserved: 0,
