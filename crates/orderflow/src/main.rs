@@ -41,6 +41,7 @@ mod bench;
 mod cli;
 mod datadir;
 mod ops;
+mod ready;
 mod schema;
 mod serve;
 mod service;

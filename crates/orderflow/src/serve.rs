@@ -1,14 +1,20 @@
 //! `orderflow run` and `orderflow serve`: open the adapters, start the services, and
 //! run them until Ctrl-C or SIGTERM, then shut them down cleanly.
 
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::ready;
 use crate::service::Service;
 use crate::settings::Settings;
 use crate::wiring;
 
 /// Runs services until Ctrl-C or SIGTERM, then shuts them down cleanly.
 pub async fn serve(services: &[Service], settings: Settings) -> anyhow::Result<()> {
+    // A ready-file left by an earlier run would say this one is ready before it is.
+    if let Some(path) = &settings.ready_file {
+        ready::remove(path)?;
+    }
     // Before anything is opened: an API that would be open to other hosts is refused.
     let access = if services.contains(&Service::Api) {
         wiring::api_access(&settings.api)?
@@ -16,17 +22,37 @@ pub async fn serve(services: &[Service], settings: Settings) -> anyhow::Result<(
         Default::default()
     };
     // Listening from before the services start: a SIGTERM sent as soon as the process
-    // says it is running (a supervisor's or a test's) must stop it cleanly, not kill it.
+    // says it is ready (a supervisor's or a test's) must stop it cleanly, not kill it.
     let signal = shutdown_signal()?;
-    tokio::pin!(signal);
     let adapters = wiring::Adapters::open(&settings).await?;
     let shutdown = CancellationToken::new();
-    let mut tasks = wiring::spawn(services, &settings, &adapters, access, &shutdown).await?;
+    let started = wiring::spawn(services, &settings, &adapters, access, &shutdown).await?;
+    let mut tasks = started.tasks;
     announce!(
         "orderflow: running {} on data dir {}",
         Service::list(services),
         settings.dir().display()
     );
+    if let Some(path) = &settings.ready_file {
+        ready::write(path, &ready::Ready::now(started.http))?;
+    }
+    let outcome = run_until_stopped(&mut tasks, signal, &shutdown, &settings).await;
+    if let Some(path) = &settings.ready_file {
+        ready::remove(path)?;
+    }
+    announce!("orderflow: stopped");
+    outcome
+}
+
+/// Runs the services until one fails or a signal comes, then stops them all within the
+/// shutdown grace; the first failure is the outcome.
+async fn run_until_stopped(
+    tasks: &mut JoinSet<anyhow::Result<()>>,
+    signal: impl Future<Output = ()>,
+    shutdown: &CancellationToken,
+    settings: &Settings,
+) -> anyhow::Result<()> {
+    tokio::pin!(signal);
     let mut failure = None;
     // Once shutdown starts, services get this long to finish what is in flight (a
     // publish to a broker that does not answer would otherwise hold the process until
@@ -67,7 +93,6 @@ pub async fn serve(services: &[Service], settings: Settings) -> anyhow::Result<(
             },
         }
     }
-    announce!("orderflow: stopped");
     failure.map_or(Ok(()), Err)
 }
 

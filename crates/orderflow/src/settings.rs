@@ -269,6 +269,13 @@ pub struct Settings {
     /// from this store (what they held is lost).
     #[arg(long, env = "ORDERFLOW_DISCARD_DERIVED_DATA")]
     pub discard_derived_data: bool,
+    /// Once every service has started, write this file (atomically): a JSON object
+    /// with the process id and the API's base URL, e.g.
+    /// `{"pid":4242,"http":"http://127.0.0.1:8080"}` (`null` without an API). It is
+    /// removed when the process stops. For supervisors and scripts that start orderflow
+    /// with `--http 127.0.0.1:0` and need to know where it listens.
+    #[arg(long, env = "ORDERFLOW_READY_FILE")]
+    pub ready_file: Option<PathBuf>,
 }
 
 impl Settings {

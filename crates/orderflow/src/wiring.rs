@@ -470,6 +470,14 @@ fn announce_access(access: &http::Access, addr: std::net::SocketAddr) {
     }
 }
 
+/// The services a process started.
+pub struct Started {
+    /// One task per service; each ends when its service stops.
+    pub tasks: JoinSet<anyhow::Result<()>>,
+    /// Where the API listens, if it is one of them.
+    pub http: Option<std::net::SocketAddr>,
+}
+
 /// Starts the chosen services; each stops when `shutdown` is cancelled. `access` guards
 /// the API (see [`api_access`]).
 pub async fn spawn(
@@ -478,7 +486,7 @@ pub async fn spawn(
     adapters: &Adapters,
     access: http::Access,
     shutdown: &CancellationToken,
-) -> anyhow::Result<JoinSet<anyhow::Result<()>>> {
+) -> anyhow::Result<Started> {
     let mut tasks = JoinSet::new();
     let a = adapters.clone();
     let retry = consumer::Retry {
@@ -533,6 +541,7 @@ pub async fn spawn(
         );
         tasks.spawn(async move { projections.await.map_err(Into::into) });
     }
+    let mut http = None;
     if services.contains(&Service::Api) {
         let limits = limits(&settings.api)?;
         let listener = tokio::net::TcpListener::bind(settings.api.http_addr)
@@ -553,6 +562,7 @@ pub async fn spawn(
         };
         let api = http::serve(listener, state, access, shutdown.clone());
         tasks.spawn(async move { api.await.map_err(Into::into) });
+        http = Some(addr);
     }
-    Ok(tasks)
+    Ok(Started { tasks, http })
 }

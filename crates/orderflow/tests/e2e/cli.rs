@@ -30,9 +30,8 @@ async fn a_command_whose_reader_goes_away_stops_quietly() -> TestResult {
 
 #[tokio::test]
 async fn logs_to_a_pipe_or_a_file_carry_no_colour_codes() -> TestResult {
-    use tokio::io::{AsyncBufReadExt, BufReader};
-
     let deployment = Deployment::new()?;
+    let ready_file = deployment.dir.path().join("ready.json");
     // A service that logs at INFO as it stops, its stderr a pipe.
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_orderflow"))
         .args([
@@ -43,31 +42,79 @@ async fn logs_to_a_pipe_or_a_file_carry_no_colour_codes() -> TestResult {
             "--data-dir",
         ])
         .arg(deployment.data_dir())
+        .arg("--ready-file")
+        .arg(&ready_file)
         .env("ORDERFLOW_LOG", "info")
-        .stdout(Stdio::piped())
+        .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()?;
-    let mut lines = BufReader::new(child.stdout.take().ok_or("no stdout")?).lines();
-    tokio::time::timeout(PATIENCE, async {
-        while let Some(line) = lines.next_line().await? {
-            if line.starts_with("orderflow: running") {
-                break;
-            }
-        }
-        Ok::<_, std::io::Error>(())
-    })
-    .await??;
+    ready(&ready_file, &mut child).await?;
+    terminate(&child)?;
+    let out = tokio::time::timeout(PATIENCE, child.wait_with_output()).await??;
+
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // SIGTERM sent the moment it said it was ready still stops it cleanly.
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert!(stderr.contains("shutting down"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "colour codes in {stderr:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_ready_file_says_where_the_api_listens_and_goes_away_when_the_process_stops()
+-> TestResult {
+    let deployment = Deployment::new()?;
+    let ready_file = deployment.dir.path().join("ready.json");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_orderflow"))
+        .args(["serve", "api", "--http", "127.0.0.1:0", "--data-dir"])
+        .arg(deployment.data_dir())
+        .arg("--ready-file")
+        .arg(&ready_file)
+        .env("ORDERFLOW_LOG", "warn")
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    let ready = ready(&ready_file, &mut child).await?;
+    assert_eq!(Some(ready.pid), child.id());
+    let base = ready.http.ok_or("no HTTP address in the ready-file")?;
+    let health = reqwest::get(format!("{base}/health")).await?;
+    assert_eq!(health.status(), 200);
+
+    terminate(&child)?;
+    let status = tokio::time::timeout(PATIENCE, child.wait()).await??;
+    assert!(status.success(), "{status:?}");
+    assert!(!ready_file.exists(), "the ready-file outlived its process");
+    Ok(())
+}
+
+/// Sends SIGTERM to `child`.
+fn terminate(child: &tokio::process::Child) -> TestResult {
     let pid = child.id().ok_or("process already gone")?;
     Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status()?;
-    let out = tokio::time::timeout(PATIENCE, child.wait_with_output()).await??;
+    Ok(())
+}
 
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    // SIGTERM sent the moment it said it was running still stops it cleanly.
-    assert!(out.status.success(), "{:?}: {stderr}", out.status);
-    assert!(stderr.contains("shutting down"), "{stderr}");
-    assert!(!stderr.contains('\u{1b}'), "colour codes in {stderr:?}");
+#[tokio::test]
+async fn a_ready_file_left_from_an_earlier_run_is_gone_even_when_the_start_is_refused() -> TestResult
+{
+    let deployment = Deployment::new()?;
+    let ready_file = deployment.dir.path().join("ready.json");
+    std::fs::write(&ready_file, r#"{"pid":1,"http":"http://127.0.0.1:1"}"#)?;
+    // An API open to other hosts without tokens: refused before anything starts.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_orderflow"))
+        .args(["serve", "api", "--http", "0.0.0.0:0", "--data-dir"])
+        .arg(deployment.data_dir())
+        .arg("--ready-file")
+        .arg(&ready_file)
+        .env_remove("ORDERFLOW_TOKENS")
+        .env_remove("ORDERFLOW_TOKENS_FILE")
+        .env_remove("ORDERFLOW_ALLOW_UNAUTHENTICATED")
+        .output()
+        .await?;
+    assert!(!out.status.success(), "started: {out:?}");
+    assert!(!ready_file.exists(), "a stale ready-file was left in place");
     Ok(())
 }

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 mod postgres;
@@ -108,7 +107,8 @@ impl Deployment {
         self.dir.path().join("data")
     }
 
-    /// Starts `orderflow serve <services>` (or `run` when `services` is "run").
+    /// Starts `orderflow serve <services>` (or `run` when `services` is "run"), and
+    /// waits until its ready-file says it is up.
     pub async fn start(&self, services: &str, extra: &[&str]) -> Res<Process> {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_orderflow"));
         if services == "run" {
@@ -116,14 +116,20 @@ impl Deployment {
         } else {
             cmd.arg("serve").arg(services);
         }
+        let ready_file = self
+            .dir
+            .path()
+            .join(format!("ready-{}.json", uuid::Uuid::new_v4().simple()));
         cmd.arg("--data-dir")
             .arg(self.data_dir())
             .arg("--http")
             .arg("127.0.0.1:0")
+            .arg("--ready-file")
+            .arg(&ready_file)
             .args(extra)
             .envs(self.env.iter().cloned())
             .env("ORDERFLOW_LOG", "warn")
-            .stdout(Stdio::piped())
+            .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .kill_on_drop(true);
         if let Ok(dir) = std::env::var(LOG_DIR) {
@@ -140,32 +146,48 @@ impl Deployment {
             let name = format!("{deployment}-{services}-{}.log", &unique[..8]);
             let file = std::fs::File::create(Path::new(&dir).join(name))?;
             let level = std::env::var("ORDERFLOW_E2E_LOG").unwrap_or_else(|_| "warn".into());
-            cmd.env("ORDERFLOW_LOG", level).stderr(file);
+            // The lines the process prints for people go to its log too.
+            cmd.env("ORDERFLOW_LOG", level)
+                .stdout(file.try_clone()?)
+                .stderr(file);
         }
         let mut child = cmd.spawn()?;
-        let stdout = child.stdout.take().ok_or("no stdout")?;
-        let mut lines = BufReader::new(stdout).lines();
-        let mut base = None;
+        let ready = ready(&ready_file, &mut child).await?;
         let wants_http = services == "run" || services.split(',').any(|s| s == "api");
-        let started = tokio::time::timeout(PATIENCE, async {
-            while let Some(line) = lines.next_line().await? {
-                if let Some(addr) = line.strip_prefix("orderflow: HTTP API on ") {
-                    base = Some(addr.to_owned());
-                }
-                if line.starts_with("orderflow: running") {
-                    break;
-                }
-            }
-            Ok::<_, std::io::Error>(())
-        })
-        .await;
-        started??;
-        if wants_http && base.is_none() {
-            return Err("the process did not print its HTTP address".into());
+        if wants_http && ready.http.is_none() {
+            return Err("the process's ready-file names no HTTP address".into());
         }
-        // Keep draining stdout so the process never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Ok(Process { child, base })
+        Ok(Process {
+            child,
+            base: ready.http,
+        })
+    }
+}
+
+/// What a process's ready-file says (`--ready-file`).
+#[derive(Debug, serde::Deserialize)]
+pub struct Ready {
+    pub pid: u32,
+    pub http: Option<String>,
+}
+
+/// Waits until `child` has written its ready-file at `path`; fails if it exits first,
+/// or takes longer than [`PATIENCE`].
+pub async fn ready(path: &Path, child: &mut Child) -> Res<Ready> {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        match std::fs::read(path) {
+            Ok(bytes) => return Ok(serde_json::from_slice(&bytes)?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+        if let Some(status) = child.try_wait()? {
+            return Err(format!("the process exited ({status}) before it was ready").into());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err("the process was not ready in time".into());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

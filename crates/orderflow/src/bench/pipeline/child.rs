@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde_json::{Value, json};
 
+use crate::ready;
 use crate::service::Service;
 
 /// Orders pick one of this many SKUs at random.
@@ -49,33 +50,25 @@ pub struct Placed {
 }
 
 pub async fn start(services: &[Service], env: &[(String, String)]) -> anyhow::Result<Running> {
-    use tokio::io::AsyncBufReadExt;
     let dir = tempfile::tempdir()?;
     let data_dir = dir.path().join("data");
+    let ready_file = dir.path().join("ready.json");
     let mut child = tokio::process::Command::new(std::env::current_exe()?)
         .arg("serve")
         .arg(Service::list(services))
         .arg("--data-dir")
         .arg(&data_dir)
         .args(["--http", "127.0.0.1:0"])
+        .arg("--ready-file")
+        .arg(&ready_file)
         .env("ORDERFLOW_LOG", "error")
         .envs(env.iter().cloned())
-        .stdout(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()?;
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().context("no stdout")?).lines();
-    let mut base = None;
-    while let Some(line) = lines.next_line().await? {
-        if let Some(addr) = line.strip_prefix("orderflow: HTTP API on ") {
-            base = Some(addr.to_owned());
-        }
-        if line.starts_with("orderflow: running") {
-            break;
-        }
-    }
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let ready = ready::wait(&ready_file, &mut child).await?;
     let running = Running {
-        base: base.context("the pipeline did not print its HTTP address")?,
+        base: ready.http.context("the pipeline serves no HTTP API")?,
         client: reqwest::Client::builder()
             .pool_max_idle_per_host(256)
             .build()?,
