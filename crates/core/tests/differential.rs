@@ -5,6 +5,8 @@
 //! location, message, in order). Disagreements found are kept as regression cases in
 //! `tests/compat/differential_regressions.json`, checked without Java.
 
+#[path = "support/avro_java.rs"]
+mod avro_java;
 #[path = "differential/generate.rs"]
 mod generate;
 #[path = "differential/json.rs"]
@@ -22,9 +24,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use apache_avro::Schema;
-use orderflow_core::registry::reader_writer_incompatibilities;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+
+use avro_java::{Case, Cases, Found, incompatibilities};
 
 type Res<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -37,48 +39,9 @@ fn setting(name: &str, default: u64) -> Res<u64> {
     std::env::var(name).map_or(Ok(default), |v| Ok(v.parse()?))
 }
 
-/// One incompatibility, as Avro Java's `Incompatibility` reports it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Found {
-    #[serde(rename = "type")]
-    kind: String,
-    location: String,
-    message: String,
-}
-
-/// A pair and Avro Java's answer (the expected one); `ours` when the checker differs.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Case {
-    name: String,
-    reader: Value,
-    writer: Value,
-    compatible: bool,
-    incompatibilities: Vec<Found>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    ours: Option<Value>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct Cases {
-    cases: Vec<Case>,
-}
-
 /// The checker's answer, or its panic message.
 fn ours(reader: &Schema, writer: &Schema) -> Result<Vec<Found>, String> {
-    catch_unwind(AssertUnwindSafe(|| {
-        reader_writer_incompatibilities(reader, writer)
-    }))
-    .map(|found| {
-        found
-            .into_iter()
-            .map(|i| Found {
-                kind: i.kind.as_str().to_owned(),
-                location: i.location,
-                message: i.message,
-            })
-            .collect()
-    })
-    .map_err(|panic| {
+    catch_unwind(AssertUnwindSafe(|| incompatibilities(reader, writer))).map_err(|panic| {
         let text = panic.downcast_ref::<String>().cloned();
         let text = text.or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()));
         format!("panicked: {}", text.unwrap_or_default())

@@ -1,0 +1,43 @@
+//! Deterministic property runs, as every fuzz test of this crate makes them: proptest
+//! from one fixed RNG seed, a fixed number of cases, no failure persistence (a failure
+//! reproduces from the seed; inputs found are kept as named regression tests), and a
+//! generous bound on one call standing in for "never stalls".
+
+use std::fmt::Debug;
+use std::time::Duration;
+
+use proptest::strategy::Strategy;
+use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
+
+/// The seed every property runs from.
+pub const SEED: u64 = 0x0DE2_F10E_2026;
+
+/// The bound on one call: a stand-in for "never stalls", not a speed requirement.
+pub const STALL: Duration = Duration::from_secs(5);
+
+/// A run of `cases` cases from [`SEED`], shrinking a failure at most `max_shrink_iters`
+/// times.
+pub fn runner(cases: u32, max_shrink_iters: u32) -> TestRunner {
+    TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        rng_seed: RngSeed::Fixed(SEED),
+        max_shrink_iters,
+        ..Config::default()
+    })
+}
+
+/// Checks `property` on `cases` values of `strategy`; fails the test with the smallest
+/// failing value found.
+pub fn check<S: Strategy>(
+    cases: u32,
+    max_shrink_iters: u32,
+    strategy: S,
+    property: impl Fn(S::Value) -> Result<(), TestCaseError>,
+) where
+    S::Value: Debug,
+{
+    if let Err(e) = runner(cases, max_shrink_iters).run(&strategy, property) {
+        panic!("{e}");
+    }
+}
