@@ -232,46 +232,43 @@ pub fn older(p: &Parts, legacy: bool) -> Vec<u8> {
     let schema = Schema::parse_str(text).unwrap_or_else(|e| panic!("{name}: {e}"));
     let s = |v: &str| Avro::String(v.to_owned());
     let value = if legacy {
-        let lines = p
-            .lines
-            .iter()
-            .map(|(sku, q, c)| {
-                Avro::Record(vec![
-                    ("sku".into(), s(sku)),
-                    ("qty".into(), Avro::Int(*q as i32)),
-                    ("priceCents".into(), Avro::Long(*c)),
-                ])
-            })
-            .collect();
-        Avro::Record(vec![
-            ("orderId".into(), s(&p.order)),
-            ("customer".into(), s(&p.customer)),
-            ("lines".into(), Avro::Array(lines)),
-            ("totalCents".into(), Avro::Long(p.n)),
-            ("placedAt".into(), Avro::Long(p.n)),
+        let lines = p.lines.iter().map(|(sku, q, c)| {
+            record([
+                ("sku", s(sku)),
+                ("qty", Avro::Int(*q as i32)),
+                ("priceCents", Avro::Long(*c)),
+            ])
+        });
+        record([
+            ("orderId", s(&p.order)),
+            ("customer", s(&p.customer)),
+            ("lines", Avro::Array(lines.collect())),
+            ("totalCents", Avro::Long(p.n)),
+            ("placedAt", Avro::Long(p.n)),
         ])
     } else {
-        let items = p
-            .lines
-            .iter()
-            .map(|(sku, q, c)| {
-                Avro::Record(vec![
-                    ("sku".into(), s(sku)),
-                    ("quantity".into(), Avro::Int(*q as i32)),
-                    ("unitPrice".into(), Avro::Double(*c as f64 / 100.0)),
-                ])
-            })
-            .collect();
-        Avro::Record(vec![
-            ("orderId".into(), s(&p.order)),
-            ("customerId".into(), s(&p.customer)),
-            ("items".into(), Avro::Array(items)),
-            ("totalAmount".into(), Avro::Double(p.n as f64)),
-            ("timestamp".into(), Avro::Long(p.n)),
+        let items = p.lines.iter().map(|(sku, q, c)| {
+            record([
+                ("sku", s(sku)),
+                ("quantity", Avro::Int(*q as i32)),
+                ("unitPrice", Avro::Double(*c as f64 / 100.0)),
+            ])
+        });
+        record([
+            ("orderId", s(&p.order)),
+            ("customerId", s(&p.customer)),
+            ("items", Avro::Array(items.collect())),
+            ("totalAmount", Avro::Double(p.n as f64)),
+            ("timestamp", Avro::Long(p.n)),
         ])
     };
     GenericDatumWriter::builder(&schema)
         .build()
         .and_then(|w| w.write_value_to_vec(value))
         .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// An Avro record of `fields`, in order.
+fn record<const N: usize>(fields: [(&str, Avro); N]) -> Avro {
+    Avro::Record(fields.map(|(name, value)| (name.to_owned(), value)).into())
 }
