@@ -77,21 +77,29 @@ impl FromRequest<AppState> for JsonObject {
     }
 }
 
+/// The essence of the request's content type (`text/plain` of `Text/Plain;
+/// charset=utf-8`), if it has one.
+pub fn essence(req: &Request) -> Option<String> {
+    let value = req.headers().get(CONTENT_TYPE)?;
+    Some(
+        value
+            .to_str()
+            .unwrap_or_default()
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase(),
+    )
+}
+
 /// `415` unless the request says its body is JSON.
 fn check_content_type(req: &Request) -> Result<(), ApiError> {
-    let Some(value) = req.headers().get(CONTENT_TYPE) else {
+    let Some(essence) = essence(req) else {
         return Err(ApiError::UnsupportedMediaType(
             "the body must be JSON, sent with content-type: application/json".into(),
         ));
     };
-    let essence = value
-        .to_str()
-        .unwrap_or_default()
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
     let json = essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"));
     if json {

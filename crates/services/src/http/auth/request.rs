@@ -4,24 +4,10 @@
 
 use axum::extract::Request;
 use axum::http::Method;
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
+use axum::http::header::{AUTHORIZATION, HOST};
 
 use super::refusal::Refusal;
-
-/// The content type's essence (`text/plain` of `Text/Plain; charset=utf-8`).
-fn essence(request: &Request) -> Option<String> {
-    let value = request.headers().get(CONTENT_TYPE)?;
-    Some(
-        value
-            .to_str()
-            .unwrap_or_default()
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase(),
-    )
-}
+use crate::http::extract::essence;
 
 /// Refuses what a browser sends cross-site without a CORS preflight (see the module's
 /// documentation).

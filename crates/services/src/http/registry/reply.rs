@@ -144,17 +144,9 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> 
 pub struct Json<T>(pub T);
 
 fn json_content_type(parts: &Request) -> bool {
-    let Some(value) = parts.headers().get(header::CONTENT_TYPE) else {
+    let Some(essence) = crate::http::extract::essence(parts) else {
         return true;
     };
-    let essence = value
-        .to_str()
-        .unwrap_or_default()
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
     matches!(
         essence.as_str(),
         "application/vnd.schemaregistry.v1+json"
