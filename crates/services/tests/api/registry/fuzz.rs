@@ -10,35 +10,17 @@
 //! Deterministic: proptest with a fixed RNG seed and a fixed number of cases, no
 //! failure persistence (inputs found are kept below as named regression tests).
 
-use std::fmt::Write as _;
-use std::sync::Arc;
-use std::time::Duration;
-
-use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request};
-use orderflow_core::registry::Registry;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
+use proptest::test_runner::TestCaseError;
 use serde_json::{Map, Value, json};
-use tower::ServiceExt;
 
-use crate::support::{App, TestResult};
+use crate::support::fuzz::{Driver, percent_encoded};
+use crate::support::registry::CONTENT_TYPE;
+use crate::support::{RegistryApp, TestResult};
 
-const SEED: u64 = 0x0DE2_F10E_2026;
 const CASES: u32 = 2_000;
-const STALL: Duration = Duration::from_secs(5);
-const CONTENT_TYPE: &str = "application/vnd.schemaregistry.v1+json";
-
-fn runner(cases: u32) -> TestRunner {
-    TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        rng_seed: RngSeed::Fixed(SEED),
-        max_shrink_iters: 1_000,
-        ..Config::default()
-    })
-}
 
 /// One random request.
 #[derive(Debug, Clone)]
@@ -49,20 +31,18 @@ struct Sent {
     body: Option<String>,
 }
 
+/// A registry that keeps what the requests register, and a runtime to drive it.
 struct Fixture {
-    rt: tokio::runtime::Runtime,
-    router: Router,
+    driver: Driver,
+    app: RegistryApp,
 }
 
 impl Fixture {
     fn new() -> Self {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("a runtime");
-        let router = orderflow_services::http::schema_registry(Arc::new(Registry::default()));
-        Self { rt, router }
+        Self {
+            driver: Driver::new(),
+            app: RegistryApp::new(),
+        }
     }
 
     /// The answer's status and body, checked for Confluent's shape.
@@ -81,37 +61,21 @@ impl Fixture {
         let request = builder
             .body(body)
             .map_err(|e| TestCaseError::fail(format!("the test made a bad request: {e}")))?;
-        let router = self.router.clone();
-        let answer = self.rt.block_on(async move {
-            let task = tokio::spawn(async move {
-                let response = router.oneshot(request).await.map_err(|e| e.to_string())?;
-                let status = response.status().as_u16();
-                let content_type = response
-                    .headers()
-                    .get("content-type")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_owned();
-                let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                Ok::<_, String>((status, content_type, bytes))
-            });
-            match tokio::time::timeout(STALL, task).await {
-                Err(_) => Err(format!("no answer in {STALL:?}")),
-                Ok(Err(join)) => Err(format!("panicked: {join}")),
-                Ok(Ok(answer)) => answer,
-            }
-        });
-        let (status, content_type, bytes) = answer.map_err(TestCaseError::fail)?;
-        let text = String::from_utf8_lossy(&bytes);
+        let answer = self
+            .driver
+            .block_on(Driver::answer(self.app.router(), request))?;
+        let (status, body) = (answer.status, &answer.body);
         prop_assert!(
             status == 200 || (400..500).contains(&status),
-            "{status}: {text}"
+            "{status}: {body}"
         );
-        prop_assert_eq!(content_type.as_str(), CONTENT_TYPE, "{}: {}", status, text);
-        let body: Value = serde_json::from_slice(&bytes)
-            .map_err(|e| TestCaseError::fail(format!("{status}: not JSON ({e}): {text}")))?;
+        prop_assert_eq!(
+            answer.content_type.as_str(),
+            CONTENT_TYPE,
+            "{}: {}",
+            status,
+            body
+        );
         if status >= 400 {
             prop_assert!(
                 body["error_code"].is_u64() && body["message"].is_string(),
@@ -122,20 +86,9 @@ impl Fixture {
     }
 
     fn run(&self, cases: u32, strategy: impl Strategy<Value = Sent>) -> Vec<u16> {
-        let statuses = std::sync::Mutex::new(Vec::new());
-        let outcome = runner(cases).run(&strategy, |sent| {
-            let status = self.check(&sent)?;
-            statuses.lock().unwrap().push(status);
-            Ok(())
-        });
-        if let Err(e) = outcome {
-            panic!("{e}");
-        }
-        statuses.into_inner().unwrap()
+        self.driver.run(cases, strategy, |sent| self.check(sent))
     }
 }
-
-// ---- Generators ----------------------------------------------------------------------
 
 fn name() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -208,18 +161,7 @@ fn schema() -> impl Strategy<Value = Value> {
 fn segment() -> impl Strategy<Value = String> {
     prop_oneof![
         6 => prop::sample::select(vec!["s", "t", "orders-OrderCreated", "u"]).prop_map(str::to_owned),
-        2 => any::<String>().prop_map(|s| {
-            let mut out = String::new();
-            // Cut at a byte, not a character: sometimes not UTF-8.
-            for b in s.bytes().take(24) {
-                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                    out.push(b as char);
-                } else {
-                    let _ = write!(out, "%{b:02X}");
-                }
-            }
-            out
-        }),
+        2 => percent_encoded(24),
         1 => prop::sample::select(vec!["%00", "%FF", "%C3", "__GLOBAL", "%1F", "a%2Fb"]).prop_map(str::to_owned),
     ]
 }
@@ -400,7 +342,7 @@ fn random_requests_get_200_or_a_confluent_shaped_4xx() {
 /// Found by `random_requests_…` (`POST /subjects/%FF/versions`).
 #[tokio::test]
 async fn a_path_parameter_that_is_not_utf8_is_a_confluent_shaped_400() -> TestResult {
-    let app = App::new();
+    let app = RegistryApp::new();
     for (method, path) in [
         (Method::POST, "/subjects/%FF/versions"),
         (Method::POST, "/subjects/%C3"),
@@ -414,7 +356,7 @@ async fn a_path_parameter_that_is_not_utf8_is_a_confluent_shaped_400() -> TestRe
         let body = json!({ "schema": "\"int\"", "compatibility": "NONE" });
         // `call` checks Confluent's content type and that the body is JSON.
         let answer = app.call(method, path, Some(body)).await?;
-        assert_eq!(answer.error(), (400, 400), "{path}: {}", answer.body);
+        assert_eq!(answer.code(), (400, 400), "{path}: {}", answer.body);
         assert!(
             answer.body["message"]
                 .as_str()

@@ -64,7 +64,7 @@ fn rendered_order() -> Value {
     })
 }
 
-async fn with_projected_order(app: &App) -> Res<()> {
+async fn with_projected_order(app: &TestApp) -> Res<()> {
     let batch = ReadModelBatch {
         orders: vec![projected_order()?],
         stock: vec![StockSummary {
@@ -80,7 +80,7 @@ async fn with_projected_order(app: &App) -> Res<()> {
 
 #[tokio::test]
 async fn an_order_reads_every_member_of_its_view_with_the_read_models_position() -> TestResult {
-    let app = App::new().await?;
+    let app = spawn_app().await?;
     with_projected_order(&app).await?;
     let answer = app.get("/orders/o-1").await?;
     assert_eq!(answer.status, 200, "{:?}", answer.body);
@@ -93,7 +93,7 @@ async fn an_order_reads_every_member_of_its_view_with_the_read_models_position()
 
 #[tokio::test]
 async fn a_customers_orders_are_rendered_as_one_order_is() -> TestResult {
-    let app = App::new().await?;
+    let app = spawn_app().await?;
     with_projected_order(&app).await?;
     let answer = app.get("/customers/c-1/orders").await?;
     assert_eq!(answer.status, 200, "{:?}", answer.body);
@@ -109,7 +109,7 @@ async fn a_customers_orders_are_rendered_as_one_order_is() -> TestResult {
 
 #[tokio::test]
 async fn an_order_as_of_a_moment_has_the_members_of_its_view_from_its_events() -> TestResult {
-    let app = App::new().await?;
+    let app = spawn_app().await?;
     let placed = app.place_with_key("k-1", &order()).await?;
     assert_eq!(placed.status, 202, "{:?}", placed.body);
     assert_eq!(members(&placed.body), ["orderId", "position", "status"]);
@@ -147,7 +147,7 @@ async fn an_order_as_of_a_moment_has_the_members_of_its_view_from_its_events() -
 
 #[tokio::test]
 async fn an_orders_history_lists_each_event_with_its_envelope_and_data() -> TestResult {
-    let app = App::new().await?;
+    let app = spawn_app().await?;
     let placed = app.place_with_key("k-1", &order()).await?;
     let order_id = placed.body["orderId"].as_str().ok_or("no orderId")?;
     let answer = app.get(&format!("/orders/{order_id}/history")).await?;
@@ -187,7 +187,7 @@ async fn an_orders_history_lists_each_event_with_its_envelope_and_data() -> Test
 
 #[tokio::test]
 async fn a_cancel_answers_the_order_its_status_and_the_position() -> TestResult {
-    let app = App::new().await?;
+    let app = spawn_app().await?;
     let placed = app.place_with_key("k-1", &order()).await?;
     let order_id = placed.body["orderId"].as_str().ok_or("no orderId")?;
     let request = post(
@@ -204,7 +204,7 @@ async fn a_cancel_answers_the_order_its_status_and_the_position() -> TestResult 
 
 #[tokio::test]
 async fn stock_is_set_and_read_with_its_members() -> TestResult {
-    let app = App::new().await?;
+    let app = spawn_app().await?;
     let request = axum::http::Request::builder()
         .method(Method::PUT)
         .uri("/inventory/SKU-1")
@@ -225,7 +225,7 @@ async fn stock_is_set_and_read_with_its_members() -> TestResult {
 
 #[tokio::test]
 async fn consumers_lists_groups_dead_letters_and_the_store_readers_lag() -> TestResult {
-    let app = App::new().await?;
+    let app = spawn_app().await?;
     app.place_with_key("k-1", &order()).await?;
     let answer = app.get("/consumers").await?;
     assert_eq!(answer.status, 200, "{:?}", answer.body);
@@ -253,7 +253,7 @@ async fn consumers_lists_groups_dead_letters_and_the_store_readers_lag() -> Test
 
 #[tokio::test]
 async fn analytics_counts_orders_by_status_and_revenue_by_day() -> TestResult {
-    let app = App::new().await?;
+    let app = spawn_app().await?;
     let answer = app.get("/analytics").await?;
     assert_eq!(answer.status, 200, "{:?}", answer.body);
     let expected = json!({ "ordersByStatus": {}, "revenueCentsByDay": {} });
@@ -263,7 +263,7 @@ async fn analytics_counts_orders_by_status_and_revenue_by_day() -> TestResult {
 
 #[tokio::test]
 async fn health_is_ok_with_the_event_stores_head() -> TestResult {
-    let app = App::new().await?;
+    let app = spawn_app().await?;
     app.place_with_key("k-1", &order()).await?;
     let answer = app.get("/health").await?;
     assert_eq!(answer.status, 200, "{:?}", answer.body);

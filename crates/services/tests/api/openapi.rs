@@ -27,14 +27,14 @@ fn documented(doc: &Value) -> Res<BTreeSet<(String, String)>> {
 }
 
 /// `(METHOD, path template)` of every route the router serves.
-fn served(app: &App) -> BTreeSet<(String, String)> {
+fn served(app: &TestApp) -> BTreeSet<(String, String)> {
     http::route_table(app.state().clone())
         .into_iter()
         .map(|route| (route.method.to_string(), route.path))
         .collect()
 }
 
-async fn document(app: &App) -> Res<Value> {
+async fn document(app: &TestApp) -> Res<Value> {
     let answer = app.get("/openapi.json").await?;
     assert_eq!(answer.status, 200, "{:?}", answer.body);
     Ok(answer.body)
@@ -42,7 +42,10 @@ async fn document(app: &App) -> Res<Value> {
 
 #[tokio::test]
 async fn the_document_lists_exactly_the_routes_the_router_serves() -> TestResult {
-    for app in [App::new().await?, App::with_registry().await?] {
+    for app in [
+        spawn_app().await?,
+        TestApp::builder().with_registry().spawn().await?,
+    ] {
         let doc = document(&app).await?;
         assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
         let served = served(&app);
@@ -54,7 +57,7 @@ async fn the_document_lists_exactly_the_routes_the_router_serves() -> TestResult
 
 #[tokio::test]
 async fn each_operation_has_an_id_of_its_own() -> TestResult {
-    let doc = document(&App::with_registry().await?).await?;
+    let doc = document(&TestApp::builder().with_registry().spawn().await?).await?;
     let mut ids = Vec::new();
     for item in doc["paths"].as_object().ok_or("no paths")?.values() {
         for operation in item.as_object().ok_or("no item")?.values() {
@@ -68,8 +71,8 @@ async fn each_operation_has_an_id_of_its_own() -> TestResult {
 
 #[tokio::test]
 async fn the_registrys_routes_are_documented_only_where_it_is_served() -> TestResult {
-    let without = documented(&document(&App::new().await?).await?)?;
-    let with = documented(&document(&App::with_registry().await?).await?)?;
+    let without = documented(&document(&spawn_app().await?).await?)?;
+    let with = documented(&document(&TestApp::builder().with_registry().spawn().await?).await?)?;
     let registry: Vec<_> = with.difference(&without).collect();
     assert!(registry.len() > 10, "{registry:?}");
     assert!(
@@ -83,7 +86,7 @@ async fn the_registrys_routes_are_documented_only_where_it_is_served() -> TestRe
 
 #[tokio::test]
 async fn every_documented_route_reaches_a_handler_rather_than_the_fallback() -> TestResult {
-    let app = App::with_registry().await?;
+    let app = TestApp::builder().with_registry().spawn().await?;
     for (method, template) in documented(&document(&app).await?)? {
         let path: String = template
             .split('/')
@@ -147,7 +150,7 @@ fn check(doc: &Value, schema: &str, answer: &Value) {
 
 #[tokio::test]
 async fn each_documented_answer_has_the_members_the_api_sends() -> TestResult {
-    let app = App::new().await?;
+    let app = spawn_app().await?;
     let doc = document(&app).await?;
     let placed = app.place_with_key("k-1", &order()).await?;
     check(&doc, "Accepted", &placed.body);

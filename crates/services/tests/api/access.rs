@@ -3,131 +3,21 @@
 //! registry's refusals in Confluent's shape, and no state-changing request a web page
 //! could send cross-site without a CORS preflight.
 
-use std::sync::Arc;
-
-use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request};
-use orderflow_core::EventCodec;
-use orderflow_core::registry::Registry;
-use orderflow_services::context::Recorder;
-use orderflow_services::http::{self, Access, AppState, Limits, Tokens};
-use orderflow_sqlite::{SqliteBus, SqliteEventStore, SqliteReadModel};
-use serde_json::{Value, json};
-use tempfile::TempDir;
+use orderflow_services::http::Access;
+use serde_json::json;
 use tower::ServiceExt;
 
-type TestResult = Result<(), Box<dyn std::error::Error>>;
-type Res<T> = Result<T, Box<dyn std::error::Error>>;
-
-const SHOP: &str = "shop-token-0123456789";
-const OPERATOR: &str = "operator-token-0123456789";
-const ADMIN: &str = "admin-token-0123456789";
-
-/// The API (with the embedded registry) over a fresh data dir, behind `access`.
-struct Guarded {
-    router: Router,
-    _dir: TempDir,
-}
-
-/// An answer: status, `WWW-Authenticate`, body.
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    challenge: Option<String>,
-    body: Value,
-}
-
-impl Guarded {
-    async fn new(access: Access) -> Res<Self> {
-        let dir = tempfile::tempdir()?;
-        let store = Arc::new(SqliteEventStore::open(&dir.path().join("events.db"))?);
-        let registry = Arc::new(Registry::default());
-        let codec = Arc::new(EventCodec::new(registry.clone()).await?);
-        let read_model = Arc::new(SqliteReadModel::open(&dir.path().join("read.db"))?);
-        let state = AppState {
-            recorder: Recorder::new(store.clone(), codec),
-            registry: Some(registry),
-            read_model: read_model.clone(),
-            analytics: read_model,
-            bus: Arc::new(SqliteBus::open(&dir.path().join("bus.db"))?),
-            checkpoints: store,
-            limits: Limits::DEFAULT,
-            locations: Default::default(),
-        };
-        Ok(Self {
-            router: http::guarded_router(state, access),
-            _dir: dir,
-        })
-    }
-
-    /// Behind the three roles' tokens.
-    async fn with_tokens() -> Res<Self> {
-        let mut tokens = Tokens::new();
-        tokens.add_file(&format!(
-            "shop {SHOP}\noperator {OPERATOR}\nadmin {ADMIN}\n"
-        ))?;
-        Self::new(Access::with(tokens)).await
-    }
-
-    /// `method path` with `token`, and a body of `content_type` when one is given.
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<(&str, String)>,
-    ) -> Res<Answer> {
-        let mut builder = Request::builder().method(method).uri(path);
-        if let Some(token) = token {
-            builder = builder.header("authorization", format!("Bearer {token}"));
-        }
-        let request = match body {
-            Some((content_type, body)) => builder
-                .header("content-type", content_type)
-                .body(Body::from(body))?,
-            None => builder.body(Body::empty())?,
-        };
-        let response = self.router.clone().oneshot(request).await?;
-        let status = response.status().as_u16();
-        let challenge = response
-            .headers()
-            .get("www-authenticate")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
-        let body = serde_json::from_slice(&bytes)
-            .map_err(|e| format!("{status}: not JSON ({e}): {bytes:?}"))?;
-        Ok(Answer {
-            status,
-            challenge,
-            body,
-        })
-    }
-
-    async fn json(&self, method: Method, path: &str, token: &str, body: Value) -> Res<Answer> {
-        let body = Some(("application/json", body.to_string()));
-        self.call(method, path, Some(token), body).await
-    }
-
-    /// Places an order as `token` and returns its id.
-    async fn place(&self, token: &str) -> Res<String> {
-        let order = json!({
-            "customerId": "c-1",
-            "items": [{ "sku": "SKU-1", "quantity": 1, "unitPrice": 2.5 }],
-        });
-        let placed = self.json(Method::POST, "/orders", token, order).await?;
-        assert_eq!(placed.status, 202, "{:?}", placed.body);
-        Ok(placed.body["orderId"]
-            .as_str()
-            .ok_or("no orderId")?
-            .to_owned())
-    }
-}
+use crate::support::*;
 
 #[tokio::test]
 async fn without_a_token_every_route_but_health_is_401_with_a_bearer_challenge() -> TestResult {
-    let api = Guarded::with_tokens().await?;
+    let api = TestApp::builder()
+        .with_registry()
+        .with_tokens()?
+        .spawn()
+        .await?;
     let routes = [
         (Method::GET, "/orders/o-1"),
         (Method::GET, "/customers/c-1/orders"),
@@ -152,8 +42,12 @@ async fn without_a_token_every_route_but_health_is_401_with_a_bearer_challenge()
 
 #[tokio::test]
 async fn a_shop_token_places_and_reads_orders_but_may_not_set_stock_or_cancel() -> TestResult {
-    let api = Guarded::with_tokens().await?;
-    let order_id = api.place(SHOP).await?;
+    let api = TestApp::builder()
+        .with_registry()
+        .with_tokens()?
+        .spawn()
+        .await?;
+    let order_id = api.place_as(SHOP).await?;
     let history = format!("/orders/{order_id}/history");
     let read = api.call(Method::GET, &history, Some(SHOP), None).await?;
     assert_eq!(read.status, 200, "{:?}", read.body);
@@ -182,14 +76,18 @@ async fn a_shop_token_places_and_reads_orders_but_may_not_set_stock_or_cancel() 
 
 #[tokio::test]
 async fn an_operator_or_an_admin_sets_stock_and_cancels_orders() -> TestResult {
-    let api = Guarded::with_tokens().await?;
+    let api = TestApp::builder()
+        .with_registry()
+        .with_tokens()?
+        .spawn()
+        .await?;
     for token in [OPERATOR, ADMIN] {
         let stock = json!({ "available": 5 });
         let set = api
             .json(Method::PUT, "/inventory/SKU-1", token, stock)
             .await?;
         assert_eq!(set.status, 200, "{:?}", set.body);
-        let order_id = api.place(token).await?;
+        let order_id = api.place_as(token).await?;
         // With a token, a cancel needs no body (nor a content type).
         let cancel = format!("/orders/{order_id}/cancel");
         let cancelled = api.call(Method::POST, &cancel, Some(token), None).await?;
@@ -204,7 +102,11 @@ async fn an_operator_or_an_admin_sets_stock_and_cancels_orders() -> TestResult {
 
 #[tokio::test]
 async fn the_embedded_registry_refuses_in_confluents_shape_with_its_codes() -> TestResult {
-    let api = Guarded::with_tokens().await?;
+    let api = TestApp::builder()
+        .with_registry()
+        .with_tokens()?
+        .spawn()
+        .await?;
     let subjects = "/schema-registry/subjects";
     let anonymous = api.call(Method::GET, subjects, None, None).await?;
     assert_eq!(anonymous.status, 401);
@@ -230,7 +132,11 @@ async fn the_embedded_registry_refuses_in_confluents_shape_with_its_codes() -> T
 #[tokio::test]
 async fn without_tokens_a_post_needs_a_json_content_type_so_no_page_can_send_it_cross_site()
 -> TestResult {
-    let api = Guarded::new(Access::Open).await?;
+    let api = TestApp::builder()
+        .with_registry()
+        .access(Access::Open)
+        .spawn()
+        .await?;
     let cancel = "/orders/0190d1a4-0000-7000-8000-000000000000/cancel";
     let bare = api.call(Method::POST, cancel, None, None).await?;
     assert_eq!(bare.status, 415, "{:?}", bare.body);
@@ -264,7 +170,11 @@ async fn without_tokens_a_post_needs_a_json_content_type_so_no_page_can_send_it_
 
 #[tokio::test]
 async fn with_a_token_a_simple_content_type_is_still_refused() -> TestResult {
-    let api = Guarded::with_tokens().await?;
+    let api = TestApp::builder()
+        .with_registry()
+        .with_tokens()?
+        .spawn()
+        .await?;
     let body = Some(("text/plain", r#"{"available": 5}"#.to_owned()));
     let answer = api
         .call(Method::PUT, "/inventory/SKU-1", Some(OPERATOR), body)
@@ -275,7 +185,11 @@ async fn with_a_token_a_simple_content_type_is_still_refused() -> TestResult {
 
 #[tokio::test]
 async fn without_tokens_on_loopback_a_request_addressed_to_another_name_is_403() -> TestResult {
-    let api = Guarded::new(Access::Loopback).await?;
+    let api = TestApp::builder()
+        .with_registry()
+        .access(Access::Loopback)
+        .spawn()
+        .await?;
     let to = |host: &'static str, path: &'static str| {
         Request::builder()
             .uri(path)
@@ -284,13 +198,13 @@ async fn without_tokens_on_loopback_a_request_addressed_to_another_name_is_403()
     };
     for path in ["/health", "/orders/o-1", "/schema-registry/subjects"] {
         let rebound = api
-            .router
+            .router()
             .clone()
             .oneshot(to("evil.example", path)?)
             .await?;
         assert_eq!(rebound.status().as_u16(), 403, "{path}");
         let local = api
-            .router
+            .router()
             .clone()
             .oneshot(to("localhost:8080", path)?)
             .await?;

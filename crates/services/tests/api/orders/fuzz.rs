@@ -10,31 +10,17 @@
 //! below as named regression tests).
 
 use std::fmt::Write as _;
-use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Method, Request};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
+use proptest::test_runner::TestCaseError;
 
+use crate::support::fuzz::{Driver, percent_encoded};
 use crate::support::*;
 
-const SEED: u64 = 0x0DE2_F10E_2026;
 /// Cases per property.
 const CASES: u32 = 600;
-/// The bound on one request.
-const STALL: Duration = Duration::from_secs(5);
-
-fn runner(cases: u32) -> TestRunner {
-    TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        rng_seed: RngSeed::Fixed(SEED),
-        max_shrink_iters: 1_000,
-        ..Config::default()
-    })
-}
 
 /// One random request, kept as data so that proptest can show and shrink it.
 #[derive(Clone)]
@@ -85,43 +71,26 @@ impl Sent {
 
 /// The API over a data dir of its own, and a runtime to drive it.
 struct Fixture {
-    rt: tokio::runtime::Runtime,
-    app: Arc<App>,
+    driver: Driver,
+    app: TestApp,
 }
 
 impl Fixture {
     fn new() -> Self {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("a runtime");
-        let app = rt
-            .block_on(App::new())
+        let driver = Driver::new();
+        let app = driver
+            .block_on(spawn_app())
             .unwrap_or_else(|e| panic!("the app: {e}"));
-        Self {
-            rt,
-            app: Arc::new(app),
-        }
+        Self { driver, app }
     }
 
     /// Sends `sent` and checks the answer: the property of every test here.
     fn check(&self, sent: &Sent) -> Result<u16, TestCaseError> {
         let request = sent.request().map_err(TestCaseError::fail)?;
-        let app = self.app.clone();
-        self.rt.block_on(async move {
+        let app = &self.app;
+        self.driver.block_on(async move {
             let head = app.head().await.map_err(fail)?;
-            let task = tokio::spawn({
-                let app = app.clone();
-                async move { app.send(request).await.map_err(|e| e.to_string()) }
-            });
-            let answer = match tokio::time::timeout(STALL, task).await {
-                Err(_) => return Err(TestCaseError::fail(format!("no answer in {STALL:?}"))),
-                Ok(Err(join)) => return Err(TestCaseError::fail(format!("panicked: {join}"))),
-                // Not JSON, or an error without its message.
-                Ok(Ok(Err(e))) => return Err(TestCaseError::fail(e)),
-                Ok(Ok(Ok(answer))) => answer,
-            };
+            let answer = Driver::answer(app.router(), request).await?;
             prop_assert!(
                 (200..300).contains(&answer.status) || (400..500).contains(&answer.status),
                 "{}: {}",
@@ -136,26 +105,8 @@ impl Fixture {
         })
     }
 
-    fn run<S>(&self, cases: u32, strategy: S) -> Vec<u16>
-    where
-        S: Strategy<Value = Sent>,
-    {
-        let statuses = std::sync::Mutex::new(Vec::new());
-        let outcome = runner(cases).run(&strategy, |sent| {
-            let status = self.check(&sent)?;
-            statuses.lock().unwrap().push(status);
-            Ok(())
-        });
-        if let Err(e) = outcome {
-            panic!("{e}");
-        }
-        let statuses = statuses.into_inner().unwrap();
-        let mut counts = std::collections::BTreeMap::new();
-        for s in &statuses {
-            *counts.entry(*s).or_insert(0) += 1;
-        }
-        eprintln!("statuses: {counts:?}");
-        statuses
+    fn run<S: Strategy<Value = Sent>>(&self, cases: u32, strategy: S) -> Vec<u16> {
+        self.driver.run(cases, strategy, |sent| self.check(sent))
     }
 }
 
@@ -451,17 +402,7 @@ fn segment() -> impl Strategy<Value = String> {
     prop_oneof![
         3 => "[a-zA-Z0-9][a-zA-Z0-9._-]{0,15}",
         1 => "[a-z]{60,70}",
-        2 => any::<String>().prop_map(|s| {
-            let mut out = String::new();
-            for b in s.bytes().take(40) {
-                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                    out.push(b as char);
-                } else {
-                    let _ = write!(out, "%{b:02X}");
-                }
-            }
-            out
-        }),
+        2 => percent_encoded(40),
         1 => prop::sample::select(vec!["%00", "%FF", "%2F", "..", ".", "%", "%zz", "a%20b"]).prop_map(str::to_owned),
     ]
 }
@@ -571,7 +512,7 @@ fn random_paths_and_queries_of_the_read_routes_answer_json() {
 /// Found by `random_stock_levels_…` (a random SKU cut inside a character).
 #[tokio::test]
 async fn a_path_parameter_that_is_not_utf8_is_a_json_400() -> TestResult {
-    let app = App::new().await?;
+    let app = spawn_app().await?;
     for (method, path) in [
         (Method::PUT, "/inventory/%FF"),
         (Method::GET, "/inventory/%E0%B0"),

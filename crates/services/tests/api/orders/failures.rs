@@ -9,7 +9,7 @@ use crate::support::*;
 
 #[tokio::test]
 async fn a_damaged_read_model_file_is_named_as_the_read_models_not_the_event_store() -> TestResult {
-    let app = App::new().await?;
+    let app = spawn_app().await?;
     // Damage the read models' file behind the API's back: its tables are gone.
     let read = rusqlite::Connection::open(app.data_dir().join("read.db"))?;
     read.execute_batch("DROP TABLE analytics_revenue; DROP TABLE stock_views;")?;
@@ -83,7 +83,10 @@ fn damage() -> StoreError {
 
 #[tokio::test]
 async fn health_is_503_and_says_what_is_damaged_and_what_to_do() -> TestResult {
-    let app = App::over_store(std::sync::Arc::new(Damaged)).await?;
+    let app = TestApp::builder()
+        .over_store(std::sync::Arc::new(Damaged))
+        .spawn()
+        .await?;
     let request = Request::builder()
         .method(Method::GET)
         .uri("/health")

@@ -35,7 +35,7 @@ fn body(schema: &Value) -> Value {
 
 #[tokio::test]
 async fn query_booleans_are_read_in_any_case_and_unknown_parameters_are_ignored() -> TestResult {
-    let app = App::new();
+    let app = RegistryApp::new();
     app.register("t", &a()).await?;
     let path = "/compatibility/subjects/t/versions/latest";
     let quiet = app
@@ -59,7 +59,7 @@ async fn query_booleans_are_read_in_any_case_and_unknown_parameters_are_ignored(
 
 #[tokio::test]
 async fn a_check_against_an_empty_subject_is_compatible() -> TestResult {
-    let app = App::new();
+    let app = RegistryApp::new();
     for path in [
         "/compatibility/subjects/empty/versions/latest",
         "/compatibility/subjects/empty/versions",
@@ -73,18 +73,18 @@ async fn a_check_against_an_empty_subject_is_compatible() -> TestResult {
     let no_subject = app
         .post("/compatibility/subjects/empty/versions/3", body(&a()))
         .await?;
-    assert_eq!(no_subject.error(), (404, 40401));
+    assert_eq!(no_subject.code(), (404, 40401));
     app.register("t", &a()).await?;
     let no_version = app
         .post("/compatibility/subjects/t/versions/3", body(&a()))
         .await?;
-    assert_eq!(no_version.error(), (404, 40402));
+    assert_eq!(no_version.code(), (404, 40402));
     Ok(())
 }
 
 #[tokio::test]
 async fn a_check_against_all_versions_follows_the_subjects_level() -> TestResult {
-    let app = App::new();
+    let app = RegistryApp::new();
     app.set_level("t", "NONE").await?;
     app.register("t", &a()).await?;
     app.register("t", &thing(r#"{"name":"a","type":"string"}"#))
@@ -110,7 +110,7 @@ async fn a_check_against_all_versions_follows_the_subjects_level() -> TestResult
 
 #[tokio::test]
 async fn schemas_come_back_as_registered_by_id_and_by_version() -> TestResult {
-    let app = App::new();
+    let app = RegistryApp::new();
     let written =
         r#"{ "name": "Thing", "type": "record", "fields": [ {"type": "int", "name": "a"} ] }"#;
     let registered = app
@@ -143,13 +143,13 @@ async fn schemas_come_back_as_registered_by_id_and_by_version() -> TestResult {
 
 #[tokio::test]
 async fn versions_are_deleted_softly_first_and_then_for_good() -> TestResult {
-    let app = App::new();
+    let app = RegistryApp::new();
     app.register("t", &a()).await?;
     let id_b = app.register("t", &a_and_b()).await?.body["id"].clone();
     let deleted = app.delete("/subjects/t/versions/2").await?;
     assert_eq!((deleted.status, deleted.body.clone()), (200, json!(2)));
     assert_eq!(
-        app.get("/subjects/t/versions/2").await?.error(),
+        app.get("/subjects/t/versions/2").await?.code(),
         (404, 40402)
     );
     let kept = app.get("/subjects/t/versions/2?deleted=true").await?;
@@ -160,15 +160,15 @@ async fn versions_are_deleted_softly_first_and_then_for_good() -> TestResult {
         json!([1, 2])
     );
     assert_eq!(
-        app.delete("/subjects/t/versions/2").await?.error(),
+        app.delete("/subjects/t/versions/2").await?.code(),
         (404, 40406)
     );
     let live = app.delete("/subjects/t/versions/1?permanent=true").await?;
-    assert_eq!(live.error(), (404, 40407));
+    assert_eq!(live.code(), (404, 40407));
     let gone = app.delete("/subjects/t/versions/2?permanent=true").await?;
     assert_eq!(gone.body, json!(2));
     assert_eq!(
-        app.get(&format!("/schemas/ids/{id_b}")).await?.error(),
+        app.get(&format!("/schemas/ids/{id_b}")).await?.code(),
         (404, 40403)
     );
     Ok(())
@@ -176,18 +176,18 @@ async fn versions_are_deleted_softly_first_and_then_for_good() -> TestResult {
 
 #[tokio::test]
 async fn subjects_are_deleted_softly_first_and_then_for_good() -> TestResult {
-    let app = App::new();
+    let app = RegistryApp::new();
     app.register("t", &a()).await?;
     app.register("t", &a_and_b()).await?;
     assert_eq!(
-        app.delete("/subjects/t?permanent=true").await?.error(),
+        app.delete("/subjects/t?permanent=true").await?.code(),
         (404, 40405)
     );
     assert_eq!(app.delete("/subjects/t").await?.body, json!([1, 2]));
     assert_eq!(app.get("/subjects").await?.body, json!([]));
     assert_eq!(app.get("/subjects?deleted=true").await?.body, json!(["t"]));
-    assert_eq!(app.get("/subjects/t/versions").await?.error(), (404, 40401));
-    assert_eq!(app.delete("/subjects/t").await?.error(), (404, 40404));
+    assert_eq!(app.get("/subjects/t/versions").await?.code(), (404, 40401));
+    assert_eq!(app.delete("/subjects/t").await?.code(), (404, 40404));
     assert_eq!(
         app.delete("/subjects/t?permanent=true").await?.body,
         json!([1, 2])
@@ -213,19 +213,20 @@ impl SchemaUsage for EventsWithEverySchema {
 #[tokio::test]
 async fn a_schema_that_stored_events_use_is_not_deleted_for_good() -> TestResult {
     let used = Registry::default().with_usage(Arc::new(EventsWithEverySchema(42)));
-    let app = App::over(used);
+    let app = RegistryApp::over(used);
     app.register("t", &a()).await?;
     app.delete("/subjects/t/versions/1").await?;
     let refused = app.delete("/subjects/t/versions/1?permanent=true").await?;
-    assert_eq!(refused.error(), (422, 42205));
+    assert_eq!(refused.code(), (422, 42205));
     let message = refused.body["message"].as_str().unwrap_or_default();
     assert!(message.contains("42 event(s)"), "{message}");
     assert_eq!(
-        app.delete("/subjects/t?permanent=true").await?.error(),
+        app.delete("/subjects/t?permanent=true").await?.code(),
         (422, 42205)
     );
 
-    let unused = App::over(Registry::default().with_usage(Arc::new(EventsWithEverySchema(0))));
+    let unused =
+        RegistryApp::over(Registry::default().with_usage(Arc::new(EventsWithEverySchema(0))));
     unused.register("t", &a()).await?;
     unused.delete("/subjects/t/versions/1").await?;
     let gone = unused
@@ -237,7 +238,7 @@ async fn a_schema_that_stored_events_use_is_not_deleted_for_good() -> TestResult
 
 #[tokio::test]
 async fn a_schema_uses_named_types_of_the_versions_it_references() -> TestResult {
-    let app = App::new();
+    let app = RegistryApp::new();
     let address = json!({"type":"record","name":"Address","namespace":"shop",
         "fields":[{"name":"city","type":"string"}]});
     app.register("address", &address).await?;
@@ -261,18 +262,18 @@ async fn a_schema_uses_named_types_of_the_versions_it_references() -> TestResult
         json!([id])
     );
     let in_use = app.delete("/subjects/address/versions/1").await?;
-    assert_eq!(in_use.error(), (422, 42206));
+    assert_eq!(in_use.code(), (422, 42206));
 
     let without = app.register("other", &customer).await?;
     assert_eq!(
-        without.error(),
+        without.code(),
         (422, 42201),
         "Address is unknown without the reference"
     );
     let dangling = json!({ "schema": customer.to_string(),
         "references": [{ "name": "shop.Address", "subject": "nowhere", "version": 1 }] });
     let refused = app.post("/subjects/other/versions", dangling).await?;
-    assert_eq!(refused.error(), (422, 42201));
+    assert_eq!(refused.code(), (422, 42201));
     assert!(
         refused.body["message"].to_string().contains("nowhere"),
         "{:?}",
@@ -283,29 +284,29 @@ async fn a_schema_uses_named_types_of_the_versions_it_references() -> TestResult
 
 #[tokio::test]
 async fn subject_names_with_control_characters_are_refused() -> TestResult {
-    let app = App::new();
+    let app = RegistryApp::new();
     for subject in ["bad%01name", "tab%09", "%7F"] {
         let answer = app.register(subject, &a()).await?;
-        assert_eq!(answer.error(), (422, 42208), "{subject}");
+        assert_eq!(answer.code(), (422, 42208), "{subject}");
     }
     Ok(())
 }
 
 #[tokio::test]
 async fn every_error_is_in_confluents_shape() -> TestResult {
-    let app = App::new();
+    let app = RegistryApp::new();
     let unknown = app.get("/no/such/route").await?;
-    assert_eq!(unknown.error(), (404, 404));
+    assert_eq!(unknown.code(), (404, 404));
     let wrong_method = app.call(Method::PUT, "/subjects", None).await?;
-    assert_eq!(wrong_method.error(), (405, 405));
+    assert_eq!(wrong_method.code(), (405, 405));
     let text = Some(("text/plain", body(&a()).to_string()));
     let media = app.send(Method::POST, "/subjects/t/versions", text).await?;
-    assert_eq!(media.error(), (415, 415));
+    assert_eq!(media.code(), (415, 415));
     let unreadable = Some(("application/json", "{not json".to_owned()));
     let bad = app
         .send(Method::POST, "/subjects/t/versions", unreadable)
         .await?;
-    assert_eq!(bad.error(), (400, 400));
+    assert_eq!(bad.code(), (400, 400));
     let huge = json!({ "schema": "x".repeat(3 << 20) }).to_string();
     let large = app
         .send(
@@ -314,17 +315,17 @@ async fn every_error_is_in_confluents_shape() -> TestResult {
             Some(("application/json", huge)),
         )
         .await?;
-    assert_eq!(large.error(), (413, 413));
+    assert_eq!(large.code(), (413, 413));
     let version = app.get("/subjects/t/versions/zero").await?;
-    assert_eq!(version.error(), (422, 42202));
+    assert_eq!(version.code(), (422, 42202));
     let level = app
         .put("/config", json!({ "compatibility": "SIDEWAYS" }))
         .await?;
-    assert_eq!(level.error(), (422, 42203));
+    assert_eq!(level.code(), (422, 42203));
     let empty = app
         .post("/subjects/t/versions", json!({ "schema": "" }))
         .await?;
-    assert_eq!(empty.error(), (422, 42201));
+    assert_eq!(empty.code(), (422, 42201));
     for answer in [
         unknown,
         wrong_method,
@@ -344,7 +345,7 @@ async fn every_error_is_in_confluents_shape() -> TestResult {
 /// process; Avro Java accepts the schema, and so does the registry.
 #[tokio::test]
 async fn a_default_that_leads_back_to_itself_is_registered_not_fatal() -> TestResult {
-    let app = App::new();
+    let app = RegistryApp::new();
     let endless = json!({"type":"record","name":"A","fields":[
         {"name":"b","type":{"type":"record","name":"B","fields":[
             {"name":"c","type":[{"type":"map","values":"int"},"B"],"default":{}}]}},

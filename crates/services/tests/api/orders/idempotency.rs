@@ -8,7 +8,7 @@ use crate::support::*;
 
 #[tokio::test]
 async fn a_retry_with_the_same_key_and_request_returns_the_first_order() -> TestResult {
-    let app = App::new().await?;
+    let app = spawn_app().await?;
     let first = app.place_with_key("k-1", &order()).await?;
     assert_eq!(first.status, 202, "{:?}", first.body);
     let head = app.head().await?;
@@ -22,7 +22,7 @@ async fn a_retry_with_the_same_key_and_request_returns_the_first_order() -> Test
 
 #[tokio::test]
 async fn a_retry_that_writes_the_same_values_differently_is_the_same_request() -> TestResult {
-    let app = App::new().await?;
+    let app = spawn_app().await?;
     let first = app.place_with_key("k-1", &order()).await?;
     let mut respelled = order();
     respelled["items"][0]["unitPrice"] = json!(19.990);
@@ -45,7 +45,7 @@ async fn a_retry_that_writes_the_same_values_differently_is_the_same_request() -
 #[tokio::test]
 async fn a_reused_key_with_a_different_currency_address_or_line_is_refused_with_422() -> TestResult
 {
-    let app = App::new().await?;
+    let app = spawn_app().await?;
     let first = app.place_with_key("k-1", &order()).await?;
     assert_eq!(first.status, 202, "{:?}", first.body);
     let head = app.head().await?;
@@ -96,7 +96,7 @@ async fn a_reused_key_with_a_different_currency_address_or_line_is_refused_with_
 
 #[tokio::test]
 async fn the_same_key_from_another_customer_is_another_order() -> TestResult {
-    let app = App::new().await?;
+    let app = spawn_app().await?;
     let first = app.place_with_key("k-1", &order()).await?;
     let mut other = order();
     other["customerId"] = json!("c-2");

@@ -11,7 +11,7 @@ use crate::support::*;
 
 /// Places `body` (raw JSON text) and checks it is refused with `status`, an error
 /// containing `needle`, and nothing written.
-async fn refused(app: &App, request: Request<Body>, status: u16, needle: &str) -> TestResult {
+async fn refused(app: &TestApp, request: Request<Body>, status: u16, needle: &str) -> TestResult {
     let head = app.head().await?;
     let answer = app.send(request).await?;
     assert_eq!(answer.status, status, "{:?}", answer.body);
@@ -31,7 +31,7 @@ fn json_post(body: impl Into<String>) -> Res<Request<Body>> {
 #[tokio::test]
 async fn a_unit_price_below_the_cent_is_refused_with_422_naming_the_field_not_rounded() -> TestResult
 {
-    let app = App::new().await?;
+    let app = spawn_app().await?;
     for price in [
         "0.000000001",
         "1.0000001",
@@ -59,7 +59,7 @@ async fn a_unit_price_below_the_cent_is_refused_with_422_naming_the_field_not_ro
 #[tokio::test]
 async fn a_unit_price_that_is_negative_too_large_or_not_a_number_is_refused_with_422() -> TestResult
 {
-    let app = App::new().await?;
+    let app = spawn_app().await?;
     let cases = [
         ("-1", "must not be negative"),
         ("100000000000.01", "is too large"),
@@ -79,7 +79,7 @@ async fn a_unit_price_that_is_negative_too_large_or_not_a_number_is_refused_with
 #[tokio::test]
 async fn a_price_with_at_most_two_decimals_is_recorded_exactly_however_it_is_written() -> TestResult
 {
-    let app = App::new().await?;
+    let app = spawn_app().await?;
     let cases = [
         ("19.99", json!(19.99)),
         ("1.500", json!(1.5)),
@@ -99,7 +99,7 @@ async fn a_price_with_at_most_two_decimals_is_recorded_exactly_however_it_is_wri
 
 #[tokio::test]
 async fn a_body_that_is_an_array_is_refused_with_422() -> TestResult {
-    let app = App::new().await?;
+    let app = spawn_app().await?;
     refused(
         &app,
         json_post(r#"["c",[["SKU-1",1,1.0]],null,null]"#)?,
@@ -112,7 +112,7 @@ async fn a_body_that_is_an_array_is_refused_with_422() -> TestResult {
 
 #[tokio::test]
 async fn an_item_that_is_an_array_is_refused_with_422() -> TestResult {
-    let app = App::new().await?;
+    let app = spawn_app().await?;
     refused(
         &app,
         json_post(r#"{"customerId":"c","items":[["SKU-1",1,1.0]]}"#)?,
@@ -131,7 +131,7 @@ async fn an_item_that_is_an_array_is_refused_with_422() -> TestResult {
 
 #[tokio::test]
 async fn a_member_of_the_wrong_type_or_an_unknown_one_is_refused_naming_it() -> TestResult {
-    let app = App::new().await?;
+    let app = spawn_app().await?;
     let cases = [
         (
             format!(r#"{{"customerId":7,"items":[{}]}}"#, line("A", 1, "1")),
@@ -183,14 +183,14 @@ async fn a_member_of_the_wrong_type_or_an_unknown_one_is_refused_naming_it() -> 
 
 #[tokio::test]
 async fn a_body_that_is_not_json_is_400() -> TestResult {
-    let app = App::new().await?;
+    let app = spawn_app().await?;
     refused(&app, json_post("{not json")?, 400, "the body is not JSON").await?;
     refused(&app, json_post("")?, 400, "the body is not JSON").await
 }
 
 #[tokio::test]
 async fn a_body_over_the_limit_is_refused_with_413() -> TestResult {
-    let app = App::new().await?;
+    let app = spawn_app().await?;
     let limit = Limits::DEFAULT.max_body_bytes;
     let padded = |size: usize| {
         let body = order().to_string();
@@ -226,7 +226,7 @@ async fn a_body_over_the_limit_is_refused_with_413() -> TestResult {
 
 #[tokio::test]
 async fn a_body_sent_as_anything_but_json_is_refused_with_415() -> TestResult {
-    let app = App::new().await?;
+    let app = spawn_app().await?;
     let body = order().to_string();
     refused(
         &app,
@@ -258,7 +258,7 @@ async fn a_body_sent_as_anything_but_json_is_refused_with_415() -> TestResult {
 
 #[tokio::test]
 async fn an_order_of_more_lines_than_the_limit_is_refused_with_422() -> TestResult {
-    let app = App::new().await?;
+    let app = spawn_app().await?;
     let lines = |n: usize| {
         let items: Vec<String> = (0..n)
             .map(|i| line(&format!("SKU-{i}"), 1, "1.00"))
@@ -279,7 +279,7 @@ async fn an_order_of_more_lines_than_the_limit_is_refused_with_422() -> TestResu
 
 #[tokio::test]
 async fn a_shipping_address_longer_than_the_limit_is_refused_with_422() -> TestResult {
-    let app = App::new().await?;
+    let app = spawn_app().await?;
     let with_address = |address: String| {
         let mut body = order();
         body["shippingAddress"] = json!(address);
@@ -303,7 +303,7 @@ async fn a_shipping_address_longer_than_the_limit_is_refused_with_422() -> TestR
 
 #[tokio::test]
 async fn a_customer_id_or_sku_longer_than_the_limit_is_refused_with_422() -> TestResult {
-    let app = App::new().await?;
+    let app = spawn_app().await?;
     let long = "c".repeat(65);
     refused(
         &app,
@@ -325,11 +325,11 @@ async fn a_customer_id_or_sku_longer_than_the_limit_is_refused_with_422() -> Tes
         "items[0]: invalid sku: 65 characters, at most 64",
     )
     .await?;
-    let strict = App::with_limits(Limits {
+    let limits = Limits {
         max_id_length: 8,
         ..Limits::DEFAULT
-    })
-    .await?;
+    };
+    let strict = TestApp::builder().limits(limits).spawn().await?;
     refused(
         &strict,
         json_post(format!(
@@ -352,7 +352,7 @@ async fn a_customer_id_or_sku_longer_than_the_limit_is_refused_with_422() -> Tes
 
 #[tokio::test]
 async fn setting_stock_takes_a_json_object_only() -> TestResult {
-    let app = App::new().await?;
+    let app = spawn_app().await?;
     let put = |content_type: &str, body: &str| {
         Request::builder()
             .method(Method::PUT)
@@ -400,7 +400,7 @@ fn a_limit_that_lets_nothing_through_or_ids_past_the_domain_bound_is_refused() -
 
 #[tokio::test]
 async fn a_customer_id_that_cannot_be_written_to_is_refused_with_422() -> TestResult {
-    let app = App::new().await?;
+    let app = spawn_app().await?;
     for bad in ["a:b", ":", ".x", "x.", "a..b"] {
         let mut body = order();
         body["customerId"] = json!(bad);

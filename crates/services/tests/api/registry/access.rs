@@ -11,10 +11,10 @@ const SHOP: &str = "shop-token-0123456789";
 const OPERATOR: &str = "operator-token-0123456789";
 const ADMIN: &str = "admin-token-0123456789";
 
-fn guarded() -> Res<App> {
+fn guarded() -> Res<RegistryApp> {
     let mut tokens = Tokens::new();
     tokens.add_list(&format!("shop:{SHOP},operator:{OPERATOR},admin:{ADMIN}"))?;
-    Ok(App::guarded(Access::with(tokens)))
+    Ok(RegistryApp::guarded(Access::with(tokens)))
 }
 
 fn schema() -> serde_json::Value {
@@ -26,9 +26,9 @@ async fn without_a_token_or_with_an_unknown_one_the_registry_answers_40101() -> 
     let app = guarded()?;
     for token in [None, Some("unknown-token-0123456789")] {
         let caller = app.with_token(token);
-        assert_eq!(caller.get("/subjects").await?.error(), (401, 40101));
+        assert_eq!(caller.get("/subjects").await?.code(), (401, 40101));
         let register = caller.post("/subjects/s/versions", schema()).await?;
-        assert_eq!(register.error(), (401, 40101));
+        assert_eq!(register.code(), (401, 40101));
     }
     Ok(())
 }
@@ -48,7 +48,7 @@ async fn a_shop_token_reads_and_looks_up_but_registering_is_40301() -> TestResul
     assert_eq!(shop.get("/subjects").await?.body, json!(["s"]));
     assert_eq!(shop.post("/subjects/s", schema()).await?.status, 200);
     let register = shop.post("/subjects/t/versions", schema()).await?;
-    assert_eq!(register.error(), (403, 40301));
+    assert_eq!(register.code(), (403, 40301));
     assert!(
         register.body["message"]
             .as_str()
@@ -56,7 +56,7 @@ async fn a_shop_token_reads_and_looks_up_but_registering_is_40301() -> TestResul
         "{:?}",
         register.body
     );
-    assert_eq!(shop.delete("/subjects/s").await?.error(), (403, 40301));
+    assert_eq!(shop.delete("/subjects/s").await?.code(), (403, 40301));
     Ok(())
 }
 
@@ -69,13 +69,13 @@ async fn the_global_level_and_permanent_deletes_need_an_admin() -> TestResult {
     let level = json!({ "compatibility": "NONE" });
     assert_eq!(operator.put("/config/s", level.clone()).await?.status, 200);
     assert_eq!(
-        operator.put("/config", level.clone()).await?.error(),
+        operator.put("/config", level.clone()).await?.code(),
         (403, 40301)
     );
     assert_eq!(admin.put("/config", level).await?.status, 200);
     assert_eq!(operator.delete("/subjects/s").await?.status, 200);
     let permanent = "/subjects/s?permanent=true";
-    assert_eq!(operator.delete(permanent).await?.error(), (403, 40301));
+    assert_eq!(operator.delete(permanent).await?.code(), (403, 40301));
     assert_eq!(admin.delete(permanent).await?.status, 200);
     Ok(())
 }
@@ -83,7 +83,7 @@ async fn the_global_level_and_permanent_deletes_need_an_admin() -> TestResult {
 #[tokio::test]
 async fn without_tokens_a_post_with_no_json_content_type_is_refused_as_a_cross_site_one()
 -> TestResult {
-    let app = App::guarded(Access::Open);
+    let app = RegistryApp::guarded(Access::Open);
     let body = schema().to_string();
     for content_type in [
         "text/plain",
@@ -97,10 +97,10 @@ async fn without_tokens_a_post_with_no_json_content_type_is_refused_as_a_cross_s
                 Some((content_type, body.clone())),
             )
             .await?;
-        assert_eq!(answer.error(), (415, 415), "{content_type}");
+        assert_eq!(answer.code(), (415, 415), "{content_type}");
     }
     let bare = app.send(Method::POST, "/subjects/s/versions", None).await?;
-    assert_eq!(bare.error(), (415, 415));
+    assert_eq!(bare.code(), (415, 415));
     assert_eq!(app.register("s", &json!("int")).await?.status, 200);
     Ok(())
 }
@@ -110,6 +110,6 @@ async fn with_a_token_a_post_without_a_content_type_reaches_the_registry() -> Te
     let app = guarded()?.with_token(Some(OPERATOR));
     // No content type: read as JSON, as Confluent's registry does.
     let answer = app.send(Method::POST, "/subjects/s/versions", None).await?;
-    assert_eq!(answer.error(), (400, 400), "{:?}", answer.body);
+    assert_eq!(answer.code(), (400, 400), "{:?}", answer.body);
     Ok(())
 }

@@ -6,4 +6,3 @@ mod access;
 mod api;
 mod fuzz;
 mod ported;
-mod support;
