@@ -48,6 +48,20 @@ pub(super) fn committed_offset(
     .optional()
 }
 
+/// Stores a group's offset in a partition (parameters: group, topic, partition, offset).
+pub(super) const SAVE_OFFSET_SQL: &str = "INSERT INTO group_offsets (group_id, topic, partition, offset) \
+    VALUES (?1, ?2, ?3, ?4) \
+    ON CONFLICT (group_id, topic, partition) DO UPDATE SET offset = excluded.offset";
+
+/// Records that `group` reads `topic`, so that its lag is reported.
+pub(super) fn add_group_topic(conn: &Connection, group: &str, topic: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO group_topics (group_id, topic) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+    )?
+    .execute(params![group, topic])
+    .map(drop)
+}
+
 /// Where `start` points in a partition.
 pub(super) fn start_offset(
     conn: &Connection,
