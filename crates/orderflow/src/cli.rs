@@ -4,6 +4,7 @@
 
 use clap::{Parser, Subcommand};
 
+use crate::logging::LogFormat;
 use crate::service::Service;
 use crate::settings::Settings;
 
@@ -16,6 +17,17 @@ use crate::settings::Settings;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// How log lines (on stderr) are written: `text` for people, `json` for a log
+    /// collector (one object per line). `ORDERFLOW_LOG` sets what is logged (default
+    /// `info`; sqlx's own notices at `warn` unless it names `sqlx`).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "ORDERFLOW_LOG_FORMAT",
+        default_value_t = LogFormat::Text
+    )]
+    pub log_format: LogFormat,
 }
 
 #[derive(Debug, Subcommand)]

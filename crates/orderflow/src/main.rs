@@ -40,6 +40,7 @@ macro_rules! announce {
 mod bench;
 mod cli;
 mod datadir;
+mod logging;
 mod ops;
 mod ready;
 mod schema;
@@ -62,17 +63,8 @@ use service::Service;
 const BLOCKING_THREADS: usize = 8;
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ORDERFLOW_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        // Colour only for a person at a terminal: in a file, a pipe or a log collector,
-        // escape codes are noise around every field.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
     let cli = Cli::parse();
+    logging::init(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(BLOCKING_THREADS)

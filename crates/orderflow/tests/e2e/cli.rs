@@ -118,3 +118,44 @@ async fn a_ready_file_left_from_an_earlier_run_is_gone_even_when_the_start_is_re
     assert!(!ready_file.exists(), "a stale ready-file was left in place");
     Ok(())
 }
+
+#[tokio::test]
+async fn with_log_format_json_every_log_line_is_one_json_object() -> TestResult {
+    let deployment = Deployment::new()?;
+    let ready_file = deployment.dir.path().join("ready.json");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_orderflow"))
+        .args(["serve", "projections", "--log-format", "json", "--data-dir"])
+        .arg(deployment.data_dir())
+        .arg("--ready-file")
+        .arg(&ready_file)
+        .env("ORDERFLOW_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    ready(&ready_file, &mut child).await?;
+    terminate(&child)?;
+    let out = tokio::time::timeout(PATIENCE, child.wait_with_output()).await??;
+
+    let stderr = String::from_utf8(out.stderr)?;
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(!lines.is_empty(), "nothing was logged");
+    let mut messages = Vec::new();
+    for line in lines {
+        let object: serde_json::Value = serde_json::from_str(line)
+            .map_err(|e| format!("not one JSON object ({e}): {line:?}"))?;
+        assert!(object["level"].is_string(), "no level: {line}");
+        messages.push(
+            object["fields"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        );
+    }
+    assert!(
+        messages.iter().any(|m| m == "shutting down"),
+        "{messages:?}"
+    );
+    Ok(())
+}

@@ -117,3 +117,26 @@ async fn migrate_creates_the_tables_of_a_new_database() -> TestResult {
     assert_eq!(applied as usize, std::fs::read_dir(migrations)?.count());
     Ok(())
 }
+
+#[tokio::test]
+async fn migrate_run_again_says_only_that_the_tables_are_up_to_date() -> TestResult {
+    let url = fresh_postgres_database().await?;
+    for _ in 0..2 {
+        // Logging as configured out of the box.
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_orderflow"))
+            .args(["migrate", "--store", &url])
+            .env_remove("ORDERFLOW_LOG")
+            .env_remove("ORDERFLOW_LOG_FORMAT")
+            .output()
+            .await?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        // PostgreSQL's "relation already exists, skipping", logged by sqlx, is no news.
+        assert!(stderr.trim().is_empty(), "{stderr}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "orderflow: PostgreSQL migrations are up to date\n"
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,85 @@
+//! Logs: to stderr, filtered by `ORDERFLOW_LOG` (tracing's `EnvFilter` syntax, default
+//! `info`), as text or one JSON object per line (`--log-format`). Text carries colour
+//! codes only at a terminal. sqlx's own notices (PostgreSQL's "relation already
+//! exists, skipping" on every start) stay below the output at `warn`, unless
+//! `ORDERFLOW_LOG` names `sqlx` itself.
+
+use clap::ValueEnum;
+use tracing::level_filters::LevelFilter;
+use tracing_subscriber::EnvFilter;
+
+/// The variable that sets what is logged.
+pub const FILTER_VAR: &str = "ORDERFLOW_LOG";
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum LogFormat {
+    /// Lines for people.
+    #[default]
+    Text,
+    /// One JSON object per line, for a log collector.
+    Json,
+}
+
+/// The filter `ORDERFLOW_LOG` asks for (`info` when unset or unreadable), with sqlx
+/// held at `warn` unless the variable names it.
+fn filter(var: Option<&str>) -> EnvFilter {
+    let asked = var
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .unwrap_or("info");
+    let base = EnvFilter::try_new(asked).unwrap_or_else(|_| EnvFilter::new("info"));
+    let louder_than_warn = base
+        .max_level_hint()
+        .is_none_or(|level| level > LevelFilter::WARN);
+    if asked.contains("sqlx") || !louder_than_warn {
+        return base;
+    }
+    EnvFilter::try_new(format!("{asked},sqlx=warn")).unwrap_or(base)
+}
+
+/// Installs the global subscriber.
+pub fn init(format: LogFormat) {
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter(std::env::var(FILTER_VAR).ok().as_deref()))
+        .with_writer(std::io::stderr);
+    match format {
+        // Colour only for a person at a terminal: in a file, a pipe or a log collector,
+        // escape codes are noise around every field.
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => builder.json().with_ansi(false).init(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    fn shown(var: Option<&str>) -> String {
+        filter(var).to_string()
+    }
+
+    #[test]
+    fn by_default_sqlx_notices_stay_below_the_output() -> TestResult {
+        let default = shown(None);
+        assert!(default.contains("sqlx=warn"), "{default}");
+        assert!(shown(Some("debug")).contains("sqlx=warn"));
+        Ok(())
+    }
+
+    #[test]
+    fn a_filter_that_names_sqlx_or_is_quieter_than_warn_is_taken_as_given() -> TestResult {
+        assert!(shown(Some("info,sqlx=debug")).contains("sqlx=debug"));
+        // `error` alone must not let sqlx's warnings through.
+        assert!(
+            !shown(Some("error")).contains("sqlx"),
+            "{}",
+            shown(Some("error"))
+        );
+        Ok(())
+    }
+}
