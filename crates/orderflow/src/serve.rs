@@ -6,7 +6,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::ready;
 use crate::service::Service;
-use crate::settings::Settings;
+use crate::settings::{BusKind, Settings, StoreKind};
 use crate::wiring;
 
 /// Runs services until Ctrl-C or SIGTERM, then shuts them down cleanly.
@@ -28,11 +28,7 @@ pub async fn serve(services: &[Service], settings: Settings) -> anyhow::Result<(
     let shutdown = CancellationToken::new();
     let started = wiring::spawn(services, &settings, &adapters, access, &shutdown).await?;
     let mut tasks = started.tasks;
-    announce!(
-        "orderflow: running {} on data dir {}",
-        Service::list(services),
-        settings.dir().display()
-    );
+    announce!("{}", running_line(services, &settings)?);
     if let Some(path) = &settings.ready_file {
         ready::write(path, &ready::Ready::now(started.http))?;
     }
@@ -42,6 +38,51 @@ pub async fn serve(services: &[Service], settings: Settings) -> anyhow::Result<(
     }
     announce!("orderflow: stopped");
     outcome
+}
+
+/// The line that says what a process runs and on what: the event store, the bus, and
+/// the data dir with what this process keeps there (with PostgreSQL and Kafka, the
+/// payment ledger and the mail folder still live in it).
+fn running_line(services: &[Service], settings: &Settings) -> anyhow::Result<String> {
+    let dir = settings.dir();
+    let store = settings.store_kind()?;
+    let bus = settings.bus_kind()?;
+    let mut kept = Vec::new();
+    let store = match store {
+        StoreKind::Sqlite(path) => {
+            if path.starts_with(dir) {
+                kept.push("event store");
+            }
+            kept.push("read models");
+            format!("SQLite {}", path.display())
+        }
+        StoreKind::Postgres(url) => format!("PostgreSQL {}", wiring::postgres_place(&url)),
+    };
+    let bus = match bus {
+        BusKind::Sqlite(path) => {
+            if path.starts_with(dir) {
+                kept.push("bus");
+            }
+            format!("SQLite {}", path.display())
+        }
+        BusKind::Kafka(url) => format!("Kafka {url}"),
+    };
+    if services.contains(&Service::Payment) {
+        kept.push("payment ledger");
+    }
+    if services.contains(&Service::Notification) && settings.mail.smtp_url.is_none() {
+        kept.push("mail");
+    }
+    let kept = if kept.is_empty() {
+        "nothing of this process".to_owned()
+    } else {
+        kept.join(", ")
+    };
+    Ok(format!(
+        "orderflow: running {}; event store: {store}; bus: {bus}; data dir {}: {kept}",
+        Service::list(services),
+        dir.display()
+    ))
 }
 
 /// Runs the services until one fails or a signal comes, then stops them all within the
@@ -118,3 +159,6 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

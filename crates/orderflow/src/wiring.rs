@@ -200,7 +200,7 @@ fn pool_settings(max_connections: u32, acquire_timeout_ms: u64) -> PoolSettings 
 }
 
 /// Where a PostgreSQL URL points, without its password, for messages.
-fn postgres_place(url: &str) -> String {
+pub fn postgres_place(url: &str) -> String {
     match url.parse::<PgConnectOptions>() {
         Ok(o) => format!(
             "{}:{}/{}",
