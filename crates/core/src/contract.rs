@@ -8,6 +8,7 @@
 //! ```
 
 pub mod bus;
+pub mod group_commit;
 pub mod mail;
 pub mod payment;
 pub mod read_model;
@@ -32,6 +33,19 @@ macro_rules! event_store_contract {
             a_duplicate_event_id_is_refused,
             a_duplicate_event_id_anywhere_in_an_append_refuses_all_of_it,
             checkpoints_survive_and_move_forward,
+        );
+    };
+}
+
+/// Instantiates every group-commit scenario as a test. The factory expression must
+/// evaluate to a future of `(S, G)` where `S: EventStore + CountsCommits`
+/// ([`group_commit::CountsCommits`]) and `G` is kept alive for the test.
+#[macro_export]
+macro_rules! group_commit_contract {
+    ($factory:expr) => {
+        $crate::__contract_tests!(group_commit, $factory;
+            a_refused_append_is_a_write_of_a_committed_group,
+            the_groups_of_many_writers_add_up_to_all_their_appends,
         );
     };
 }

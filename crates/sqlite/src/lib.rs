@@ -6,7 +6,6 @@
 
 mod bus;
 mod db;
-mod group;
 mod ledger;
 pub mod lineage;
 mod read_model;

@@ -13,7 +13,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use crate::db::{self, ReadPool, from_micros, micros};
-use crate::group::GroupWriter;
+use crate::store::group::GroupWriter;
 
 /// The keyed tables are `WITHOUT ROWID`: a row lives in its key's b-tree alone, so an
 /// update is one b-tree change instead of two (the rowid table and the key's index), and

@@ -1,7 +1,7 @@
 //! The SQLite event store.
 //!
 //! Appends go through one connection that commits every request waiting at the moment
-//! in a single transaction (group commit, [`crate::group`]). Each append decides on the
+//! in a single transaction (group commit, [`group`]). Each append decides on the
 //! versions and event ids it reads before it writes, so a conflict fails only its own
 //! request and leaves nothing to roll back. SQLite has a single writer per file, so
 //! global positions become visible strictly in order: a reader by position never skips
@@ -21,7 +21,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::db::{self, ReadPool, from_micros, micros};
-use crate::group::GroupWriter;
+use group::GroupWriter;
 
 /// The events table and its correlation index, as the store creates them (the bench's
 /// like-for-like baseline inserts into the same shape).
@@ -371,6 +371,8 @@ impl Checkpoints for SqliteEventStore {
     }
 }
 
+pub(crate) mod group;
+
 #[cfg(test)]
 mod contract {
     use orderflow_core::contract::store::Reopen;
@@ -393,90 +395,25 @@ mod contract {
         }
     }
 
-    orderflow_core::event_store_contract!(async {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = SqliteEventStore::open(&dir.path().join("events.db")).expect("open store");
-        (store, dir)
-    });
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use chrono::Utc;
-    use orderflow_core::store::{AppendRequest, EventStore, ExpectedVersion, NewEvent};
-    use uuid::Uuid;
-
-    use super::SqliteEventStore;
-
-    fn one_event(stream: &str) -> AppendRequest {
-        AppendRequest {
-            stream_id: stream.into(),
-            expected: ExpectedVersion::NoStream,
-            events: vec![NewEvent {
-                event_id: Uuid::new_v4(),
-                event_type: "TestEvent".into(),
-                schema_id: 1,
-                payload: vec![1],
-                occurred_at: Utc::now(),
-                correlation_id: stream.into(),
-                causation_id: None,
-                actor: "test".into(),
-            }],
+    impl orderflow_core::contract::group_commit::CountsCommits for SqliteEventStore {
+        fn commit_stats(&self) -> orderflow_core::commit_stats::GroupCommitStats {
+            SqliteEventStore::commit_stats(self)
         }
     }
 
-    /// A follower reads (nothing new), an append commits, then the follower waits: the
-    /// wait must end at once, not at its timeout (the clock is paused, so the timeout
-    /// would show as an hour gone by).
-    #[tokio::test(start_paused = true)]
-    async fn a_follower_is_not_kept_waiting_by_an_append_that_committed_before_it_waited()
-    -> Result<(), Box<dyn std::error::Error>> {
-        let dir = tempfile::tempdir()?;
-        let store = SqliteEventStore::open(&dir.path().join("events.db"))?;
-        let position = store.append(vec![one_event("order-1")]).await?[0].position;
-
-        let start = tokio::time::Instant::now();
-        store
-            .wait_for_append(position - 1, Duration::from_secs(3600))
-            .await;
-        assert_eq!(start.elapsed(), Duration::ZERO);
-
-        store
-            .wait_for_append(position, Duration::from_secs(3600))
-            .await;
-        assert_eq!(
-            start.elapsed(),
-            Duration::from_secs(3600),
-            "nothing past it yet"
-        );
-        Ok(())
+    /// A store in a temp dir of its own.
+    async fn fresh_store() -> (SqliteEventStore, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteEventStore::open(&dir.path().join("events.db")).expect("open store");
+        (store, dir)
     }
 
-    /// Positions here become visible in order, so a read since a position returns only
-    /// the events after it, not the whole correlation again.
-    #[tokio::test]
-    async fn a_correlation_read_since_a_position_returns_only_the_events_after_it()
-    -> Result<(), Box<dyn std::error::Error>> {
-        let dir = tempfile::tempdir()?;
-        let store = SqliteEventStore::open(&dir.path().join("events.db"))?;
-        let first = store.append(vec![one_event("order-1")]).await?[0].position;
-        let mut later = one_event("payment-1");
-        later.events[0].correlation_id = "order-1".into();
-        let second = store.append(vec![later]).await?[0].position;
+    orderflow_core::event_store_contract!(fresh_store());
 
-        let since = store.read_correlated_since("order-1", first).await?;
-        assert_eq!(
-            since.iter().map(|e| e.position).collect::<Vec<_>>(),
-            [second]
-        );
-        assert!(
-            store
-                .read_correlated_since("order-1", second)
-                .await?
-                .is_empty()
-        );
-        Ok(())
+    mod group_commit {
+        orderflow_core::group_commit_contract!(super::fresh_store());
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -23,7 +23,8 @@ fn event(correlation: &str, at: DateTime<Utc>) -> NewEvent {
     }
 }
 
-fn request(stream: &str, expected: ExpectedVersion, n: usize) -> AppendRequest {
+/// A request to append `n` events to `stream`, each correlated with the stream.
+pub fn request(stream: &str, expected: ExpectedVersion, n: usize) -> AppendRequest {
     AppendRequest {
         stream_id: stream.into(),
         expected,

@@ -1,5 +1,4 @@
-use chrono::Utc;
-use orderflow_core::store::{ExpectedVersion, NewEvent};
+use orderflow_core::store::ExpectedVersion;
 use sqlx::Connection;
 use uuid::Uuid;
 
@@ -7,7 +6,7 @@ use super::*;
 use crate::test_schema::{TestSchema, database_url};
 
 /// A store in a schema of its own, dropped when the test ends.
-async fn fresh_store() -> (PgEventStore, TestSchema) {
+pub(super) async fn fresh_store() -> (PgEventStore, TestSchema) {
     let schema = TestSchema::create()
         .await
         .expect("a schema of the test's own");
@@ -21,21 +20,19 @@ mod contract {
     orderflow_core::event_store_contract!(super::fresh_store());
 }
 
-fn request(stream: &str, expected: ExpectedVersion) -> AppendRequest {
-    AppendRequest {
-        stream_id: stream.into(),
-        expected,
-        events: vec![NewEvent {
-            event_id: Uuid::new_v4(),
-            event_type: "Test".into(),
-            schema_id: 1,
-            payload: vec![1, 2, 3],
-            occurred_at: Utc::now(),
-            correlation_id: stream.into(),
-            causation_id: None,
-            actor: "test".into(),
-        }],
+impl orderflow_core::contract::group_commit::CountsCommits for PgEventStore {
+    fn commit_stats(&self) -> orderflow_core::commit_stats::GroupCommitStats {
+        PgEventStore::commit_stats(self)
     }
+}
+
+mod group_commit_contract {
+    orderflow_core::group_commit_contract!(super::fresh_store());
+}
+
+/// A request to append one event to `stream`.
+pub(super) fn request(stream: &str, expected: ExpectedVersion) -> AppendRequest {
+    orderflow_core::contract::store::request(stream, expected, 1)
 }
 
 /// A writer following the store's protocol that has taken a position and not yet

@@ -1,5 +1,7 @@
 use std::sync::Arc;
 
+use orderflow_core::contract::group_commit::join_all;
+
 use super::*;
 
 fn writer() -> Result<(GroupWriter, tempfile::TempDir), Box<dyn std::error::Error>> {
@@ -209,30 +211,6 @@ async fn a_group_of_concurrent_writes_is_counted_as_one_commit_of_them_all()
     Ok(())
 }
 
-/// Polls every future to completion (the writes queue themselves on their first poll).
-async fn join_all<F: std::future::Future>(writes: impl Iterator<Item = F>) -> Vec<F::Output> {
-    let mut pending: Vec<_> = writes.map(Box::pin).collect();
-    let mut outputs: Vec<Option<F::Output>> = pending.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut all = true;
-        for (future, output) in pending.iter_mut().zip(outputs.iter_mut()) {
-            if output.is_none() {
-                match future.as_mut().poll(cx) {
-                    std::task::Poll::Ready(done) => *output = Some(done),
-                    std::task::Poll::Pending => all = false,
-                }
-            }
-        }
-        if all {
-            std::task::Poll::Ready(())
-        } else {
-            std::task::Poll::Pending
-        }
-    })
-    .await;
-    outputs.into_iter().flatten().collect()
-}
-
 #[tokio::test]
 async fn a_group_that_fails_is_counted_as_a_failed_commit() -> Result<(), Box<dyn std::error::Error>>
 {
@@ -252,34 +230,5 @@ async fn a_group_that_fails_is_counted_as_a_failed_commit() -> Result<(), Box<dy
         ),
         (2, 2, 1)
     );
-    Ok(())
-}
-
-/// Groups formed by callers committing for each other add up to every write.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_groups_of_many_tasks_add_up_to_all_their_writes()
--> Result<(), Box<dyn std::error::Error>> {
-    let (writer, _dir) = writer()?;
-    let mut tasks = tokio::task::JoinSet::new();
-    for task in 0..64i64 {
-        let writer = writer.clone();
-        tasks.spawn(async move {
-            for i in 0..20 {
-                writer.write_checked(insert(task * 1000 + i)).await?;
-            }
-            Ok::<_, WriteError<rusqlite::Error>>(())
-        });
-    }
-    while let Some(done) = tasks.join_next().await {
-        done??;
-    }
-    let stats = writer.stats();
-    assert_eq!(stats.writes_total, 64 * 20);
-    assert!((1..=64 * 20).contains(&stats.commits_total), "{stats:?}");
-    assert_eq!(
-        stats.commit_seconds_counts.iter().sum::<u64>(),
-        stats.commits_total
-    );
-    assert_eq!(stats.failures_total, 0);
     Ok(())
 }
