@@ -1,6 +1,23 @@
 //! `orderflow`: runs the whole order pipeline in one process (`run`), chosen services as
 //! their own process (`serve`), benchmarks (`bench`), and the tools to operate it
 //! (`schema`, `migrate`, `topics`, `consumers`, `replay`).
+//!
+//! # Layout
+//!
+//! - `cli`: the command tree, each subcommand with the settings it takes.
+//! - `settings`: the groups of settings commands share (data dir, store, bus, registry,
+//!   API, payment, mail) and which adapter a store or bus URL names.
+//! - `service`: the services a process can run, each with its help line.
+//! - `serve`: `run` and `serve`: start the services, say what runs on what, write the
+//!   ready-file, stop cleanly on a signal.
+//! - `ready`: the ready-file (`--ready-file`) a process writes once it is up.
+//! - `logging`: the log subscriber (`ORDERFLOW_LOG`, `--log-format text|json`).
+//! - `wiring`: the only place that names concrete adapters; opens them and starts the
+//!   services on them (`storage`, `postgres`, `bus`, `access`, `spawn`).
+//! - `datadir`: the data dir's check before anything opens it (integrity, lineage).
+//! - `ops`: the operator commands `migrate`, `topics`, `consumers` and `replay`.
+//! - `schema`: `schema check`, for a team's CI.
+//! - `bench`: `orderflow bench`, throughput and latency next to baselines.
 
 use std::process::ExitCode;
 
@@ -11,7 +28,7 @@ use clap::Parser;
 /// replies of the group writers). glibc's malloc spent about a sixth of the pipeline's
 /// CPU on it; mimalloc, which replaced it, still a sixth, much of it collecting blocks
 /// freed by other threads. Twelve alternating pairs of `orderflow bench --orders 10000`
-/// (docs/benchmarks.md, an eleventh machine): jemalloc ahead in ten, CPU per order
+/// (docs/benchmarks.md): jemalloc ahead in ten, CPU per order
 /// 1.08-1.40 against 1.25-1.51 ms. SQLite's own allocations still go through the C
 /// library (routing them through jemalloc too measured no different).
 #[cfg(not(target_env = "msvc"))]

@@ -1,0 +1,160 @@
+//! Starting the chosen services on the adapters: a consumer per bus-driven service,
+//! the relay, the projections and the API.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use orderflow_core::bus::StartFrom;
+use orderflow_core::mail::Mailer;
+use orderflow_domain::Money;
+use orderflow_outbound::{FileMailer, SmtpMailer};
+use orderflow_services::consumer::{self, Handler};
+use orderflow_services::handlers::{
+    analytics::AnalyticsService, inventory::InventoryService, notification::NotificationService,
+    order_process::OrderProcess, payment::PaymentService, shipping::ShippingService,
+};
+use orderflow_services::http::{self, AppState};
+use orderflow_services::{projections, relay};
+use orderflow_sqlite::{SimulatedProvider, SimulatedSettings};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::Adapters;
+use super::access::{announce_access, limits};
+use crate::service::Service;
+use crate::settings::{MailArgs, PaymentArgs, Settings, StoreKind};
+
+/// How `/health` names the storage when it is damaged: the files on the embedded
+/// defaults; on PostgreSQL, the database (its URL may carry a password).
+fn locations(settings: &Settings) -> anyhow::Result<http::Locations> {
+    Ok(match settings.store_kind()? {
+        StoreKind::Sqlite(path) => http::Locations {
+            event_store: path.display().to_string(),
+            read_models: settings.dir().join("read.db").display().to_string(),
+        },
+        StoreKind::Postgres(_) => http::Locations::default(),
+    })
+}
+
+fn mailer(data_dir: &Path, settings: &MailArgs) -> anyhow::Result<Arc<dyn Mailer>> {
+    Ok(match &settings.smtp_url {
+        Some(url) => Arc::new(SmtpMailer::from_url(url)?),
+        None => Arc::new(FileMailer::new(data_dir.join("mail"))?),
+    })
+}
+
+fn payment_provider(data_dir: &Path, settings: &PaymentArgs) -> anyhow::Result<SimulatedProvider> {
+    let decline_above = Money::from_major(settings.payment_decline_above).context(
+        "--payment-decline-above must be a non-negative amount with at most two decimals",
+    )?;
+    if !(0.0..=1.0).contains(&settings.payment_failure_rate) {
+        bail!("--payment-failure-rate must be between 0.0 and 1.0");
+    }
+    Ok(SimulatedProvider::open(
+        &data_dir.join("payment-ledger.db"),
+        SimulatedSettings {
+            decline_above,
+            latency: Duration::from_millis(settings.payment_latency_ms),
+            failure_rate: settings.payment_failure_rate,
+        },
+    )?)
+}
+
+/// The services a process started.
+pub struct Started {
+    /// One task per service; each ends when its service stops.
+    pub tasks: JoinSet<anyhow::Result<()>>,
+    /// Where the API listens, if it is one of them.
+    pub http: Option<std::net::SocketAddr>,
+}
+
+/// Starts the chosen services; each stops when `shutdown` is cancelled. `access` guards
+/// the API (see [`api_access`]).
+pub async fn spawn(
+    services: &[Service],
+    settings: &Settings,
+    adapters: &Adapters,
+    access: http::Access,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Started> {
+    let mut tasks = JoinSet::new();
+    let a = adapters.clone();
+    let retry = consumer::Retry {
+        give_up_after: Duration::from_secs(settings.give_up_after_seconds),
+    };
+    let mut consumer = |handler: Arc<dyn Handler>| {
+        let (bus, codec, token) = (a.bus.clone(), a.codec.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            consumer::run_with(bus, codec, handler, StartFrom::Earliest, retry, token)
+                .await
+                .map_err(Into::into)
+        });
+    };
+    for service in services {
+        match service {
+            Service::Api | Service::Projections | Service::Relay => {}
+            Service::Orders => consumer(Arc::new(OrderProcess {
+                recorder: a.recorder(),
+            })),
+            Service::Payment => consumer(Arc::new(PaymentService {
+                recorder: a.recorder(),
+                provider: Arc::new(payment_provider(settings.dir(), &settings.payment)?),
+            })),
+            Service::Inventory => consumer(Arc::new(InventoryService::new(a.recorder()))),
+            Service::Shipping => consumer(Arc::new(ShippingService {
+                recorder: a.recorder(),
+            })),
+            Service::Notification => consumer(Arc::new(NotificationService {
+                recorder: a.recorder(),
+                mailer: mailer(settings.dir(), &settings.mail)?,
+            })),
+            Service::Analytics => consumer(Arc::new(AnalyticsService {
+                store: a.analytics.clone(),
+            })),
+        }
+    }
+    if services.contains(&Service::Relay) {
+        let relay = relay::run(
+            a.store.clone(),
+            a.checkpoints.clone(),
+            a.bus.clone(),
+            shutdown.clone(),
+        );
+        tasks.spawn(async move { relay.await.map_err(Into::into) });
+    }
+    if services.contains(&Service::Projections) {
+        let projections = projections::run(
+            a.store.clone(),
+            a.codec.clone(),
+            a.read_model.clone(),
+            shutdown.clone(),
+        );
+        tasks.spawn(async move { projections.await.map_err(Into::into) });
+    }
+    let mut http = None;
+    if services.contains(&Service::Api) {
+        let limits = limits(&settings.api)?;
+        let listener = tokio::net::TcpListener::bind(settings.api.http_addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.api.http_addr))?;
+        let addr = listener.local_addr()?;
+        announce!("orderflow: HTTP API on http://{addr}");
+        announce_access(&access, addr);
+        let state = AppState {
+            recorder: a.recorder(),
+            registry: a.registry.clone(),
+            read_model: a.read_model.clone(),
+            analytics: a.analytics.clone(),
+            bus: a.bus.clone(),
+            checkpoints: a.checkpoints.clone(),
+            limits,
+            locations: locations(settings)?,
+        };
+        let api = http::serve(listener, state, access, shutdown.clone());
+        tasks.spawn(async move { api.await.map_err(Into::into) });
+        http = Some(addr);
+    }
+    Ok(Started { tasks, http })
+}

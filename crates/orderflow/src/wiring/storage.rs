@@ -1,0 +1,119 @@
+//! Where events, checkpoints, schemas and read models live: the event store `--store`
+//! names decides, SQLite in the data dir by default or PostgreSQL.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use orderflow_core::read_model::{AnalyticsStore, ReadModel};
+use orderflow_core::registry::Registry;
+use orderflow_core::store::{Checkpoints, EventStore};
+use orderflow_postgres::{PgReadModel, PgSchemaStore};
+use orderflow_sqlite::{SqliteEventStore, SqliteReadModel, SqliteSchemaStore};
+
+use super::postgres::{connect_postgres, pool_settings, require_migrated};
+use crate::settings::{StoreArgs, StoreKind};
+
+/// Brings the tables of the store `store` names up to date (`orderflow migrate`);
+/// returns which store that was.
+pub async fn migrate(data_dir: &Path, store: &StoreArgs) -> anyhow::Result<StoreKind> {
+    let kind = store.kind(data_dir)?;
+    match &kind {
+        StoreKind::Postgres(url) => {
+            let pool = pool_settings(1, store.db_acquire_timeout_ms);
+            connect_postgres(url, &pool)
+                .await
+                .context("running the PostgreSQL migrations")?;
+        }
+        StoreKind::Sqlite(_) => {
+            std::fs::create_dir_all(data_dir)?;
+            open_storage(data_dir, store, 1).await?;
+        }
+    }
+    Ok(kind)
+}
+
+/// Where events, checkpoints, schemas and read models live: the event store decides.
+pub(super) struct Storage {
+    pub store: Arc<dyn EventStore>,
+    pub checkpoints: Arc<dyn Checkpoints>,
+    pub schemas: Registry,
+    pub read_model: Arc<dyn ReadModel>,
+    pub analytics: Arc<dyn AnalyticsStore>,
+}
+
+pub(super) async fn open_storage(
+    dir: &Path,
+    settings: &StoreArgs,
+    max_connections: u32,
+) -> anyhow::Result<Storage> {
+    Ok(match settings.kind(dir)? {
+        StoreKind::Sqlite(path) => {
+            let (store, schemas) = open_sqlite(&path)?;
+            let read_model = Arc::new(
+                SqliteReadModel::open(&dir.join("read.db")).context("opening the read models")?,
+            );
+            Storage {
+                store: store.clone(),
+                checkpoints: store,
+                // Refuses to delete for good a schema that stored events use.
+                schemas: Registry::new(schemas.clone()).with_usage(Arc::new(schemas)),
+                read_model: read_model.clone(),
+                analytics: read_model,
+            }
+        }
+        StoreKind::Postgres(url) => {
+            let pool = pool_settings(max_connections, settings.db_acquire_timeout_ms);
+            let store = connect_postgres(&url, &pool).await?;
+            let read_model = Arc::new(PgReadModel::new(store.pool().clone()));
+            Storage {
+                schemas: {
+                    let schemas = PgSchemaStore::new(store.pool().clone());
+                    Registry::new(schemas.clone()).with_usage(Arc::new(schemas))
+                },
+                store: store.clone(),
+                checkpoints: store,
+                read_model: read_model.clone(),
+                analytics: read_model,
+            }
+        }
+    })
+}
+
+/// The SQLite event store at `path` and the schema registry's storage in the same file.
+fn open_sqlite(path: &Path) -> anyhow::Result<(Arc<SqliteEventStore>, SqliteSchemaStore)> {
+    let store = Arc::new(SqliteEventStore::open(path).context("opening the event store")?);
+    let schemas = SqliteSchemaStore::open(path).context("opening the schema registry")?;
+    Ok((store, schemas))
+}
+
+/// The event store and the schema registry `--store` names (default: SQLite in the data
+/// dir), for a command that only reads them, such as `orderflow schema check`. Unlike the
+/// services it creates and upgrades nothing: a store that does not exist is an error, and
+/// a PostgreSQL database must already have every migration of this build (see
+/// `orderflow migrate`).
+pub async fn open_for_reading(
+    data_dir: &Path,
+    store: &StoreArgs,
+) -> anyhow::Result<(Arc<dyn EventStore>, Registry)> {
+    match store.kind(data_dir)? {
+        StoreKind::Sqlite(path) => {
+            if !path.exists() {
+                bail!(
+                    "no event store at {}: point --data-dir or --store at one",
+                    path.display()
+                );
+            }
+            let (store, schemas) = open_sqlite(&path)?;
+            Ok((store, Registry::new(schemas)))
+        }
+        StoreKind::Postgres(url) => {
+            // One read at a time.
+            let pool = pool_settings(1, store.db_acquire_timeout_ms);
+            require_migrated(&url, &pool).await?;
+            let store = connect_postgres(&url, &pool).await?;
+            let schemas = PgSchemaStore::new(store.pool().clone());
+            Ok((store, Registry::new(schemas)))
+        }
+    }
+}
