@@ -8,7 +8,9 @@
 //! - `error.rs`: [`RegistryError`], with Confluent's error code for each variant.
 //! - `schema.rs`: parsing a schema as registered, its fingerprint, subject names.
 //! - `rules.rs`: [`Registry`], the rules over a store.
-//! - `compat.rs` + `compat/reader_writer.rs`: levels, and Avro Java's reader/writer check.
+//! - `compat.rs`: compatibility levels, and Confluent's messages about them.
+//! - `compat/reader_writer.rs`: Avro Java's reader/writer check; `reader_writer/named.rs`
+//!   resolves named types, `reader_writer/shape.rs` is a schema as the check sees it.
 //! - `memory.rs`: a store in memory, for tests and tools.
 
 use std::fmt;

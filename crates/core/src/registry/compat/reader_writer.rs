@@ -21,7 +21,13 @@ use std::collections::HashMap;
 use std::fmt;
 
 use apache_avro::Schema;
-use apache_avro::schema::{InnerDecimalSchema, Name, RecordSchema, UuidSchema};
+use apache_avro::schema::RecordSchema;
+
+mod named;
+mod shape;
+
+use named::Named;
+use shape::{Shape, Type, shape};
 
 /// The kinds of incompatibility, named as Avro Java names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -111,182 +117,6 @@ const MAX_WORK: usize = 250_000;
 /// The deepest the check recurses: a chain of record types defined field after field
 /// nests as deep as it has types, which JSON's own nesting does not bound.
 const MAX_NESTING: usize = 256;
-
-/// The named types a schema can refer to, by full name.
-struct Named<'a>(HashMap<String, &'a Schema>);
-
-impl<'a> Named<'a> {
-    fn of(root: &'a Schema, refs: &'a [Schema]) -> Self {
-        let mut named = Named(HashMap::new());
-        for schema in refs.iter().chain(std::iter::once(root)) {
-            named.collect(schema);
-        }
-        named
-    }
-
-    fn collect(&mut self, schema: &'a Schema) {
-        let mut define = |name: &Name| {
-            self.0.entry(name.fullname(None)).or_insert(schema);
-        };
-        match schema {
-            Schema::Record(r) => {
-                define(&r.name);
-                for field in &r.fields {
-                    self.collect(&field.schema);
-                }
-            }
-            Schema::Enum(e) => define(&e.name),
-            Schema::Fixed(f) | Schema::Duration(f) => define(&f.name),
-            Schema::Decimal(d) => {
-                if let InnerDecimalSchema::Fixed(f) = &d.inner {
-                    define(&f.name);
-                }
-            }
-            Schema::Uuid(UuidSchema::Fixed(f)) => define(&f.name),
-            Schema::Array(a) => self.collect(&a.items),
-            Schema::Map(m) => self.collect(&m.types),
-            Schema::Union(u) => {
-                for variant in u.variants() {
-                    self.collect(variant);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// A reference resolved to its definition; anything else as it is.
-    fn resolve(&self, schema: &'a Schema) -> &'a Schema {
-        match schema {
-            Schema::Ref { name } => self.0.get(&name.fullname(None)).copied().unwrap_or(schema),
-            other => other,
-        }
-    }
-}
-
-/// A schema as Avro Java's checker sees it: its type, with logical types read as the
-/// type they annotate.
-enum Shape<'a> {
-    Primitive(Type),
-    Array(&'a Schema),
-    Map(&'a Schema),
-    Union(&'a [Schema]),
-    Record(&'a RecordSchema),
-    Enum {
-        name: &'a Name,
-        aliases: Vec<String>,
-        symbols: &'a [String],
-        default: Option<&'a str>,
-    },
-    Fixed {
-        name: &'a Name,
-        aliases: Vec<String>,
-        size: usize,
-    },
-}
-
-/// Avro's types, spelled as Java prints them in messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Type {
-    Null,
-    Boolean,
-    Int,
-    Long,
-    Float,
-    Double,
-    Bytes,
-    String,
-    Array,
-    Map,
-    Union,
-    Record,
-    Enum,
-    Fixed,
-}
-
-impl fmt::Display for Type {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&format!("{self:?}").to_uppercase())
-    }
-}
-
-fn full_aliases(name: &Name, aliases: &apache_avro::schema::Aliases) -> Vec<String> {
-    aliases
-        .iter()
-        .flatten()
-        .map(|a| a.fully_qualified_name(name.namespace()).fullname(None))
-        .collect()
-}
-
-fn fixed(f: &apache_avro::schema::FixedSchema) -> Shape<'_> {
-    Shape::Fixed {
-        name: &f.name,
-        aliases: full_aliases(&f.name, &f.aliases),
-        size: f.size,
-    }
-}
-
-fn shape(schema: &Schema) -> Shape<'_> {
-    use Shape::Primitive as P;
-    match schema {
-        Schema::Null => P(Type::Null),
-        Schema::Boolean => P(Type::Boolean),
-        Schema::Int | Schema::Date | Schema::TimeMillis => P(Type::Int),
-        Schema::Long
-        | Schema::TimeMicros
-        | Schema::TimestampMillis
-        | Schema::TimestampMicros
-        | Schema::TimestampNanos
-        | Schema::LocalTimestampMillis
-        | Schema::LocalTimestampMicros
-        | Schema::LocalTimestampNanos => P(Type::Long),
-        Schema::Float => P(Type::Float),
-        Schema::Double => P(Type::Double),
-        Schema::Bytes | Schema::BigDecimal | Schema::Uuid(UuidSchema::Bytes) => P(Type::Bytes),
-        Schema::String | Schema::Uuid(UuidSchema::String) => P(Type::String),
-        Schema::Decimal(d) => match &d.inner {
-            InnerDecimalSchema::Bytes => P(Type::Bytes),
-            InnerDecimalSchema::Fixed(f) => fixed(f),
-        },
-        Schema::Uuid(UuidSchema::Fixed(f)) | Schema::Fixed(f) | Schema::Duration(f) => fixed(f),
-        Schema::Array(a) => Shape::Array(&a.items),
-        Schema::Map(m) => Shape::Map(&m.types),
-        Schema::Union(u) => Shape::Union(u.variants()),
-        Schema::Record(r) => Shape::Record(r),
-        Schema::Enum(e) => Shape::Enum {
-            name: &e.name,
-            aliases: full_aliases(&e.name, &e.aliases),
-            symbols: &e.symbols,
-            default: e.default.as_deref(),
-        },
-        // An unresolved reference: the parser refuses those, so this is not reached.
-        Schema::Ref { .. } => P(Type::Null),
-    }
-}
-
-impl Shape<'_> {
-    fn ty(&self) -> Type {
-        match self {
-            Shape::Primitive(t) => *t,
-            Shape::Array(_) => Type::Array,
-            Shape::Map(_) => Type::Map,
-            Shape::Union(_) => Type::Union,
-            Shape::Record(_) => Type::Record,
-            Shape::Enum { .. } => Type::Enum,
-            Shape::Fixed { .. } => Type::Fixed,
-        }
-    }
-
-    /// Name and full aliases of a named type.
-    fn name(&self) -> Option<(&Name, Vec<String>)> {
-        match self {
-            Shape::Record(r) => Some((&r.name, full_aliases(&r.name, &r.aliases))),
-            Shape::Enum { name, aliases, .. } | Shape::Fixed { name, aliases, .. } => {
-                Some((name, aliases.clone()))
-            }
-            _ => None,
-        }
-    }
-}
 
 enum Memo {
     InProgress,
