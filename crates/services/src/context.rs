@@ -2,7 +2,6 @@
 //! their decisions.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use orderflow_core::bus::BusError;
@@ -24,6 +23,15 @@ pub enum ServiceError {
     Domain(#[from] DomainError),
     #[error(transparent)]
     Bus(#[from] BusError),
+    /// A bug: an append listed an event under a stream it does not belong to.
+    #[error("{event_type} does not belong to stream {stream}")]
+    WrongStream {
+        event_type: &'static str,
+        stream: String,
+    },
+    /// A bug: a decision has events for a stream it gave no expected version for.
+    #[error("no expected version was given for stream {stream}")]
+    Unversioned { stream: String },
     #[error(transparent)]
     Mail(#[from] orderflow_core::mail::MailError),
     #[error(transparent)]
@@ -41,6 +49,7 @@ impl ServiceError {
             ),
             ServiceError::Codec(CodecError::Registry(e)) => e.is_transient(),
             ServiceError::Codec(_) | ServiceError::Domain(_) => false,
+            ServiceError::WrongStream { .. } | ServiceError::Unversioned { .. } => false,
             ServiceError::Bus(e) => matches!(e, BusError::Unavailable(_)),
             ServiceError::Mail(e) => e.is_transient(),
             ServiceError::Payment(e) => e.is_transient(),
@@ -54,18 +63,67 @@ impl ServiceError {
     }
 }
 
-/// An aggregate loaded from its stream, with the version it was read at.
+/// An aggregate as read from its stream: the state, the version it was read at (the
+/// version to append after), and the global position of its last event.
 #[derive(Debug)]
 pub struct Loaded<A> {
-    pub state: A,
+    pub aggregate: A,
     pub version: u64,
-    pub events: Vec<(StoredEvent, Event)>,
+    /// 0 when the stream has no events.
+    pub position: u64,
+}
+
+impl<A> Loaded<A> {
+    /// What appending after this read expects of the stream.
+    pub fn expected(&self) -> ExpectedVersion {
+        ExpectedVersion::after(self.version)
+    }
+}
+
+/// Events to append to one stream, at the version the writer expects it to be.
+#[derive(Debug, Clone)]
+pub struct StreamAppend {
+    pub stream: String,
+    pub expected: ExpectedVersion,
+    pub events: Vec<Event>,
+}
+
+impl StreamAppend {
+    /// The appends of a decision that touches several streams: each stream `read` lists,
+    /// at the version it gives, with the events that belong to it. An event of a stream
+    /// that is not listed is refused, never appended unchecked.
+    pub fn split(
+        read: Vec<(String, ExpectedVersion)>,
+        events: Vec<Event>,
+    ) -> Result<Vec<StreamAppend>, ServiceError> {
+        let mut appends: Vec<StreamAppend> = read
+            .into_iter()
+            .map(|(stream, expected)| StreamAppend {
+                stream,
+                expected,
+                events: Vec::new(),
+            })
+            .collect();
+        for event in events {
+            let stream = streams::stream_of(&event);
+            match appends.iter_mut().find(|a| a.stream == stream) {
+                Some(append) => append.events.push(event),
+                None => return Err(ServiceError::Unversioned { stream }),
+            }
+        }
+        Ok(appends)
+    }
 }
 
 mod correlated;
 
 use correlated::CorrelatedCache;
-pub use correlated::{Correlated, Decoded, Folded};
+pub use correlated::{Correlated, Decoded};
+
+mod execute;
+
+pub use execute::CONFLICT_RETRIES;
+use execute::ConflictRetries;
 
 /// The event store with its codec, and the orders read through it last (shared by its
 /// clones: wiring gives every service of a process one recorder).
@@ -110,21 +168,12 @@ impl Recorder {
 
     /// Loads an aggregate from its whole stream.
     pub async fn load<A: Aggregate>(&self, stream_id: &str) -> Result<Loaded<A>, ServiceError> {
-        self.load_with(stream_id, StreamQuery::all()).await
-    }
-
-    pub async fn load_with<A: Aggregate>(
-        &self,
-        stream_id: &str,
-        query: StreamQuery,
-    ) -> Result<Loaded<A>, ServiceError> {
-        let events = self.read(stream_id, query).await?;
-        let state = A::from_events(events.iter().map(|(_, e)| e));
-        let version = events.last().map_or(0, |(s, _)| s.version);
+        let events = self.read(stream_id, StreamQuery::all()).await?;
+        let last = events.last().map(|(stored, _)| stored);
         Ok(Loaded {
-            state,
-            version,
-            events,
+            aggregate: A::from_events(events.iter().map(|(_, e)| e)),
+            version: last.map_or(0, |s| s.version),
+            position: last.map_or(0, |s| s.position),
         })
     }
 
@@ -191,36 +240,68 @@ impl Recorder {
             .collect()
     }
 
-    /// Appends events, each to its own stream, atomically. `expected` gives the version
-    /// each stream was read at; streams not listed are appended without a check.
-    /// Returns the global position of the last event (0 when there were none).
-    pub async fn record(
+    /// Appends events to `stream`, which must be at the `expected` version (there is
+    /// no way to append without stating one: a writer that read the stream passes
+    /// [`Loaded::expected`]). Every event must belong to `stream`. Returns the global
+    /// position of the last event (0 when there were none).
+    ///
+    /// ```compile_fail
+    /// # async fn unversioned(recorder: orderflow_services::context::Recorder,
+    /// #     events: Vec<orderflow_domain::Event>,
+    /// #     cause: orderflow_services::context::Cause<'_>) {
+    /// // Refused by the compiler: which version is the stream expected at?
+    /// recorder.append("order-1", &events, cause).await;
+    /// # }
+    /// ```
+    pub async fn append(
         &self,
+        stream: &str,
+        expected: ExpectedVersion,
         events: &[Event],
-        expected: &[(&str, u64)],
         cause: Cause<'_>,
     ) -> Result<u64, ServiceError> {
-        if events.is_empty() {
-            return Ok(0);
-        }
-        let envelopes = self.envelopes(events, cause)?;
-        let mut requests: Vec<AppendRequest> = Vec::new();
-        for (event, envelope) in events.iter().zip(envelopes) {
-            let stream_id = streams::stream_of(event);
-            match requests.iter_mut().find(|r| r.stream_id == stream_id) {
-                Some(r) => r.events.push(envelope),
-                None => {
-                    let expected = expected
-                        .iter()
-                        .find(|(s, _)| *s == stream_id)
-                        .map_or(ExpectedVersion::Any, |(_, v)| ExpectedVersion::after(*v));
-                    requests.push(AppendRequest {
-                        stream_id,
-                        expected,
-                        events: vec![envelope],
-                    });
-                }
+        self.append_all(
+            vec![StreamAppend {
+                stream: stream.to_owned(),
+                expected,
+                events: events.to_vec(),
+            }],
+            cause,
+        )
+        .await
+    }
+
+    /// Appends to several streams atomically, each at its expected version; every
+    /// event must belong to the stream it is listed with. Returns the global position
+    /// of the last event (0 when there were none).
+    pub async fn append_all(
+        &self,
+        appends: Vec<StreamAppend>,
+        cause: Cause<'_>,
+    ) -> Result<u64, ServiceError> {
+        let mut requests = Vec::with_capacity(appends.len());
+        for append in appends {
+            if append.events.is_empty() {
+                continue;
             }
+            if let Some(stray) = append
+                .events
+                .iter()
+                .find(|e| streams::stream_of(e) != append.stream)
+            {
+                return Err(ServiceError::WrongStream {
+                    event_type: stray.type_name(),
+                    stream: append.stream,
+                });
+            }
+            requests.push(AppendRequest {
+                events: self.envelopes(&append.events, cause)?,
+                stream_id: append.stream,
+                expected: append.expected,
+            });
+        }
+        if requests.is_empty() {
+            return Ok(0);
         }
         let appended = self.store.append(requests).await?;
         Ok(appended.iter().map(|a| a.position).max().unwrap_or(0))
@@ -251,22 +332,19 @@ impl Recorder {
 }
 
 /// Runs `attempt` again while it fails with a concurrency conflict (someone else appended
-/// to the stream first): each retry re-reads the state, so it decides on fresh facts.
+/// to the stream first), up to [`CONFLICT_RETRIES`] times: each retry re-reads the state,
+/// so it decides on fresh facts. For commands on one aggregate,
+/// [`Recorder::execute`] does all of it.
 pub async fn retry_on_conflict<T, F, Fut>(mut attempt: F) -> Result<T, ServiceError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, ServiceError>>,
 {
-    let mut tries = 0u32;
+    let mut retries = ConflictRetries::default();
     loop {
-        match attempt().await {
-            Err(ServiceError::Store(e)) if e.is_conflict() && tries < 50 => {
-                tries += 1;
-                // Back off a little, with jitter, so hot streams do not livelock.
-                let jitter = rand::random_range(0..=tries.min(10) as u64);
-                tokio::time::sleep(Duration::from_millis(jitter)).await;
-            }
-            other => return other,
+        let result = attempt().await;
+        if !retries.again(&result).await {
+            return result;
         }
     }
 }

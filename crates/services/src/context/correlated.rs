@@ -8,6 +8,8 @@ use hashlink::LruCache;
 use orderflow_core::store::StoredEvent;
 use orderflow_domain::{Aggregate, Event};
 
+use super::Loaded;
+
 /// A recorded event with its decoded form.
 pub type Decoded = (StoredEvent, Event);
 
@@ -16,13 +18,6 @@ pub type Decoded = (StoredEvent, Event);
 #[derive(Debug, Clone, Default)]
 pub struct Correlated {
     events: Arc<Vec<Arc<Decoded>>>,
-}
-
-/// An aggregate folded from one of the order's streams, with the version it was read at.
-#[derive(Debug)]
-pub struct Folded<A> {
-    pub state: A,
-    pub version: u64,
 }
 
 impl Correlated {
@@ -34,12 +29,14 @@ impl Correlated {
         }
     }
 
-    /// The aggregate of one of the order's streams, with the version it was read at.
-    pub fn load<A: Aggregate>(&self, stream_id: &str) -> Folded<A> {
+    /// The aggregate of one of the order's streams, as read.
+    pub fn load<A: Aggregate>(&self, stream_id: &str) -> Loaded<A> {
         let of_stream = || self.events.iter().filter(|e| e.0.stream_id == stream_id);
-        Folded {
-            state: A::from_events(of_stream().map(|e| &e.1)),
-            version: of_stream().next_back().map_or(0, |e| e.0.version),
+        let last = of_stream().next_back().map(|e| &e.0);
+        Loaded {
+            aggregate: A::from_events(of_stream().map(|e| &e.1)),
+            version: last.map_or(0, |s| s.version),
+            position: last.map_or(0, |s| s.position),
         }
     }
 

@@ -110,11 +110,25 @@ fn positions(read: &Correlated) -> Vec<u64> {
 async fn an_order_read_before_is_read_again_only_from_where_that_read_ended() -> TestResult {
     let (recorder, store) = recorder_over(false).await?;
     let order = sample_order_id();
-    let created = recorder.record(&[sample_created()], &[], cause()).await?;
+    let created = recorder
+        .append(
+            &streams::order(&order),
+            ExpectedVersion::NoStream,
+            &[sample_created()],
+            cause(),
+        )
+        .await?;
     let first = recorder.read_correlated(order.as_str()).await?;
     assert_eq!(store.reads(), [("whole", 1)]);
 
-    let payment = recorder.record(&[paid()], &[], cause()).await?;
+    let payment = recorder
+        .append(
+            &streams::payment(&order),
+            ExpectedVersion::NoStream,
+            &[paid()],
+            cause(),
+        )
+        .await?;
     let second = recorder.read_correlated(order.as_str()).await?;
     assert_eq!(store.reads(), [("since", 1)], "only the new event is read");
     assert_eq!(positions(&first), [created]);
@@ -132,9 +146,23 @@ async fn an_order_read_before_is_read_again_only_from_where_that_read_ended() ->
 async fn events_a_store_returns_again_are_merged_by_position_without_duplicates() -> TestResult {
     let (recorder, store) = recorder_over(true).await?;
     let order = sample_order_id();
-    let created = recorder.record(&[sample_created()], &[], cause()).await?;
+    let created = recorder
+        .append(
+            &streams::order(&order),
+            ExpectedVersion::NoStream,
+            &[sample_created()],
+            cause(),
+        )
+        .await?;
     recorder.read_correlated(order.as_str()).await?;
-    let payment = recorder.record(&[paid()], &[], cause()).await?;
+    let payment = recorder
+        .append(
+            &streams::payment(&order),
+            ExpectedVersion::NoStream,
+            &[paid()],
+            cause(),
+        )
+        .await?;
 
     let read = recorder.read_correlated(order.as_str()).await?;
     assert_eq!(store.reads(), [("whole", 1), ("since", 2)]);

@@ -8,14 +8,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use orderflow_core::store::StreamQuery;
+use orderflow_core::store::{ExpectedVersion, StreamQuery};
 use orderflow_domain::inventory::{Reservation, ReservationCommand, SkuStock};
 use orderflow_domain::{Aggregate, Event, OrderId, Sku, StockLine, streams};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use super::cause_of;
 use crate::consumer::{Delivery, Group, Handler};
-use crate::context::{Recorder, ServiceError, retry_on_conflict};
+use crate::context::{Recorder, ServiceError, StreamAppend, retry_on_conflict};
 use orderflow_domain::Topic;
 
 /// The consumer group, and the topics it reads.
@@ -129,7 +129,7 @@ impl InventoryService {
                     .recorder
                     .load::<Reservation>(&reservation_stream)
                     .await?;
-                let Reservation::Reserved { items } = &reservation.state else {
+                let Reservation::Reserved { items } = &reservation.aggregate else {
                     return Ok(());
                 };
                 let skus = items.iter().map(|l| l.sku.clone()).collect();
@@ -152,7 +152,7 @@ impl InventoryService {
                 };
                 let (command, touched) = match intent {
                     Intent::Reserve(lines) => {
-                        if reservation.state.is_requested() {
+                        if reservation.aggregate.is_requested() {
                             return Ok(());
                         }
                         let stock = self.stock_of(lines).await?;
@@ -168,7 +168,7 @@ impl InventoryService {
                         (command, versions)
                     }
                     Intent::Release | Intent::Fulfil => {
-                        let Reservation::Reserved { items } = &reservation.state else {
+                        let Reservation::Reserved { items } = &reservation.aggregate else {
                             return Ok(());
                         };
                         let stock = self.stock_of(items).await?;
@@ -184,12 +184,16 @@ impl InventoryService {
                         (command, versions)
                     }
                 };
-                let events = reservation.state.decide(command)?;
-                let mut expected: Vec<(&str, u64)> =
-                    vec![(reservation_stream, reservation.version)];
-                expected.extend(touched.iter().map(|(s, v)| (s.as_str(), *v)));
+                let events = reservation.aggregate.decide(command)?;
+                let mut read = vec![(reservation_stream.clone(), reservation.expected())];
+                read.extend(
+                    touched
+                        .into_iter()
+                        .map(|(stream, version)| (stream, ExpectedVersion::after(version))),
+                );
+                let appends = StreamAppend::split(read, events)?;
                 self.recorder
-                    .record(&events, &expected, cause_of(delivery, "inventory"))
+                    .append_all(appends, cause_of(delivery, "inventory"))
                     .await
                     .map(drop)
             }

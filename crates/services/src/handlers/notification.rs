@@ -14,7 +14,7 @@ use orderflow_domain::{Aggregate, Event, OrderId, streams};
 
 use super::cause_of;
 use crate::consumer::{Delivery, Group, Handler};
-use crate::context::{Recorder, ServiceError, retry_on_conflict};
+use crate::context::{Correlated, Loaded, Recorder, ServiceError};
 use orderflow_domain::Topic;
 
 /// The consumer group, and the topics it reads.
@@ -86,18 +86,18 @@ impl Handler for NotificationService {
             _ => return Ok(()),
         };
         let stream = streams::notification(order_id);
-        retry_on_conflict(|| async {
-            let all = self.recorder.read_correlated(order_id.as_str()).await?;
-            let sent = all.load::<Notifications>(&stream);
-            if sent.state.is_settled(kind) {
-                return Ok(());
+        let cause = cause_of(delivery, "notification");
+        let detail = &detail;
+        let decide = |sent: Loaded<Notifications>, all: Correlated| async move {
+            if sent.aggregate.is_settled(kind) {
+                return Ok(vec![]);
             }
             let order = all.load::<Order>(&streams::order(order_id));
-            let Some(customer) = order.state.state.map(|s| s.customer_id) else {
-                return Ok(());
+            let Some(customer) = order.aggregate.state.map(|s| s.customer_id) else {
+                return Ok(vec![]);
             };
             let to = format!("{customer}@customers.orderflow.local");
-            let email = compose(kind, order_id, to.clone(), &detail);
+            let email = compose(kind, order_id, to.clone(), detail);
             // The API takes only ids that make an address; older ones may not.
             let mailable = customer
                 .check_mailable()
@@ -123,17 +123,12 @@ impl Handler for NotificationService {
                 }),
                 Err(e) => return Err(e.into()),
             };
-            let events = sent.state.decide(outcome)?;
-            self.recorder
-                .record(
-                    &events,
-                    &[(&stream, sent.version)],
-                    cause_of(delivery, "notification"),
-                )
-                .await
-                .map(drop)
-        })
-        .await
+            Ok(sent.aggregate.decide(outcome)?)
+        };
+        self.recorder
+            .execute(order_id.as_str(), &stream, cause, decide)
+            .await
+            .map(drop)
     }
 }
 

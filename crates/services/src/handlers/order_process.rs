@@ -12,7 +12,7 @@ use orderflow_domain::{Aggregate, Event, OrderId, streams};
 
 use super::cause_of;
 use crate::consumer::{Delivery, Group, Handler};
-use crate::context::{Recorder, ServiceError, retry_on_conflict};
+use crate::context::{Loaded, Recorder, ServiceError};
 use orderflow_domain::Topic;
 
 /// The consumer group, and the topics it reads.
@@ -29,32 +29,30 @@ pub struct OrderProcess {
 impl OrderProcess {
     async fn advance(&self, order_id: &OrderId, delivery: &Delivery) -> Result<(), ServiceError> {
         let stream = streams::order(order_id);
-        retry_on_conflict(|| async {
-            // One read gives every stream of the order.
-            let all = self.recorder.read_correlated(order_id.as_str()).await?;
-            let order = all.load::<Order>(&stream);
-            let facts = OrderFacts {
-                order: order.state.clone(),
-                payment: all.load::<Payment>(&streams::payment(order_id)).state,
-                reservation: all
-                    .load::<Reservation>(&streams::reservation(order_id))
-                    .state,
-                shipment: all.load::<Shipment>(&streams::shipment(order_id)).state,
-            };
-            let Some(command) = next_command(&facts) else {
-                return Ok(());
-            };
-            let events = order.state.decide(command)?;
-            self.recorder
-                .record(
-                    &events,
-                    &[(&stream, order.version)],
-                    cause_of(delivery, "orders"),
-                )
-                .await
-                .map(drop)
-        })
-        .await
+        let cause = cause_of(delivery, "orders");
+        self.recorder
+            .execute(
+                order_id.as_str(),
+                &stream,
+                cause,
+                |order: Loaded<Order>, all| async move {
+                    // One read gives every stream of the order.
+                    let facts = OrderFacts {
+                        order: order.aggregate.clone(),
+                        payment: all.load::<Payment>(&streams::payment(order_id)).aggregate,
+                        reservation: all
+                            .load::<Reservation>(&streams::reservation(order_id))
+                            .aggregate,
+                        shipment: all.load::<Shipment>(&streams::shipment(order_id)).aggregate,
+                    };
+                    let Some(command) = next_command(&facts) else {
+                        return Ok(vec![]);
+                    };
+                    Ok(order.aggregate.decide(command)?)
+                },
+            )
+            .await
+            .map(drop)
     }
 }
 

@@ -21,7 +21,7 @@ use orderflow_domain::{Aggregate, Event, Money, OrderId, streams};
 
 use super::cause_of;
 use crate::consumer::{Delivery, Group, Handler};
-use crate::context::{Recorder, ServiceError, retry_on_conflict};
+use crate::context::{Loaded, Recorder, ServiceError};
 use orderflow_domain::Topic;
 
 /// The consumer group, and the topics it reads.
@@ -66,50 +66,50 @@ impl PaymentService {
         delivery: &Delivery,
     ) -> Result<(), ServiceError> {
         let stream = streams::payment(order_id);
-        retry_on_conflict(|| async {
-            let all = self.recorder.read_correlated(order_id.as_str()).await?;
-            let payment = all.load::<Payment>(&stream);
-            let command = match intent {
-                Intent::Charge(amount) => {
-                    let order = all.load::<Order>(&streams::order(order_id)).state;
-                    let key = charge_key(order_id);
-                    let outcome = match payment.state.plan_charge(&order) {
-                        ChargePlan::Nothing => return Ok(()),
-                        ChargePlan::Charge => self.provider.charge(&key, order_id, amount).await?,
-                        ChargePlan::Skip { reason } => {
-                            self.provider.void(&key, order_id, amount, &reason).await?
+        let cause = cause_of(delivery, "payment");
+        self.recorder
+            .execute(
+                order_id.as_str(),
+                &stream,
+                cause,
+                |payment: Loaded<Payment>, all| async move {
+                    let command = match intent {
+                        Intent::Charge(amount) => {
+                            let order = all.load::<Order>(&streams::order(order_id)).aggregate;
+                            let key = charge_key(order_id);
+                            let outcome = match payment.aggregate.plan_charge(&order) {
+                                ChargePlan::Nothing => return Ok(vec![]),
+                                ChargePlan::Charge => {
+                                    self.provider.charge(&key, order_id, amount).await?
+                                }
+                                ChargePlan::Skip { reason } => {
+                                    self.provider.void(&key, order_id, amount, &reason).await?
+                                }
+                            };
+                            PaymentCommand::RecordCharge {
+                                order_id: order_id.clone(),
+                                amount,
+                                outcome,
+                            }
+                        }
+                        Intent::Refund => {
+                            let Payment::Received { amount, .. } = payment.aggregate else {
+                                return Ok(vec![]);
+                            };
+                            PaymentCommand::RecordRefund {
+                                order_id: order_id.clone(),
+                                transaction_id: self
+                                    .provider
+                                    .refund(&refund_key(order_id), order_id, amount)
+                                    .await?,
+                            }
                         }
                     };
-                    PaymentCommand::RecordCharge {
-                        order_id: order_id.clone(),
-                        amount,
-                        outcome,
-                    }
-                }
-                Intent::Refund => {
-                    let Payment::Received { amount, .. } = payment.state else {
-                        return Ok(());
-                    };
-                    PaymentCommand::RecordRefund {
-                        order_id: order_id.clone(),
-                        transaction_id: self
-                            .provider
-                            .refund(&refund_key(order_id), order_id, amount)
-                            .await?,
-                    }
-                }
-            };
-            let events = payment.state.decide(command)?;
-            self.recorder
-                .record(
-                    &events,
-                    &[(&stream, payment.version)],
-                    cause_of(delivery, "payment"),
-                )
-                .await
-                .map(drop)
-        })
-        .await
+                    Ok(payment.aggregate.decide(command)?)
+                },
+            )
+            .await
+            .map(drop)
     }
 }
 

@@ -6,7 +6,7 @@ use orderflow_domain::{Aggregate, Event, streams};
 
 use super::{cause_of, stable_id};
 use crate::consumer::{Delivery, Group, Handler};
-use crate::context::{Recorder, ServiceError, retry_on_conflict};
+use crate::context::{Loaded, Recorder, ServiceError};
 use orderflow_domain::Topic;
 
 /// The consumer group, and the topics it reads.
@@ -35,22 +35,23 @@ impl Handler for ShippingService {
             "TRK-{}",
             &stable_id(&stream).simple().to_string()[..12].to_uppercase()
         );
-        retry_on_conflict(|| async {
-            let shipment = self.recorder.load::<Shipment>(&stream).await?;
-            let events = shipment.state.decide(Dispatch {
-                order_id: confirmed.order_id.clone(),
-                tracking_number: tracking_number.clone(),
-            })?;
-            self.recorder
-                .record(
-                    &events,
-                    &[(&stream, shipment.version)],
-                    cause_of(delivery, "shipping"),
-                )
-                .await
-                .map(drop)
-        })
-        .await
+        let order_id = confirmed.order_id.as_str();
+        let cause = cause_of(delivery, "shipping");
+        let tracking_number = &tracking_number;
+        self.recorder
+            .execute(
+                order_id,
+                &stream,
+                cause,
+                |shipment: Loaded<Shipment>, _| async move {
+                    Ok(shipment.aggregate.decide(Dispatch {
+                        order_id: confirmed.order_id.clone(),
+                        tracking_number: tracking_number.clone(),
+                    })?)
+                },
+            )
+            .await
+            .map(drop)
     }
 }
 

@@ -3,8 +3,9 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::Utc;
+use orderflow_core::store::ExpectedVersion;
 use orderflow_domain::inventory::{SetLevel, SkuStock};
-use orderflow_domain::{Aggregate, Sku};
+use orderflow_domain::{Aggregate, Sku, streams};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -91,7 +92,11 @@ pub async fn set_stock(
         actor: "api",
         now: Utc::now(),
     };
-    let position = app.recorder.record(&events, &[], cause).await?;
+    // Setting a level replaces what was there: no version to expect.
+    let position = app
+        .recorder
+        .append(&streams::sku(&sku), ExpectedVersion::Any, &events, cause)
+        .await?;
     Ok(Json(StockSet {
         sku: sku.as_str().to_owned(),
         available: body.available,

@@ -9,7 +9,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
-use orderflow_core::store::StreamQuery;
+use orderflow_core::store::{ExpectedVersion, StreamQuery};
 use orderflow_domain::order::{Order, OrderCommand};
 use orderflow_domain::{Aggregate, OrderId, Timestamp, streams};
 use serde::Deserialize;
@@ -20,7 +20,7 @@ use super::extract::{JsonObject, Params, PathParams};
 use super::read_your_writes::{MinPosition, wait_for};
 use super::routes::Routes;
 use super::{ApiError, AppState};
-use crate::context::{Cause, ServiceError, retry_on_conflict};
+use crate::context::{Cause, Loaded, ServiceError};
 
 mod idempotency;
 mod render;
@@ -104,7 +104,11 @@ pub async fn place(
         now: Timestamp(cause.now.timestamp_millis()),
     })?;
     let stream = streams::order(&order_id);
-    let accepted = match app.recorder.record(&events, &[(&stream, 0)], cause).await {
+    let appended = app
+        .recorder
+        .append(&stream, ExpectedVersion::NoStream, &events, cause)
+        .await;
+    let accepted = match appended {
         Ok(position) => {
             tracing::debug!(%order_id, position, "order accepted");
             Accepted {
@@ -194,15 +198,11 @@ async fn as_of_time(
         until: Some(at),
         ..StreamQuery::all()
     };
-    let loaded = app
-        .recorder
-        .load_with::<Order>(&streams::order(order_id), query)
-        .await?;
-    let (Some(state), Some((first, _)), Some((last, _))) = (
-        loaded.state.state,
-        loaded.events.first(),
-        loaded.events.last(),
-    ) else {
+    let events = app.recorder.read(&streams::order(order_id), query).await?;
+    let order = Order::from_events(events.iter().map(|(_, e)| e));
+    let (Some(state), Some((first, _)), Some((last, _))) =
+        (order.state, events.first(), events.last())
+    else {
         return Err(ApiError::NotFound(format!(
             "order {order_id} did not exist at {as_of}"
         )));
@@ -270,18 +270,19 @@ pub async fn cancel(
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     let order_id = self::order_id(order_id)?;
     let stream = streams::order(&order_id);
-    let position = retry_on_conflict(|| async {
-        let order = app.recorder.load::<Order>(&stream).await?;
-        let events = order.state.decide(OrderCommand::Cancel {
-            reason: "cancelled by the customer".into(),
-        })?;
-        let appended = app
-            .recorder
-            .record(&events, &[(&stream, order.version)], cause())
-            .await?;
-        Ok(appended.max(order.events.last().map_or(0, |(s, _)| s.position)))
-    })
-    .await?;
+    let position = app
+        .recorder
+        .execute(
+            order_id.as_str(),
+            &stream,
+            cause(),
+            |order: Loaded<Order>, _| async move {
+                Ok(order.aggregate.decide(OrderCommand::Cancel {
+                    reason: "cancelled by the customer".into(),
+                })?)
+            },
+        )
+        .await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(Accepted {

@@ -37,7 +37,12 @@ async fn inventory_with(available: u64) -> Result<InventoryService, Box<dyn std:
     }
     .into();
     recorder
-        .record(&[level], &[(&streams::sku(&sku()?), 0)], cause())
+        .append(
+            &streams::sku(&sku()?),
+            ExpectedVersion::NoStream,
+            &[level],
+            cause(),
+        )
         .await?;
     Ok(InventoryService::new(recorder))
 }
@@ -293,7 +298,12 @@ async fn two_orders_for_the_last_unit_take_turns_and_only_one_reserves_it() -> T
     }
     .into();
     recorder
-        .record(&[level], &[(&store.sku_stream, 0)], cause())
+        .append(
+            &store.sku_stream,
+            ExpectedVersion::NoStream,
+            &[level],
+            cause(),
+        )
         .await?;
     let inventory = Arc::new(InventoryService::new(recorder));
     let start = Arc::new(Barrier::new(2));

@@ -3,7 +3,7 @@ use std::sync::Mutex;
 use chrono::Utc;
 use orderflow_core::codec::EventCodec;
 use orderflow_core::registry::InMemoryRegistry;
-use orderflow_core::store::InMemoryEventStore;
+use orderflow_core::store::{ExpectedVersion, InMemoryEventStore};
 use orderflow_domain::testing::sample_created;
 use orderflow_domain::{CustomerId, Event};
 
@@ -53,7 +53,12 @@ async fn service_with_order(
         now: Utc::now(),
     };
     recorder
-        .record(std::slice::from_ref(&created), &[(&stream, 0)], cause)
+        .append(
+            &stream,
+            ExpectedVersion::NoStream,
+            std::slice::from_ref(&created),
+            cause,
+        )
         .await?;
     Ok((NotificationService { recorder, mailer }, created))
 }

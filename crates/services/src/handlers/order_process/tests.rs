@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use orderflow_core::codec::EventCodec;
 use orderflow_core::registry::InMemoryRegistry;
-use orderflow_core::store::InMemoryEventStore;
+use orderflow_core::store::{ExpectedVersion, InMemoryEventStore, StreamQuery};
 use orderflow_domain::events::{
     OrderCancelled, OrderConfirmed, OrderShipped, PaymentDeclined, PaymentReceived,
     ShipmentDispatched, StockReserved, StockUnavailable,
@@ -35,8 +35,9 @@ async fn process_given(history: &[Event]) -> Result<OrderProcess, Box<dyn std::e
             actor: "test",
             now: Utc::now(),
         };
+        let expected = ExpectedVersion::after(*version);
         recorder
-            .record(std::slice::from_ref(event), &[(&stream, *version)], cause)
+            .append(&stream, expected, std::slice::from_ref(event), cause)
             .await?;
         *version += 1;
     }
@@ -52,11 +53,9 @@ fn delivery() -> Delivery {
 
 /// The events on the order's own stream, oldest first.
 async fn order_stream(process: &OrderProcess) -> Result<Vec<Event>, ServiceError> {
-    let order = process
-        .recorder
-        .load::<Order>(&streams::order(&sample_order_id()))
-        .await?;
-    Ok(order.events.into_iter().map(|(_, e)| e).collect())
+    let stream = streams::order(&sample_order_id());
+    let events = process.recorder.read(&stream, StreamQuery::all()).await?;
+    Ok(events.into_iter().map(|(_, e)| e).collect())
 }
 
 fn paid() -> Result<Event, Box<dyn std::error::Error>> {

@@ -10,7 +10,7 @@ use chrono::Utc;
 use orderflow_core::codec::EventCodec;
 use orderflow_core::payment::ProviderError;
 use orderflow_core::registry::InMemoryRegistry;
-use orderflow_core::store::{InMemoryEventStore, StreamQuery};
+use orderflow_core::store::{ExpectedVersion, InMemoryEventStore, StreamQuery};
 use orderflow_domain::events::{OrderCancelled, OrderCreated};
 use orderflow_domain::order::OrderStatus;
 use orderflow_domain::payment::ChargeOutcome;
@@ -144,8 +144,14 @@ impl Fixture {
             actor: "test",
             now: Utc::now(),
         };
+        let stream = streams::stream_of(event);
         self.recorder
-            .record(std::slice::from_ref(event), &[], cause)
+            .append(
+                &stream,
+                ExpectedVersion::Any,
+                std::slice::from_ref(event),
+                cause,
+            )
             .await?;
         Ok(())
     }
@@ -162,7 +168,7 @@ impl Fixture {
             .recorder
             .load::<Order>(&streams::order(&sample_order_id()))
             .await?;
-        Ok(order.state.status())
+        Ok(order.aggregate.status())
     }
 
     /// The provider's ledger for the order: (kind, outcome) of each entry.

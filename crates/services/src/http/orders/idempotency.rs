@@ -4,8 +4,9 @@
 //! `422`.
 
 use axum::http::HeaderMap;
+use orderflow_core::store::StreamQuery;
 use orderflow_domain::order::Order;
-use orderflow_domain::{CustomerId, Event, OrderId, streams};
+use orderflow_domain::{Aggregate, CustomerId, Event, OrderId, streams};
 use uuid::Uuid;
 
 use super::render::Accepted;
@@ -44,17 +45,15 @@ pub async fn placed_before(
     order_id: &OrderId,
     order: &NewOrder,
 ) -> Result<Accepted, ApiError> {
-    let existing = app
+    let events = app
         .recorder
-        .load::<Order>(&streams::order(order_id))
+        .read(&streams::order(order_id), StreamQuery::all())
         .await?;
-    let created = existing
-        .events
-        .iter()
-        .find_map(|(stored, event)| match event {
-            Event::OrderCreated(created) => Some((stored.position, created)),
-            _ => None,
-        });
+    let existing = Order::from_events(events.iter().map(|(_, e)| e));
+    let created = events.iter().find_map(|(stored, event)| match event {
+        Event::OrderCreated(created) => Some((stored.position, created)),
+        _ => None,
+    });
     let Some((position, created)) = created else {
         return Err(ApiError::Conflict(format!(
             "order {order_id} exists without being created; retry later"
@@ -65,7 +64,7 @@ pub async fn placed_before(
             "this Idempotency-Key was already used for a different order ({member} differs)"
         )));
     }
-    let status = existing.state.status().map_or("PENDING", |s| s.as_str());
+    let status = existing.status().map_or("PENDING", |s| s.as_str());
     Ok(Accepted {
         order_id: order_id.to_string(),
         status: status.to_owned(),
