@@ -1,7 +1,17 @@
 //! PostgreSQL adapters for running orderflow's services as separate processes on several
 //! machines: the event store (with gap-safe global positions), checkpoints, the schema
-//! registry's storage and the read models. Migrations are versioned files in `migrations/`, run on
-//! connect.
+//! registry's storage and the read models. Migrations are versioned files in
+//! `migrations/`, run on connect.
+//!
+//! # Layout
+//!
+//! - `read_model.rs`: the read models: order and stock summaries, analytics.
+//! - `registry.rs`: the schema registry's storage.
+//! - `store.rs`: the event store and checkpoints, with gap-safe positions;
+//!   `store/connect.rs` makes the first connection and says what is wrong when it
+//!   fails; `store/group.rs` (+ `group/fast.rs`) is the group commit of appends.
+//! - `reopen.rs`, `test_schema.rs` (tests only): reopening a store, and a scratch schema
+//!   per test.
 
 mod read_model;
 mod registry;

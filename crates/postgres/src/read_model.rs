@@ -1,5 +1,5 @@
-//! Read models in PostgreSQL: order and stock summaries with the position they reflect (one
-//! transaction per batch), and analytics deduplicated by event id.
+//! Read models in PostgreSQL: order and stock summaries with the position they reflect
+//! (one transaction per batch), and analytics deduplicated by event id.
 
 use async_trait::async_trait;
 use orderflow_core::read_model::{

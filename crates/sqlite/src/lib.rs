@@ -3,6 +3,19 @@
 //! consumer groups, the schema registry's storage, the read models, and the simulated
 //! payment provider's ledger. Each lives in its own file under the data dir so that
 //! their writers do not contend.
+//!
+//! # Layout
+//!
+//! - `bus.rs`: the event bus: the partitioned log, publishing, offsets; `bus/` holds its
+//!   parts (`subscription.rs`, `retention.rs`, `members.rs` for a group's one member,
+//!   `offsets.rs`, the in-memory `tail.rs`, `headers.rs`, `durability.rs`).
+//! - `db.rs`: opening connections (WAL, synchronous, busy timeout) and the read pool.
+//! - `ledger.rs`: the simulated payment provider and its ledger.
+//! - `lineage.rs`: which event store a data dir's derived files were made from.
+//! - `read_model.rs`: the read models: order and stock summaries, analytics.
+//! - `registry.rs`: the schema registry's storage.
+//! - `store.rs`: the event store and checkpoints; `store/group.rs` is the group-commit
+//!   writer that the store and the read models write through.
 
 mod bus;
 mod db;

@@ -1,5 +1,5 @@
-//! Read models in SQLite: order and stock summaries with the position they reflect, and the
-//! analytics tables, deduplicated by event id.
+//! Read models in SQLite: order and stock summaries with the position they reflect,
+//! and the analytics tables, deduplicated by event id.
 
 use std::path::Path;
 
