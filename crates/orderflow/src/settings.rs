@@ -19,6 +19,7 @@ pub struct DataDir {
     #[arg(
         id = "data_dir",
         long = "data-dir",
+        value_name = "DIR",
         env = "ORDERFLOW_DATA_DIR",
         default_value = "orderflow-data"
     )]
@@ -257,24 +258,34 @@ pub struct Settings {
     /// How long, in seconds, a consumer keeps retrying a record whose handling fails for
     /// a reason that may pass (provider, mail server or store down) before it sets the
     /// record aside on the topic's dead-letter queue and goes on.
-    #[arg(long, env = "ORDERFLOW_GIVE_UP_AFTER_SECONDS", default_value_t = 3600)]
+    #[arg(
+        long,
+        env = "ORDERFLOW_GIVE_UP_AFTER_SECONDS",
+        default_value_t = 3600,
+        help_heading = "Process"
+    )]
     pub give_up_after_seconds: u64,
     /// How long, in seconds, services may take to finish what is in flight once asked
     /// to stop (SIGTERM, Ctrl-C) before they are abandoned; keep it below the
     /// orchestrator's own (Kubernetes: 30 s).
-    #[arg(long, env = "ORDERFLOW_SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
+    #[arg(
+        long,
+        env = "ORDERFLOW_SHUTDOWN_GRACE_SECONDS",
+        default_value_t = 10,
+        help_heading = "Process"
+    )]
     pub shutdown_grace_seconds: u64,
     /// Start even though the event store is missing or empty while the bus and read
     /// models hold data made from a store that is gone: delete them and make them again
     /// from this store (what they held is lost).
-    #[arg(long, env = "ORDERFLOW_DISCARD_DERIVED_DATA")]
+    #[arg(long, env = "ORDERFLOW_DISCARD_DERIVED_DATA", help_heading = "Process")]
     pub discard_derived_data: bool,
     /// Once every service has started, write this file (atomically): a JSON object
     /// with the process id and the API's base URL, e.g.
     /// `{"pid":4242,"http":"http://127.0.0.1:8080"}` (`null` without an API). It is
     /// removed when the process stops. For supervisors and scripts that start orderflow
     /// with `--http 127.0.0.1:0` and need to know where it listens.
-    #[arg(long, env = "ORDERFLOW_READY_FILE")]
+    #[arg(long, env = "ORDERFLOW_READY_FILE", help_heading = "Process")]
     pub ready_file: Option<PathBuf>,
 }
 
