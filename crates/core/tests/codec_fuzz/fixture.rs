@@ -14,7 +14,7 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
 use crate::SHRINK;
-use crate::seeded::{self, STALL};
+use crate::seeded::{self, STALL, TestResult};
 
 /// What a decode answered: an event or a `CodecError`; `Err` when it panicked or did not
 /// answer within [`STALL`].
@@ -127,21 +127,32 @@ impl Fixture {
     }
 
     /// Checks the property on `cases` inputs made by `to_bytes` from `strategy`'s values.
-    pub fn run<S: Strategy>(&self, cases: u32, strategy: S, to_bytes: impl Fn(S::Value) -> Vec<u8>)
+    pub fn run<S: Strategy>(
+        &self,
+        cases: u32,
+        strategy: S,
+        to_bytes: impl Fn(S::Value) -> Vec<u8>,
+    ) -> TestResult
     where
         S::Value: std::fmt::Debug,
     {
         seeded::check(cases, SHRINK, strategy, |input| {
             self.check(&to_bytes(input))
-        });
+        })
     }
 
     /// Frames `body` under schema `id` and decodes it with `codec`: the reason it was
-    /// refused as malformed. Fails the test, naming `case`, on any other answer.
-    pub fn refused(&self, codec: &Arc<EventCodec>, id: u32, body: &[u8], case: &str) -> String {
+    /// refused as malformed; any other answer is an error naming `case`.
+    pub fn refused(
+        &self,
+        codec: &Arc<EventCodec>,
+        id: u32,
+        body: &[u8],
+        case: &str,
+    ) -> Result<String, String> {
         match self.decode_with(codec, &frame(id, body)) {
-            Ok(Err(CodecError::Malformed { reason, .. })) => reason,
-            answer => panic!("{case}: {answer:?}"),
+            Ok(Err(CodecError::Malformed { reason, .. })) => Ok(reason),
+            answer => Err(format!("{case}: {answer:?}")),
         }
     }
 }

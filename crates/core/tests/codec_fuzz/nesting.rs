@@ -6,6 +6,7 @@ use orderflow_core::codec::MAX_DEPTH;
 use orderflow_core::frame;
 
 use crate::fixture::Fixture;
+use crate::seeded::TestResult;
 
 /// The subject the writer schemas here are registered under, apart from the events'.
 const SUBJECT: &str = "elsewhere-OrderConfirmed";
@@ -56,7 +57,7 @@ fn nested(shape: usize, levels: usize) -> (String, Vec<u8>) {
 /// is a dead letter. (Without the guard, 40 nested records overflowed the stack of a
 /// debug build.)
 #[test]
-fn writer_schemas_nested_to_the_limit_decode_and_deeper_ones_are_refused() {
+fn writer_schemas_nested_to_the_limit_decode_and_deeper_ones_are_refused() -> TestResult {
     let fixture = Fixture::new();
     for shape in 0..4 {
         // The top record is one level.
@@ -69,11 +70,12 @@ fn writer_schemas_nested_to_the_limit_decode_and_deeper_ones_are_refused() {
                 let answer = fixture.decode_with(&codec, &frame(id, &body));
                 assert!(matches!(answer, Ok(Ok(_))), "{case}: {answer:?}");
             } else {
-                let reason = fixture.refused(&codec, id, &body, &case);
+                let reason = fixture.refused(&codec, id, &body, &case)?;
                 assert!(reason.contains("nests more than"), "{reason}");
             }
         }
     }
+    Ok(())
 }
 
 /// A record type defined in one field is the type of the next: 5,000 levels in 500 KB
@@ -81,7 +83,7 @@ fn writer_schemas_nested_to_the_limit_decode_and_deeper_ones_are_refused() {
 /// decoder overflowed the stack (from 40 levels on, debug build), which aborted the
 /// process: a consumer would die on the record at every restart.
 #[test]
-fn a_writer_schema_nesting_thousands_of_levels_through_references_is_a_dead_letter() {
+fn a_writer_schema_nesting_thousands_of_levels_through_references_is_a_dead_letter() -> TestResult {
     let fixture = Fixture::new();
     let n = 5_000;
     let mut fields = vec![
@@ -100,14 +102,15 @@ fn a_writer_schema_nesting_thousands_of_levels_through_references_is_a_dead_lett
     );
     let (codec, id) = fixture.registered_elsewhere(SUBJECT, &schema);
     let body = [vec![2, b'o'], vec![0; n]].concat();
-    let reason = fixture.refused(&codec, id, &body, "the record");
+    let reason = fixture.refused(&codec, id, &body, "the record")?;
     assert!(reason.contains("nests more than"), "{reason}");
+    Ok(())
 }
 
 /// A record that contains itself nests as deep as its data: a linked list of 100,000
 /// cells is 100,000 bytes.
 #[test]
-fn a_writer_schema_that_contains_itself_is_a_dead_letter() {
+fn a_writer_schema_that_contains_itself_is_a_dead_letter() -> TestResult {
     let fixture = Fixture::new();
     let schema = r#"{"type":"record","name":"OrderConfirmed","fields":[
         {"name":"orderId","type":"string"},
@@ -121,6 +124,7 @@ fn a_writer_schema_that_contains_itself_is_a_dead_letter() {
         .take(300_000)
         .chain([2, b'o', 0])
         .collect();
-    let reason = fixture.refused(&codec, id, &body, "the record");
+    let reason = fixture.refused(&codec, id, &body, "the record")?;
     assert!(reason.contains("contains itself"), "{reason}");
+    Ok(())
 }

@@ -9,9 +9,10 @@ use crate::CASES;
 use crate::damage::{mutate, mutation};
 use crate::events::{event, older, parts};
 use crate::fixture::Fixture;
+use crate::seeded::TestResult;
 
 #[test]
-fn random_bytes_are_an_event_or_a_codec_error() {
+fn random_bytes_are_an_event_or_a_codec_error() -> TestResult {
     let fixture = Fixture::new();
     let bytes = prop_oneof![
         prop::collection::vec(any::<u8>(), 0..64),
@@ -21,11 +22,11 @@ fn random_bytes_are_an_event_or_a_codec_error() {
             b
         }),
     ];
-    fixture.run(CASES, bytes, |b| b);
+    fixture.run(CASES, bytes, |b| b)
 }
 
 #[test]
-fn random_bodies_under_every_registered_schema_id_are_an_event_or_a_codec_error() {
+fn random_bodies_under_every_registered_schema_id_are_an_event_or_a_codec_error() -> TestResult {
     let fixture = Fixture::new();
     let ids = fixture.ids.clone();
     let frames = (
@@ -35,21 +36,21 @@ fn random_bodies_under_every_registered_schema_id_are_an_event_or_a_codec_error(
         ],
         prop::collection::vec(any::<u8>(), 0..96),
     );
-    fixture.run(CASES, frames, |(id, body)| frame(id, &body));
+    fixture.run(CASES, frames, |(id, body)| frame(id, &body))
 }
 
 #[test]
-fn damaged_encodings_of_every_event_type_are_an_event_or_a_codec_error() {
+fn damaged_encodings_of_every_event_type_are_an_event_or_a_codec_error() -> TestResult {
     let fixture = Fixture::new();
     let codec = fixture.codec.clone();
     fixture.run(CASES * 2, (parts(), mutation()), |(p, m)| {
         let encoded = codec.encode(&event(&p)).expect("a valid event encodes");
         frame(encoded.schema_id, &mutate(encoded.payload, &m))
-    });
+    })
 }
 
 #[test]
-fn damaged_encodings_of_older_shapes_are_an_event_or_a_codec_error() {
+fn damaged_encodings_of_older_shapes_are_an_event_or_a_codec_error() -> TestResult {
     let fixture = Fixture::new();
     let (v1, legacy) = (fixture.v1_id, fixture.legacy_id);
     fixture.run(
@@ -59,5 +60,5 @@ fn damaged_encodings_of_older_shapes_are_an_event_or_a_codec_error() {
             let id = if old { legacy } else { v1 };
             frame(id, &mutate(older(&p, old), &m))
         },
-    );
+    )
 }

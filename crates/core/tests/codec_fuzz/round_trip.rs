@@ -6,11 +6,11 @@ use proptest::test_runner::TestCaseError;
 
 use crate::events::{event, parts};
 use crate::fixture::Fixture;
-use crate::seeded;
+use crate::seeded::{self, TestResult};
 use crate::{CASES, SHRINK};
 
 #[test]
-fn every_event_type_round_trips_whatever_its_values() {
+fn every_event_type_round_trips_whatever_its_values() -> TestResult {
     let fixture = Fixture::new();
     let codec = fixture.codec.clone();
     seeded::check(CASES, SHRINK, parts(), |p| {
@@ -22,5 +22,5 @@ fn every_event_type_round_trips_whatever_its_values() {
             .map_err(|e| TestCaseError::fail(format!("{event:?} does not decode: {e}")))?;
         prop_assert_eq!(decoded, event);
         Ok(())
-    });
+    })
 }

@@ -27,17 +27,37 @@ pub fn runner(cases: u32, max_shrink_iters: u32) -> TestRunner {
     })
 }
 
-/// Checks `property` on `cases` values of `strategy`; fails the test with the smallest
-/// failing value found.
+/// Why a test failed, shown as written (a test's `Err` is printed with `Debug`, which
+/// would quote a proptest report and escape its lines).
+pub struct Failure(String);
+
+impl Debug for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<String> for Failure {
+    fn from(why: String) -> Self {
+        Self(why)
+    }
+}
+
+/// What a test returns.
+pub type TestResult = Result<(), Failure>;
+
+/// Checks `property` on `cases` values of `strategy`: the smallest failing value found,
+/// if any.
 pub fn check<S: Strategy>(
     cases: u32,
     max_shrink_iters: u32,
     strategy: S,
     property: impl Fn(S::Value) -> Result<(), TestCaseError>,
-) where
+) -> TestResult
+where
     S::Value: Debug,
 {
-    if let Err(e) = runner(cases, max_shrink_iters).run(&strategy, property) {
-        panic!("{e}");
-    }
+    runner(cases, max_shrink_iters)
+        .run(&strategy, property)
+        .map_err(|e| Failure(e.to_string()))
 }
