@@ -1,128 +1,30 @@
 //! Avro encoding of events against the `.avsc` contract, with schema ids from the
-//! registry, and the Confluent wire format used on the bus.
+//! registry. The contract's files, the subjects they are registered under, the wire
+//! shapes and the bus framing are each in a module of their own.
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, LazyLock, RwLock};
+use std::sync::{Arc, RwLock};
 
 use apache_avro::Schema;
 use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::writer::datum::GenericDatumWriter;
-use orderflow_domain::{DomainError, Event, EventType, Topic, topic_of_type};
+use orderflow_domain::{DomainError, Event, EventType};
 
 use crate::registry::{RegistryError, SchemaRegistry};
 
 mod depth;
+mod framing;
+mod schemas;
+mod subject;
 pub mod upcast;
 pub mod wire;
 
 pub use depth::MAX_DEPTH;
-
-/// The `.avsc` files of the repository, compiled in: the current reader and writer schemas.
-pub const SCHEMA_FILES: &[(EventType, &str)] = &[
-    (
-        EventType::OrderCreated,
-        include_str!("../../../schemas/OrderCreated.avsc"),
-    ),
-    (
-        EventType::OrderConfirmed,
-        include_str!("../../../schemas/OrderConfirmed.avsc"),
-    ),
-    (
-        EventType::OrderCancelled,
-        include_str!("../../../schemas/OrderCancelled.avsc"),
-    ),
-    (
-        EventType::OrderShipped,
-        include_str!("../../../schemas/OrderShipped.avsc"),
-    ),
-    (
-        EventType::PaymentReceived,
-        include_str!("../../../schemas/PaymentReceived.avsc"),
-    ),
-    (
-        EventType::PaymentDeclined,
-        include_str!("../../../schemas/PaymentDeclined.avsc"),
-    ),
-    (
-        EventType::PaymentRefunded,
-        include_str!("../../../schemas/PaymentRefunded.avsc"),
-    ),
-    (
-        EventType::StockLevelSet,
-        include_str!("../../../schemas/StockLevelSet.avsc"),
-    ),
-    (
-        EventType::StockAllocated,
-        include_str!("../../../schemas/StockAllocated.avsc"),
-    ),
-    (
-        EventType::StockDeallocated,
-        include_str!("../../../schemas/StockDeallocated.avsc"),
-    ),
-    (
-        EventType::StockReserved,
-        include_str!("../../../schemas/StockReserved.avsc"),
-    ),
-    (
-        EventType::StockUnavailable,
-        include_str!("../../../schemas/StockUnavailable.avsc"),
-    ),
-    (
-        EventType::StockReleased,
-        include_str!("../../../schemas/StockReleased.avsc"),
-    ),
-    (
-        EventType::StockShipped,
-        include_str!("../../../schemas/StockShipped.avsc"),
-    ),
-    (
-        EventType::StockFulfilled,
-        include_str!("../../../schemas/StockFulfilled.avsc"),
-    ),
-    (
-        EventType::ShipmentDispatched,
-        include_str!("../../../schemas/ShipmentDispatched.avsc"),
-    ),
-    (
-        EventType::NotificationSent,
-        include_str!("../../../schemas/NotificationSent.avsc"),
-    ),
-    // Added last: types are registered in this order, so the ids earlier types get in a
-    // new registry stay as they were.
-    (
-        EventType::PaymentSkipped,
-        include_str!("../../../schemas/PaymentSkipped.avsc"),
-    ),
-    (
-        EventType::NotificationFailed,
-        include_str!("../../../schemas/NotificationFailed.avsc"),
-    ),
-];
-
-/// Earlier versions of the schemas, oldest first: registered before the current ones so
-/// the registry holds the whole history.
-pub const HISTORY_FILES: &[(EventType, &str)] = &[(
-    EventType::OrderCreated,
-    include_str!("../../../schemas/history/OrderCreated.v1.avsc"),
-)];
-
-/// Schemas of event types that are no longer written, read through upcasters.
-pub const LEGACY_FILES: &[(&str, &str)] = &[(
-    "OrderPlaced",
-    include_str!("../../../schemas/legacy/OrderPlaced.avsc"),
-)];
-
-static SCHEMAS: LazyLock<Vec<(EventType, Schema)>> = LazyLock::new(|| {
-    SCHEMA_FILES
-        .iter()
-        .map(|(name, text)| {
-            let schema = Schema::parse_str(text)
-                .unwrap_or_else(|e| panic!("schemas/{name}.avsc is not valid Avro: {e}"));
-            (*name, schema)
-        })
-        .collect()
-});
+pub use framing::{frame, unframe};
+use schemas::SCHEMAS;
+pub use schemas::{HISTORY_FILES, LEGACY_FILES, SCHEMA_FILES};
+pub use subject::{subject, subject_of, topic_of_record};
 
 /// The schema id of a reader-only codec's types: never a registered id.
 const READ_ONLY: u32 = u32::MAX;
@@ -136,30 +38,6 @@ const READ_ONLY: u32 = u32::MAX;
 /// An event is a few KB (the API's limits bound every value a client sends), so 16 MiB
 /// leaves room for any real record and refuses the rest as malformed at once.
 pub const MAX_ALLOCATION_BYTES: usize = 16 * 1024 * 1024;
-
-/// The registry subject of a record type published to `topic` (topic-record-name
-/// strategy).
-pub fn subject(topic: Topic, record_name: &str) -> String {
-    format!("{topic}-{record_name}")
-}
-
-/// The registry subject of an event type.
-pub fn subject_of(event_type: EventType) -> String {
-    subject(topic_of_type(event_type), event_type.name())
-}
-
-/// The topic records of this type are published to: an event type's, or for a type
-/// that is no longer written, the topic of the event type its upcaster turns it into.
-/// `None` for a type this build does not know.
-pub fn topic_of_record(record_name: &str) -> Option<Topic> {
-    let current = EventType::parse(record_name).or_else(|| {
-        upcast::builtin()
-            .iter()
-            .find(|u| u.reads() == record_name)
-            .map(|u| u.produces())
-    })?;
-    Some(topic_of_type(current))
-}
 
 /// An encoded event: what the store keeps.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -468,30 +346,6 @@ impl wire::WireSource for Resolved {
             id: self.1,
             reason: e.to_string(),
         })
-    }
-}
-
-/// Frames an Avro body in the Confluent wire format: magic byte 0, the schema id as 4
-/// big-endian bytes, then the body.
-pub fn frame(schema_id: u32, body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(5 + body.len());
-    out.push(0);
-    out.extend_from_slice(&schema_id.to_be_bytes());
-    out.extend_from_slice(body);
-    out
-}
-
-/// Splits a Confluent-framed record into schema id and body.
-pub fn unframe(bytes: &[u8]) -> Result<(u32, &[u8]), CodecError> {
-    match bytes {
-        [0, a, b, c, d, body @ ..] => Ok((u32::from_be_bytes([*a, *b, *c, *d]), body)),
-        [magic, ..] if bytes.len() >= 5 => {
-            Err(CodecError::Framing(format!("magic byte is {magic}, not 0")))
-        }
-        _ => Err(CodecError::Framing(format!(
-            "{} bytes is shorter than the 5-byte header",
-            bytes.len()
-        ))),
     }
 }
 

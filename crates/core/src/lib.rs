@@ -6,7 +6,9 @@
 //! # Layout
 //!
 //! - `bus.rs`: the event bus port, shaped after Kafka (topics, partitions, groups).
-//! - `codec.rs`: Avro encoding of events with registry schema ids, and the wire format.
+//! - `codec.rs`: Avro encoding of events with registry schema ids; in `codec/`, the
+//!   compiled-in `.avsc` files, each type's topic and registry subject, the wire shapes
+//!   and their conversions, upcasters, and the Confluent framing used on the bus.
 //! - `commit_stats.rs`: what a group-commit writer counts about its own commits.
 //! - `contract.rs`: the contract suites every adapter instantiates (`contract` feature).
 //! - `idle.rs`: how long a follower that has caught up waits before it looks again.

@@ -1,6 +1,20 @@
 //! The orderflow domain, pure: value objects parsed at the edges, the events of the
 //! pipeline, and aggregates that `decide` on commands and `apply` events. No I/O, no
 //! async, no clock: time comes in with the command.
+//!
+//! # Layout
+//!
+//! - `events.rs`: every event of the pipeline, one enum, and `EventType`, its types.
+//! - `inventory.rs`: the reservation of an order's stock and each SKU's stock level.
+//! - `notification.rs`: the emails sent (or failed for good) about an order.
+//! - `order.rs`: the order aggregate and its life cycle.
+//! - `payment.rs`: the payment of an order: charge, skip, refund.
+//! - `process.rs`: the order process: the next command an order's facts call for.
+//! - `shipment.rs`: the shipment of a confirmed order.
+//! - `streams.rs`: the stream each event is appended to, and the bus `Topic` it is
+//!   published on (`topic_of`, exhaustive over event types).
+//! - `testing.rs`: given/when/then for aggregates (`testing` feature).
+//! - `values.rs`: value objects parsed at the edges (ids, money, quantities, lines).
 
 pub mod events;
 pub mod inventory;

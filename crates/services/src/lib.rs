@@ -6,8 +6,10 @@
 //! # Layout
 //!
 //! - `consumer.rs`: the loop every bus-driven service runs: poll, decode, handle, commit.
-//! - `context.rs`: what every service is given, and helpers to load and record aggregates.
-//! - `handlers.rs`: the bus-driven services, one module each, and their subscriptions.
+//! - `context.rs`: what every service is given: the recorder, whose appends state each
+//!   stream's expected version, and `execute` (load, decide, append, retry on conflict).
+//! - `handlers.rs`: the bus-driven services, one module each declaring its consumer
+//!   group and topics once; `GROUPS` lists them.
 //! - `http.rs`: the HTTP API: commands append events, queries read the read models.
 //! - `projections.rs`: the order and stock read models, built from the event store.
 //! - `relay.rs`: publishes the event store to the bus in global order, checkpointed.

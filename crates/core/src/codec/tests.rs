@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use orderflow_domain::events::*;
 use orderflow_domain::testing::{sample_created, sample_order_id};
-use orderflow_domain::{Event, Money, Quantity, Sku, StockLine};
+use orderflow_domain::{Event, Money, Quantity, Sku, StockLine, Topic};
 
 use super::*;
 use crate::registry::InMemoryRegistry;
