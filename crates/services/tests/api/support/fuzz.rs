@@ -19,8 +19,9 @@ use super::{Answer, answer};
 /// Every run draws the same cases.
 pub const SEED: u64 = 0x0DE2_F10E_2026;
 
-/// The bound on one request.
-pub const STALL: Duration = Duration::from_secs(5);
+/// The bound on one request: a stand-in for "never stalls", not a speed requirement (a
+/// request answers in milliseconds; only a hang or a blow-up reaches a minute).
+pub const STALL: Duration = Duration::from_secs(60);
 
 /// Runs properties over requests to a router.
 pub struct Driver {
