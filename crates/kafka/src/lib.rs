@@ -10,6 +10,15 @@
 //! - Topics are provisioned on start and checked: a topic whose partition count or
 //!   retention differs from the configuration is reported, not silently used.
 //! - Nothing depends on Kafka transactions.
+//!
+//! # Layout
+//!
+//! - `bus.rs`: the bus port on a cluster: publishing, reading a partition, watermarks.
+//! - `subscription.rs`: one member of a consumer group (polling, manual commits,
+//!   rebalances).
+//! - `admin.rs`: topic provisioning and checks, group offset resets.
+//! - `config.rs`: how to reach a cluster and what the topics should look like.
+//! - `published.rs`: how far the relay's records on the cluster reach.
 
 mod admin;
 mod bus;
