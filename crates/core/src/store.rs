@@ -107,6 +107,19 @@ pub struct Appended {
     pub position: u64,
 }
 
+/// Moves a store's watched head to the highest position in `appended`, for
+/// [`EventStore::wait_for_append`]-style followers: never back (appends that finish out of
+/// order must not lower it), and waking the followers only when it moved.
+pub fn advance_head(head: &tokio::sync::watch::Sender<u64>, appended: &[Appended]) {
+    if let Some(last) = appended.iter().map(|a| a.position).max() {
+        head.send_if_modified(|head| {
+            let moved = last > *head;
+            *head = (*head).max(last);
+            moved
+        });
+    }
+}
+
 /// Which part of a stream to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct StreamQuery {

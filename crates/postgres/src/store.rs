@@ -170,13 +170,7 @@ impl EventStore for PgEventStore {
             .send(group::Job { requests, reply })
             .map_err(|_| stopped())?;
         let appended = answer.await.map_err(|_| stopped())??;
-        if let Some(last) = appended.iter().map(|a| a.position).max() {
-            self.appended.send_if_modified(|head| {
-                let moved = last > *head;
-                *head = (*head).max(last);
-                moved
-            });
-        }
+        orderflow_core::store::advance_head(&self.appended, &appended);
         Ok(appended)
     }
 

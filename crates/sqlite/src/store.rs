@@ -256,13 +256,7 @@ impl EventStore for SqliteEventStore {
         let appended = self
             .write_checked(move |tx| append_in(tx, &requests, micros(chrono::Utc::now())))
             .await?;
-        if let Some(last) = appended.iter().map(|a| a.position).max() {
-            self.appended.send_if_modified(|head| {
-                let moved = last > *head;
-                *head = (*head).max(last);
-                moved
-            });
-        }
+        orderflow_core::store::advance_head(&self.appended, &appended);
         Ok(appended)
     }
 
