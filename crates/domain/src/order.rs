@@ -329,7 +329,7 @@ mod tests {
             .then_expect(vec![]);
     }
 
-    /// The spellings the API shows (README, `GET /orders/{id}`) and the read models store.
+    /// The spellings the API shows (docs/api.md, `GET /orders/{id}`) and the read models store.
     #[test]
     fn statuses_are_spelled_as_the_api_shows_them() {
         for (status, spelling) in [

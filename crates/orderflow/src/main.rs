@@ -27,10 +27,10 @@ use clap::Parser;
 /// another all the time (rows read under `block_in_place`, records handed to lanes,
 /// replies of the group writers). glibc's malloc spent about a sixth of the pipeline's
 /// CPU on it; mimalloc, which replaced it, still a sixth, much of it collecting blocks
-/// freed by other threads. Twelve alternating pairs of `orderflow bench --orders 10000`
-/// (docs/benchmarks.md): jemalloc ahead in ten, CPU per order
-/// 1.08-1.40 against 1.25-1.51 ms. SQLite's own allocations still go through the C
-/// library (routing them through jemalloc too measured no different).
+/// freed by other threads. In twelve alternating pairs of `orderflow bench --orders
+/// 10000`, jemalloc used less CPU per order in ten (1.08-1.40 against 1.25-1.51 ms).
+/// SQLite's own allocations still go through the C library (routing them through
+/// jemalloc too measured no different).
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
@@ -73,10 +73,11 @@ use service::Service;
 /// handed on by a caller. Tokio's default of 512 lets a loaded pipeline grow
 /// about sixty of them, which on two cores wait in the run queue about as long as they
 /// run, and every call pays a sleep and a wake-up. A few threads that stay busy do the
-/// same work with less CPU per order (`docs/benchmarks.md`). Nothing run there waits for
-/// another blocking task, so a small pool cannot deadlock; at worst calls queue. A
-/// caller that reads the store or commits its group itself (`block_in_place`) also has
-/// a thread of this pool carry its worker's other tasks meanwhile.
+/// same work with less CPU per order (measured with `orderflow bench`). Nothing run
+/// there waits for another blocking task, so a small pool cannot deadlock; at worst
+/// calls queue. A caller that reads the store or commits its group itself
+/// (`block_in_place`) also has a thread of this pool carry its worker's other tasks
+/// meanwhile.
 const BLOCKING_THREADS: usize = 8;
 
 fn main() -> ExitCode {

@@ -1,6 +1,6 @@
-//! How much one request may carry. Each is a setting (`orderflow --help`, README
-//! "Configuration"); a request past one is refused (`413` for the body, `422` for the
-//! rest) before anything is written.
+//! How much one request may carry. Each is a setting (`orderflow run --help`,
+//! docs/operations.md "Configuration"); a request past one is refused (`413` for the
+//! body, `422` for the rest) before anything is written.
 
 /// The API's request limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,4 +1,4 @@
-//! Who may call what (README "Access control"), in process: `401` without a known
+//! Who may call what (docs/api.md "Access control"), in process: `401` without a known
 //! token, `403` when its role is not enough, `GET /health` open for probes, the embedded
 //! registry's refusals in Confluent's shape, and no state-changing request a web page
 //! could send cross-site without a CORS preflight.

@@ -19,8 +19,8 @@ const SKUS: u32 = 100;
 pub enum Ids {
     /// No header: the API picks a UUIDv7, so new orders sort next to each other.
     TimeOrdered,
-    /// A random `Idempotency-Key` on every order, as the README recommends: the id is
-    /// derived from it (UUIDv5), so orders land all over the indexes.
+    /// A random `Idempotency-Key` on every order, as a client that retries safely sends
+    /// one: the id is derived from it (UUIDv5), so orders land all over the indexes.
     Scattered,
 }
 
@@ -196,8 +196,8 @@ impl Running {
 
     /// Stops the child, and hands back its data dir, which the caller keeps until the
     /// bench is over: deleting it frees thousands of inodes, and ext4 without a journal
-    /// makes every file created in the next minutes scan past them (README,
-    /// "Benchmarks"), which would slow the run that follows.
+    /// makes every file created in the next minutes scan past them
+    /// (docs/benchmarks.md), which would slow the run that follows.
     pub async fn stop(mut self) -> anyhow::Result<tempfile::TempDir> {
         let pid = self.child.id().context("already stopped")?;
         std::process::Command::new("kill")

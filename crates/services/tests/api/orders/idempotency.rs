@@ -1,5 +1,5 @@
 //! An `Idempotency-Key` makes a retry of the same request return the same order; the
-//! same key with any other request is refused (`422`, README "HTTP API"), whatever
+//! same key with any other request is refused (`422`, docs/api.md "POST /orders"), whatever
 //! member differs.
 
 use serde_json::{Value, json};

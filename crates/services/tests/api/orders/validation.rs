@@ -1,4 +1,4 @@
-//! What a request must be to place an order: every refusal is the status the README
+//! What a request must be to place an order: every refusal is the status docs/api.md
 //! gives, names the problem, and writes nothing.
 
 use axum::body::Body;
