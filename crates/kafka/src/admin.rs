@@ -1,6 +1,7 @@
 //! Topic provisioning and checks, watermarks, and group offset resets.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use orderflow_core::bus::{BusError, Offset, StartFrom, Topic, dead_letter_topic};
@@ -134,11 +135,11 @@ pub async fn provision_topics(config: &KafkaConfig) -> Result<Vec<String>, BusEr
     if !problems.is_empty() {
         return Err(BusError::Config(problems.join("; ")));
     }
-    let missing: Vec<String> = all_topics()
+    let absent: Vec<String> = all_topics()
         .into_iter()
         .filter(|name| !existing.iter().any(|t| &t.name == name))
-        .map(|name| config.name(&name))
         .collect();
+    let missing: Vec<String> = absent.iter().map(|name| config.name(name)).collect();
     if missing.is_empty() {
         return Ok(missing);
     }
@@ -169,8 +170,39 @@ pub async fn provision_topics(config: &KafkaConfig) -> Result<Vec<String>, BusEr
             }
         }
     }
+    wait_until_led(config, absent, settings.partitions as usize).await?;
     tracing::info!(topics = ?missing, "topics created");
     Ok(missing)
+}
+
+/// Waits until every partition of the new `topics` has a leader that answers for it: the
+/// brokers learn of a topic a moment after the controller created it, and until then
+/// they answer UnknownTopicOrPartition or NotLeaderForPartition.
+async fn wait_until_led(
+    config: &KafkaConfig,
+    topics: Vec<String>,
+    partitions: usize,
+) -> Result<(), BusError> {
+    let client: BaseConsumer = config.admin().create().map_err(unavailable)?;
+    let config = config.clone();
+    blocking(move || {
+        let deadline = Instant::now() + REQUEST_TIMEOUT;
+        loop {
+            let led = watermarks(&client, &config, &topics);
+            match led {
+                Ok(marks) if marks.len() == topics.len() * partitions => return Ok(()),
+                _ if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+                Ok(_) => {
+                    return Err(BusError::Unavailable(
+                        format!("new topics {topics:?} have no leaders after {REQUEST_TIMEOUT:?}")
+                            .into(),
+                    ));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    })
+    .await
 }
 
 /// Per (topic, partition): the offset where the log starts and where it ends.
