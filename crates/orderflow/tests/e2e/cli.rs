@@ -31,27 +31,8 @@ async fn a_command_whose_reader_goes_away_stops_quietly() -> TestResult {
 #[tokio::test]
 async fn logs_to_a_pipe_or_a_file_carry_no_colour_codes() -> TestResult {
     let deployment = Deployment::new()?;
-    let ready_file = deployment.dir.path().join("ready.json");
     // A service that logs at INFO as it stops, its stderr a pipe.
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_orderflow"))
-        .args([
-            "serve",
-            "projections",
-            "--http",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
-        .arg(deployment.data_dir())
-        .arg("--ready-file")
-        .arg(&ready_file)
-        .env("ORDERFLOW_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()?;
-    ready(&ready_file, &mut child).await?;
-    terminate(&child)?;
-    let out = tokio::time::timeout(PATIENCE, child.wait_with_output()).await??;
+    let out = projections_stopped_once_ready(&deployment, &["--http", "127.0.0.1:0"]).await?;
 
     let stderr = String::from_utf8_lossy(&out.stderr);
     // SIGTERM sent the moment it said it was ready still stops it cleanly.
@@ -122,20 +103,7 @@ async fn a_ready_file_left_from_an_earlier_run_is_gone_even_when_the_start_is_re
 #[tokio::test]
 async fn with_log_format_json_every_log_line_is_one_json_object() -> TestResult {
     let deployment = Deployment::new()?;
-    let ready_file = deployment.dir.path().join("ready.json");
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_orderflow"))
-        .args(["serve", "projections", "--log-format", "json", "--data-dir"])
-        .arg(deployment.data_dir())
-        .arg("--ready-file")
-        .arg(&ready_file)
-        .env("ORDERFLOW_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()?;
-    ready(&ready_file, &mut child).await?;
-    terminate(&child)?;
-    let out = tokio::time::timeout(PATIENCE, child.wait_with_output()).await??;
+    let out = projections_stopped_once_ready(&deployment, &["--log-format", "json"]).await?;
 
     let stderr = String::from_utf8(out.stderr)?;
     assert!(out.status.success(), "{:?}: {stderr}", out.status);
@@ -158,4 +126,29 @@ async fn with_log_format_json_every_log_line_is_one_json_object() -> TestResult 
         "{messages:?}"
     );
     Ok(())
+}
+
+/// Runs `orderflow serve projections` with `args` on the deployment's data dir, logging at
+/// INFO to a pipe, sends it SIGTERM the moment its ready-file appears, and returns what it
+/// left when it stopped.
+async fn projections_stopped_once_ready(
+    deployment: &Deployment,
+    args: &[&str],
+) -> Result<std::process::Output, Box<dyn std::error::Error + Send + Sync>> {
+    let ready_file = deployment.dir.path().join("ready.json");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_orderflow"))
+        .args(["serve", "projections"])
+        .args(args)
+        .arg("--data-dir")
+        .arg(deployment.data_dir())
+        .arg("--ready-file")
+        .arg(&ready_file)
+        .env("ORDERFLOW_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    ready(&ready_file, &mut child).await?;
+    terminate(&child)?;
+    Ok(tokio::time::timeout(PATIENCE, child.wait_with_output()).await??)
 }
