@@ -10,14 +10,11 @@ use crate::{KafkaBus, KafkaConfig};
 fn isolated_config() -> KafkaConfig {
     let url = std::env::var("ORDERFLOW_TEST_KAFKA_URL").unwrap_or_else(|_| {
         panic!(
-            "ORDERFLOW_TEST_KAFKA_URL is not set: run ./scripts/test, which installs and \
-             starts a broker, or point it at a Kafka-protocol broker (kafka://host:port)"
+            "ORDERFLOW_TEST_KAFKA_URL is not set: run ./scripts/test, which starts an \
+             Apache Kafka cluster (./scripts/kafka up), or point it at one (kafka://host:port)"
         )
     });
-    let mut config = KafkaConfig::from_url(&url)
-        .expect("test broker URL")
-        .set("fetch.wait.max.ms", "10");
-    config.topics.replication_factor = 1;
+    let mut config = KafkaConfig::from_url(&url).expect("test broker URL");
     config.topics.prefix = format!("u{}-", uuid::Uuid::new_v4().simple());
     config
 }

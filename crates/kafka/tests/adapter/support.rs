@@ -6,18 +6,15 @@ use orderflow_kafka::{KafkaBus, KafkaConfig};
 pub fn test_broker() -> String {
     std::env::var("ORDERFLOW_TEST_KAFKA_URL").unwrap_or_else(|_| {
         panic!(
-            "ORDERFLOW_TEST_KAFKA_URL is not set: run ./scripts/test, which installs and \
-             starts a broker, or point it at a Kafka-protocol broker (kafka://host:port)"
+            "ORDERFLOW_TEST_KAFKA_URL is not set: run ./scripts/test, which starts an \
+             Apache Kafka cluster (./scripts/kafka up), or point it at one (kafka://host:port)"
         )
     })
 }
 
 /// A configuration on the test broker with topics and groups of its own.
 pub fn isolated_config() -> KafkaConfig {
-    let mut config = KafkaConfig::from_url(&test_broker())
-        .expect("test broker URL")
-        .set("fetch.wait.max.ms", "10");
-    config.topics.replication_factor = 1;
+    let mut config = KafkaConfig::from_url(&test_broker()).expect("test broker URL");
     config.topics.prefix = format!("t{}-", uuid::Uuid::new_v4().simple());
     config
 }

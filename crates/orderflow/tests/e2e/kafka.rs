@@ -1,11 +1,7 @@
-//! The pipeline on Kafka (the test broker is the Kafka-compatible nisshi), every
-//! service its own process.
-
-use std::path::Path;
-use std::process::Stdio;
+//! The pipeline on Apache Kafka, every service its own process: on the shared
+//! three-broker cluster, and on clusters of a test's own where brokers are stopped.
 
 use serde_json::{Value, json};
-use tokio::process::{Child, Command};
 
 use crate::support::*;
 
@@ -103,68 +99,17 @@ async fn on_kafka_and_postgres_every_service_as_a_process_survives_kill_9() -> T
     Ok(())
 }
 
-/// A broker of the test's own, keeping its data in SQLite so it can be restarted.
-struct Broker {
-    child: Child,
-    port: u16,
-}
-
-impl Broker {
-    async fn start(dir: &Path, port: u16) -> Res<Self> {
-        let nisshi = std::env::var("ORDERFLOW_TEST_NISSHI").map_err(|_| {
-            "ORDERFLOW_TEST_NISSHI is not set: run ./scripts/test, which installs the \
-             nisshi broker and says where"
-        })?;
-        let listener = format!("tcp://127.0.0.1:{port}");
-        let child = Command::new(nisshi)
-            .current_dir(dir)
-            .args(["broker", "--listener-url", &listener])
-            .args(["--advertised-listener-url", &listener])
-            .args(["--group-initial-rebalance-delay", "0s"])
-            .args(["--storage-engine", "sqlite://broker.db"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()?;
-        eventually(|| async {
-            Ok(tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .ok()
-                .map(|_| ()))
-        })
-        .await?;
-        Ok(Self { child, port })
-    }
-
-    async fn stop(mut self) -> TestResult {
-        self.child.kill().await?;
-        Ok(())
-    }
-
-    fn url(&self) -> String {
-        format!("kafka://127.0.0.1:{}", self.port)
-    }
-}
-
-fn free_port() -> Res<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
 #[tokio::test]
 async fn with_the_broker_down_orders_are_accepted_and_flow_once_it_is_back() -> TestResult {
-    let broker_dir = tempfile::tempdir()?;
-    let port = free_port()?;
-    let broker = Broker::start(broker_dir.path(), port).await?;
-    let deployment = Deployment::on_kafka(&broker.url())?;
+    let cluster = Cluster::start(1).await?;
+    let deployment = cluster.deployment()?;
     let app = deployment.start("run", &[]).await?;
     let api = Api::of(&deployment, &app);
     api.set_stock("B-1", 100).await?;
     let (first, _) = api.place("c-b", json!([item("B-1", 1, 4.0)])).await?;
     api.wait_status(&first, "SHIPPED").await?;
 
-    broker.stop().await?;
+    cluster.kill_broker(1).await?;
     let mut ids = Vec::new();
     for _ in 0..5 {
         // Accepted: the order is in the event store; the bus is not needed for that.
@@ -173,7 +118,7 @@ async fn with_the_broker_down_orders_are_accepted_and_flow_once_it_is_back() -> 
     let (_, pending) = api.get(&format!("/orders/{}", ids[0])).await?;
     assert_eq!(pending["status"], "PENDING");
 
-    let _broker = Broker::start(broker_dir.path(), port).await?;
+    cluster.start_broker(1).await?;
     for id in &ids {
         api.wait_status(id, "SHIPPED").await?;
     }
@@ -291,7 +236,7 @@ async fn topics_are_provisioned_as_configured_and_a_mismatch_is_reported() -> Te
             })
             .ok_or_else(|| format!("{topic} not described:\n{described}"))?;
         let fields: Vec<&str> = line.split_whitespace().collect();
-        assert_eq!(fields[1..], ["12", "1", "604800000"], "{line}");
+        assert_eq!(fields[1..], ["12", "3", "604800000"], "{line}");
     }
 
     let out = deployment
@@ -312,12 +257,12 @@ async fn topics_are_provisioned_as_configured_and_a_mismatch_is_reported() -> Te
     assert!(err.contains("retention.ms=604800000 but 86400000"), "{err}");
 
     let out = deployment
-        .command(&["topics", "create", "--topic-replication-factor", "3"])
+        .command(&["topics", "create", "--topic-replication-factor", "4"])
         .await?;
     assert!(!out.status.success());
     let err = String::from_utf8(out.stderr)?;
     assert!(
-        err.contains("replication factor of 3, but the cluster has 1 broker")
+        err.contains("replication factor of 4, but the cluster has 3 broker")
             && err.contains("ORDERFLOW_TOPIC_REPLICATION_FACTOR"),
         "{err}"
     );
@@ -328,17 +273,15 @@ async fn topics_are_provisioned_as_configured_and_a_mismatch_is_reported() -> Te
 /// whatever the broker does, and what was not published stays in the store.
 #[tokio::test]
 async fn with_the_broker_unreachable_shutdown_is_bounded_and_loses_nothing() -> TestResult {
-    let broker_dir = tempfile::tempdir()?;
-    let port = free_port()?;
-    let broker = Broker::start(broker_dir.path(), port).await?;
-    let deployment = Deployment::on_kafka(&broker.url())?;
+    let cluster = Cluster::start(1).await?;
+    let deployment = cluster.deployment()?;
     let mut app = deployment.start("run", &[]).await?;
     let api = Api::of(&deployment, &app);
     api.set_stock("T-1", 10).await?;
     let (first, _) = api.place("c-t", json!([item("T-1", 1, 4.0)])).await?;
     api.wait_status(&first, "SHIPPED").await?;
 
-    broker.stop().await?;
+    cluster.kill_broker(1).await?;
     let (stranded, _) = api.place("c-t", json!([item("T-1", 1, 4.0)])).await?;
     let asked = std::time::Instant::now();
     app.terminate().await?;
@@ -348,7 +291,7 @@ async fn with_the_broker_unreachable_shutdown_is_bounded_and_loses_nothing() -> 
         "shutdown took {took:?} with the broker down"
     );
 
-    let _broker = Broker::start(broker_dir.path(), port).await?;
+    cluster.start_broker(1).await?;
     let again = deployment.start("run", &[]).await?;
     let api = Api::of(&deployment, &again);
     api.wait_status(&stranded, "SHIPPED").await?;

@@ -9,9 +9,11 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 use tokio::process::{Child, Command};
 
+mod kafka;
 mod postgres;
 mod provider;
 
+pub use kafka::*;
 pub use postgres::*;
 pub use provider::*;
 
@@ -77,10 +79,6 @@ impl Deployment {
         d.env = [
             ("ORDERFLOW_BUS_URL", url),
             ("ORDERFLOW_TOPIC_PREFIX", &prefix),
-            // One test broker.
-            ("ORDERFLOW_TOPIC_REPLICATION_FACTOR", "1"),
-            // The test broker answers a waiting fetch only at its deadline.
-            ("ORDERFLOW_KAFKA_FETCH_WAIT_MAX_MS", "10"),
             // A killed member's partitions move on within seconds.
             ("ORDERFLOW_KAFKA_SESSION_TIMEOUT_MS", "6000"),
             ("ORDERFLOW_KAFKA_HEARTBEAT_INTERVAL_MS", "500"),
@@ -371,15 +369,4 @@ pub async fn cut_connections(admin: &sqlx::PgPool) -> TestResult {
     .await?;
     assert!(killed > 0, "connections were cut");
     Ok(())
-}
-
-/// The test broker (`ORDERFLOW_TEST_KAFKA_URL`); its absence fails the test, saying how
-/// to provide one.
-pub fn kafka_url() -> String {
-    std::env::var("ORDERFLOW_TEST_KAFKA_URL").unwrap_or_else(|_| {
-        panic!(
-            "ORDERFLOW_TEST_KAFKA_URL is not set: run ./scripts/test, which installs and \
-             starts a broker, or point it at a Kafka-protocol broker (kafka://host:port)"
-        )
-    })
 }

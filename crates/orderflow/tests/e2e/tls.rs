@@ -3,13 +3,12 @@
 //!
 //! `scripts/test` makes a throwaway CA and a certificate for 127.0.0.1
 //! (`ORDERFLOW_TEST_TLS_DIR`), and starts its PostgreSQL with TLS on
-//! (`ORDERFLOW_TEST_DATABASE_TLS_CA`); the TLS broker is started here.
+//! (`ORDERFLOW_TEST_DATABASE_TLS_CA`) and its Kafka cluster with TLS listeners
+//! (`ORDERFLOW_TEST_KAFKA_TLS_URL`) using that certificate.
 
 use std::path::PathBuf;
-use std::process::Stdio;
 
 use serde_json::json;
-use tokio::process::{Child, Command};
 
 use crate::support::*;
 
@@ -87,58 +86,11 @@ async fn a_postgres_certificate_from_an_unknown_authority_is_refused() -> TestRe
     Ok(())
 }
 
-/// A broker that takes only TLS connections, with the test CA's certificate.
-struct TlsBroker {
-    _child: Child,
-    _dir: tempfile::TempDir,
-    port: u16,
-}
-
-impl TlsBroker {
-    async fn start() -> Res<Self> {
-        let nisshi = std::env::var("ORDERFLOW_TEST_NISSHI").map_err(|_| {
-            "ORDERFLOW_TEST_NISSHI is not set: run ./scripts/test, which installs the \
-             nisshi broker and says where"
-        })?;
-        let dir = tempfile::tempdir()?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let listener = format!("tcp://127.0.0.1:{port}");
-        let child = Command::new(nisshi)
-            .current_dir(dir.path())
-            .args(["broker", "--listener-url", &listener])
-            .args(["--advertised-listener-url", &listener])
-            .args(["--group-initial-rebalance-delay", "0s"])
-            .arg("--cert")
-            .arg(test_tls_file("ORDERFLOW_TEST_TLS_DIR", "server.pem")?)
-            .arg("--key")
-            .arg(test_tls_file("ORDERFLOW_TEST_TLS_DIR", "server.key")?)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()?;
-        eventually(|| async {
-            Ok(tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .ok()
-                .map(|_| ()))
-        })
-        .await?;
-        Ok(Self {
-            _child: child,
-            _dir: dir,
-            port,
-        })
-    }
-}
-
 #[tokio::test]
 async fn the_bus_on_kafka_is_reached_over_tls_with_the_brokers_certificate_verified() -> TestResult
 {
-    let broker = TlsBroker::start().await?;
     let ca = test_tls_file("ORDERFLOW_TEST_TLS_DIR", "ca.pem")?;
-    let mut deployment = Deployment::on_kafka(&format!("kafka://127.0.0.1:{}", broker.port))?;
+    let mut deployment = Deployment::on_kafka(&kafka_tls_url())?;
     deployment.env.extend([
         ("ORDERFLOW_KAFKA_SECURITY_PROTOCOL".into(), "SSL".into()),
         (
