@@ -7,8 +7,9 @@
 //!   key lands on the same partition number on either bus.
 //! - Each service is a consumer group; offsets are committed by hand, only for handled
 //!   records, and again when partitions are revoked in a rebalance.
-//! - Topics are provisioned on start and checked: a topic whose partition count or
-//!   retention differs from the configuration is reported, not silently used.
+//! - Topics are provisioned on start (with `min.insync.replicas` one below the
+//!   replication factor) and checked: a topic whose partition count, replication factor
+//!   or retention differs from the configuration is reported, not silently used.
 //! - Nothing depends on Kafka transactions.
 //!
 //! # Layout
@@ -16,7 +17,8 @@
 //! - `bus.rs`: the bus port on a cluster: publishing, reading a partition, watermarks.
 //! - `subscription.rs`: one member of a consumer group (polling, manual commits,
 //!   rebalances).
-//! - `admin.rs`: topic provisioning and checks, group offset resets.
+//! - `admin.rs`: topic provisioning and checks (`admin/topics.rs`), watermarks and group
+//!   offset resets (`admin/offsets.rs`).
 //! - `config.rs`: how to reach a cluster and what the topics should look like.
 //! - `published.rs`: how far the relay's records on the cluster reach.
 
@@ -26,6 +28,9 @@ mod config;
 mod published;
 mod subscription;
 
-pub use admin::{TopicDescription, describe_topics, provision_topics, reset_group};
+pub use admin::{
+    TopicDescription, delete_topics, describe_topics, min_insync_replicas, provision_topics,
+    reset_group,
+};
 pub use bus::KafkaBus;
 pub use config::{KafkaConfig, TopicSettings};

@@ -24,6 +24,18 @@ pub enum TopicsCommand {
     Create(BusArgs),
     /// Show the topics as the cluster has them.
     Describe(BusArgs),
+    /// Delete this deployment's topics (those of `--topic-prefix`) with every record in
+    /// them: for tearing down a test or staging deployment on a shared cluster.
+    Delete(DeleteTopicsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteTopicsArgs {
+    #[command(flatten)]
+    pub bus: BusArgs,
+    /// Confirms that every record in the topics is to go.
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -85,31 +97,47 @@ pub async fn topics(command: TopicsCommand) -> anyhow::Result<()> {
                 out!("created {t}");
             }
             out!(
-                "topics ready: {} partitions, replication factor {}, retention {} h",
+                "topics ready: {} partitions, replication factor {} (min.insync.replicas {}), \
+                 retention {} h",
                 bus.kafka.topic_partitions,
                 bus.kafka.topic_replication_factor,
+                orderflow_kafka::min_insync_replicas(bus.kafka.topic_replication_factor),
                 bus.kafka.topic_retention_hours
             );
+        }
+        TopicsCommand::Delete(DeleteTopicsArgs { bus, yes }) => {
+            let config = kafka_config(&bus)?;
+            if !yes {
+                bail!(
+                    "this deletes every record in the topics of prefix {:?}; pass --yes to do it",
+                    config.topics.prefix
+                );
+            }
+            for t in orderflow_kafka::delete_topics(&config).await? {
+                out!("deleted {t}");
+            }
         }
         TopicsCommand::Describe(bus) => {
             let config = kafka_config(&bus)?;
             let (brokers, topics) = orderflow_kafka::describe_topics(&config).await?;
             out!("brokers: {brokers}");
             out!(
-                "{:<24} {:>10} {:>12} {:>14}",
+                "{:<24} {:>10} {:>12} {:>14} {:>10}",
                 "TOPIC",
                 "PARTITIONS",
                 "REPLICATION",
-                "RETENTION_MS"
+                "RETENTION_MS",
+                "MIN_ISR"
             );
+            let known = |v: Option<String>| v.unwrap_or_else(|| "?".to_owned());
             for t in topics {
-                let retention = t.retention_ms.map_or("?".to_owned(), |r| r.to_string());
                 out!(
-                    "{:<24} {:>10} {:>12} {:>14}",
+                    "{:<24} {:>10} {:>12} {:>14} {:>10}",
                     config.name(&t.name),
                     t.partitions,
                     t.replication_factor,
-                    retention
+                    known(t.retention_ms.map(|r| r.to_string())),
+                    known(t.min_insync_replicas.map(|r| r.to_string()))
                 );
             }
         }

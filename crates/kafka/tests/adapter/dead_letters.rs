@@ -50,7 +50,7 @@ fn record(value: Vec<u8>) -> OutgoingRecord {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_poison_record_on_kafka_is_dead_lettered_and_consumption_goes_on()
 -> Result<(), Box<dyn std::error::Error>> {
-    let (bus, ()) = crate::support::isolated_bus().await;
+    let (bus, _topics) = crate::support::isolated_bus().await;
     let bus: Arc<dyn EventBus> = Arc::new(bus);
     let codec = Arc::new(EventCodec::new(Arc::new(InMemoryRegistry::default())).await?);
     let good = codec.encode(&sample_created())?;

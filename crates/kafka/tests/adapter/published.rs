@@ -22,14 +22,14 @@ fn relayed(key: &str, position: Option<u64>) -> OutgoingRecord {
 
 #[tokio::test]
 async fn topics_that_never_held_a_record_say_nothing_was_published() -> TestResult {
-    let (bus, _) = isolated_bus().await;
+    let (bus, _topics) = isolated_bus().await;
     assert_eq!(bus.published_up_to().await?, Some(0));
     Ok(())
 }
 
 #[tokio::test]
 async fn the_highest_position_of_the_partitions_last_records_is_how_far_it_reaches() -> TestResult {
-    let (bus, _) = isolated_bus().await;
+    let (bus, _topics) = isolated_bus().await;
     // Many keys, so the records spread over partitions; the highest lands anywhere.
     let records = (1..=40)
         .map(|p| relayed(&format!("order-{}", p % 13), Some(p)))
@@ -41,7 +41,7 @@ async fn the_highest_position_of_the_partitions_last_records_is_how_far_it_reach
 
 #[tokio::test]
 async fn a_last_record_without_a_position_makes_the_cluster_unable_to_tell() -> TestResult {
-    let (bus, _) = isolated_bus().await;
+    let (bus, _topics) = isolated_bus().await;
     bus.publish(vec![relayed("a", Some(1)), relayed("b", Some(2))])
         .await?;
     // Another producer wrote last to one partition: it could hide a higher position.

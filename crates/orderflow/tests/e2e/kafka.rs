@@ -208,7 +208,8 @@ async fn a_new_analytics_group_replays_history_on_kafka_and_agrees_with_the_read
 }
 
 #[tokio::test]
-async fn topics_are_provisioned_as_configured_and_a_mismatch_is_reported() -> TestResult {
+async fn topics_are_provisioned_as_configured_a_mismatch_is_reported_and_they_can_be_deleted()
+-> TestResult {
     let deployment = Deployment::on_kafka(&kafka_url())?;
     let out = deployment.command(&["topics", "create"]).await?;
     assert!(
@@ -236,7 +237,7 @@ async fn topics_are_provisioned_as_configured_and_a_mismatch_is_reported() -> Te
             })
             .ok_or_else(|| format!("{topic} not described:\n{described}"))?;
         let fields: Vec<&str> = line.split_whitespace().collect();
-        assert_eq!(fields[1..], ["12", "3", "604800000"], "{line}");
+        assert_eq!(fields[1..], ["12", "3", "604800000", "2"], "{line}");
     }
 
     let out = deployment
@@ -257,6 +258,16 @@ async fn topics_are_provisioned_as_configured_and_a_mismatch_is_reported() -> Te
     assert!(err.contains("retention.ms=604800000 but 86400000"), "{err}");
 
     let out = deployment
+        .command(&["topics", "create", "--topic-replication-factor", "2"])
+        .await?;
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr)?;
+    assert!(
+        err.contains("has replication factor 3 but 2 is configured"),
+        "{err}"
+    );
+
+    let out = deployment
         .command(&["topics", "create", "--topic-replication-factor", "4"])
         .await?;
     assert!(!out.status.success());
@@ -265,6 +276,19 @@ async fn topics_are_provisioned_as_configured_and_a_mismatch_is_reported() -> Te
         err.contains("replication factor of 4, but the cluster has 3 broker")
             && err.contains("ORDERFLOW_TOPIC_REPLICATION_FACTOR"),
         "{err}"
+    );
+
+    let out = deployment.command(&["topics", "delete"]).await?;
+    assert!(!out.status.success(), "deleting needs --yes");
+    let out = deployment.command(&["topics", "delete", "--yes"]).await?;
+    let deleted = String::from_utf8(out.stdout)?;
+    assert_eq!(deleted.lines().count(), 10, "{deleted}");
+    let out = deployment.command(&["topics", "describe"]).await?;
+    let described = String::from_utf8(out.stdout)?;
+    assert_eq!(
+        described.lines().count(),
+        2,
+        "only the header lines:\n{described}"
     );
     Ok(())
 }

@@ -62,6 +62,20 @@ pub struct Deployment {
     pub env: Vec<(String, String)>,
 }
 
+/// A deployment on Kafka deletes its topics when the test ends, so the shared cluster
+/// does not fill up with the partitions of every test of the run.
+impl Drop for Deployment {
+    fn drop(&mut self) {
+        if self.env.iter().any(|(k, _)| k == "ORDERFLOW_TOPIC_PREFIX") {
+            let _ = std::process::Command::new(env!("CARGO_BIN_EXE_orderflow"))
+                .args(["topics", "delete", "--yes"])
+                .envs(self.env.iter().cloned())
+                .env("ORDERFLOW_LOG", "error")
+                .output();
+        }
+    }
+}
+
 impl Deployment {
     pub fn new() -> Res<Self> {
         Ok(Self {
