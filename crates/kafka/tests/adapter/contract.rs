@@ -1,4 +1,4 @@
-//! The bus contract suite, unchanged, on a Kafka-protocol broker.
+//! The bus contract suite, unchanged, on Apache Kafka.
 
 use crate::support::isolated_bus;
 
