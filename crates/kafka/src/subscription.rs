@@ -20,31 +20,57 @@ use crate::config::KafkaConfig;
 /// Remembers the offsets handed to `commit`, to commit them once more when their
 /// partitions are revoked (a failed or late commit must not make the next owner
 /// handle them again).
+///
+/// An entry lives only while its partition is owned: it is dropped when the partition
+/// is revoked and when it is assigned. A partition that comes back after another member
+/// has moved its offset on must not be committed at what this member handled before,
+/// which would move the group back and make it handle those records again.
 #[derive(Debug, Default)]
 pub(crate) struct GroupContext {
     handed: Mutex<HashMap<(String, i32), i64>>,
+}
+
+impl GroupContext {
+    fn handed(&self) -> std::sync::MutexGuard<'_, HashMap<(String, i32), i64>> {
+        self.handed.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Forgets what was handed for `partitions`.
+    fn forget(&self, partitions: &TopicPartitionList) {
+        let mut handed = self.handed();
+        for e in partitions.elements() {
+            handed.remove(&(e.topic().to_owned(), e.partition()));
+        }
+    }
 }
 
 impl ClientContext for GroupContext {}
 
 impl ConsumerContext for GroupContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        let Rebalance::Revoke(revoked) = rebalance else {
-            return;
+        let revoked = match rebalance {
+            Rebalance::Assign(assigned) => return self.forget(assigned),
+            Rebalance::Revoke(revoked) => revoked,
+            Rebalance::Error(_) => return,
         };
-        let handed = self.handed.lock().unwrap_or_else(|e| e.into_inner());
         let mut tpl = TopicPartitionList::new();
-        for e in revoked.elements() {
-            if let Some(o) = handed.get(&(e.topic().to_owned(), e.partition())) {
-                let _ = tpl.add_partition_offset(e.topic(), e.partition(), KOffset::Offset(*o));
+        {
+            let handed = self.handed();
+            for e in revoked.elements() {
+                if let Some(o) = handed.get(&(e.topic().to_owned(), e.partition())) {
+                    let _ = tpl.add_partition_offset(e.topic(), e.partition(), KOffset::Offset(*o));
+                }
             }
         }
-        drop(handed);
+        // Lost partitions (this member was fenced) may already have a new owner, and
+        // the cluster refuses a commit from a member that is no longer in the group.
         if tpl.count() > 0
+            && !consumer.assignment_lost()
             && let Err(e) = consumer.commit(&tpl, CommitMode::Sync)
         {
             tracing::warn!(error = %e, "commit on revocation failed");
         }
+        self.forget(revoked);
     }
 }
 
@@ -140,12 +166,7 @@ impl Subscription for KafkaSubscription {
         let owned = self.consumer.assignment().map_err(unavailable)?;
         let mut tpl = TopicPartitionList::new();
         {
-            let mut handed = self
-                .consumer
-                .context()
-                .handed
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
+            let mut handed = self.consumer.context().handed();
             for o in offsets {
                 let topic = self.config.name(&o.topic);
                 if owned.find_partition(&topic, o.partition as i32).is_none() {
