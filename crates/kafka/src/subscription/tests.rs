@@ -219,3 +219,6 @@ async fn a_member_does_not_move_back_a_partition_that_came_back_to_it() {
         }
     }
 }
+
+mod cooperative;
+mod crash;
