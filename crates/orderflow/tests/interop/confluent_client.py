@@ -22,13 +22,23 @@ deserialize REGISTRY_URL
     Reads records from stdin, one a line as `TOPIC HEX_VALUE`, and prints {"client": ...,
     "records": [each decoded by AvroDeserializer with the writer schema that its schema
     id names in the registry]}.
+
+consume BOOTSTRAP TOPIC REGISTRY_URL ORDER_ID...
+    Reads TOPIC on the Kafka cluster at BOOTSTRAP (host:port[,host:port]) from the
+    beginning with a Consumer of a fresh group, decoding each value with AvroDeserializer,
+    until it has read an OrderCreated keyed by each ORDER_ID or a minute has passed.
+    Prints {"client": ..., "records": [{"key", "partition", "offset", "schema" (the
+    writer schema's name, from the registry), "value"}]}.
 """
 
 import json
 import sys
+import time
 import traceback
+import uuid
 from importlib.metadata import version
 
+from confluent_kafka import Consumer, KafkaException, libversion
 from confluent_kafka.schema_registry import (
     Schema,
     SchemaReference,
@@ -39,7 +49,10 @@ from confluent_kafka.schema_registry import (
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-CLIENT = f"confluent-kafka {version('confluent-kafka')} (fastavro {version('fastavro')})"
+CLIENT = (
+    f"confluent-kafka {version('confluent-kafka')} (librdkafka {libversion()[0]}, "
+    f"fastavro {version('fastavro')})"
+)
 CONTEXT = SerializationContext("orders", MessageField.VALUE)
 
 
@@ -216,6 +229,52 @@ def deserialize(url):
     print(json.dumps({"client": CLIENT, "records": records}))
 
 
+def consume(bootstrap, topic, url, *order_ids):
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"interop-{uuid.uuid4().hex}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    registry = client(url)
+    deserializer = AvroDeserializer(registry)
+    names = {}
+    wanted = set(order_ids)
+    records = []
+    deadline = time.monotonic() + 60
+    consumer.subscribe([topic])
+    try:
+        while wanted and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is None:
+                continue
+            if message.error():
+                raise KafkaException(message.error())
+            value = message.value()
+            # Confluent's framing: a zero byte, then the writer schema's id.
+            schema_id = int.from_bytes(value[1:5], "big")
+            if schema_id not in names:
+                name = json.loads(registry.get_schema(schema_id).schema_str)["name"]
+                names[schema_id] = name.rsplit(".", 1)[-1]
+            key = message.key().decode()
+            records.append(
+                {
+                    "key": key,
+                    "partition": message.partition(),
+                    "offset": message.offset(),
+                    "schema": names[schema_id],
+                    "value": deserializer(value, SerializationContext(message.topic(), MessageField.VALUE)),
+                }
+            )
+            if names[schema_id] == "OrderCreated":
+                wanted.discard(key)
+    finally:
+        consumer.close()
+    print(json.dumps({"client": CLIENT, "records": records}))
+
+
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
-    {"flows": flows, "serialize": serialize, "deserialize": deserialize}[command](*args)
+    {"flows": flows, "serialize": serialize, "deserialize": deserialize, "consume": consume}[command](*args)

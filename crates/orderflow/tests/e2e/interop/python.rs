@@ -1,5 +1,6 @@
 //! The Python client, `confluent-kafka` (`SchemaRegistryClient`, `AvroSerializer`,
-//! `AvroDeserializer`), against orderflow.
+//! `AvroDeserializer`, and its `Consumer` on a deployment's topics on the shared Kafka
+//! cluster), against orderflow.
 
 use serde_json::{Value, json};
 
@@ -154,4 +155,55 @@ async fn the_confluent_python_client_and_orderflow_read_each_others_events() -> 
         "totalAmount": 7.5, "timestamp": 1_700_000_000_000i64,
     });
     read_each_others_events(&python, "history/OrderCreated.v1.avsc", order).await
+}
+
+/// A deployment on the shared Kafka cluster takes orders; confluent-kafka's `Consumer`
+/// reads the deployment's `orders` topic from the beginning and decodes it with
+/// `AvroDeserializer` on orderflow's own registry: each order's OrderCreated, keyed by
+/// its id, with the order's fields.
+#[tokio::test]
+async fn the_confluent_python_consumer_reads_orderflows_orders_topic_on_kafka() -> TestResult {
+    let python = clients::python().await?;
+    let url = kafka_url();
+    let deployment = Deployment::on_kafka(&url)?;
+    let prefix = deployment
+        .env
+        .iter()
+        .find(|(k, _)| k == "ORDERFLOW_TOPIC_PREFIX")
+        .map(|(_, v)| v.clone())
+        .ok_or("a Kafka deployment has a topic prefix")?;
+    let app = deployment.start("run", &[]).await?;
+    let api = Api::of(&deployment, &app);
+    let recorder = Recorder::start(&api.base).await?;
+    api.set_stock("SKU-K", 10).await?;
+    let mut orders = Vec::new();
+    for (customer, quantity, price) in [("c-k1", 1, 1.5), ("c-k2", 2, 2.25), ("c-k3", 3, 10.0)] {
+        let (id, _) = api
+            .place(customer, json!([item("SKU-K", quantity, price)]))
+            .await?;
+        orders.push((id, customer, quantity, price));
+    }
+
+    let bootstrap = url.strip_prefix("kafka://").ok_or("a kafka:// URL")?;
+    let topic = format!("{prefix}orders");
+    let registry = recorder.url.clone();
+    let mut args = vec!["consume", bootstrap, &topic, &registry];
+    args.extend(orders.iter().map(|(id, ..)| id.as_str()));
+    let out = python.run(&recorder, &args, "").await?;
+    let records = out["records"].as_array().ok_or("no records")?;
+    for (id, customer, quantity, price) in &orders {
+        let created = records
+            .iter()
+            .find(|r| r["key"] == id.as_str() && r["schema"] == "OrderCreated")
+            .ok_or_else(|| format!("no OrderCreated keyed {id} among {records:?}"))?;
+        let order = &created["value"];
+        assert_eq!(order["orderId"], id.as_str());
+        assert_eq!(order["customerId"], *customer);
+        assert_eq!(order["items"][0]["sku"], "SKU-K");
+        assert_eq!(order["items"][0]["quantity"], *quantity);
+        assert_eq!(order["items"][0]["unitPrice"], *price);
+        assert_eq!(order["totalAmount"], f64::from(*quantity) * price);
+        assert_eq!(order["currency"], "EUR");
+    }
+    Ok(())
 }
