@@ -188,6 +188,12 @@ impl KafkaConfig {
         self.apply(c, Role::Producer)
     }
 
+    /// What a producer of this configuration is given for the librdkafka property
+    /// `key`: orderflow's default or what was set over it.
+    pub fn producer_property(&self, key: &str) -> Option<String> {
+        self.producer().get(key).map(str::to_owned)
+    }
+
     /// A group member that commits by hand. `fetch.wait.max.ms` bounds how long a fetch
     /// waits for data, which is the consumer's share of end-to-end latency on brokers
     /// that answer a waiting fetch only at its deadline.

@@ -10,7 +10,11 @@
 //! - pipeline: N orders from `POST /orders` until all their work is done, in one process
 //!   on a fresh data dir (a child process); then latency from send to `SHIPPED` seen by
 //!   the client, under an open-loop load at a fixed offered rate; with time-ordered and
-//!   with scattered (`Idempotency-Key`) order ids.
+//!   with scattered (`Idempotency-Key`) order ids;
+//! - buses (with `--bus`): the pipeline on the embedded bus and on Kafka, one after the
+//!   other, at each of several offered rates: latency from `202` to `SHIPPED`, where
+//!   the time goes hop by hop, and where the machine's CPU went (pipeline, brokers,
+//!   bench, other processes).
 
 use std::path::PathBuf;
 
@@ -69,10 +73,23 @@ pub struct BenchArgs {
     #[arg(long = "store")]
     pub store_url: Option<String>,
     /// Also run the pipeline on this Kafka cluster (`kafka://HOST:PORT`), next to the
-    /// embedded bus. `ORDERFLOW_KAFKA_*` and `ORDERFLOW_TOPIC_*` variables apply (a
-    /// one-broker cluster needs `ORDERFLOW_TOPIC_REPLICATION_FACTOR=1`).
+    /// embedded bus, at each of `--rates`. `ORDERFLOW_KAFKA_*` and `ORDERFLOW_TOPIC_*`
+    /// variables apply (a one-broker cluster needs
+    /// `ORDERFLOW_TOPIC_REPLICATION_FACTOR=1`).
     #[arg(long = "bus")]
     pub bus_url: Option<String>,
+    /// Offered rates (orders/s) of the bus comparison: an open loop at each, on the
+    /// embedded bus and on `--bus`.
+    #[arg(long, value_delimiter = ',', default_value = "100,500,1000", value_parser = clap::value_parser!(u64).range(1..))]
+    pub rates: Vec<u64>,
+    /// Pids of the brokers, when they run on this machine (`scripts/kafka` keeps them in
+    /// `DIR/node-*/pid`): the bus comparison then prints their CPU apart from other
+    /// processes'.
+    #[arg(long, value_delimiter = ',')]
+    pub broker_pids: Vec<u32>,
+    /// Only the bus comparison (needs `--bus`): no appends, codec or embedded-only runs.
+    #[arg(long, requires = "bus_url")]
+    pub bus_only: bool,
     /// Events encoded and decoded in the codec measurement.
     #[arg(long, default_value_t = 200_000)]
     pub codec_events: usize,
@@ -81,6 +98,9 @@ pub struct BenchArgs {
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     out!("orderflow bench — each figure next to its baseline from this same run\n");
     check_appends(args.appends)?;
+    if args.bus_only {
+        return pipeline::pipeline(&args).await;
+    }
     if let Some(url) = &args.store_url {
         return postgres::appends(url, args.appends, args.allow_tmpfs).await;
     }
@@ -139,6 +159,44 @@ mod tests {
                 "--appends {few}: {refused:?}"
             );
         }
+    }
+
+    fn parse(args: &[&str]) -> anyhow::Result<BenchArgs> {
+        let all = ["bench"].iter().chain(args).copied();
+        Ok(Cli::try_parse_from(all)?.bench)
+    }
+
+    #[test]
+    fn the_bus_comparison_runs_at_100_500_and_1000_orders_per_second_unless_told()
+    -> anyhow::Result<()> {
+        assert_eq!(parse(&[])?.rates, [100, 500, 1000]);
+        assert_eq!(parse(&["--rates", "200,50"])?.rates, [200, 50]);
+        assert_eq!(parse(&["--rates", "700"])?.rates, [700]);
+        Ok(())
+    }
+
+    #[test]
+    fn a_rate_of_zero_or_not_a_number_is_refused() {
+        for bad in ["0", "100,0", "fast", "100,,500"] {
+            assert!(parse(&["--rates", bad]).is_err(), "--rates {bad} was taken");
+        }
+    }
+
+    #[test]
+    fn broker_pids_are_a_comma_separated_list() -> anyhow::Result<()> {
+        assert_eq!(
+            parse(&["--broker-pids", "41,42,43"])?.broker_pids,
+            [41, 42, 43]
+        );
+        assert!(parse(&[])?.broker_pids.is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn only_the_bus_comparison_needs_a_bus() -> anyhow::Result<()> {
+        assert!(parse(&["--bus-only"]).is_err());
+        assert!(parse(&["--bus-only", "--bus", "kafka://h:1"])?.bus_only);
+        Ok(())
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The whole pipeline in a child process, with time-ordered and with scattered order
 //! ids: orders per second until ALL the work is done, and latency as a client sees it
-//! from an open-loop load at a fixed offered rate, each next to the API alone.
+//! from an open-loop load at a fixed offered rate, each next to the API alone; and,
+//! given a Kafka cluster, the same pipeline on both buses at several rates.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,8 +12,11 @@ use child::{Ids, per_order};
 use observe::{Run, Until};
 use open_loop::Latencies;
 
+mod buses;
 mod child;
+mod cpu;
 mod done;
+mod hops;
 mod observe;
 mod open_loop;
 mod report;
@@ -51,6 +55,17 @@ struct Figures {
 pub async fn pipeline(args: &BenchArgs) -> anyhow::Result<()> {
     // Every run's data dir is deleted when the bench is over, not before the next run.
     let mut data_dirs = Vec::new();
+    if !args.bus_only {
+        embedded(args, &mut data_dirs).await?;
+    }
+    if let Some(url) = &args.bus_url {
+        buses::compare(args, url, &mut data_dirs).await?;
+    }
+    Ok(())
+}
+
+/// The pipeline on the embedded bus, with each kind of ids, next to the API alone.
+async fn embedded(args: &BenchArgs, data_dirs: &mut Vec<tempfile::TempDir>) -> anyhow::Result<()> {
     let accept_only = Arc::new(child::start(&[Service::Api], &[]).await?);
     let mut baselines = Vec::new();
     for ids in Ids::BOTH {
@@ -76,27 +91,11 @@ pub async fn pipeline(args: &BenchArgs) -> anyhow::Result<()> {
     report::header(args)?;
     let mut embedded = Vec::new();
     for (ids, baseline) in Ids::BOTH.into_iter().zip(&baselines) {
-        let figures = pipeline_run(args, &[], ids, &mut data_dirs).await?;
+        let figures = pipeline_run(args, &[], ids, data_dirs).await?;
         report::embedded(args, ids, baseline, &figures)?;
         embedded.push(figures);
     }
-    report::scattered_vs_time_ordered(&embedded[0], &embedded[1])?;
-
-    let Some(url) = &args.bus_url else {
-        return Ok(());
-    };
-    for (ids, embedded) in Ids::BOTH.into_iter().zip(&embedded) {
-        let env = [
-            ("ORDERFLOW_BUS_URL".to_owned(), url.clone()),
-            (
-                "ORDERFLOW_TOPIC_PREFIX".to_owned(),
-                format!("bench-{}-", uuid::Uuid::new_v4().simple()),
-            ),
-        ];
-        let kafka = pipeline_run(args, &env, ids, &mut data_dirs).await?;
-        report::kafka(url, ids, embedded, &kafka)?;
-    }
-    Ok(())
+    report::scattered_vs_time_ordered(&embedded[0], &embedded[1])
 }
 
 /// Sustained throughput, then latency at the offered rate, of the whole pipeline with

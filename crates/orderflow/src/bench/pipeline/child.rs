@@ -174,6 +174,18 @@ impl Running {
         }
     }
 
+    /// `GET /orders/{id}/history`.
+    pub async fn history(&self, order: &str) -> anyhow::Result<Value> {
+        Ok(self
+            .client
+            .get(format!("{}/orders/{order}/history", self.base))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?)
+    }
+
     /// `GET /consumers`.
     pub async fn consumers(&self) -> anyhow::Result<Value> {
         Ok(self
@@ -186,12 +198,19 @@ impl Running {
             .await?)
     }
 
+    /// The child's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// CPU time the child has used so far, user and system, all its threads (Linux's
     /// `/proc/<pid>/stat`); `None` elsewhere.
     pub fn cpu_time(&self) -> Option<Duration> {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()?)).ok()?;
         // In USER_HZ ticks, which Linux fixes at 100 per second for user space.
-        Some(Duration::from_millis(cpu_ticks(&stat)? * 10))
+        Some(Duration::from_millis(
+            super::cpu::process_ticks(&stat)? * 10,
+        ))
     }
 
     /// Stops the child, and hands back its data dir, which the caller keeps until the
@@ -217,13 +236,6 @@ pub async fn stop(running: Arc<Running>) -> anyhow::Result<tempfile::TempDir> {
         .await
 }
 
-/// utime + stime from a `/proc/<pid>/stat` line: the 14th and 15th fields, counted
-/// after the command name, which is in parentheses and may hold spaces or `)`.
-fn cpu_ticks(stat: &str) -> Option<u64> {
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
-}
-
 pub fn per_order(
     before: Option<Duration>,
     after: Option<Duration>,
@@ -235,14 +247,6 @@ pub fn per_order(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cpu_ticks_are_user_plus_system_time_even_with_a_tricky_command_name() {
-        let stat = "4048 (of (x) y) S 4033 4048 4033 0 -1 4194560 9121 0 0 0 731 212 0 0 20 0 \
-                    41 0 7765 1709826048 6170 18446744073709551615";
-        assert_eq!(cpu_ticks(stat), Some(731 + 212));
-        assert_eq!(cpu_ticks("garbage"), None);
-    }
 
     #[test]
     fn per_order_needs_both_readings() {

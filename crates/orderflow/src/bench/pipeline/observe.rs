@@ -49,6 +49,12 @@ pub struct Run {
     pub offered: f64,
     /// From each order's intended send to its answer.
     pub latencies: Latencies,
+    /// From each order's `202` to its answer (what the pipeline behind the API adds).
+    pub since_accepted: Latencies,
+    /// Orders accepted per second, from the first intended send to the last `202`.
+    pub accepted_rate: f64,
+    /// Every order's id.
+    pub orders: Vec<String>,
     /// Orders answered per second, from the first intended send to the last answer.
     pub achieved: f64,
     /// How far behind its schedule the generator sent its latest request (counted in
@@ -75,6 +81,9 @@ impl Run {
 /// asked without seeing the order shipped.
 struct Seen {
     answer: Answer,
+    /// When the `202` came, from the start of the run.
+    accepted: Duration,
+    order: String,
     gets: Vec<Duration>,
     not_yet: Option<Duration>,
 }
@@ -99,16 +108,23 @@ pub async fn open_loop(
     let mut run = Run {
         offered: rate as f64,
         latencies: Latencies::default(),
+        since_accepted: Latencies::default(),
+        accepted_rate: 0.0,
+        orders: Vec::with_capacity(count),
         achieved: 0.0,
         behind: Duration::ZERO,
         gets: Latencies::default(),
         resolution: Latencies::default(),
         at_least: Latencies::default(),
     };
-    let mut last = Duration::ZERO;
+    let (mut last, mut last_accepted) = (Duration::ZERO, Duration::ZERO);
     for seen in sends.join_all().await {
         let seen = seen?;
         run.latencies.record(&seen.answer);
+        run.since_accepted
+            .record_duration(seen.answer.done.saturating_sub(seen.accepted));
+        last_accepted = last_accepted.max(seen.accepted);
+        run.orders.push(seen.order);
         run.behind = run.behind.max(seen.answer.behind());
         last = last.max(seen.answer.done);
         for get in seen.gets {
@@ -124,6 +140,7 @@ pub async fn open_loop(
         }
     }
     run.achieved = count as f64 / last.as_secs_f64();
+    run.accepted_rate = count as f64 / last_accepted.as_secs_f64();
     Ok(run)
 }
 
@@ -137,6 +154,7 @@ async fn watch(
 ) -> anyhow::Result<Seen> {
     let sent = start.elapsed();
     let placed = running.place(ids).await?;
+    let accepted = start.elapsed();
     let mut gets = Vec::new();
     let mut not_yet = None;
     let done = match until {
@@ -157,6 +175,8 @@ async fn watch(
             sent,
             done,
         },
+        accepted,
+        order: placed.id,
         gets,
         not_yet,
     })

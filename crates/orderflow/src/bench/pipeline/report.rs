@@ -185,28 +185,3 @@ pub fn scattered_vs_time_ordered(
     );
     Ok(())
 }
-
-pub fn kafka(url: &str, ids: Ids, embedded: &Figures, kafka: &Figures) -> anyhow::Result<()> {
-    let linger: f64 = std::env::var("ORDERFLOW_KAFKA_LINGER_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0); // orderflow's producer default
-    out!(
-        "pipeline on Kafka ({url}), {}, same orders and rate, next to the embedded run above",
-        ids.label()
-    );
-    out!(
-        "  whole pipeline, Kafka bus, clock at all work done {:>9.0} orders/s  = {:.2}x the embedded bus",
-        kafka.at_all_done,
-        kafka.at_all_done / embedded.at_all_done
-    );
-    let extra = kafka.latency.latencies.at(0.99).as_secs_f64() * 1000.0
-        - embedded.latency.latencies.at(0.99).as_secs_f64() * 1000.0;
-    out!(
-        "  send -> SHIPPED seen {}  ({}); p99 {extra:+.1} ms vs embedded (target <= linger.ms {linger} + 15 ms: {})",
-        quantiles(&kafka.latency.latencies),
-        rates(&kafka.latency),
-        met(extra <= linger + 15.0)
-    );
-    Ok(())
-}
