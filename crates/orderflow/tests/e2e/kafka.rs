@@ -1,6 +1,8 @@
 //! The pipeline on Apache Kafka, every service its own process: on the shared
 //! three-broker cluster, and on clusters of a test's own where brokers are stopped.
 
+mod brokers;
+
 use serde_json::{Value, json};
 
 use crate::support::*;
