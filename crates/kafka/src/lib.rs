@@ -21,12 +21,14 @@
 //!   offset resets (`admin/offsets.rs`).
 //! - `config.rs`: how to reach a cluster and what the topics should look like.
 //! - `published.rs`: how far the relay's records on the cluster reach.
+//! - `testing.rs`: for tests on a shared cluster: topics of their own, deleted after.
 
 mod admin;
 mod bus;
 mod config;
 mod published;
 mod subscription;
+pub mod testing;
 
 pub use admin::{
     TopicDescription, delete_topics, describe_topics, min_insync_replicas, provision_topics,

@@ -11,15 +11,7 @@ use crate::{KafkaBus, KafkaConfig};
 const PARTITIONS: u32 = 12;
 
 fn isolated_config() -> KafkaConfig {
-    let url = std::env::var("ORDERFLOW_TEST_KAFKA_URL").unwrap_or_else(|_| {
-        panic!(
-            "ORDERFLOW_TEST_KAFKA_URL is not set: run ./scripts/test, which starts an \
-             Apache Kafka cluster (./scripts/kafka up), or point it at one (kafka://host:port)"
-        )
-    });
-    let mut config = KafkaConfig::from_url(&url).expect("test broker URL");
-    config.topics.prefix = format!("u{}-", uuid::Uuid::new_v4().simple());
-    config
+    crate::testing::isolated_config('u')
 }
 
 fn owned(sub: &KafkaSubscription) -> BTreeSet<u32> {
@@ -104,7 +96,7 @@ async fn read_to(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_does_not_commit_partitions_a_rebalance_moved_away() {
     let config = Arc::new(isolated_config());
-    let bus = KafkaBus::connect((*config).clone()).await.expect("connect");
+    let (bus, _topics) = crate::testing::connect((*config).clone()).await;
     bus.publish(records(48)).await.expect("publish");
 
     let mut first = KafkaSubscription::join(config.clone(), "g", &["orders"], StartFrom::Earliest)
@@ -154,7 +146,7 @@ async fn a_member_does_not_commit_partitions_a_rebalance_moved_away() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_does_not_move_back_a_partition_that_came_back_to_it() {
     let config = Arc::new(isolated_config());
-    let bus = KafkaBus::connect((*config).clone()).await.expect("connect");
+    let (bus, _topics) = crate::testing::connect((*config).clone()).await;
     bus.publish(records(48)).await.expect("publish");
     let ends = |marks: Vec<(u32, u64)>| marks.into_iter().collect::<HashMap<u32, u64>>();
     let all: BTreeSet<u32> = (0..PARTITIONS).collect();

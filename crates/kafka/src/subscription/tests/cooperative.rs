@@ -34,7 +34,7 @@ fn count(into: &mut BTreeMap<(u32, u64), usize>, records: &[Record]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_joining_member_takes_only_the_partitions_that_move() {
     let config = Arc::new(cooperative_config());
-    let bus = KafkaBus::connect((*config).clone()).await.expect("connect");
+    let (bus, _topics) = crate::testing::connect((*config).clone()).await;
     let all: BTreeSet<u32> = (0..PARTITIONS).collect();
     let ends = |marks: Vec<(u32, u64)>| marks.into_iter().collect::<HashMap<u32, u64>>();
     let mut got = Deliveries::default();

@@ -159,7 +159,7 @@ async fn a_dead_member_s_partitions_move_to_the_survivor_within_the_session_time
         millis(&config, "heartbeat.interval.ms"),
     );
     let config = Arc::new(config);
-    let bus = KafkaBus::connect((*config).clone()).await.expect("connect");
+    let (bus, _topics) = crate::testing::connect((*config).clone()).await;
     bus.publish(records(48)).await.expect("publish");
 
     // The member process handles everything there is.
