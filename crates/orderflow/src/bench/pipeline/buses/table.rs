@@ -129,8 +129,11 @@ pub fn print(sustained: &[Sustained], rows: &[Row], linger_ms: f64) -> anyhow::R
             if met { "met" } else { "NOT met" }
         );
     }
-    let mut rates: Vec<u64> = rows.iter().map(|r| r.rate).collect();
-    rates.dedup();
+    // Each bus ran every rate in the order given: the embedded rows give it once.
+    let rates = rows
+        .iter()
+        .filter(|r| r.bus == Bus::Embedded)
+        .map(|r| r.rate);
     for rate in rates {
         if let (Some(e), Some(k)) = (at(rate, Bus::Embedded), at(rate, Bus::Kafka)) {
             hops(rate, &e.hops, &k.hops)?;
