@@ -204,6 +204,10 @@ impl KafkaConfig {
     /// member asks each broker again. 500 ms (librdkafka's and the Java client's
     /// default) instead of 100 cut the CPU an idle pipeline costs a local three-broker
     /// cluster by about a third (docs/benchmarks.md).
+    ///
+    /// Assignment is cooperative-sticky: when a member joins or leaves, only the
+    /// partitions that move are revoked, and the others keep being consumed through the
+    /// rebalance (librdkafka's default, `range,roundrobin`, stops every member).
     pub(crate) fn consumer(&self, group: &str) -> ClientConfig {
         let mut c = self.base();
         c.set("group.id", self.name(group))
@@ -211,7 +215,8 @@ impl KafkaConfig {
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
             .set("enable.partition.eof", "false")
-            .set("fetch.wait.max.ms", "500");
+            .set("fetch.wait.max.ms", "500")
+            .set("partition.assignment.strategy", "cooperative-sticky");
         self.apply(c, Role::Consumer)
     }
 
@@ -258,6 +263,20 @@ mod tests {
     fn the_producer_does_not_linger_unless_told_to() {
         let c = KafkaConfig::from_url("kafka://a:1").unwrap();
         assert_eq!(c.producer().get("linger.ms"), Some("0"));
+    }
+
+    #[test]
+    fn consumers_rebalance_cooperatively_unless_told_otherwise() {
+        let c = KafkaConfig::from_url("kafka://a:1").unwrap();
+        assert_eq!(
+            c.consumer("g").get("partition.assignment.strategy"),
+            Some("cooperative-sticky")
+        );
+        let c = c.set("partition.assignment.strategy", "range");
+        assert_eq!(
+            c.consumer("g").get("partition.assignment.strategy"),
+            Some("range")
+        );
     }
 
     #[test]

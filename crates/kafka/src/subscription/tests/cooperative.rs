@@ -5,11 +5,6 @@ use std::collections::BTreeMap;
 
 use super::*;
 
-/// The consumers' configuration with cooperative-sticky assignment.
-pub(super) fn cooperative_config() -> KafkaConfig {
-    isolated_config().set("partition.assignment.strategy", "cooperative-sticky")
-}
-
 /// How many times each member was handed each record, by (partition, offset).
 #[derive(Debug, Default)]
 struct Deliveries {
@@ -33,7 +28,7 @@ fn count(into: &mut BTreeMap<(u32, u64), usize>, records: &[Record]) {
 /// and only those are read again from the committed offsets (by the second member).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_joining_member_takes_only_the_partitions_that_move() {
-    let config = Arc::new(cooperative_config());
+    let config = Arc::new(isolated_config());
     let (bus, _topics) = crate::testing::connect((*config).clone()).await;
     let all: BTreeSet<u32> = (0..PARTITIONS).collect();
     let ends = |marks: Vec<(u32, u64)>| marks.into_iter().collect::<HashMap<u32, u64>>();

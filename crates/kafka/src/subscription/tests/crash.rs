@@ -4,7 +4,6 @@
 use std::io::{BufRead, Write};
 use std::process::{Command, Stdio};
 
-use super::cooperative::cooperative_config;
 use super::*;
 
 /// Names the topic prefix of the group the member process joins.
@@ -36,7 +35,7 @@ async fn member_process() {
     let Ok(prefix) = std::env::var(PREFIX) else {
         return;
     };
-    let mut config = cooperative_config();
+    let mut config = isolated_config();
     config.topics.prefix = prefix;
     let mut member =
         KafkaSubscription::join(Arc::new(config), "g", &["orders"], StartFrom::Earliest)
@@ -153,7 +152,7 @@ async fn published(bus: &KafkaBus) -> BTreeSet<(u32, u64)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_member_s_partitions_move_to_the_survivor_within_the_session_timeout() {
-    let config = cooperative_config();
+    let config = isolated_config();
     let (session, heartbeat) = (
         millis(&config, "session.timeout.ms"),
         millis(&config, "heartbeat.interval.ms"),
