@@ -209,6 +209,13 @@ async fn a_new_analytics_group_replays_history_on_kafka_and_agrees_with_the_read
     Ok(())
 }
 
+/// Runs a command that must fail, and returns what it said on stderr.
+async fn refused(deployment: &Deployment, args: &[&str]) -> Res<String> {
+    let out = deployment.command(args).await?;
+    assert!(!out.status.success(), "{args:?} succeeded");
+    Ok(String::from_utf8(out.stderr)?)
+}
+
 #[tokio::test]
 async fn topics_are_provisioned_as_configured_a_mismatch_is_reported_and_they_can_be_deleted()
 -> TestResult {
@@ -242,38 +249,38 @@ async fn topics_are_provisioned_as_configured_a_mismatch_is_reported_and_they_ca
         assert_eq!(fields[1..], ["12", "3", "604800000", "2"], "{line}");
     }
 
-    let out = deployment
-        .command(&["topics", "create", "--topic-partitions", "6"])
-        .await?;
-    assert!(!out.status.success());
-    let err = String::from_utf8(out.stderr)?;
+    let err = refused(
+        &deployment,
+        &["topics", "create", "--topic-partitions", "6"],
+    )
+    .await?;
     assert!(
         err.contains("has 12 partitions but 6 are configured"),
         "{err}"
     );
 
-    let out = deployment
-        .command(&["topics", "create", "--topic-retention-hours", "24"])
-        .await?;
-    assert!(!out.status.success());
-    let err = String::from_utf8(out.stderr)?;
+    let err = refused(
+        &deployment,
+        &["topics", "create", "--topic-retention-hours", "24"],
+    )
+    .await?;
     assert!(err.contains("retention.ms=604800000 but 86400000"), "{err}");
 
-    let out = deployment
-        .command(&["topics", "create", "--topic-replication-factor", "2"])
-        .await?;
-    assert!(!out.status.success());
-    let err = String::from_utf8(out.stderr)?;
+    let err = refused(
+        &deployment,
+        &["topics", "create", "--topic-replication-factor", "2"],
+    )
+    .await?;
     assert!(
         err.contains("has replication factor 3 but 2 is configured"),
         "{err}"
     );
 
-    let out = deployment
-        .command(&["topics", "create", "--topic-replication-factor", "4"])
-        .await?;
-    assert!(!out.status.success());
-    let err = String::from_utf8(out.stderr)?;
+    let err = refused(
+        &deployment,
+        &["topics", "create", "--topic-replication-factor", "4"],
+    )
+    .await?;
     assert!(
         err.contains("replication factor of 4, but the cluster has 3 broker")
             && err.contains("ORDERFLOW_TOPIC_REPLICATION_FACTOR"),

@@ -18,6 +18,18 @@ fn count(into: &mut BTreeMap<(u32, u64), usize>, records: &[Record]) {
     }
 }
 
+impl Deliveries {
+    /// One short poll of each member, counting what each was handed.
+    async fn poll_both(&mut self, first: &mut KafkaSubscription, second: &mut KafkaSubscription) {
+        let wait = Duration::from_millis(50);
+        count(&mut self.first, &first.poll(100, wait).await.expect("poll"));
+        count(
+            &mut self.second,
+            &second.poll(100, wait).await.expect("poll"),
+        );
+    }
+}
+
 /// The first member handles everything but commits only the first round: the second
 /// round is handled and not yet committed when the second member joins, as records in
 /// flight are. Rounds keep being published while the group rebalances.
@@ -78,20 +90,7 @@ async fn a_joining_member_takes_only_the_partitions_that_move() {
             "the first member kept its partitions during the rebalance"
         );
         bus.publish(records(12)).await.expect("publish");
-        count(
-            &mut got.first,
-            &first
-                .poll(100, Duration::from_millis(50))
-                .await
-                .expect("poll"),
-        );
-        count(
-            &mut got.second,
-            &second
-                .poll(100, Duration::from_millis(50))
-                .await
-                .expect("poll"),
-        );
+        got.poll_both(&mut first, &mut second).await;
     }
     let (kept, moved) = (owned(&first), owned(&second));
     assert!(kept.is_disjoint(&moved), "{kept:?} and {moved:?}");
@@ -106,20 +105,7 @@ async fn a_joining_member_takes_only_the_partitions_that_move() {
     };
     while !reached(&got) {
         assert!(tokio::time::Instant::now() < deadline, "records were lost");
-        count(
-            &mut got.first,
-            &first
-                .poll(100, Duration::from_millis(50))
-                .await
-                .expect("poll"),
-        );
-        count(
-            &mut got.second,
-            &second
-                .poll(100, Duration::from_millis(50))
-                .await
-                .expect("poll"),
-        );
+        got.poll_both(&mut first, &mut second).await;
     }
 
     let twice: Vec<_> = got
