@@ -8,7 +8,8 @@
 //!   (how many, how large, how long), in a directory the bench names and refuses if it
 //!   is in memory (tmpfs);
 //! - pipeline: N orders from `POST /orders` until all their work is done, in one process
-//!   on a fresh data dir (a child process); then latency from send to `SHIPPED` seen by
+//!   on a fresh data dir (a child process) in a directory the bench names and refuses
+//!   if it is in memory, as the appends'; then latency from send to `SHIPPED` seen by
 //!   the client, under an open-loop load at a fixed offered rate; with time-ordered and
 //!   with scattered (`Idempotency-Key`) order ids;
 //! - buses (with `--bus`): the pipeline on the embedded bus and on Kafka, one after the
@@ -39,13 +40,14 @@ pub struct BenchArgs {
     /// Events appended per append scenario (at least 4 rounds x 64 writers = 256).
     #[arg(long, default_value_t = 4000)]
     pub appends: usize,
-    /// Where the append scenarios' files go (a fresh directory under it, removed
-    /// afterwards); the system's temporary directory by default.
+    /// Where the bench's files go: the append scenarios' and each pipeline run's data
+    /// dir (in a fresh directory under it, removed afterwards); the system's temporary
+    /// directory by default.
     #[arg(long)]
     pub dir: Option<PathBuf>,
-    /// Measure appends even where the files are in memory (tmpfs, ramfs), where no
-    /// commit is durable: the bench's own files, or a `--store` server's data directory
-    /// when it is on this machine. Without it the bench refuses to run there.
+    /// Measure even where the files are in memory (tmpfs, ramfs), where no commit is
+    /// durable: the bench's own files, or a `--store` server's data directory when it is
+    /// on this machine. Without it the bench refuses to run there.
     #[arg(long)]
     pub allow_tmpfs: bool,
     /// Orders pushed through the whole pipeline.
@@ -104,8 +106,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if let Some(url) = &args.store_url {
         return postgres::appends(url, args.appends, args.allow_tmpfs).await;
     }
-    let scratch = scratch::Scratch::create(args.dir.as_deref(), args.allow_tmpfs)?;
-    out!("append scenarios: {}", scratch.describe());
+    let scratch = scratch(&args, "append scenarios")?;
     appends::appends(&args, &scratch).await?;
     drop(scratch);
     codec::codec(args.codec_events).await?;
@@ -113,6 +114,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         pipeline::pipeline(&args).await?;
     }
     Ok(())
+}
+
+/// A fresh directory for `what`'s files under `--dir`, refused if it is in memory unless
+/// `--allow-tmpfs`; its line says where it is and on what.
+fn scratch(args: &BenchArgs, what: &str) -> anyhow::Result<scratch::Scratch> {
+    let scratch = scratch::Scratch::create(args.dir.as_deref(), args.allow_tmpfs)?;
+    out!("{what}: {}", scratch.describe());
+    Ok(scratch)
 }
 
 /// The fewest appends that give each of the 64 writers an append in every round.
@@ -196,6 +205,15 @@ mod tests {
     fn only_the_bus_comparison_needs_a_bus() -> anyhow::Result<()> {
         assert!(parse(&["--bus-only"]).is_err());
         assert!(parse(&["--bus-only", "--bus", "kafka://h:1"])?.bus_only);
+        Ok(())
+    }
+
+    #[test]
+    fn the_benchs_files_go_under_dir() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let args = parse(&["--dir", &dir.path().display().to_string()])?;
+        let scratch = scratch(&args, "this test")?;
+        assert!(scratch.path().starts_with(dir.path()), "{scratch:?}");
         Ok(())
     }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::BenchArgs;
+use super::scratch::Scratch;
 use crate::service::Service;
 use child::{Ids, per_order};
 use observe::{Run, Until};
@@ -53,20 +54,25 @@ struct Figures {
 }
 
 pub async fn pipeline(args: &BenchArgs) -> anyhow::Result<()> {
+    let scratch = super::scratch(args, "pipeline runs (a data dir each, under it)")?;
     // Every run's data dir is deleted when the bench is over, not before the next run.
     let mut data_dirs = Vec::new();
     if !args.bus_only {
-        embedded(args, &mut data_dirs).await?;
+        embedded(args, &scratch, &mut data_dirs).await?;
     }
     if let Some(url) = &args.bus_url {
-        buses::compare(args, url, &mut data_dirs).await?;
+        buses::compare(args, url, &scratch, &mut data_dirs).await?;
     }
     Ok(())
 }
 
 /// The pipeline on the embedded bus, with each kind of ids, next to the API alone.
-async fn embedded(args: &BenchArgs, data_dirs: &mut Vec<tempfile::TempDir>) -> anyhow::Result<()> {
-    let accept_only = Arc::new(child::start(&[Service::Api], &[]).await?);
+async fn embedded(
+    args: &BenchArgs,
+    scratch: &Scratch,
+    data_dirs: &mut Vec<tempfile::TempDir>,
+) -> anyhow::Result<()> {
+    let accept_only = Arc::new(child::start(&[Service::Api], &[], scratch).await?);
     let mut baselines = Vec::new();
     for ids in Ids::BOTH {
         let cpu_before = accept_only.cpu_time();
@@ -91,7 +97,7 @@ async fn embedded(args: &BenchArgs, data_dirs: &mut Vec<tempfile::TempDir>) -> a
     report::header(args)?;
     let mut embedded = Vec::new();
     for (ids, baseline) in Ids::BOTH.into_iter().zip(&baselines) {
-        let figures = pipeline_run(args, &[], ids, data_dirs).await?;
+        let figures = pipeline_run(args, &[], ids, scratch, data_dirs).await?;
         report::embedded(args, ids, baseline, &figures)?;
         embedded.push(figures);
     }
@@ -99,14 +105,15 @@ async fn embedded(args: &BenchArgs, data_dirs: &mut Vec<tempfile::TempDir>) -> a
 }
 
 /// Sustained throughput, then latency at the offered rate, of the whole pipeline with
-/// these extra settings and ids; its data dir joins `data_dirs`.
+/// these extra settings and ids; its data dir, in `scratch`, joins `data_dirs`.
 async fn pipeline_run(
     args: &BenchArgs,
     env: &[(String, String)],
     ids: Ids,
+    scratch: &Scratch,
     data_dirs: &mut Vec<tempfile::TempDir>,
 ) -> anyhow::Result<Figures> {
-    let running = Arc::new(child::start(&Service::ALL, env).await?);
+    let running = Arc::new(child::start(&Service::ALL, env, scratch).await?);
     let cpu_before = running.cpu_time();
     let start = Instant::now();
     let (placed, _) = running.place_many(args.orders, 64, ids).await?;

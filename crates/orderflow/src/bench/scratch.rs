@@ -1,6 +1,7 @@
-//! Where the append benchmarks keep their files, and whether a commit there reaches a
-//! disk: on tmpfs or ramfs "durable" means nothing, and an fsync costs nothing, so the
-//! bench refuses to run there unless told to (`--allow-tmpfs`), and then says so loudly.
+//! Where the bench keeps its files (the append scenarios' databases, each pipeline run's
+//! data dir), and whether a commit there reaches a disk: on tmpfs or ramfs "durable"
+//! means nothing, and an fsync costs nothing, so the bench refuses to run there unless
+//! told to (`--allow-tmpfs`), and then says so loudly.
 //!
 //! The file system is read from `/proc/self/mountinfo` (the mount that holds the
 //! directory, the longest mount point above it). Elsewhere than Linux it is unknown, and
@@ -23,6 +24,15 @@ impl Scratch {
     /// A fresh directory under `parent` (the system's temporary directory if `None`),
     /// refused if it is on a file system in memory, unless `allow_memory`.
     pub fn create(parent: Option<&Path>, allow_memory: bool) -> anyhow::Result<Self> {
+        Self::create_judged(parent, allow_memory, filesystem_of)
+    }
+
+    /// [`Scratch::create`], telling the file system of a directory with `filesystem`.
+    fn create_judged(
+        parent: Option<&Path>,
+        allow_memory: bool,
+        filesystem: fn(&Path) -> Option<String>,
+    ) -> anyhow::Result<Self> {
         let dir = match parent {
             Some(parent) => tempfile::Builder::new()
                 .prefix("orderflow-bench-")
@@ -31,7 +41,7 @@ impl Scratch {
                 .prefix("orderflow-bench-")
                 .tempdir()?,
         };
-        let fs_type = filesystem_of(dir.path());
+        let fs_type = filesystem(dir.path());
         let scratch = Self { dir, fs_type };
         check_durable(scratch.path(), scratch.fs_type.as_deref(), allow_memory)?;
         Ok(scratch)
@@ -48,7 +58,7 @@ impl Scratch {
             .as_deref()
             .unwrap_or("a file system of unknown type");
         let warning = if self.in_memory() {
-            "  *** IN MEMORY: no append below is durable, the figures are not durable appends ***"
+            "  *** IN MEMORY: no commit below reaches a disk; no figure below is of durable writes ***"
         } else {
             ""
         };
@@ -72,8 +82,8 @@ pub fn check_durable(dir: &Path, fs_type: Option<&str>, allow_memory: bool) -> a
     match fs_type {
         Some(fs) if is_in_memory(fs) && !allow_memory => anyhow::bail!(
             "the bench's files would be in {}, on {fs}, which keeps them in memory: a commit \
-             there never reaches a disk, so its 'durable appends' would mean nothing. Point \
-             --dir at a directory on a disk, or pass --allow-tmpfs to measure anyway",
+             there never reaches a disk, so its figures of durable writes would mean nothing. \
+             Point --dir at a directory on a disk, or pass --allow-tmpfs to measure anyway",
             dir.display()
         ),
         _ => Ok(()),
@@ -168,6 +178,44 @@ mod tests {
         }
         assert!(check_durable(dir, Some("ext4"), false).is_ok());
         assert!(check_durable(dir, None, false).is_ok());
+    }
+
+    #[test]
+    fn the_scratch_directory_is_made_under_the_given_one_and_removed_when_dropped()
+    -> anyhow::Result<()> {
+        let parent = tempfile::tempdir()?;
+        let scratch = Scratch::create_judged(Some(parent.path()), false, |_| Some("ext4".into()))?;
+        let path = scratch.path().to_owned();
+        assert!(path.starts_with(parent.path()) && path.is_dir(), "{path:?}");
+        let said = scratch.describe();
+        assert!(
+            said.contains(&path.display().to_string()) && said.contains("on ext4"),
+            "{said}"
+        );
+        assert!(!said.contains("IN MEMORY"), "{said}");
+        drop(scratch);
+        assert!(!path.exists());
+        Ok(())
+    }
+
+    #[test]
+    fn a_scratch_directory_in_memory_is_refused_and_removed_unless_allowed_then_shouted()
+    -> anyhow::Result<()> {
+        let parent = tempfile::tempdir()?;
+        let in_memory = |_: &Path| Some("tmpfs".to_owned());
+        let refused = Scratch::create_judged(Some(parent.path()), false, in_memory)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(refused.contains("--allow-tmpfs"), "{refused:?}");
+        assert_eq!(std::fs::read_dir(parent.path())?.count(), 0, "not removed");
+        let allowed = Scratch::create_judged(Some(parent.path()), true, in_memory)?;
+        assert!(
+            allowed.describe().contains("*** IN MEMORY"),
+            "{}",
+            allowed.describe()
+        );
+        Ok(())
     }
 
     #[cfg(target_os = "linux")]

@@ -12,6 +12,7 @@ use super::hops::{self, Hops};
 use super::observe::{self, Polling, Run, Until};
 use super::{CATCH_UP, done};
 use crate::bench::BenchArgs;
+use crate::bench::scratch::Scratch;
 use crate::service::Service;
 
 mod table;
@@ -53,6 +54,7 @@ pub struct Sustained {
 pub async fn compare(
     args: &BenchArgs,
     url: &str,
+    scratch: &Scratch,
     data_dirs: &mut Vec<tempfile::TempDir>,
 ) -> anyhow::Result<()> {
     let linger_ms = linger_ms(url)?;
@@ -68,7 +70,7 @@ pub async fn compare(
                 ("ORDERFLOW_TOPIC_PREFIX".to_owned(), prefix.clone()),
             ],
         };
-        let running = Arc::new(child::start(&Service::ALL, &env).await?);
+        let running = Arc::new(child::start(&Service::ALL, &env, scratch).await?);
         // Sustained throughput first: it also has every consumer join its group and
         // every connection open before any latency counts.
         let start = Instant::now();

@@ -1,6 +1,6 @@
-//! The system under test: `orderflow serve` as a child process on a fresh data dir, so
-//! that the load generator (this process) does not share its runtime or threads; and
-//! what the bench asks of it over HTTP.
+//! The system under test: `orderflow serve` as a child process on a fresh data dir in
+//! the bench's scratch directory, so that the load generator (this process) does not
+//! share its runtime or threads; and what the bench asks of it over HTTP.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde_json::{Value, json};
 
+use crate::bench::scratch::Scratch;
 use crate::ready;
 use crate::service::Service;
 
@@ -49,8 +50,22 @@ pub struct Placed {
     pub position: u64,
 }
 
-pub async fn start(services: &[Service], env: &[(String, String)]) -> anyhow::Result<Running> {
-    let dir = tempfile::tempdir()?;
+/// A fresh directory for one run, in the bench's scratch directory (which was checked
+/// to be on a disk, unless `--allow-tmpfs`).
+fn run_dir(scratch: &Scratch) -> std::io::Result<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix("run-")
+        .tempdir_in(scratch.path())
+}
+
+/// `orderflow serve` with these services and extra variables, on a fresh data dir in
+/// `scratch`, with stock for every SKU the bench orders.
+pub async fn start(
+    services: &[Service],
+    env: &[(String, String)],
+    scratch: &Scratch,
+) -> anyhow::Result<Running> {
+    let dir = run_dir(scratch)?;
     let data_dir = dir.path().join("data");
     let ready_file = dir.path().join("ready.json");
     let mut child = tokio::process::Command::new(std::env::current_exe()?)
@@ -247,6 +262,22 @@ pub fn per_order(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_run_gets_a_directory_of_its_own_inside_the_benchs_scratch() -> anyhow::Result<()> {
+        let parent = tempfile::tempdir()?;
+        let scratch = Scratch::create(Some(parent.path()), false)?;
+        let (first, second) = (run_dir(&scratch)?, run_dir(&scratch)?);
+        assert_ne!(first.path(), second.path());
+        for run in [&first, &second] {
+            assert!(
+                run.path().starts_with(scratch.path()),
+                "{run:?} not in {scratch:?}"
+            );
+            assert!(run.path().is_dir());
+        }
+        Ok(())
+    }
 
     #[test]
     fn per_order_needs_both_readings() {

@@ -23,7 +23,9 @@ pub fn header(args: &BenchArgs, url: &str, linger_ms: f64) -> anyhow::Result<()>
         "\nbus comparison: the whole pipeline on the embedded bus, then on Kafka ({url}, \
          linger.ms {linger_ms}), each after {} orders of sustained load; then an open loop \
          of {} s at each of {:?} orders/s, time-ordered ids; latency from each order's 202 \
-         to the GET that saw SHIPPED (every {} ms or less often)",
+         to the GET that saw SHIPPED (every {} ms or less often); each child's data dir \
+         is under the pipeline runs' directory above, the brokers' files where their \
+         cluster keeps them",
         args.orders,
         args.latency_seconds,
         args.rates,
