@@ -50,14 +50,14 @@ pub struct BenchArgs {
     /// on this machine. Without it the bench refuses to run there.
     #[arg(long)]
     pub allow_tmpfs: bool,
-    /// Orders pushed through the whole pipeline.
-    #[arg(long, default_value_t = 10_000)]
+    /// Orders pushed through the whole pipeline (at least 1).
+    #[arg(long, default_value_t = 10_000, value_parser = orders)]
     pub orders: usize,
-    /// Offered rate (orders/s) of the latency run.
-    #[arg(long, default_value_t = 500)]
+    /// Offered rate (orders/s) of the latency run (at least 1).
+    #[arg(long, default_value_t = 500, value_parser = rate)]
     pub rate: u64,
-    /// Length of the latency run, in seconds.
-    #[arg(long, default_value_t = 10)]
+    /// Length of the latency run, in seconds (at least 1).
+    #[arg(long, default_value_t = 10, value_parser = latency_seconds)]
     pub latency_seconds: u64,
     /// How often the latency run asks `GET /orders/{id}` whether an order has shipped,
     /// in milliseconds, at most (the resolution of its latencies, at best).
@@ -122,6 +122,44 @@ fn scratch(args: &BenchArgs, what: &str) -> anyhow::Result<scratch::Scratch> {
     let scratch = scratch::Scratch::create(args.dir.as_deref(), args.allow_tmpfs)?;
     out!("{what}: {}", scratch.describe());
     Ok(scratch)
+}
+
+/// `--orders`: none would leave the pipeline's throughput 0 orders in 0 s.
+fn orders(arg: &str) -> Result<usize, String> {
+    at_least_one(
+        arg,
+        "no order would go through the pipeline: its throughput would be 0/0",
+    )
+}
+
+/// `--rate`: an open loop offering nothing would send no order, and have no latency.
+fn rate(arg: &str) -> Result<u64, String> {
+    at_least_one(
+        arg,
+        "the latency run would send no order, and there would be no latency to report",
+    )
+}
+
+/// `--latency-seconds`: a latency run of no time would send no order.
+fn latency_seconds(arg: &str) -> Result<u64, String> {
+    at_least_one(
+        arg,
+        "the latency run would send no order, and there would be no latency to report",
+    )
+}
+
+/// A whole number of at least 1; 0 is refused, saying `why`.
+fn at_least_one<T: std::str::FromStr + Default + PartialEq>(
+    arg: &str,
+    why: &str,
+) -> Result<T, String> {
+    let n: T = arg
+        .parse()
+        .map_err(|_| format!("{arg:?} is not a whole number"))?;
+    if n == T::default() {
+        return Err(format!("it must be at least 1 (with 0, {why})"));
+    }
+    Ok(n)
 }
 
 /// The fewest appends that give each of the 64 writers an append in every round.
@@ -205,6 +243,37 @@ mod tests {
     fn only_the_bus_comparison_needs_a_bus() -> anyhow::Result<()> {
         assert!(parse(&["--bus-only"]).is_err());
         assert!(parse(&["--bus-only", "--bus", "kafka://h:1"])?.bus_only);
+        Ok(())
+    }
+
+    #[test]
+    fn no_orders_no_rate_and_no_latency_seconds_are_refused_saying_why() {
+        for (arg, why) in [
+            ("--orders", "throughput would be 0/0"),
+            ("--rate", "no latency"),
+            ("--latency-seconds", "no latency"),
+        ] {
+            let refused = parse(&[arg, "0"])
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                refused.contains("at least 1") && refused.contains(why),
+                "{arg} 0: {refused:?}"
+            );
+            assert!(parse(&[arg, "-1"]).is_err(), "{arg} -1 was taken");
+        }
+    }
+
+    #[test]
+    fn one_order_at_one_per_second_for_one_second_is_taken() -> anyhow::Result<()> {
+        let one = parse(&["--orders", "1", "--rate", "1", "--latency-seconds", "1"])?;
+        assert_eq!((one.orders, one.rate, one.latency_seconds), (1, 1, 1));
+        let default = parse(&[])?;
+        assert_eq!(
+            (default.orders, default.rate, default.latency_seconds),
+            (10_000, 500, 10)
+        );
         Ok(())
     }
 
