@@ -1,22 +1,31 @@
 //! The consumer loop every bus-driven service runs: poll, decode, hand each event to an
 //! idempotent handler, set aside what cannot be read, and commit only what was handled.
-//! Records of one key are handled in order; different keys concurrently.
+//! Records of one key are handled in order; different keys concurrently, so a key whose
+//! record keeps failing holds back only that key.
+//!
+//! `consumer/queues.rs` keeps the records polled and not yet handled, per key, within
+//! [`MAX_BUFFERED`]; `consumer/progress.rs` says which offsets may be committed.
 
-use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use orderflow_core::bus::{
-    EventBus, Offset, OutgoingRecord, Record, StartFrom, Subscription, dead_letter_topic,
+    EventBus, OutgoingRecord, Record, StartFrom, Subscription, dead_letter_topic,
 };
 use orderflow_core::codec::EventCodec;
 use orderflow_domain::{Event, Topic};
-use tokio::sync::mpsc;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::context::ServiceError;
+
+mod progress;
+mod queues;
+
+use progress::Progress;
+use queues::Queues;
 
 /// Headers the relay puts on every record.
 pub mod headers {
@@ -59,75 +68,17 @@ pub trait Handler: Send + Sync {
     async fn handle(&self, event: &Event, delivery: &Delivery) -> Result<(), ServiceError>;
 }
 
-/// Records are handled on this many lanes at once; a key always goes to the same lane.
-const LANES: usize = 64;
-/// Records waiting per lane before polling pauses.
-const LANE_DEPTH: usize = 64;
+/// Handlers running at once: a bound on what one consumer asks of the store and the
+/// providers. A record waiting to be tried again does not hold one.
+const HANDLING_AT_ONCE: usize = 64;
+/// Records polled and not yet handled, at most: what a consumer holds in memory. Polling
+/// pauses at it until records are handled; only records queued behind keys that keep
+/// failing (waiting for their key to recover or be set aside) can keep it full.
+pub const MAX_BUFFERED: usize = 4096;
 const BATCH: usize = 512;
 const POLL_WAIT: Duration = Duration::from_millis(100);
 /// Longest time between offset commits while records keep coming.
 const COMMIT_EVERY: Duration = Duration::from_millis(100);
-
-/// Per partition: offsets handed to lanes and not yet handled, and the next offset.
-#[derive(Debug, Default)]
-struct Partition {
-    in_flight: BTreeSet<u64>,
-    next: u64,
-}
-
-/// What may be committed: per partition, everything below the oldest unhandled record.
-#[derive(Debug, Default)]
-struct Progress {
-    partitions: HashMap<(String, u32), Partition>,
-    committed: HashMap<(String, u32), u64>,
-}
-
-impl Progress {
-    fn dispatched(&mut self, record: &Record) {
-        let p = self
-            .partitions
-            .entry((record.topic.clone(), record.partition))
-            .or_default();
-        p.in_flight.insert(record.offset);
-        p.next = p.next.max(record.offset + 1);
-    }
-
-    fn handled(&mut self, topic: &str, partition: u32, offset: u64) {
-        if let Some(p) = self.partitions.get_mut(&(topic.to_owned(), partition)) {
-            p.in_flight.remove(&offset);
-        }
-    }
-
-    /// Offsets that moved since the last commit.
-    fn to_commit(&self) -> Vec<Offset> {
-        self.partitions
-            .iter()
-            .filter_map(|((topic, partition), p)| {
-                let offset = p.in_flight.first().copied().unwrap_or(p.next);
-                let key = (topic.clone(), *partition);
-                (self.committed.get(&key) != Some(&offset)).then(|| Offset {
-                    topic: topic.clone(),
-                    partition: *partition,
-                    offset,
-                })
-            })
-            .collect()
-    }
-
-    fn mark_committed(&mut self, offsets: &[Offset]) {
-        for o in offsets {
-            self.committed
-                .insert((o.topic.clone(), o.partition), o.offset);
-        }
-    }
-}
-
-fn lane_of(key: &str) -> usize {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    key.hash(&mut h);
-    (h.finish() % LANES as u64) as usize
-}
 
 /// How long a record's handling may keep failing for reasons that pass (a provider or
 /// mail server down, the store unreachable) before it is set aside on the dead-letter
@@ -156,12 +107,13 @@ pub async fn run(
     run_with(bus, codec, handler, start, Retry::default(), shutdown).await
 }
 
-/// Consumes until `shutdown` is cancelled. Records are dispatched to lanes by key (one
-/// key's records in order, different keys at once, no batch barrier); offsets are
-/// committed up to the oldest record not yet handled. A record that fails for good, or
-/// keeps failing longer than `retry` allows, is set aside on the dead-letter topic with
-/// the reason. On shutdown, polling stops, the lanes finish what they were given, and
-/// the final offsets are committed.
+/// Consumes until `shutdown` is cancelled. Records are queued by key (one key's records
+/// in order, different keys at once, no batch barrier; see `queues.rs`), so a key whose
+/// record keeps failing holds back none of the others; offsets are committed up to the
+/// oldest record not yet handled. A record that fails for good, or keeps failing longer
+/// than `retry` allows, is set aside on the dead-letter topic with the reason. On
+/// shutdown, polling stops, the records queued are handled (a record waiting to be tried
+/// again is left for the next start), and the final offsets are committed.
 pub async fn run_with(
     bus: Arc<dyn EventBus>,
     codec: Arc<EventCodec>,
@@ -179,62 +131,49 @@ pub async fn run_with(
     })
     .await?;
     tracing::info!(group, ?topics, "consumer started");
-    let progress = Arc::new(Mutex::new(Progress::default()));
-    // A fatal failure in a lane stops the whole consumer, which then returns it.
-    let fatal: Arc<Mutex<Option<ServiceError>>> = Arc::default();
-    let stop = shutdown.child_token();
-    let mut lanes = Vec::with_capacity(LANES);
-    let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..LANES {
-        let (tx, mut rx) = mpsc::channel::<Record>(LANE_DEPTH);
-        lanes.push(tx);
-        let (bus, codec, handler, stop, progress, fatal) = (
-            bus.clone(),
-            codec.clone(),
-            handler.clone(),
-            stop.clone(),
-            progress.clone(),
-            fatal.clone(),
-        );
-        workers.spawn(async move {
-            while let Some(record) = rx.recv().await {
-                match handle_record(&bus, &codec, &handler, &record, retry, &stop).await {
-                    Ok(true) => {}
-                    // Stopped mid-record: it stays uncommitted and is delivered again.
-                    Ok(false) => return,
-                    Err(e) => {
-                        tracing::error!(group, error = %e,
-                            "storage is damaged; stopping the consumer");
-                        fatal
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .get_or_insert(e);
-                        stop.cancel();
-                        return;
-                    }
-                }
-                lock(&progress).handled(&record.topic, record.partition, record.offset);
-            }
-        });
-    }
+    let consumer = Arc::new(Consumer {
+        bus,
+        codec,
+        handler,
+        retry,
+        stop: shutdown.child_token(),
+        progress: Mutex::default(),
+        queues: Queues::new(MAX_BUFFERED),
+        handling: Semaphore::new(HANDLING_AT_ONCE),
+        fatal: Mutex::default(),
+    });
+    let stop = consumer.stop.clone();
+    let mut keys = tokio::task::JoinSet::new();
     let mut last_commit = tokio::time::Instant::now();
-    'poll: while !stop.is_cancelled() {
-        let records = tokio::select! {
+    while !stop.is_cancelled() {
+        while keys.try_join_next().is_some() {}
+        let room = tokio::select! {
             _ = stop.cancelled() => break,
-            polled = sub.poll(BATCH, POLL_WAIT) => match polled {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::warn!(group, error = %e, "poll failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                    continue;
-                }
-            },
+            room = consumer.queues.reserve(BATCH, POLL_WAIT) => room,
         };
-        for record in records {
-            lock(&progress).dispatched(&record);
-            let lane = &lanes[lane_of(&record.key)];
-            if lane.send(record).await.is_err() {
-                break 'poll;
+        if room > 0 {
+            let records = tokio::select! {
+                _ = stop.cancelled() => {
+                    consumer.queues.release(room);
+                    break;
+                }
+                polled = sub.poll(room, POLL_WAIT) => match polled {
+                    Ok(r) => r,
+                    Err(e) => {
+                        consumer.queues.release(room);
+                        tracing::warn!(group, error = %e, "poll failed; retrying");
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        continue;
+                    }
+                },
+            };
+            consumer.queues.release(room - records.len());
+            for record in records {
+                lock(&consumer.progress).dispatched(&record);
+                let key = record.key.clone();
+                if consumer.queues.push(record) {
+                    keys.spawn(consumer.clone().handle_key(key));
+                }
             }
         }
         // Commit at most every COMMIT_EVERY, busy or idle (an idle poll returns within
@@ -242,22 +181,59 @@ pub async fn run_with(
         // would otherwise land between every two records a quiet pipeline relays; a
         // crash only replays what idempotent handlers absorb.
         if last_commit.elapsed() >= COMMIT_EVERY {
-            commit(&mut *sub, &progress, group).await;
+            commit(&mut *sub, &consumer.progress, group).await;
             last_commit = tokio::time::Instant::now();
         }
     }
-    drop(lanes);
-    while workers.join_next().await.is_some() {}
-    commit(&mut *sub, &progress, group).await;
+    while keys.join_next().await.is_some() {}
+    commit(&mut *sub, &consumer.progress, group).await;
     tracing::info!(group, "consumer stopped");
-    match fatal.lock().unwrap_or_else(|p| p.into_inner()).take() {
+    match lock(&consumer.fatal).take() {
         Some(e) => Err(e),
         None => Ok(()),
     }
 }
 
-fn lock(progress: &Mutex<Progress>) -> std::sync::MutexGuard<'_, Progress> {
-    progress.lock().unwrap_or_else(|e| e.into_inner())
+/// What the tasks of one consumer share.
+struct Consumer {
+    bus: Arc<dyn EventBus>,
+    codec: Arc<EventCodec>,
+    handler: Arc<dyn Handler>,
+    retry: Retry,
+    stop: CancellationToken,
+    progress: Mutex<Progress>,
+    queues: Queues,
+    /// One permit per handler call in progress.
+    handling: Semaphore,
+    /// A fatal failure stops the whole consumer, which then returns it.
+    fatal: Mutex<Option<ServiceError>>,
+}
+
+impl Consumer {
+    /// Handles the key's queued records in order, until it has none left.
+    async fn handle_key(self: Arc<Self>, key: String) {
+        let group = self.handler.group().name;
+        while let Some(record) = self.queues.next(&key) {
+            match self.handle_record(&record).await {
+                Ok(true) => {}
+                // Stopped mid-record: it and the key's records behind it stay
+                // uncommitted and are delivered again.
+                Ok(false) => return,
+                Err(e) => {
+                    tracing::error!(group, error = %e, "storage is damaged; stopping the consumer");
+                    lock(&self.fatal).get_or_insert(e);
+                    self.stop.cancel();
+                    return;
+                }
+            }
+            lock(&self.progress).handled(&record.topic, record.partition, record.offset);
+            self.queues.release(1);
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Commits what moved. A failed commit is logged and tried again with the next one;
@@ -274,61 +250,63 @@ async fn commit(sub: &mut dyn Subscription, progress: &Mutex<Progress>, group: &
     }
 }
 
-async fn handle_record(
-    bus: &Arc<dyn EventBus>,
-    codec: &Arc<EventCodec>,
-    handler: &Arc<dyn Handler>,
-    record: &Record,
-    retry: Retry,
-    shutdown: &CancellationToken,
-) -> Result<bool, ServiceError> {
-    let group = handler.group().name;
-    // A registry that cannot be reached is not the record's fault: wait for it (the
-    // lane holds its place) rather than dead-letter a good record.
-    let decoded = retry_transient(shutdown, "schema lookup", || async {
-        codec
-            .decode_framed(&record.value)
-            .await
-            .map_err(ServiceError::from)
-    })
-    .await;
-    let event = match decoded {
-        Ok(event) => event,
-        Err(_) if shutdown.is_cancelled() => return Ok(false),
-        Err(e) => return Ok(dead_letter(bus, group, record, &e.to_string(), shutdown).await),
-    };
-    let delivery = Delivery {
-        event_id: record
-            .header(headers::EVENT_ID)
-            .and_then(|v| std::str::from_utf8(v).ok())
-            .and_then(|s| s.parse().ok()),
-        occurred_at: record.timestamp,
-    };
-    tracing::debug!(group, topic = %record.topic, partition = record.partition,
-        offset = record.offset, event = event.type_name(), key = %record.key, "handling");
-    let mut backoff = Duration::from_millis(50);
-    let first_try = tokio::time::Instant::now();
-    loop {
-        match handler.handle(&event, &delivery).await {
-            Ok(()) => return Ok(true),
-            Err(e) if e.is_fatal() => return Err(e),
-            Err(e) if e.is_transient() => {
-                let failing = first_try.elapsed();
-                if matches!(&e, ServiceError::Store(s) if s.is_conflict()) {
-                    tracing::debug!(group, error = %e, "concurrent update; deciding again");
-                } else if failing >= retry.give_up_after {
-                    let reason = format!("gave up after {failing:.1?} of retries: {e}");
-                    return Ok(dead_letter(bus, group, record, &reason, shutdown).await);
-                } else {
-                    tracing::warn!(group, error = %e, "handler failed; retrying");
+impl Consumer {
+    /// Handles one record: true once handled or set aside, false if stopped first.
+    async fn handle_record(&self, record: &Record) -> Result<bool, ServiceError> {
+        let (group, stop) = (self.handler.group().name, &self.stop);
+        // A registry that cannot be reached is not the record's fault: wait for it (the
+        // key holds its place) rather than dead-letter a good record.
+        let decoded = retry_transient(stop, "schema lookup", || async {
+            self.codec
+                .decode_framed(&record.value)
+                .await
+                .map_err(ServiceError::from)
+        })
+        .await;
+        let event = match decoded {
+            Ok(event) => event,
+            Err(_) if stop.is_cancelled() => return Ok(false),
+            Err(e) => return Ok(dead_letter(&self.bus, group, record, &e.to_string(), stop).await),
+        };
+        let delivery = Delivery {
+            event_id: record
+                .header(headers::EVENT_ID)
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .and_then(|s| s.parse().ok()),
+            occurred_at: record.timestamp,
+        };
+        tracing::debug!(group, topic = %record.topic, partition = record.partition,
+            offset = record.offset, event = event.type_name(), key = %record.key, "handling");
+        let mut backoff = Duration::from_millis(50);
+        let first_try = tokio::time::Instant::now();
+        loop {
+            let handled = {
+                let _handling = self.handling.acquire().await;
+                self.handler.handle(&event, &delivery).await
+            };
+            match handled {
+                Ok(()) => return Ok(true),
+                Err(e) if e.is_fatal() => return Err(e),
+                Err(e) if e.is_transient() => {
+                    let failing = first_try.elapsed();
+                    if matches!(&e, ServiceError::Store(s) if s.is_conflict()) {
+                        tracing::debug!(group, error = %e, "concurrent update; deciding again");
+                    } else if failing >= self.retry.give_up_after {
+                        let reason = format!("gave up after {failing:.1?} of retries: {e}");
+                        return Ok(dead_letter(&self.bus, group, record, &reason, stop).await);
+                    } else {
+                        tracing::warn!(group, error = %e, "handler failed; retrying");
+                    }
+                    tokio::select! {
+                        _ = stop.cancelled() => return Ok(false),
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
-                tokio::select! {
-                    _ = shutdown.cancelled() => return Ok(false),
-                    _ = tokio::time::sleep(backoff) => {}
+                Err(e) => {
+                    return Ok(dead_letter(&self.bus, group, record, &e.to_string(), stop).await);
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(5));
             }
-            Err(e) => return Ok(dead_letter(bus, group, record, &e.to_string(), shutdown).await),
         }
     }
 }

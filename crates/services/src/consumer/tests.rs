@@ -399,3 +399,5 @@ async fn damaged_storage_stops_the_consumer_with_the_error_instead_of_retrying()
     );
     Ok(())
 }
+
+mod stuck_key;
