@@ -282,3 +282,8 @@ fn the_checker_still_agrees_with_avro_java_on_the_recorded_disagreements() -> Re
         Err(failures.join("\n").into())
     }
 }
+
+#[test]
+fn the_verdicts_recorded_in_the_ported_data_are_avro_javas() -> Res {
+    oracle::check_recorded_verdicts(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/compat"))
+}

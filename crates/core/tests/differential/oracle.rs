@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Mutex;
 
 use serde_json::Value;
 
@@ -33,17 +34,27 @@ fn run(command: &mut Command) -> Res<Vec<u8>> {
     Ok(out.stdout)
 }
 
-/// The `java` command line that runs the oracle, building it first if needed.
-fn oracle_command() -> Res<Command> {
+/// The `java` command line that runs `main` (a class of `tools/avro-oracle`), building
+/// the oracle first if needed.
+fn oracle_command(main: &str) -> Res<Command> {
     let project = project();
     let build = Path::new(env!("CARGO_TARGET_TMPDIR")).join("avro-oracle");
     let pom = project.join("pom.xml");
-    let source = project.join("src/main/java/orderflow/oracle/AvroOracle.java");
-    let fingerprint = format!(
-        "{}\n{}",
-        std::fs::read_to_string(&pom)?,
-        std::fs::read_to_string(&source)?
-    );
+    let mut sources: Vec<PathBuf> =
+        std::fs::read_dir(project.join("src/main/java/orderflow/oracle"))?
+            .map(|entry| entry.map(|e| e.path()))
+            .collect::<Result<_, _>>()?;
+    sources.sort();
+    let mut fingerprint = std::fs::read_to_string(&pom)?;
+    for source in &sources {
+        fingerprint.push('\n');
+        fingerprint.push_str(&std::fs::read_to_string(source)?);
+    }
+    // One build at a time: the tests of this binary run in parallel.
+    static BUILDING: Mutex<()> = Mutex::new(());
+    let _building = BUILDING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let stamp = build.join("built-from");
     let classpath_file = build.join("classpath.txt");
     // Built from these sources, and the jars it runs with still in Maven's repository.
@@ -71,13 +82,13 @@ fn oracle_command() -> Res<Command> {
             build.join("avro-oracle.jar").display(),
             classpath.trim()
         ))
-        .arg("orderflow.oracle.AvroOracle");
+        .arg(main);
     Ok(java)
 }
 
 /// Avro Java's answer for each `{"reader","writer"}` pair, in order, from one JVM.
 pub fn ask(pairs: &[Value]) -> Res<Vec<Value>> {
-    let mut child = oracle_command()?
+    let mut child = oracle_command("orderflow.oracle.AvroOracle")?
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -113,4 +124,13 @@ pub fn ask(pairs: &[Value]) -> Res<Vec<Value>> {
         .into());
     }
     Ok(answers)
+}
+
+/// Fails unless the verdicts recorded in `compat` (the data files' `avro_java`,
+/// `writer_reads_reader` and `transitive.json`) are exactly what Avro Java says now.
+pub fn check_recorded_verdicts(compat: &Path) -> Res {
+    run(oracle_command("orderflow.oracle.RecordVerdicts")?
+        .arg("--check")
+        .arg(compat))?;
+    Ok(())
 }
