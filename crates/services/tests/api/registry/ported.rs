@@ -1,18 +1,31 @@
 //! The compatibility cases of Apache Avro's and Confluent's own test suites
-//! (`crates/core/tests/compat/`, see its README), each run through the REST API: the
-//! earlier versions registered, then the new schema checked (verbose) and registered
-//! under the level, with the outcome the suite expects.
+//! (`crates/core/tests/compat/`, see its README), each run through the REST API at
+//! BACKWARD, FORWARD, FULL and their transitive forms: the earlier versions registered,
+//! then the new schema checked (verbose) and registered under the level. Every expected
+//! verdict is Avro Java's, recorded into the data by `tools/avro-oracle` (never the
+//! registry's own checker's).
 
-use apache_avro::Schema;
-use orderflow_core::registry::reader_writer_incompatibilities;
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::support::*;
 
-const BACKWARD: [&str; 2] = ["BACKWARD", "BACKWARD_TRANSITIVE"];
-const FORWARD: [&str; 2] = ["FORWARD", "FORWARD_TRANSITIVE"];
-const FULL: [&str; 2] = ["FULL", "FULL_TRANSITIVE"];
+mod transitive;
+
+/// The levels every case runs at.
+const LEVELS: [&str; 6] = [
+    "BACKWARD",
+    "BACKWARD_TRANSITIVE",
+    "FORWARD",
+    "FORWARD_TRANSITIVE",
+    "FULL",
+    "FULL_TRANSITIVE",
+];
+
+/// Avro Java's verdict at each of [`LEVELS`], as recorded in the data.
+type Verdicts = BTreeMap<String, bool>;
 
 /// What the API said of `new` after `previous` under `level`.
 struct Outcome {
@@ -55,6 +68,29 @@ async fn run(level: &str, previous: &[Value], new: &Value) -> Res<Outcome> {
     })
 }
 
+/// Runs `new` after `previous` at every level; what differs from `expected`, named.
+async fn run_at_every_level(
+    name: &str,
+    previous: &[Value],
+    new: &Value,
+    expected: &Verdicts,
+) -> Res<Vec<String>> {
+    let mut wrong = Vec::new();
+    for level in LEVELS {
+        let expected = *expected
+            .get(level)
+            .ok_or_else(|| format!("{name}: no Avro Java verdict for {level}"))?;
+        let outcome = run(level, previous, new).await?;
+        if outcome.compatible != expected {
+            wrong.push(format!(
+                "{name} under {level}: Avro Java says {expected}, the API {:?}",
+                outcome.messages
+            ));
+        }
+    }
+    Ok(wrong)
+}
+
 #[derive(Debug, Deserialize)]
 struct AvroCases {
     cases: Vec<AvroCase>,
@@ -66,6 +102,8 @@ struct AvroCase {
     reader: Value,
     writer: Value,
     compatible: bool,
+    /// Avro Java's verdict with the roles swapped.
+    writer_reads_reader: bool,
     incompatibilities: Vec<AvroIncompatibility>,
 }
 
@@ -76,9 +114,21 @@ struct AvroIncompatibility {
     location: String,
 }
 
-fn reads(reader: &Value, writer: &Value) -> Res<bool> {
-    let (reader, writer) = (Schema::parse(reader)?, Schema::parse(writer)?);
-    Ok(reader_writer_incompatibilities(&reader, &writer).is_empty())
+/// The verdicts, at every level, of registering `new` after `old`, from Avro Java's
+/// verdicts on the pair: whether `new` reads `old`'s data and whether `old` reads `new`'s.
+fn levels_of(new_reads_old: bool, old_reads_new: bool) -> Verdicts {
+    let full = new_reads_old && old_reads_new;
+    LEVELS
+        .iter()
+        .map(|level| {
+            let verdict = match level.trim_end_matches("_TRANSITIVE") {
+                "BACKWARD" => new_reads_old,
+                "FORWARD" => old_reads_new,
+                _ => full,
+            };
+            ((*level).to_owned(), verdict)
+        })
+        .collect()
 }
 
 #[tokio::test]
@@ -89,22 +139,19 @@ async fn avros_reader_writer_pairs_give_avros_verdict_at_every_level_in_both_dir
     let mut wrong = Vec::new();
     for case in &cases.cases {
         let (r, w) = (&case.reader, &case.writer);
-        // FULL needs the other direction too, which the suite does not state for every
-        // pair: the checker's answer, itself held to the suite in orderflow-core.
-        let full = case.compatible && reads(w, r)?;
-        let mut runs: Vec<(&str, &Value, &Value, bool)> = vec![("NONE", w, r, true)];
-        runs.extend(BACKWARD.map(|l| (l, w, r, case.compatible)));
-        runs.extend(FORWARD.map(|l| (l, r, w, case.compatible)));
-        runs.extend(FULL.map(|l| (l, w, r, full)));
-        runs.extend(FULL.map(|l| (l, r, w, full)));
-        for (level, old, new, expected) in runs {
-            let outcome = run(level, std::slice::from_ref(old), new).await?;
-            if outcome.compatible != expected {
-                wrong.push(format!(
-                    "{} under {level}: {:?}",
-                    case.name, outcome.messages
-                ));
-            }
+        let (r_reads_w, w_reads_r) = (case.compatible, case.writer_reads_reader);
+        let writer_first = format!("{} (writer, then reader)", case.name);
+        let expected = levels_of(r_reads_w, w_reads_r);
+        wrong.extend(
+            run_at_every_level(&writer_first, std::slice::from_ref(w), r, &expected).await?,
+        );
+        let reader_first = format!("{} (reader, then writer)", case.name);
+        let expected = levels_of(w_reads_r, r_reads_w);
+        wrong.extend(
+            run_at_every_level(&reader_first, std::slice::from_ref(r), w, &expected).await?,
+        );
+        if !run("NONE", std::slice::from_ref(w), r).await?.compatible {
+            wrong.push(format!("{}: refused under NONE", case.name));
         }
         // The reasons name Avro's rule and location, with the old version and the level.
         if !case.compatible {
@@ -143,6 +190,7 @@ struct LevelCase {
     compatible: bool,
     #[serde(default)]
     expect: Option<Expect>,
+    avro_java: Verdicts,
 }
 
 #[derive(Debug, Deserialize)]
@@ -152,15 +200,21 @@ struct Expect {
 }
 
 #[tokio::test]
-async fn confluents_compatibility_cases_give_confluents_answers() -> TestResult {
+async fn confluents_compatibility_cases_give_avro_javas_verdict_at_every_level() -> TestResult {
     let cases: LevelCases =
         serde_json::from_str(include_str!("../../../../core/tests/compat/confluent.json"))?;
     let mut wrong = Vec::new();
     for case in &cases.cases {
+        // Confluent's test and Avro Java agree at the level the test uses.
+        let at_its_level = match case.level.as_str() {
+            "NONE" => Some(&true),
+            level => case.avro_java.get(level),
+        };
+        assert_eq!(at_its_level, Some(&case.compatible), "{}", case.name);
+        wrong.extend(
+            run_at_every_level(&case.name, &case.previous, &case.new, &case.avro_java).await?,
+        );
         let outcome = run(&case.level, &case.previous, &case.new).await?;
-        if outcome.compatible != case.compatible {
-            wrong.push(format!("{}: {:?}", case.name, outcome.messages));
-        }
         let needed = case.expect.iter().flat_map(|e| &e.message_contains);
         let message = outcome.registered.body["message"]
             .as_str()
@@ -189,11 +243,11 @@ struct ValidationCase {
     new: Value,
     valid: bool,
     schema_compatibility_agrees: bool,
+    avro_java: Verdicts,
 }
 
 #[tokio::test]
-async fn avros_schema_validation_cases_give_the_verdict_of_avros_compatibility_checker()
--> TestResult {
+async fn avros_schema_validation_cases_give_avro_javas_verdict_at_every_level() -> TestResult {
     let cases: ValidationCases = serde_json::from_str(include_str!(
         "../../../../core/tests/compat/avro_validation.json"
     ))?;
@@ -210,14 +264,11 @@ async fn avros_schema_validation_cases_give_the_verdict_of_avros_compatibility_c
         };
         // Where Avro's validator (a decoding grammar) and its compatibility checker
         // disagree, a registry follows the checker, as Confluent's does.
-        let expected = case.valid == case.schema_compatibility_agrees;
-        let outcome = run(&level, &case.existing, &case.new).await?;
-        if outcome.compatible != expected {
-            wrong.push(format!(
-                "{} under {level}: {:?}",
-                case.name, outcome.messages
-            ));
-        }
+        let checker = case.valid == case.schema_compatibility_agrees;
+        assert_eq!(case.avro_java.get(&level), Some(&checker), "{}", case.name);
+        wrong.extend(
+            run_at_every_level(&case.name, &case.existing, &case.new, &case.avro_java).await?,
+        );
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     Ok(())
