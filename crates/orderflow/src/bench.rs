@@ -128,7 +128,7 @@ fn scratch(args: &BenchArgs, what: &str) -> anyhow::Result<scratch::Scratch> {
 fn orders(arg: &str) -> Result<usize, String> {
     at_least_one(
         arg,
-        "no order would go through the pipeline: its throughput would be 0/0",
+        "no order would go through the pipeline, and its throughput would be 0/0",
     )
 }
 
