@@ -189,6 +189,22 @@ pub trait EventBus: Send + Sync + fmt::Debug {
         topics: &[&str],
         to: StartFrom,
     ) -> Result<Vec<Offset>, BusError>;
+
+    /// Like [`reset_offsets`](Self::reset_offsets), to offsets a consumer stored itself
+    /// (with what it made of the records): each partition of `topics` named in `to` goes
+    /// to its offset there (the earliest retained record, if that one is gone), every
+    /// other one to its earliest retained record. Refuses a group with active members.
+    async fn reset_offsets_to(
+        &self,
+        group: &str,
+        topics: &[&str],
+        to: &[Offset],
+    ) -> Result<Vec<Offset>, BusError> {
+        let _ = (topics, to);
+        Err(BusError::Config(format!(
+            "this bus cannot move group {group} to given offsets"
+        )))
+    }
 }
 
 /// A group member's view of its partitions.

@@ -67,6 +67,7 @@ macro_rules! event_bus_contract {
             a_poll_with_nothing_to_read_returns_empty_at_its_deadline,
             end_offsets_count_the_records_of_each_partition,
             a_reset_group_replays_from_the_chosen_start,
+            a_group_reset_to_given_offsets_resumes_there_and_elsewhere_from_the_start,
         );
     };
 }

@@ -14,8 +14,8 @@ use crate::config::REQUEST_TIMEOUT;
 mod offsets;
 mod topics;
 
-pub use offsets::reset_group;
 pub(crate) use offsets::{committed, seed_start, watermarks};
+pub use offsets::{reset_group, reset_group_to};
 pub use topics::{
     TopicDescription, delete_topics, describe_topics, min_insync_replicas, provision_topics,
 };

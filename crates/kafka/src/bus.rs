@@ -14,7 +14,8 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
 use crate::admin::{
-    all_topics, blocking, committed, provision_topics, reset_group, unavailable, watermarks,
+    all_topics, blocking, committed, provision_topics, reset_group, reset_group_to, unavailable,
+    watermarks,
 };
 use crate::config::{KafkaConfig, REQUEST_TIMEOUT};
 use crate::subscription::KafkaSubscription;
@@ -200,6 +201,16 @@ impl EventBus for KafkaBus {
     ) -> Result<Vec<Offset>, BusError> {
         let topics: Vec<String> = topics.iter().map(|t| (*t).to_owned()).collect();
         reset_group(&self.config, group, &topics, to).await
+    }
+
+    async fn reset_offsets_to(
+        &self,
+        group: &str,
+        topics: &[&str],
+        to: &[Offset],
+    ) -> Result<Vec<Offset>, BusError> {
+        let topics: Vec<String> = topics.iter().map(|t| (*t).to_owned()).collect();
+        reset_group_to(&self.config, group, &topics, to).await
     }
 }
 

@@ -9,6 +9,7 @@
 //! rebalancing, so a second member and a reset of a running group are refused. Records
 //! past retention are deleted in the background (see [`retention`]).
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -34,7 +35,7 @@ mod tail;
 use durability::{flush_in, open_bus};
 pub use members::GroupMember;
 use members::MemberLease;
-use offsets::{SAVE_OFFSET_SQL, add_group_topic, group_lags, start_offset};
+use offsets::{SAVE_OFFSET_SQL, add_group_topic, group_lags, log_start, start_offset};
 use retention::Retention;
 use subscription::SqliteSubscription;
 
@@ -299,8 +300,46 @@ impl EventBus for SqliteBus {
         topics: &[&str],
         to: StartFrom,
     ) -> Result<Vec<Offset>, BusError> {
+        self.reset(group, topics, to, &[]).await
+    }
+
+    async fn reset_offsets_to(
+        &self,
+        group: &str,
+        topics: &[&str],
+        to: &[Offset],
+    ) -> Result<Vec<Offset>, BusError> {
+        self.reset(group, topics, StartFrom::Earliest, to).await
+    }
+
+    async fn groups(&self) -> Result<Vec<GroupLag>, BusError> {
+        let shared = self.shared.clone();
+        tokio::task::spawn_blocking(move || -> rusqlite::Result<Vec<GroupLag>> {
+            let conn = db::open(&shared.path)?;
+            group_lags(&conn, shared.partitions)
+        })
+        .await
+        .map_err(unavailable)?
+        .map_err(unavailable)
+    }
+}
+
+impl SqliteBus {
+    /// Moves a stopped group's partitions of `topics` to `given`'s offset for them (no
+    /// lower than the log's start), the others to `to`.
+    async fn reset(
+        &self,
+        group: &str,
+        topics: &[&str],
+        to: StartFrom,
+        given: &[Offset],
+    ) -> Result<Vec<Offset>, BusError> {
         let group = group.to_owned();
         let topics: Vec<String> = topics.iter().map(|t| (*t).to_owned()).collect();
+        let given: HashMap<(String, u32), u64> = given
+            .iter()
+            .map(|o| ((o.topic.clone(), o.partition), o.offset))
+            .collect();
         on_writer(&self.shared, move |conn, shared| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             if let Err(running) = members::check_stopped(&tx, &group, shared.lease)? {
@@ -310,7 +349,10 @@ impl EventBus for SqliteBus {
             for topic in &topics {
                 add_group_topic(&tx, &group, topic)?;
                 for partition in 0..shared.partitions {
-                    let offset = start_offset(&tx, topic, partition, to)?;
+                    let offset = match given.get(&(topic.clone(), partition)) {
+                        Some(&offset) => offset.max(log_start(&tx, topic, partition)?),
+                        None => start_offset(&tx, topic, partition, to)?,
+                    };
                     tx.prepare_cached(SAVE_OFFSET_SQL)?
                         .execute(params![group, topic, partition, offset])?;
                     offsets.push(Offset {
@@ -324,17 +366,6 @@ impl EventBus for SqliteBus {
             Ok(Ok(offsets))
         })
         .await?
-    }
-
-    async fn groups(&self) -> Result<Vec<GroupLag>, BusError> {
-        let shared = self.shared.clone();
-        tokio::task::spawn_blocking(move || -> rusqlite::Result<Vec<GroupLag>> {
-            let conn = db::open(&shared.path)?;
-            group_lags(&conn, shared.partitions)
-        })
-        .await
-        .map_err(unavailable)?
-        .map_err(unavailable)
     }
 }
 

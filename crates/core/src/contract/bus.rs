@@ -323,3 +323,50 @@ pub async fn a_reset_group_replays_from_the_chosen_start<B: EventBus>(bus: Arc<B
         "nothing left to replay after a reset to latest"
     );
 }
+
+/// A group moved to offsets a consumer stored itself resumes each named partition there,
+/// and the partitions it does not name from their first record.
+pub async fn a_group_reset_to_given_offsets_resumes_there_and_elsewhere_from_the_start<
+    B: EventBus,
+>(
+    bus: Arc<B>,
+) {
+    let p = partition_for(b"k", DEFAULT_PARTITIONS);
+    let other = (0..)
+        .map(|i| format!("other-{i}"))
+        .find(|k| partition_for(k.as_bytes(), DEFAULT_PARTITIONS) != p)
+        .expect("a key of another partition");
+    bus.publish(vec![
+        record("inventory", "k", "a"),
+        record("inventory", "k", "b"),
+        record("inventory", "k", "c"),
+        record("inventory", &other, "x"),
+    ])
+    .await
+    .unwrap();
+    let mut sub = bus
+        .subscribe("s", &["inventory"], StartFrom::Earliest)
+        .await
+        .unwrap();
+    let got = poll_n(&mut sub, 4).await;
+    sub.commit(&Offset::after(&got)).await.unwrap();
+    drop(sub);
+
+    let stored = Offset {
+        topic: "inventory".into(),
+        partition: p,
+        offset: 2,
+    };
+    let reset = bus
+        .reset_offsets_to("s", &["inventory"], std::slice::from_ref(&stored))
+        .await
+        .unwrap();
+    assert!(reset.contains(&stored), "{reset:?}");
+    let mut again = bus
+        .subscribe("s", &["inventory"], StartFrom::Latest)
+        .await
+        .unwrap();
+    let mut resumed = values(&poll_n(&mut again, 2).await);
+    resumed.sort();
+    assert_eq!(resumed, ["c", "x"]);
+}

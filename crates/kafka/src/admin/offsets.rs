@@ -183,6 +183,27 @@ pub async fn reset_group(
     topics: &[String],
     to: StartFrom,
 ) -> Result<Vec<Offset>, BusError> {
+    reset(config, group, topics, to, Vec::new()).await
+}
+
+/// Like [`reset_group`], to the offsets given (no lower than each log's start); the
+/// partitions not among them go to their earliest retained record.
+pub async fn reset_group_to(
+    config: &KafkaConfig,
+    group: &str,
+    topics: &[String],
+    given: &[Offset],
+) -> Result<Vec<Offset>, BusError> {
+    reset(config, group, topics, StartFrom::Earliest, given.to_vec()).await
+}
+
+async fn reset(
+    config: &KafkaConfig,
+    group: &str,
+    topics: &[String],
+    to: StartFrom,
+    given: Vec<Offset>,
+) -> Result<Vec<Offset>, BusError> {
     let (config, group, topics) = (config.clone(), group.to_owned(), topics.to_vec());
     blocking(move || {
         let client: BaseConsumer = config.admin().create().map_err(unavailable)?;
@@ -201,7 +222,16 @@ pub async fn reset_group(
                 ),
             });
         }
-        let offsets = targets(&client, &config, &topics, to)?;
+        let mut offsets = targets(&client, &config, &topics, to)?;
+        for o in &mut offsets {
+            if let Some(g) = given
+                .iter()
+                .find(|g| g.topic == o.topic && g.partition == o.partition)
+            {
+                // Under `to` (earliest) is where the log starts.
+                o.offset = o.offset.max(g.offset);
+            }
+        }
         commit_for(&config, &group, &offsets)?;
         Ok(offsets)
     })
