@@ -44,6 +44,16 @@ pub mod headers {
 pub struct Delivery {
     pub event_id: Option<Uuid>,
     pub occurred_at: chrono::DateTime<chrono::Utc>,
+    /// Where its record sits on the bus.
+    pub origin: Origin,
+}
+
+/// A record's place on the bus.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    pub topic: String,
+    pub partition: u32,
+    pub offset: u64,
 }
 
 /// A consumer group: its name (also the service's) and the topics it reads.
@@ -65,6 +75,12 @@ impl Group {
 pub trait Handler: Send + Sync {
     /// The consumer group it reads in.
     fn group(&self) -> Group;
+    /// Whether its records must be handled in their partition's order (a partition's
+    /// records one after another, as if they had one key) rather than in each key's
+    /// order: for a handler that stores how far it got per partition.
+    fn in_partition_order(&self) -> bool {
+        false
+    }
     async fn handle(&self, event: &Event, delivery: &Delivery) -> Result<(), ServiceError>;
 }
 
@@ -144,6 +160,7 @@ pub async fn run_with(
     });
     let stop = consumer.stop.clone();
     let mut keys = tokio::task::JoinSet::new();
+    let by_partition = consumer.handler.in_partition_order();
     let mut last_commit = tokio::time::Instant::now();
     while !stop.is_cancelled() {
         while keys.try_join_next().is_some() {}
@@ -170,8 +187,12 @@ pub async fn run_with(
             consumer.queues.release(room - records.len());
             for record in records {
                 lock(&consumer.progress).dispatched(&record);
-                let key = record.key.clone();
-                if consumer.queues.push(record) {
+                let key = if by_partition {
+                    format!("{}/{}", record.topic, record.partition)
+                } else {
+                    record.key.clone()
+                };
+                if consumer.queues.push(key.clone(), record) {
                     keys.spawn(consumer.clone().handle_key(key));
                 }
             }
@@ -274,6 +295,11 @@ impl Consumer {
                 .and_then(|v| std::str::from_utf8(v).ok())
                 .and_then(|s| s.parse().ok()),
             occurred_at: record.timestamp,
+            origin: Origin {
+                topic: record.topic.clone(),
+                partition: record.partition,
+                offset: record.offset,
+            },
         };
         tracing::debug!(group, topic = %record.topic, partition = record.partition,
             offset = record.offset, event = event.type_name(), key = %record.key, "handling");

@@ -56,17 +56,19 @@ impl Queues {
         self.room.add_permits(n);
     }
 
-    /// Queues a record, in room reserved for it, behind its key's earlier ones. True when
-    /// the key had none: the caller starts a task that takes them with [`Queues::next`].
-    pub(super) fn push(&self, record: Record) -> bool {
+    /// Queues a record, in room reserved for it, behind the earlier ones queued under
+    /// `key` (its own key, or its partition for a handler that asks for partition
+    /// order). True when that key had none: the caller starts a task that takes them
+    /// with [`Queues::next`].
+    pub(super) fn push(&self, key: String, record: Record) -> bool {
         let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
-        match keys.get_mut(&record.key) {
+        match keys.get_mut(&key) {
             Some(queue) => {
                 queue.push_back(record);
                 false
             }
             None => {
-                keys.insert(record.key.clone(), VecDeque::from([record]));
+                keys.insert(key, VecDeque::from([record]));
                 true
             }
         }

@@ -400,4 +400,5 @@ async fn damaged_storage_stops_the_consumer_with_the_error_instead_of_retrying()
     Ok(())
 }
 
+mod in_partition_order;
 mod stuck_key;

@@ -59,6 +59,7 @@ fn delivery() -> Delivery {
     Delivery {
         event_id: None,
         occurred_at: Utc::now(),
+        origin: Default::default(),
     }
 }
 

@@ -46,6 +46,7 @@ async fn a_confirmed_order_is_dispatched_once_under_its_own_tracking_number() ->
     let delivery = Delivery {
         event_id: None,
         occurred_at: chrono::Utc::now(),
+        origin: Default::default(),
     };
     let (one, two) = (OrderId::parse("order-1")?, OrderId::parse("order-2")?);
     for order_id in [&one, &one, &two] {
