@@ -100,6 +100,10 @@ macro_rules! read_model_contract {
             a_later_batch_overwrites_a_summary,
             a_customers_orders_are_listed_newest_first,
             an_analytics_event_recorded_twice_counts_once,
+            a_record_commits_its_partitions_next_offset_with_its_counts,
+            a_record_below_its_partitions_offset_is_skipped,
+            a_record_without_changes_moves_its_offset_only,
+            another_bus_starts_from_no_offsets_and_keeps_the_counts,
             revenue_adds_up_per_day_refunds_included,
             an_orders_failed_steps_are_kept_with_it,
         );

@@ -1,7 +1,8 @@
 //! Read-model ports: the query side of CQRS. A read model is the stored query side (order
 //! and stock summaries, analytics); projections compute its rows from events and hand them
 //! over in batches, each committed atomically with the position it reached, so
-//! a crash can neither apply an event twice nor skip one.
+//! a crash can neither apply an event twice nor skip one. Analytics reads the bus, and
+//! commits its offsets with its counts the same way (the offsets live with the sink).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -11,6 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::bus::Offset;
 use crate::store::StoreError;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,15 +91,44 @@ pub struct AnalyticsSummary {
     pub revenue_cents_by_day: BTreeMap<String, i64>,
 }
 
-/// Analytics storage, deduplicated by event id so a redelivered event counts once.
+/// One bus record as analytics applies it: where it sits on the bus, the event it
+/// carries, and what that changes (nothing, for an event analytics does not count: its
+/// partition's offset moves on all the same).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnalyticsRecord {
+    pub topic: String,
+    pub partition: u32,
+    pub offset: u64,
+    pub event_id: Uuid,
+    pub changes: Vec<AnalyticsChange>,
+}
+
+/// How far analytics has read the bus: the bus it read ([`EventBus::identity`], `None`
+/// when that bus cannot tell) and, per partition, the next offset to apply.
+///
+/// [`EventBus::identity`]: crate::bus::EventBus::identity
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AnalyticsOffsets {
+    pub bus: Option<String>,
+    pub next: Vec<Offset>,
+}
+
+/// Analytics storage: the counts and the bus offsets they reflect, committed together,
+/// so that counts and position are always each other's (a store restored or made again
+/// knows exactly where on the bus to resume). Deduplicated twice: a record below its
+/// partition's stored offset is skipped, and so is an event recorded before.
 #[async_trait]
 pub trait AnalyticsStore: Send + Sync + fmt::Debug {
-    /// Records the changes of one event, unless that event was recorded before. Returns
-    /// whether it was new.
-    async fn record(
-        &self,
-        event_id: Uuid,
-        changes: Vec<AnalyticsChange>,
-    ) -> Result<bool, StoreError>;
+    /// In one transaction: applies the record's changes, unless its partition's stored
+    /// offset is already past it or its event was recorded before (a replay, a
+    /// redelivery), and moves that offset past it. A partition's records must come in
+    /// offset order. Returns whether its changes were applied.
+    async fn record(&self, record: AnalyticsRecord) -> Result<bool, StoreError>;
+    /// Where analytics stands on the bus.
+    async fn offsets(&self) -> Result<AnalyticsOffsets, StoreError>;
+    /// Reads `bus` from its start from now on: forgets the offsets stored for another
+    /// bus and records this one's identity, keeping the counts and the events seen, so
+    /// that a bus carrying the same events again counts none of them twice.
+    async fn start_on_bus(&self, bus: Option<String>) -> Result<(), StoreError>;
     async fn summary(&self) -> Result<AnalyticsSummary, StoreError>;
 }

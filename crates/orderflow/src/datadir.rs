@@ -8,9 +8,8 @@
 //!   `--discard-derived-data` to drop the copies and make them again from this store;
 //! - copies made from another store, or read models ahead of the store, are dropped and
 //!   made again (the relay publishes the store to a new bus; projections and analytics
-//!   start over);
-//! - read models made again, or lost, make the analytics group read the bus from its
-//!   start, so that analytics counts every order again and not only new ones.
+//!   start over; analytics' offsets live with its counts in the read models, so it
+//!   moves its group back to them itself, on any bus).
 //!
 //! PostgreSQL keeps the store and its read models in one database, so none of this
 //! applies there.
@@ -18,8 +17,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use orderflow_core::bus::{EventBus, StartFrom};
-use orderflow_sqlite::{SqliteBus, lineage};
+use orderflow_sqlite::lineage;
 
 use crate::settings::{BusKind, Settings, StoreKind};
 
@@ -112,7 +110,6 @@ async fn check_with(
     }
     let (store, head) = store_head(&events)
         .with_context(|| format!("reading the event store {}", events.display()))?;
-    let mut read_models_new = !copies[0].path.exists();
     for (copy, found) in copies.iter().zip(found) {
         let Some(found) = found else {
             continue;
@@ -140,22 +137,10 @@ async fn check_with(
             continue;
         }
         remove(&copy.path)?;
-        read_models_new |= copy.what == "read models";
     }
     for copy in &copies {
         lineage::stamp(&copy.path, &store)
             .with_context(|| format!("stamping {}", copy.path.display()))?;
-    }
-    if let (true, Some(path)) = (read_models_new, &bus_path) {
-        let bus = SqliteBus::open(path).context("opening the event bus")?;
-        let analytics = orderflow_services::handlers::analytics::GROUP;
-        bus.reset_offsets(
-            analytics.name,
-            &analytics.topic_names(),
-            StartFrom::Earliest,
-        )
-        .await
-        .context("sending analytics back to the start of the bus")?;
     }
     Ok(())
 }

@@ -1,15 +1,16 @@
 //! Read models in PostgreSQL: order and stock summaries with the position they reflect
-//! (one transaction per batch), and analytics deduplicated by event id.
+//! (one transaction per batch), and analytics with the bus offsets it reflects (one
+//! transaction per record).
 
 use async_trait::async_trait;
+use orderflow_core::bus::Offset;
 use orderflow_core::read_model::{
-    AnalyticsChange, AnalyticsStore, AnalyticsSummary, OrderLineSummary, OrderSummary, ReadModel,
-    ReadModelBatch, StockSummary,
+    AnalyticsChange, AnalyticsOffsets, AnalyticsRecord, AnalyticsStore, AnalyticsSummary,
+    OrderLineSummary, OrderSummary, ReadModel, ReadModelBatch, StockSummary,
 };
 use orderflow_core::store::StoreError;
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
-use uuid::Uuid;
 
 #[derive(Debug, Clone)]
 pub struct PgReadModel {
@@ -174,23 +175,38 @@ impl ReadModel for PgReadModel {
 
 #[async_trait]
 impl AnalyticsStore for PgReadModel {
-    async fn record(
-        &self,
-        event_id: Uuid,
-        changes: Vec<AnalyticsChange>,
-    ) -> Result<bool, StoreError> {
+    /// The offset's row lock orders two members applying one partition's record (a
+    /// partition moving between members): the second sees the offset moved and skips.
+    async fn record(&self, record: AnalyticsRecord) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await.map_err(unavailable)?;
-        let new = sqlx::query(
-            "INSERT INTO analytics_seen_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING",
+        let moved = sqlx::query(
+            "INSERT INTO analytics_offsets (topic, partition, next_offset) VALUES ($1, $2, $3 + 1) \
+             ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset \
+             WHERE analytics_offsets.next_offset <= $3",
         )
-        .bind(event_id)
+        .bind(&record.topic)
+        .bind(record.partition as i32)
+        .bind(record.offset as i64)
         .execute(&mut *tx)
         .await
         .map_err(unavailable)?
         .rows_affected()
             == 1;
+        if !moved {
+            return Ok(false);
+        }
+        let new = !record.changes.is_empty()
+            && sqlx::query(
+                "INSERT INTO analytics_seen_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING",
+            )
+            .bind(record.event_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?
+            .rows_affected()
+                == 1;
         if new {
-            for change in &changes {
+            for change in &record.changes {
                 match change {
                     AnalyticsChange::OrderStatus { order_id, status } => sqlx::query(
                         "INSERT INTO analytics_order_status (order_id, status) VALUES ($1, $2) \
@@ -212,6 +228,51 @@ impl AnalyticsStore for PgReadModel {
         }
         tx.commit().await.map_err(unavailable)?;
         Ok(new)
+    }
+
+    async fn offsets(&self) -> Result<AnalyticsOffsets, StoreError> {
+        let bus: Option<Option<String>> =
+            sqlx::query_scalar("SELECT identity FROM analytics_bus WHERE id = 1")
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(unavailable)?;
+        let rows = sqlx::query(
+            "SELECT topic, partition, next_offset FROM analytics_offsets ORDER BY topic, partition",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        let next = rows
+            .iter()
+            .map(|r| {
+                Ok(Offset {
+                    topic: r.try_get("topic").map_err(unavailable)?,
+                    partition: r.try_get::<i32, _>("partition").map_err(unavailable)? as u32,
+                    offset: r.try_get::<i64, _>("next_offset").map_err(unavailable)? as u64,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(AnalyticsOffsets {
+            bus: bus.flatten(),
+            next,
+        })
+    }
+
+    async fn start_on_bus(&self, bus: Option<String>) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        sqlx::query("DELETE FROM analytics_offsets")
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        sqlx::query(
+            "INSERT INTO analytics_bus (id, identity) VALUES (1, $1) \
+             ON CONFLICT (id) DO UPDATE SET identity = excluded.identity",
+        )
+        .bind(bus)
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)
     }
 
     async fn summary(&self) -> Result<AnalyticsSummary, StoreError> {

@@ -10,7 +10,8 @@
 //! - `context.rs`: what every service is given: the recorder, whose appends state each
 //!   stream's expected version, and `execute` (load, decide, append, retry on conflict).
 //! - `handlers.rs`: the bus-driven services, one module each declaring its consumer
-//!   group and topics once; `GROUPS` lists them.
+//!   group and topics once; `GROUPS` lists them. Analytics keeps its bus offsets with
+//!   its counts, and moves its group to them before joining (`analytics/position.rs`).
 //! - `http.rs`: the HTTP API: commands append events, queries read the read models.
 //! - `projections.rs`: the order and stock read models, built from the event store.
 //! - `relay.rs`: publishes the event store to the bus in global order, checkpointed.

@@ -12,7 +12,8 @@
 //! - `db.rs`: opening connections (WAL, synchronous, busy timeout) and the read pool.
 //! - `ledger.rs`: the simulated payment provider and its ledger.
 //! - `lineage.rs`: which event store a data dir's derived files were made from.
-//! - `read_model.rs`: the read models: order and stock summaries, analytics.
+//! - `read_model.rs`: the read models: order and stock summaries, analytics with its bus
+//!   offsets (`read_model/analytics.rs`).
 //! - `registry.rs`: the schema registry's storage.
 //! - `store.rs`: the event store and checkpoints; `store/group.rs` is the group-commit
 //!   writer that the store and the read models write through.

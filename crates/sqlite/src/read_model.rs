@@ -1,16 +1,14 @@
 //! Read models in SQLite: order and stock summaries with the position they reflect,
-//! and the analytics tables, deduplicated by event id.
+//! and the analytics tables with the bus offsets they reflect ([`analytics`]).
 
 use std::path::Path;
 
 use async_trait::async_trait;
 use orderflow_core::read_model::{
-    AnalyticsChange, AnalyticsStore, AnalyticsSummary, OrderLineSummary, OrderSummary, ReadModel,
-    ReadModelBatch, StockSummary,
+    OrderLineSummary, OrderSummary, ReadModel, ReadModelBatch, StockSummary,
 };
 use orderflow_core::store::StoreError;
 use rusqlite::{Connection, OptionalExtension, params};
-use uuid::Uuid;
 
 use crate::db::{self, ReadPool, from_micros, micros};
 use crate::store::group::GroupWriter;
@@ -54,6 +52,16 @@ CREATE TABLE IF NOT EXISTS analytics_revenue (
     day   TEXT PRIMARY KEY,
     cents INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS analytics_offsets (
+    topic       TEXT    NOT NULL,
+    partition   INTEGER NOT NULL,
+    next_offset INTEGER NOT NULL,
+    PRIMARY KEY (topic, partition)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS analytics_bus (
+    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    identity TEXT
+);
 ";
 
 #[derive(Debug, thiserror::Error)]
@@ -299,73 +307,7 @@ impl ReadModel for SqliteReadModel {
     }
 }
 
-#[async_trait]
-impl AnalyticsStore for SqliteReadModel {
-    async fn record(
-        &self,
-        event_id: Uuid,
-        changes: Vec<AnalyticsChange>,
-    ) -> Result<bool, StoreError> {
-        // Its statements fail only when the database does; should one fail after
-        // another changed a row, its whole group fails, which such a failure warrants.
-        // So it needs no savepoint of its own.
-        let recorded = self.writer.write_checked(move |tx| {
-            // Cached statements: this runs once per event, on the writer's connection.
-            let new = tx
-                .prepare_cached(
-                    "INSERT INTO analytics_seen_events (event_id) VALUES (?1) ON CONFLICT DO NOTHING",
-                )?
-                .execute([event_id.as_bytes()])?
-                == 1;
-            if new {
-                for change in &changes {
-                    match change {
-                        AnalyticsChange::OrderStatus { order_id, status } => tx
-                            .prepare_cached(
-                                "INSERT INTO analytics_order_status (order_id, status) VALUES (?1, ?2) \
-                                 ON CONFLICT (order_id) DO UPDATE SET status = excluded.status",
-                            )?
-                            .execute(params![order_id, status])?,
-                        AnalyticsChange::Revenue { day, delta_cents } => tx
-                            .prepare_cached(
-                                "INSERT INTO analytics_revenue (day, cents) VALUES (?1, ?2) \
-                                 ON CONFLICT (day) DO UPDATE SET cents = cents + excluded.cents",
-                            )?
-                            .execute(params![day, delta_cents])?,
-                    };
-                }
-            }
-            Ok::<_, Error>(new)
-        });
-        Ok(recorded.await?)
-    }
-
-    async fn summary(&self) -> Result<AnalyticsSummary, StoreError> {
-        Ok(self
-            .reads
-            .with(|conn| -> Result<AnalyticsSummary, Error> {
-                let mut summary = AnalyticsSummary::default();
-                let mut stmt = conn.prepare_cached(
-                    "SELECT status, COUNT(*) FROM analytics_order_status GROUP BY status",
-                )?;
-                for row in
-                    stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))?
-                {
-                    let (status, n) = row?;
-                    summary.orders_by_status.insert(status, n);
-                }
-                let mut stmt = conn.prepare_cached("SELECT day, cents FROM analytics_revenue")?;
-                for row in
-                    stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
-                {
-                    let (day, cents) = row?;
-                    summary.revenue_cents_by_day.insert(day, cents);
-                }
-                Ok(summary)
-            })
-            .await?)
-    }
-}
+mod analytics;
 
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,6 @@
-//! Starting the chosen services on the adapters: a consumer per bus-driven service,
-//! the relay, the projections and the API.
+//! Starting the chosen services on the adapters: a consumer per bus-driven service
+//! (analytics once its group agrees with its store's offsets), the relay, the
+//! projections and the API.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -12,8 +13,12 @@ use orderflow_domain::Money;
 use orderflow_outbound::{FileMailer, SmtpMailer};
 use orderflow_services::consumer::{self, Handler};
 use orderflow_services::handlers::{
-    analytics::AnalyticsService, inventory::InventoryService, notification::NotificationService,
-    order_process::OrderProcess, payment::PaymentService, shipping::ShippingService,
+    analytics::{self, AnalyticsService},
+    inventory::InventoryService,
+    notification::NotificationService,
+    order_process::OrderProcess,
+    payment::PaymentService,
+    shipping::ShippingService,
 };
 use orderflow_services::http::{self, AppState};
 use orderflow_services::{projections, relay};
@@ -110,10 +115,24 @@ pub async fn spawn(
                 recorder: a.recorder(),
                 mailer: mailer(settings.dir(), &settings.mail)?,
             })),
-            Service::Analytics => consumer(Arc::new(AnalyticsService {
-                store: a.analytics.clone(),
-            })),
+            // Started below: it first moves its group to its store's offsets.
+            Service::Analytics => {}
         }
+    }
+    if services.contains(&Service::Analytics) {
+        let (bus, codec, token) = (a.bus.clone(), a.codec.clone(), shutdown.clone());
+        let store = a.analytics.clone();
+        tasks.spawn(async move {
+            consumer::retry_transient(&token, "analytics position", || {
+                analytics::position::align(store.as_ref(), bus.as_ref(), &token)
+            })
+            .await
+            .context("moving analytics to the offsets its store committed")?;
+            let handler = Arc::new(AnalyticsService { store });
+            consumer::run_with(bus, codec, handler, StartFrom::Earliest, retry, token)
+                .await
+                .map_err(Into::into)
+        });
     }
     if services.contains(&Service::Relay) {
         let relay = relay::run(

@@ -4,6 +4,7 @@
 mod support;
 
 mod access;
+mod analytics;
 mod api;
 mod chaos;
 mod cli;

@@ -1,10 +1,17 @@
 //! Analytics: orders per status and revenue per day, from the bus. A new analytics
 //! group starts from the earliest retained record, so added later it sees all history.
+//!
+//! Its counts and its position commit together in its store: each record's changes
+//! with its partition's next offset, so a partition's records are handled in offset
+//! order and a record below the stored offset is skipped. Before it joins the group,
+//! [`align`](position::align) moves the group's offsets back to the store's when the
+//! store is behind them (made again, or restored from an older copy), so the store
+//! gets every record it lacks, once.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use orderflow_core::read_model::{AnalyticsChange, AnalyticsStore};
+use orderflow_core::read_model::{AnalyticsChange, AnalyticsRecord, AnalyticsStore};
 use orderflow_domain::Event;
 use orderflow_domain::order::OrderStatus;
 
@@ -56,19 +63,32 @@ impl Handler for AnalyticsService {
         GROUP
     }
 
+    /// The store keeps one next offset per partition.
+    fn in_partition_order(&self) -> bool {
+        true
+    }
+
     async fn handle(&self, event: &Event, delivery: &Delivery) -> Result<(), ServiceError> {
         let changes = changes(event, delivery);
-        if changes.is_empty() {
-            return Ok(());
-        }
         // Records from outside the relay may lack an event id: derive one from content.
         let event_id = delivery
             .event_id
             .unwrap_or_else(|| stable_id(&format!("{event:?}")));
-        self.store.record(event_id, changes).await?;
+        let origin = &delivery.origin;
+        self.store
+            .record(AnalyticsRecord {
+                topic: origin.topic.clone(),
+                partition: origin.partition,
+                offset: origin.offset,
+                event_id,
+                changes,
+            })
+            .await?;
         Ok(())
     }
 }
+
+pub mod position;
 
 #[cfg(test)]
 mod tests;

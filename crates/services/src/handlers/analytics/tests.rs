@@ -23,6 +23,20 @@ fn delivery() -> Result<Delivery, Box<dyn std::error::Error>> {
     Ok(Delivery {
         event_id: None,
         occurred_at,
+        origin: Default::default(),
+    })
+}
+
+/// [`delivery`] of the record at `offset` of `orders`/0, carrying a new event.
+fn delivery_at(offset: u64) -> Result<Delivery, Box<dyn std::error::Error>> {
+    Ok(Delivery {
+        event_id: Some(uuid::Uuid::new_v4()),
+        origin: crate::consumer::Origin {
+            topic: "orders".into(),
+            partition: 0,
+            offset,
+        },
+        ..delivery()?
     })
 }
 
@@ -116,11 +130,43 @@ async fn a_handled_event_is_counted_in_the_summary() -> TestResult {
 }
 
 #[tokio::test]
-async fn analytics_reads_orders_and_payments_as_the_analytics_group() -> TestResult {
+async fn analytics_reads_orders_and_payments_as_the_analytics_group_in_partition_order()
+-> TestResult {
     let dir = tempfile::tempdir()?;
     let store = Arc::new(SqliteReadModel::open(&dir.path().join("read.db"))?);
     let analytics = AnalyticsService { store };
     assert_eq!(analytics.group().name, "analytics");
     assert_eq!(analytics.group().topic_names(), ["orders", "payments"]);
+    assert!(analytics.in_partition_order());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_handled_record_moves_its_partitions_stored_offset_and_one_below_it_is_skipped()
+-> TestResult {
+    let dir = tempfile::tempdir()?;
+    let store = Arc::new(SqliteReadModel::open(&dir.path().join("read.db"))?);
+    let analytics = AnalyticsService {
+        store: store.clone(),
+    };
+    let dispatched: Event = ShipmentDispatched {
+        order_id: sample_order_id(),
+        tracking_number: "TRK-1".into(),
+    }
+    .into();
+    let paid: Event = PaymentReceived {
+        order_id: sample_order_id(),
+        amount: Money::from_minor(3998)?,
+        transaction_id: "tx-1".into(),
+    }
+    .into();
+    analytics.handle(&paid, &delivery_at(4)?).await?;
+    analytics.handle(&dispatched, &delivery_at(5)?).await?;
+    analytics.handle(&paid, &delivery_at(3)?).await?;
+    let offsets = store.offsets().await?.next;
+    assert_eq!(offsets.len(), 1);
+    assert_eq!(offsets[0].offset, 6, "{offsets:?}");
+    let summary = store.summary().await?;
+    assert_eq!(summary.revenue_cents_by_day.get("2024-03-02"), Some(&3998));
     Ok(())
 }

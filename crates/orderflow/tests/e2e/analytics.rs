@@ -1,0 +1,122 @@
+//! Analytics keeps its bus offsets with its counts in `read.db`, so it is made again
+//! with the read models, and a `read.db` restored from an older copy counts what came
+//! after it: on the embedded bus and on Kafka alike, every order counted exactly once.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+/// Each order costs this much, in cents (one item at 2.50).
+const PRICE: i64 = 250;
+
+fn revenue(summary: &Value) -> i64 {
+    summary["revenueCentsByDay"]
+        .as_object()
+        .map(|days| days.values().filter_map(Value::as_i64).sum())
+        .unwrap_or_default()
+}
+
+/// Copies a SQLite file with its write-ahead log from one directory to another (a
+/// missing file is left out), or deletes it there when `from` is `None`.
+fn replace_db(name: &str, from: Option<&Path>, to: &Path) -> TestResult {
+    for suffix in ["", "-wal", "-shm"] {
+        let file = format!("{name}{suffix}");
+        match std::fs::remove_file(to.join(&file)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+            _ => {}
+        }
+        if let Some(from) = from
+            && from.join(&file).exists()
+        {
+            std::fs::copy(from.join(&file), to.join(&file))?;
+        }
+    }
+    Ok(())
+}
+
+/// Starts the whole pipeline, places `n` orders, and waits until analytics counts every
+/// order placed so far (`total`) as shipped and its revenue; then stops it.
+async fn place_and_count(deployment: &Deployment, n: usize, total: u64) -> TestResult {
+    let mut run = deployment.start("run", &[]).await?;
+    let api = Api::of(deployment, &run);
+    api.set_stock("A-1", 100).await?;
+    for i in 0..n {
+        let (id, _) = api
+            .place(&format!("c-{i}"), json!([item("A-1", 1, 2.5)]))
+            .await?;
+        api.wait_status(&id, "SHIPPED").await?;
+    }
+    counts_exactly(&api, total).await?;
+    run.terminate().await?;
+    Ok(())
+}
+
+/// Waits until analytics counts `total` orders, all shipped, and their revenue, and has
+/// read everything there is; then checks it counted nothing twice.
+async fn counts_exactly(api: &Api, total: u64) -> TestResult {
+    let counted = || async {
+        let (_, s) = api.get("/analytics").await?;
+        Ok((s["ordersByStatus"]["SHIPPED"].as_u64() == Some(total)
+            && revenue(&s) == total as i64 * PRICE)
+            .then_some(()))
+    };
+    eventually(counted).await?;
+    eventually(|| async {
+        let (_, body) = api.get("/consumers").await?;
+        let lag = body["groups"]
+            .as_array()
+            .and_then(|gs| gs.iter().find(|g| g["group"] == "analytics"))
+            .and_then(|g| g["lag"].as_u64());
+        Ok((lag == Some(0)).then_some(()))
+    })
+    .await?;
+    let (_, s) = api.get("/analytics").await?;
+    assert_eq!(s["ordersByStatus"], json!({ "SHIPPED": total }), "{s}");
+    assert_eq!(revenue(&s), total as i64 * PRICE, "{s}");
+    Ok(())
+}
+
+async fn a_lost_read_db_counts_every_order_again(deployment: Deployment) -> TestResult {
+    place_and_count(&deployment, 3, 3).await?;
+    replace_db("read.db", None, &deployment.data_dir())?;
+    let again = deployment.start("run", &[]).await?;
+    counts_exactly(&Api::of(&deployment, &again), 3).await
+}
+
+async fn a_read_db_restored_from_an_older_copy_counts_every_order_once(
+    deployment: Deployment,
+) -> TestResult {
+    place_and_count(&deployment, 2, 2).await?;
+    let backup = tempfile::tempdir()?;
+    replace_db("read.db", Some(&deployment.data_dir()), backup.path())?;
+    place_and_count(&deployment, 2, 4).await?;
+    replace_db("read.db", Some(backup.path()), &deployment.data_dir())?;
+    let again = deployment.start("run", &[]).await?;
+    counts_exactly(&Api::of(&deployment, &again), 4).await
+}
+
+#[tokio::test]
+async fn a_lost_read_db_counts_every_order_again_on_the_embedded_bus() -> TestResult {
+    a_lost_read_db_counts_every_order_again(Deployment::new()?).await
+}
+
+#[tokio::test]
+async fn a_lost_read_db_counts_every_order_again_on_kafka() -> TestResult {
+    a_lost_read_db_counts_every_order_again(Deployment::on_kafka(&kafka_url())?).await
+}
+
+#[tokio::test]
+async fn a_read_db_restored_from_an_older_copy_counts_every_order_once_on_the_embedded_bus()
+-> TestResult {
+    a_read_db_restored_from_an_older_copy_counts_every_order_once(Deployment::new()?).await
+}
+
+#[tokio::test]
+async fn a_read_db_restored_from_an_older_copy_counts_every_order_once_on_kafka() -> TestResult {
+    a_read_db_restored_from_an_older_copy_counts_every_order_once(Deployment::on_kafka(
+        &kafka_url(),
+    )?)
+    .await
+}
