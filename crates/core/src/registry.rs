@@ -6,7 +6,9 @@
 //! # Layout
 //!
 //! - `error.rs`: [`RegistryError`], with Confluent's error code for each variant.
-//! - `schema.rs`: parsing a schema as registered, its fingerprint, subject names.
+//! - `schema.rs`: parsing a schema as registered, its fingerprint, subject names;
+//!   `schema/guard.rs` keeps field defaults from apache-avro's parser, `schema/defaults.rs`
+//!   judges them by Avro Java's rules.
 //! - `rules.rs`: [`Registry`], the rules over a store.
 //! - `compat.rs`: compatibility levels, and Confluent's messages about them.
 //! - `compat/reader_writer.rs`: Avro Java's reader/writer check; `reader_writer/named.rs`

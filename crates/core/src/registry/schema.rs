@@ -5,6 +5,7 @@ use apache_avro::Schema;
 
 use super::{RegistryError, Resolved, SchemaReference};
 
+mod defaults;
 mod guard;
 
 /// Parses `text` (with the texts of the schemas it references, dependencies first) and
@@ -22,11 +23,10 @@ pub fn normalise(
         .map(|r| serde_json::from_str(r))
         .collect::<Result<Vec<serde_json::Value>, _>>()
         .map_err(|e| RegistryError::invalid(subject, e))?;
-    // Defaults apache-avro might resolve without end are checked by nobody but kept.
-    let mut detached = guard::detach(&mut json, &ref_json);
-    for i in 0..ref_json.len() {
-        let (before, rest) = ref_json.split_at_mut(i);
-        detached.extend(guard::detach(&mut rest[0], before));
+    // Field defaults are judged by Avro Java's rules (`defaults`), not apache-avro's.
+    let mut detached = guard::detach(&mut json);
+    for r in &mut ref_json {
+        detached.extend(guard::detach(r));
     }
     let (schema, mut refs) = if refs.is_empty() {
         (Schema::parse(&json), Vec::new())
@@ -42,6 +42,7 @@ pub fn normalise(
     for r in &mut refs {
         guard::reattach(r, &detached);
     }
+    defaults::check(&mut schema, &mut refs).map_err(|e| RegistryError::invalid(subject, e))?;
     Ok((Resolved { schema, refs }, compact(text)))
 }
 

@@ -49,7 +49,10 @@ fn named_to_json(n: &Named, ns: Option<&str>, defs: &BTreeMap<FullName, Named>) 
     }
     match &n.kind {
         NamedKind::Record(fields) => {
-            let fields: Vec<Value> = fields.iter().map(|f| field_to_json(f, own, defs)).collect();
+            let fields: Vec<Value> = fields
+                .iter()
+                .map(|f| field_to_json(f, fields, own, defs))
+                .collect();
             o.insert("fields".into(), Value::Array(fields));
         }
         NamedKind::Enum { symbols, default } => {
@@ -70,12 +73,26 @@ fn named_to_json(n: &Named, ns: Option<&str>, defs: &BTreeMap<FullName, Named>) 
     Value::Object(o)
 }
 
-fn field_to_json(f: &Field, ns: Option<&str>, defs: &BTreeMap<FullName, Named>) -> Value {
+/// A field of a record with fields `siblings`. An alias that names another of them is
+/// left out: the registry refuses such a record on purpose (apache-avro: "Duplicate
+/// field name"), since which field data written under that name belongs to is then
+/// ambiguous; Avro Java parses it, but its check throws on such a pair.
+fn field_to_json(
+    f: &Field,
+    siblings: &[Field],
+    ns: Option<&str>,
+    defs: &BTreeMap<FullName, Named>,
+) -> Value {
     let mut o = Map::new();
     o.insert("name".into(), json!(f.name));
     o.insert("type".into(), to_json(&f.ty, ns, defs));
-    if !f.aliases.is_empty() {
-        o.insert("aliases".into(), json!(f.aliases));
+    let aliases: Vec<&String> = f
+        .aliases
+        .iter()
+        .filter(|a| !siblings.iter().any(|s| &s.name == *a))
+        .collect();
+    if !aliases.is_empty() {
+        o.insert("aliases".into(), json!(aliases));
     }
     let default = match f.default {
         FieldDefault::None => None,

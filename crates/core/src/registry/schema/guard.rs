@@ -1,17 +1,17 @@
-//! A guard in front of apache-avro's parser. apache-avro 0.22 checks a field's default by
-//! resolving it against the field's type, trying the union branches that might match,
-//! and fills the fields an object default leaves out with their own defaults. When a
-//! default leads back to itself (a record `B` with a field of type `[map, B]` and
-//! default `{}`, used as the default of a field of type `B`), that never ends: the
-//! parser overflows the stack, which aborts the whole process, so one registration
-//! would take orderflow down. Avro Java accepts such schemas.
+//! A guard in front of apache-avro's parser: every field default is taken out of the
+//! JSON before apache-avro parses it and put back on the parsed schema afterwards, so the
+//! parser never judges or resolves one.
 //!
-//! Only object and array defaults of fields whose type can hold a record can start
-//! such a walk. Those are taken out of the JSON before apache-avro parses it and put
-//! back on the parsed schema afterwards: the parser never resolves them, and the
-//! schema is otherwise exactly what it would have been.
+//! apache-avro 0.22 judges a default by its own rules, which are not Avro Java's (it
+//! refuses a string default for a `fixed`, or a union default that does not fit the
+//! first branch, and accepts `[1]` for `bytes`): [`super::defaults`] judges them as Avro
+//! Java does instead. And it resolves a default against the field's type, filling the
+//! fields an object default leaves out with their own defaults; when a default leads back
+//! to itself (a record `B` with a field of type `[map, B]` and default `{}`, used as the
+//! default of a field of type `B`), that never ends: the parser overflows the stack,
+//! which aborts the whole process, so one registration would take orderflow down.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use apache_avro::Schema;
 use serde_json::{Map, Value};
@@ -35,6 +35,13 @@ fn naming(o: &Map<String, Value>, outer: Option<&str>) -> Option<(String, Option
     Some((full, inner))
 }
 
+/// Takes the field defaults out of `schema`, returning them.
+pub fn detach(schema: &mut Value) -> Detached {
+    let mut detached = Detached::new();
+    take(schema, None, &mut detached);
+    detached
+}
+
 fn is_record(o: &Map<String, Value>) -> bool {
     matches!(
         o.get("type").and_then(Value::as_str),
@@ -42,76 +49,11 @@ fn is_record(o: &Map<String, Value>) -> bool {
     )
 }
 
-/// The full names of the record types defined anywhere in `schema`.
-fn records(schema: &Value, namespace: Option<&str>, found: &mut HashSet<String>) {
-    match schema {
-        Value::Array(branches) => branches.iter().for_each(|b| records(b, namespace, found)),
-        Value::Object(o) => {
-            let named = naming(o, namespace);
-            if let (Some((full, _)), true) = (&named, is_record(o)) {
-                found.insert(full.clone());
-            }
-            let inner = named.map_or(namespace.map(str::to_owned), |(_, inner)| inner);
-            for key in ["type", "items", "values"] {
-                if let Some(t) = o.get(key) {
-                    records(t, inner.as_deref(), found);
-                }
-            }
-            for f in o
-                .get("fields")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                if let Some(t) = f.get("type") {
-                    records(t, inner.as_deref(), found);
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-/// Whether a value of type `ty` can hold a record.
-fn holds_record(ty: &Value, namespace: Option<&str>, records: &HashSet<String>) -> bool {
-    match ty {
-        Value::String(name) => {
-            records.contains(&full_name(name, namespace)) || records.contains(name.as_str())
-        }
-        Value::Array(branches) => branches.iter().any(|b| holds_record(b, namespace, records)),
-        Value::Object(o) if is_record(o) => true,
-        Value::Object(o) => match o.get("type") {
-            Some(Value::String(t)) if t == "array" => o
-                .get("items")
-                .is_some_and(|i| holds_record(i, namespace, records)),
-            Some(Value::String(t)) if t == "map" => o
-                .get("values")
-                .is_some_and(|v| holds_record(v, namespace, records)),
-            Some(Value::String(t)) if t == "enum" || t == "fixed" => false,
-            Some(t) => holds_record(t, namespace, records),
-            None => false,
-        },
-        _ => false,
-    }
-}
-
-/// Takes the risky defaults out of `schema`, returning them.
-pub fn detach(schema: &mut Value, refs: &[Value]) -> Detached {
-    let mut known = HashSet::new();
-    for r in refs {
-        records(r, None, &mut known);
-    }
-    records(schema, None, &mut known);
-    let mut detached = Detached::new();
-    take(schema, None, &known, &mut detached);
-    detached
-}
-
-fn take(schema: &mut Value, namespace: Option<&str>, known: &HashSet<String>, out: &mut Detached) {
+fn take(schema: &mut Value, namespace: Option<&str>, out: &mut Detached) {
     match schema {
         Value::Array(branches) => {
             for b in branches {
-                take(b, namespace, known, out);
+                take(b, namespace, out);
             }
         }
         Value::Object(o) => {
@@ -124,7 +66,7 @@ fn take(schema: &mut Value, namespace: Option<&str>, known: &HashSet<String>, ou
             let inner = inner.as_deref();
             for key in ["type", "items", "values"] {
                 if let Some(t) = o.get_mut(key) {
-                    take(t, inner, known, out);
+                    take(t, inner, out);
                 }
             }
             let fields = o.get_mut("fields").and_then(Value::as_array_mut);
@@ -133,16 +75,10 @@ fn take(schema: &mut Value, namespace: Option<&str>, known: &HashSet<String>, ou
                     continue;
                 };
                 if let Some(t) = field.get_mut("type") {
-                    take(t, inner, known, out);
+                    take(t, inner, out);
                 }
-                let risky = matches!(
-                    field.get("default"),
-                    Some(Value::Object(_) | Value::Array(_))
-                ) && field
-                    .get("type")
-                    .is_some_and(|t| holds_record(t, inner, known));
                 let name = field.get("name").and_then(Value::as_str).map(str::to_owned);
-                if let (true, Some(record), Some(name)) = (risky, &record, name)
+                if let (Some(record), Some(name)) = (&record, name)
                     && let Some(default) = field.remove("default")
                 {
                     out.insert((record.clone(), name), default);
@@ -185,6 +121,8 @@ pub fn reattach(schema: &mut Schema, detached: &Detached) {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
     use super::*;
 
     const ENDLESS: &str = r#"{"type":"record","name":"A","fields":[
@@ -193,9 +131,9 @@ mod tests {
         {"name":"d","type":"B","default":{}}]}"#;
 
     #[test]
-    fn object_defaults_of_fields_that_hold_records_are_detached_and_reattached() {
+    fn every_field_default_is_detached_and_reattached() {
         let mut json: Value = serde_json::from_str(ENDLESS).unwrap();
-        let detached = detach(&mut json, &[]);
+        let detached = detach(&mut json);
         let keys: HashSet<_> = detached.keys().cloned().collect();
         let expected: HashSet<_> = [("B", "c"), ("A", "d")]
             .map(|(r, f)| (r.to_owned(), f.to_owned()))
@@ -210,16 +148,20 @@ mod tests {
     }
 
     #[test]
-    fn other_defaults_stay_for_the_parser_to_check() {
+    fn defaults_are_found_under_their_records_full_name() {
         let mut json: Value = serde_json::from_str(
-            r#"{"type":"record","name":"A","fields":[
+            r#"{"type":"record","name":"A","namespace":"x","fields":[
                 {"name":"m","type":{"type":"map","values":"int"},"default":{"a":1}},
-                {"name":"n","type":["null","A"],"default":null},
-                {"name":"i","type":"int","default":1}]}"#,
+                {"name":"r","type":{"type":"record","name":"R","namespace":"","fields":[
+                    {"name":"i","type":"int","default":1}]}},
+                {"name":"n","type":["null","A"],"default":null}]}"#,
         )
         .unwrap();
-        let before = json.clone();
-        assert!(detach(&mut json, &[]).is_empty());
-        assert_eq!(json, before);
+        let detached = detach(&mut json);
+        let mut keys: Vec<_> = detached.into_keys().collect();
+        keys.sort();
+        let expected =
+            [("R", "i"), ("x.A", "m"), ("x.A", "n")].map(|(r, f)| (r.to_owned(), f.to_owned()));
+        assert_eq!(keys, expected);
     }
 }
