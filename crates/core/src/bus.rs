@@ -103,18 +103,63 @@ pub struct PartitionLag {
     pub committed: Option<u64>,
     pub end: u64,
     pub lag: u64,
+    /// The timestamp of the oldest record the group has not handled (the one at its
+    /// committed offset, or at the log's start without one), when `lag` > 0 and the bus
+    /// could read it in time; how old it is, is how far behind the group is in time.
+    pub oldest_unhandled: Option<DateTime<Utc>>,
 }
 
-/// A consumer group and its lag.
+/// A member of a consumer group, as the bus knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupMember {
+    /// The bus's name for the member (a subscription on the embedded bus, the group
+    /// coordinator's member id on Kafka).
+    pub id: String,
+    /// The client's own name (Kafka's `client.id`; the process on the embedded bus).
+    pub client: String,
+    pub host: String,
+    /// Whether the member counts as alive: listed by the group coordinator on Kafka;
+    /// holding a lease that is renewed, by a process that still runs, on the embedded
+    /// bus.
+    pub alive: bool,
+    /// When the member was last heard from, where the bus keeps it (the embedded bus's
+    /// heartbeat; Kafka lists live members only and says nothing of when).
+    pub last_seen: Option<DateTime<Utc>>,
+}
+
+/// A consumer group: its members and its lag.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupLag {
     pub group: String,
     pub partitions: Vec<PartitionLag>,
+    pub members: Vec<GroupMember>,
 }
 
 impl GroupLag {
     pub fn total_lag(&self) -> u64 {
         self.partitions.iter().map(|p| p.lag).sum()
+    }
+
+    /// The timestamp of the oldest record the group has not handled, over its
+    /// partitions.
+    pub fn oldest_unhandled(&self) -> Option<DateTime<Utc>> {
+        self.partitions
+            .iter()
+            .filter_map(|p| p.oldest_unhandled)
+            .min()
+    }
+
+    /// How far behind the group is in time at `now`: the age of its oldest unhandled
+    /// record, 0 when it has none (or its timestamp is in the future).
+    pub fn lag_seconds(&self, now: DateTime<Utc>) -> f64 {
+        self.oldest_unhandled().map_or(0.0, |t| {
+            ((now - t).num_milliseconds().max(0) as f64) / 1000.0
+        })
+    }
+
+    /// Whether some member of the group is alive.
+    pub fn has_live_member(&self) -> bool {
+        self.members.iter().any(|m| m.alive)
     }
 }
 
@@ -156,7 +201,8 @@ pub trait EventBus: Send + Sync + fmt::Debug {
         start: StartFrom,
     ) -> Result<Box<dyn Subscription>, BusError>;
 
-    /// Every known consumer group with its committed offsets and lag.
+    /// Every known consumer group with its members, committed offsets and lag (in
+    /// records, and the timestamp of each lagging partition's oldest unhandled record).
     async fn groups(&self) -> Result<Vec<GroupLag>, BusError>;
 
     /// The end offset (next offset to be written) of each partition of `topic` that has

@@ -1,23 +1,21 @@
 //! The bus port on a Kafka cluster.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::future::try_join_all;
 use orderflow_core::bus::{
-    BusError, EventBus, GroupLag, Offset, OutgoingRecord, PartitionLag, StartFrom, Subscription,
+    BusError, EventBus, GroupLag, Offset, OutgoingRecord, StartFrom, Subscription,
 };
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::BaseConsumer;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
 use crate::admin::{
-    all_topics, blocking, committed, provision_topics, reset_group, reset_group_to, unavailable,
-    watermarks,
+    blocking, provision_topics, reset_group, reset_group_to, unavailable, watermarks,
 };
-use crate::config::{KafkaConfig, REQUEST_TIMEOUT};
+use crate::config::KafkaConfig;
 use crate::subscription::KafkaSubscription;
 
 /// Orderflow's event bus on a Kafka cluster.
@@ -128,47 +126,11 @@ impl EventBus for KafkaBus {
         Ok(Box::new(sub))
     }
 
-    /// Groups of this deployment (by prefix), with the partitions of the topics they
-    /// have committed offsets on.
+    /// Groups of this deployment (by prefix): their members, and the partitions of the
+    /// topics they have committed offsets on (see [`crate::groups`]).
     async fn groups(&self) -> Result<Vec<GroupLag>, BusError> {
         let (config, meta) = (self.config.clone(), self.meta.clone());
-        blocking(move || {
-            let list = meta
-                .fetch_group_list(None, REQUEST_TIMEOUT)
-                .map_err(unavailable)?;
-            let names: BTreeSet<String> = list
-                .groups()
-                .iter()
-                .filter_map(|g| config.strip(g.name()).map(str::to_owned))
-                .filter(|g| !g.is_empty())
-                .collect();
-            let marks = watermarks(&meta, &config, &all_topics())?;
-            let parts: Vec<(String, i32)> = marks.keys().cloned().collect();
-            let mut out = Vec::new();
-            for group in names {
-                let done = committed(&config, &group, &parts)?;
-                let topics: BTreeSet<&String> = done.keys().map(|(t, _)| t).collect();
-                let mut partitions: Vec<PartitionLag> = marks
-                    .iter()
-                    .filter(|((t, _), _)| topics.contains(t))
-                    .map(|((topic, p), (low, high))| {
-                        let committed = done.get(&(topic.clone(), *p)).copied();
-                        let (low, end) = (*low as u64, *high as u64);
-                        PartitionLag {
-                            topic: topic.clone(),
-                            partition: *p as u32,
-                            committed,
-                            end,
-                            lag: end.saturating_sub(committed.unwrap_or(low).max(low)),
-                        }
-                    })
-                    .collect();
-                partitions.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
-                out.push(GroupLag { group, partitions });
-            }
-            Ok(out)
-        })
-        .await
+        blocking(move || crate::groups::groups(&config, &meta)).await
     }
 
     async fn end_offsets(&self, topic: &str) -> Result<Vec<(u32, u64)>, BusError> {

@@ -20,12 +20,14 @@
 //! - `admin.rs`: topic provisioning and checks (`admin/topics.rs`), watermarks and group
 //!   offset resets (`admin/offsets.rs`).
 //! - `config.rs`: how to reach a cluster and what the topics should look like.
+//! - `groups.rs`: consumer groups: their members, lag, and oldest unhandled records.
 //! - `published.rs`: how far the relay's records on the cluster reach.
 //! - `testing.rs`: for tests on a shared cluster: topics of their own, deleted after.
 
 mod admin;
 mod bus;
 mod config;
+mod groups;
 mod published;
 mod subscription;
 pub mod testing;

@@ -316,7 +316,7 @@ impl EventBus for SqliteBus {
         let shared = self.shared.clone();
         tokio::task::spawn_blocking(move || -> rusqlite::Result<Vec<GroupLag>> {
             let conn = db::open(&shared.path)?;
-            group_lags(&conn, shared.partitions)
+            group_lags(&conn, shared.partitions, shared.lease)
         })
         .await
         .map_err(unavailable)?

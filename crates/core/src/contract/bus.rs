@@ -10,6 +10,13 @@ use crate::bus::{
     partition_for,
 };
 
+mod groups;
+
+pub use groups::{
+    a_subscribed_group_has_a_live_member_until_it_leaves,
+    lag_in_time_is_the_age_of_the_oldest_unhandled_record,
+};
+
 const WAIT: Duration = Duration::from_millis(200);
 
 fn record(topic: &str, key: &str, value: &str) -> OutgoingRecord {

@@ -183,6 +183,27 @@ pub(super) fn live_member(
         .map(|h| h.member(group)))
 }
 
+/// The group's member as the bus port reports it: the lease's holder, alive or not,
+/// with its last heartbeat. A member that stopped cleanly gave its lease back and is
+/// not listed.
+pub(super) fn members(
+    conn: &Connection,
+    group: &str,
+    lease: MemberLease,
+) -> rusqlite::Result<Vec<orderflow_core::bus::GroupMember>> {
+    let now = micros(Utc::now());
+    Ok(holder(conn, group)?
+        .map(|h| orderflow_core::bus::GroupMember {
+            alive: h.is_live(now, lease.timeout),
+            id: h.member_id.clone(),
+            client: format!("process {}", h.pid),
+            host: h.host.clone(),
+            last_seen: Some(from_micros(h.heartbeat)),
+        })
+        .into_iter()
+        .collect())
+}
+
 /// Refuses a reset of a group with a live member, as Kafka refuses one of a group with
 /// active members; otherwise removes a lapsed member's lease, so that the member, if its
 /// process only stalled, is fenced instead of undoing the reset. In the reset's

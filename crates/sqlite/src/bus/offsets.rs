@@ -3,10 +3,12 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
 use orderflow_core::bus::{GroupLag, PartitionLag, StartFrom};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::db::micros;
+use super::members::{self, MemberLease};
+use crate::db::{from_micros, micros};
 
 pub(super) fn end_offset(conn: &Connection, topic: &str, partition: u32) -> rusqlite::Result<u64> {
     Ok(conn
@@ -121,7 +123,30 @@ pub(super) fn start_positions(
     Ok((positions, cursor))
 }
 
-pub(super) fn group_lags(conn: &Connection, partitions: u32) -> rusqlite::Result<Vec<GroupLag>> {
+/// The timestamp of the first record at or after `offset` in a partition: one read of
+/// the `(topic, partition, offset)` index.
+fn first_timestamp(
+    conn: &Connection,
+    topic: &str,
+    partition: u32,
+    offset: u64,
+) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    conn.prepare_cached(
+        "SELECT timestamp FROM records WHERE topic = ?1 AND partition = ?2 AND offset >= ?3 \
+         ORDER BY offset LIMIT 1",
+    )?
+    .query_row(params![topic, partition, offset], |r| r.get::<_, i64>(0))
+    .optional()
+    .map(|t| t.map(from_micros))
+}
+
+/// Every group that ever subscribed: its member and, per partition of its topics, its
+/// lag and the timestamp of its oldest unhandled record.
+pub(super) fn group_lags(
+    conn: &Connection,
+    partitions: u32,
+    lease: MemberLease,
+) -> rusqlite::Result<Vec<GroupLag>> {
     let mut stmt =
         conn.prepare("SELECT group_id, topic FROM group_topics ORDER BY group_id, topic")?;
     let pairs: Vec<(String, String)> = stmt
@@ -133,6 +158,7 @@ pub(super) fn group_lags(conn: &Connection, partitions: u32) -> rusqlite::Result
             groups.push(GroupLag {
                 group: group.clone(),
                 partitions: vec![],
+                members: members::members(conn, &group, lease)?,
             });
         }
         let entry = groups.last_mut().expect("pushed above");
@@ -143,12 +169,18 @@ pub(super) fn group_lags(conn: &Connection, partitions: u32) -> rusqlite::Result
                 Some(c) => c,
                 None => log_start(conn, &topic, p)?,
             };
+            let lag = end.saturating_sub(from);
+            let oldest_unhandled = match lag {
+                0 => None,
+                _ => first_timestamp(conn, &topic, p, from)?,
+            };
             entry.partitions.push(PartitionLag {
                 topic: topic.clone(),
                 partition: p,
                 committed,
                 end,
-                lag: end.saturating_sub(from),
+                lag,
+                oldest_unhandled,
             });
         }
     }
