@@ -251,6 +251,21 @@ pub trait EventBus: Send + Sync + fmt::Debug {
             "this bus cannot move group {group} to given offsets"
         )))
     }
+
+    /// The records of `key` on `topic`, oldest first, at most `max`: its partition read
+    /// from the log's start. For small topics, such as a dead-letter topic (what was
+    /// parked of one order); a bus may stop reading a large one early.
+    async fn records_of_key(
+        &self,
+        topic: &str,
+        key: &str,
+        max: usize,
+    ) -> Result<Vec<Record>, BusError> {
+        let _ = (key, max);
+        Err(BusError::Config(format!(
+            "this bus cannot read the records of a key on {topic}"
+        )))
+    }
 }
 
 /// A group member's view of its partitions.

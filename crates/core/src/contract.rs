@@ -65,6 +65,7 @@ macro_rules! event_bus_contract {
             lag_is_the_gap_between_committed_and_end,
             lag_in_time_is_the_age_of_the_oldest_unhandled_record,
             a_subscribed_group_has_a_live_member_until_it_leaves,
+            the_records_of_a_key_are_read_in_order_and_no_others,
             a_waiting_poll_wakes_for_a_new_record,
             a_poll_with_nothing_to_read_returns_empty_at_its_deadline,
             end_offsets_count_the_records_of_each_partition,

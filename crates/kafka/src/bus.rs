@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures::future::try_join_all;
 use orderflow_core::bus::{
-    BusError, EventBus, GroupLag, Offset, OutgoingRecord, StartFrom, Subscription,
+    BusError, EventBus, GroupLag, Offset, OutgoingRecord, Record, StartFrom, Subscription,
 };
 use rdkafka::consumer::BaseConsumer;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -131,6 +131,18 @@ impl EventBus for KafkaBus {
     async fn groups(&self) -> Result<Vec<GroupLag>, BusError> {
         let (config, meta) = (self.config.clone(), self.meta.clone());
         blocking(move || crate::groups::groups(&config, &meta)).await
+    }
+
+    /// See [`crate::keyed`].
+    async fn records_of_key(
+        &self,
+        topic: &str,
+        key: &str,
+        max: usize,
+    ) -> Result<Vec<Record>, BusError> {
+        let (config, meta) = (self.config.clone(), self.meta.clone());
+        let (topic, key) = (topic.to_owned(), key.to_owned());
+        blocking(move || crate::keyed::records_of_key(&config, &meta, &topic, &key, max)).await
     }
 
     async fn end_offsets(&self, topic: &str) -> Result<Vec<(u32, u64)>, BusError> {

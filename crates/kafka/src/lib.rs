@@ -21,6 +21,7 @@
 //!   offset resets (`admin/offsets.rs`).
 //! - `config.rs`: how to reach a cluster and what the topics should look like.
 //! - `groups.rs`: consumer groups: their members, lag, and oldest unhandled records.
+//! - `keyed.rs`: the records of one key on a (small) topic, such as a dead-letter topic.
 //! - `published.rs`: how far the relay's records on the cluster reach.
 //! - `testing.rs`: for tests on a shared cluster: topics of their own, deleted after.
 
@@ -28,6 +29,7 @@ mod admin;
 mod bus;
 mod config;
 mod groups;
+mod keyed;
 mod published;
 mod subscription;
 pub mod testing;

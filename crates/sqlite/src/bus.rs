@@ -312,6 +312,39 @@ impl EventBus for SqliteBus {
         self.reset(group, topics, StartFrom::Earliest, to).await
     }
 
+    /// One read of the `(topic, partition, offset)` index, filtered by key.
+    async fn records_of_key(
+        &self,
+        topic: &str,
+        key: &str,
+        max: usize,
+    ) -> Result<Vec<Record>, BusError> {
+        let (shared, topic, key) = (self.shared.clone(), topic.to_owned(), key.to_owned());
+        tokio::task::spawn_blocking(move || -> rusqlite::Result<Vec<Record>> {
+            let conn = db::open(&shared.path)?;
+            let partition = partition_for(key.as_bytes(), shared.partitions);
+            conn.prepare(
+                "SELECT topic, partition, offset, key, value, headers, timestamp FROM records \
+                 WHERE topic = ?1 AND partition = ?2 AND key = ?3 ORDER BY offset LIMIT ?4",
+            )?
+            .query_map(params![topic, partition, key, max as i64], |r| {
+                Ok(Record {
+                    topic: r.get(0)?,
+                    partition: r.get(1)?,
+                    offset: r.get(2)?,
+                    key: r.get(3)?,
+                    value: r.get(4)?,
+                    headers: headers::decode(&r.get::<_, Vec<u8>>(5)?),
+                    timestamp: from_micros(r.get(6)?),
+                })
+            })?
+            .collect()
+        })
+        .await
+        .map_err(unavailable)?
+        .map_err(unavailable)
+    }
+
     async fn groups(&self) -> Result<Vec<GroupLag>, BusError> {
         let shared = self.shared.clone();
         tokio::task::spawn_blocking(move || -> rusqlite::Result<Vec<GroupLag>> {

@@ -15,6 +15,7 @@ mod groups;
 pub use groups::{
     a_subscribed_group_has_a_live_member_until_it_leaves,
     lag_in_time_is_the_age_of_the_oldest_unhandled_record,
+    the_records_of_a_key_are_read_in_order_and_no_others,
 };
 
 const WAIT: Duration = Duration::from_millis(200);
