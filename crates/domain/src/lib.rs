@@ -14,6 +14,7 @@
 //! - `streams.rs`: the stream each event is appended to, and the bus `Topic` it is
 //!   published on (`topic_of`, exhaustive over event types).
 //! - `testing.rs`: given/when/then for aggregates (`testing` feature).
+//! - `waiting.rs`: what an order is waiting for: the pipeline's steps still missing.
 //! - `values.rs`: value objects parsed at the edges (ids, money, quantities, lines).
 
 pub mod events;
@@ -27,6 +28,7 @@ pub mod streams;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod values;
+pub mod waiting;
 
 pub use events::{Event, EventType};
 pub use streams::{Topic, topic_of, topic_of_type};
