@@ -93,6 +93,19 @@ macro_rules! schema_store_contract {
     };
 }
 
+/// Instantiates the scenarios of a schema store that shares a database with an event
+/// store. The factory expression must evaluate to a future of
+/// `(registry::WithEvents<S, E>, G)` where `S: SchemaStore + SchemaUsage` counts the
+/// events that `E: EventStore` stores.
+#[macro_export]
+macro_rules! schema_usage_contract {
+    ($factory:expr) => {
+        $crate::__contract_tests!(registry, $factory;
+            a_schema_stored_events_use_is_not_deleted_for_good,
+        );
+    };
+}
+
 /// Instantiates every read-model scenario as a test. The factory expression must
 /// evaluate to a future of `(M, G)` where `M: ReadModel + AnalyticsStore`.
 #[macro_export]

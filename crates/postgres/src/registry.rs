@@ -237,3 +237,23 @@ impl SchemaUsage for PgSchemaStore {
         Ok(count as u64)
     }
 }
+
+#[cfg(test)]
+mod usage_contract {
+    use crate::PgEventStore;
+    use crate::test_schema::{TestSchema, database_url};
+
+    orderflow_core::schema_usage_contract!(async {
+        let schema = TestSchema::create()
+            .await
+            .expect("a schema of the test's own");
+        let events = PgEventStore::connect(&database_url(), &schema.settings())
+            .await
+            .expect("connect");
+        let stores = orderflow_core::contract::registry::WithEvents {
+            schemas: std::sync::Arc::new(super::PgSchemaStore::new(events.pool().clone())),
+            events,
+        };
+        (stores, schema)
+    });
+}

@@ -312,6 +312,21 @@ mod contract {
 }
 
 #[cfg(test)]
+mod usage_contract {
+    orderflow_core::schema_usage_contract!(async {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("orderflow.db");
+        let events = crate::SqliteEventStore::open(&path).expect("open the event store");
+        let schemas = super::SqliteSchemaStore::open(&path).expect("open the registry");
+        let stores = orderflow_core::contract::registry::WithEvents {
+            schemas: std::sync::Arc::new(schemas),
+            events,
+        };
+        (stores, dir)
+    });
+}
+
+#[cfg(test)]
 mod tests {
     use orderflow_core::registry::{Registry, SchemaRegistry, VersionRef};
 

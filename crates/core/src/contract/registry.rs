@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use crate::registry::{
     CompatibilityLevel, Registry, RegistryError, SchemaReference, SchemaRegistry, SchemaStore,
-    VersionRef,
+    SchemaUsage, VersionRef,
 };
+use crate::store::{EventStore, ExpectedVersion};
 
 const A: &str = r#"{"type":"record","name":"T","fields":[{"name":"a","type":"int"}]}"#;
 const B: &str = r#"{"type":"record","name":"T","fields":[{"name":"a","type":"int"},{"name":"b","type":"int","default":1}]}"#;
@@ -235,4 +236,55 @@ pub async fn references_are_kept_with_their_schema<S: SchemaStore + 'static>(sto
         .await
         .unwrap_err();
     assert_eq!(err.error_code(), 42201, "{err}");
+}
+
+/// A schema store and the event store it shares a database with, which it counts the
+/// events of each schema in ([`SchemaUsage`]).
+#[derive(Debug)]
+pub struct WithEvents<S, E> {
+    pub schemas: Arc<S>,
+    pub events: E,
+}
+
+pub async fn a_schema_stored_events_use_is_not_deleted_for_good<S, E>(stores: Arc<WithEvents<S, E>>)
+where
+    S: SchemaStore + SchemaUsage + 'static,
+    E: EventStore,
+{
+    let usage: Arc<dyn SchemaUsage> = stores.schemas.clone();
+    let registry = Registry::shared(stores.schemas.clone()).with_usage(usage);
+    let used = registry.register("s-T", A).await.unwrap();
+    let unused = registry.register("u-T", B).await.unwrap();
+    let mut written = super::store::request("order-a", ExpectedVersion::NoStream, 2);
+    for event in &mut written.events {
+        event.schema_id = used;
+    }
+    stores.events.append(vec![written]).await.unwrap();
+    for subject in ["s-T", "u-T"] {
+        registry
+            .delete_version(subject, VersionRef::Latest, false)
+            .await
+            .unwrap();
+    }
+
+    let refused = registry
+        .delete_version("s-T", VersionRef::Number(1), true)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.error_code(), 42205, "{refused}");
+    assert!(refused.to_string().contains("2 event(s)"), "{refused}");
+    assert_eq!(registry.schema(used).await.unwrap(), A, "still readable");
+    let kept = registry.versions("s-T", true).await.unwrap();
+    assert_eq!(kept.len(), 1, "the soft-deleted version is kept");
+
+    registry
+        .delete_version("u-T", VersionRef::Number(1), true)
+        .await
+        .unwrap();
+    let gone = registry.schema(unused).await.unwrap_err();
+    assert_eq!(
+        gone.error_code(),
+        40403,
+        "a schema no event uses goes: {gone}"
+    );
 }
