@@ -170,6 +170,26 @@ pub struct NotificationFailed {
     pub reason: String,
 }
 
+/// A step of the pipeline about an order was given up on: the record that asked for it
+/// was set aside on its topic's dead-letter queue (`<topic>.dlq`), because handling it
+/// failed for good or kept failing past the retry bound. The order stays as it was; this
+/// says which step did not happen and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepFailed {
+    pub order_id: OrderId,
+    /// The service whose step it was, by its consumer group: `payment`.
+    pub step: String,
+    /// The type of the event it was handling: `OrderCreated`.
+    pub event_type: String,
+    pub reason: String,
+    /// Where the record set aside was read (its copy on `<topic>.dlq` says so too).
+    pub topic: String,
+    pub partition: u32,
+    pub offset: u64,
+    /// When it was given up on.
+    pub at: Timestamp,
+}
+
 macro_rules! events {
     ($($variant:ident),* $(,)?) => {
         /// Any event of the system.
@@ -252,6 +272,7 @@ events!(
     ShipmentDispatched,
     NotificationSent,
     NotificationFailed,
+    StepFailed,
 );
 
 impl Event {
@@ -278,6 +299,7 @@ impl Event {
             Event::ShipmentDispatched(e) => e.order_id.as_str(),
             Event::NotificationSent(e) => e.order_id.as_str(),
             Event::NotificationFailed(e) => e.order_id.as_str(),
+            Event::StepFailed(e) => e.order_id.as_str(),
         }
     }
 

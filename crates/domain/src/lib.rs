@@ -5,6 +5,7 @@
 //! # Layout
 //!
 //! - `events.rs`: every event of the pipeline, one enum, and `EventType`, its types.
+//! - `failed_steps.rs`: the steps about one order that were given up on, each once.
 //! - `inventory.rs`: the reservation of an order's stock and each SKU's stock level.
 //! - `notification.rs`: the emails sent (or failed for good) about an order.
 //! - `order.rs`: the order aggregate and its life cycle.
@@ -18,6 +19,7 @@
 //! - `values.rs`: value objects parsed at the edges (ids, money, quantities, lines).
 
 pub mod events;
+pub mod failed_steps;
 pub mod inventory;
 pub mod notification;
 pub mod order;

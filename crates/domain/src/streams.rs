@@ -13,6 +13,7 @@ pub const RESERVATION: &str = "reservation";
 pub const SKU: &str = "sku";
 pub const SHIPMENT: &str = "shipment";
 pub const NOTIFICATION: &str = "notification";
+pub const STEPS: &str = "steps";
 
 pub fn order(id: &OrderId) -> String {
     format!("{ORDER}-{id}")
@@ -36,6 +37,11 @@ pub fn shipment(id: &OrderId) -> String {
 
 pub fn notification(id: &OrderId) -> String {
     format!("{NOTIFICATION}-{id}")
+}
+
+/// The steps about an order that were given up on.
+pub fn steps(id: &OrderId) -> String {
+    format!("{STEPS}-{id}")
 }
 
 /// The category of a stream id (the part before the first `-`).
@@ -65,6 +71,7 @@ pub fn stream_of(event: &Event) -> String {
         Event::ShipmentDispatched(e) => shipment(&e.order_id),
         Event::NotificationSent(e) => notification(&e.order_id),
         Event::NotificationFailed(e) => notification(&e.order_id),
+        Event::StepFailed(e) => steps(&e.order_id),
     }
 }
 
@@ -135,6 +142,8 @@ pub fn topic_of_type(event_type: EventType) -> Topic {
         | T::StockFulfilled => Topic::Inventory,
         T::ShipmentDispatched => Topic::Shipments,
         T::NotificationSent | T::NotificationFailed => Topic::Notifications,
+        // With the order's own facts: a step of its process did not happen.
+        T::StepFailed => Topic::Orders,
     }
 }
 
@@ -143,6 +152,7 @@ mod tests {
     use super::*;
     use crate::Aggregate;
     use crate::events::tests::one_of_each;
+    use crate::failed_steps::FailedSteps;
     use crate::inventory::{Reservation, SkuStock};
     use crate::notification::Notifications;
     use crate::order::Order;
@@ -167,6 +177,7 @@ mod tests {
         assert_eq!(reservation(&id), "reservation-o-7");
         assert_eq!(shipment(&id), "shipment-o-7");
         assert_eq!(notification(&id), "notification-o-7");
+        assert_eq!(steps(&id), "steps-o-7");
         assert_eq!(sku(&Sku::parse("SKU-7")?), "sku-SKU-7");
         Ok(())
     }
@@ -207,6 +218,7 @@ mod tests {
             (folds::<SkuStock>(event)?, sku(&Sku::parse("SKU-1")?)),
             (folds::<Shipment>(event)?, shipment(&id)),
             (folds::<Notifications>(event)?, notification(&id)),
+            (folds::<FailedSteps>(event)?, steps(&id)),
         ];
         Ok(candidates
             .into_iter()
@@ -257,6 +269,7 @@ mod tests {
             ("Stock", Topic::Inventory),
             ("Shipment", Topic::Shipments),
             ("Notification", Topic::Notifications),
+            ("Step", Topic::Orders),
         ];
         for event in one_of_each()? {
             let name = event.type_name();

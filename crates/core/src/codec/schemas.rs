@@ -86,6 +86,10 @@ pub const SCHEMA_FILES: &[(EventType, &str)] = &[
         EventType::NotificationFailed,
         include_str!("../../../../schemas/NotificationFailed.avsc"),
     ),
+    (
+        EventType::StepFailed,
+        include_str!("../../../../schemas/StepFailed.avsc"),
+    ),
 ];
 
 /// Earlier versions of the schemas, oldest first: registered before the current ones so

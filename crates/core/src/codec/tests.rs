@@ -118,10 +118,21 @@ pub(crate) fn every_event() -> Vec<Event> {
         }
         .into(),
         NotificationFailed {
-            order_id,
+            order_id: order_id.clone(),
             kind: NotificationKind::OrderReceived,
             recipient: "a:b@x".into(),
             reason: "the email cannot be built: invalid address".into(),
+        }
+        .into(),
+        StepFailed {
+            order_id,
+            step: "payment".into(),
+            event_type: "OrderCreated".into(),
+            reason: "payment provider refused the request: card blocked".into(),
+            topic: "orders".into(),
+            partition: 7,
+            offset: 1 << 40,
+            at: orderflow_domain::Timestamp(1_700_000_000_000),
         }
         .into(),
     ]

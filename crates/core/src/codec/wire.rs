@@ -78,6 +78,16 @@ record!(NotificationFailedV1 = "NotificationFailed" {
     recipient: String,
     reason: String,
 });
+record!(StepFailedV1 = "StepFailed" {
+    order_id: String,
+    step: String,
+    event_type: String,
+    reason: String,
+    topic: String,
+    partition: i32,
+    offset: i64,
+    at: i64,
+});
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename = "NotificationKind", rename_all = "SCREAMING_SNAKE_CASE")]
@@ -110,6 +120,7 @@ pub enum Wire {
     ShipmentDispatched(ShipmentDispatchedV1),
     NotificationSent(NotificationSentV1),
     NotificationFailed(NotificationFailedV1),
+    StepFailed(StepFailedV1),
 }
 
 /// Where `from_wire` gets the wire struct from (Avro bytes, a resolved Avro value).

@@ -218,6 +218,18 @@ pub fn event(p: &Parts) -> Event {
             reason: text2,
         }
         .into(),
+        // Partitions and offsets as Kafka has them: an int32 and an int64, not negative.
+        "StepFailed" => StepFailed {
+            order_id,
+            step: text.clone(),
+            event_type: p.sku.clone(),
+            reason: text2,
+            topic: text,
+            partition: (p.n as u32) & 0x7fff_ffff,
+            offset: (p.n as u64) >> 1,
+            at: Timestamp(p.n),
+        }
+        .into(),
         other => panic!("a type this test does not know yet: {other}"),
     }
 }

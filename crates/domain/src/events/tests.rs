@@ -108,10 +108,21 @@ pub(crate) fn one_of_each() -> Result<Vec<Event>, crate::DomainError> {
         }
         .into(),
         NotificationFailed {
-            order_id,
+            order_id: order_id.clone(),
             kind: NotificationKind::OrderShipped,
             recipient: text("c-1@customers.orderflow.local"),
             reason: text("mailbox unavailable"),
+        }
+        .into(),
+        StepFailed {
+            order_id,
+            step: text("payment"),
+            event_type: text("OrderCreated"),
+            reason: text("payment provider refused the request: card blocked"),
+            topic: text("orders"),
+            partition: 3,
+            offset: 41,
+            at: crate::Timestamp(1_700_000_000_000),
         }
         .into(),
     ])

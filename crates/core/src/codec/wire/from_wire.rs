@@ -198,6 +198,26 @@ pub fn from_wire<R: WireSource>(event_type: &str, read: R) -> Result<Event, Code
             }
             .into()
         }
+        "StepFailed" => {
+            let w: StepFailedV1 = read.read()?;
+            let negative = |what: &'static str| {
+                CodecError::Invalid(DomainError::InvalidValue {
+                    what,
+                    reason: "must not be negative".into(),
+                })
+            };
+            StepFailed {
+                order_id: order(w.order_id)?,
+                step: w.step,
+                event_type: w.event_type,
+                reason: w.reason,
+                topic: w.topic,
+                partition: u32::try_from(w.partition).map_err(|_| negative("partition"))?,
+                offset: u64::try_from(w.offset).map_err(|_| negative("offset"))?,
+                at: Timestamp(w.at),
+            }
+            .into()
+        }
         other => {
             return Err(CodecError::UnknownType {
                 id: 0,

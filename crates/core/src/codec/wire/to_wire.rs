@@ -108,6 +108,17 @@ pub fn to_wire(event: &Event) -> Wire {
             recipient: e.recipient.clone(),
             reason: e.reason.clone(),
         }),
+        Event::StepFailed(e) => Wire::StepFailed(StepFailedV1 {
+            order_id: e.order_id.to_string(),
+            step: e.step.clone(),
+            event_type: e.event_type.clone(),
+            reason: e.reason.clone(),
+            topic: e.topic.clone(),
+            // Kafka's partitions are an int32, its offsets an int64.
+            partition: i32::try_from(e.partition).unwrap_or(i32::MAX),
+            offset: i64::try_from(e.offset).unwrap_or(i64::MAX),
+            at: e.at.0,
+        }),
     }
 }
 
