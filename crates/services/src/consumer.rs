@@ -4,15 +4,14 @@
 //! record keeps failing holds back only that key.
 //!
 //! `consumer/queues.rs` keeps the records polled and not yet handled, per key, within
-//! [`MAX_BUFFERED`]; `consumer/progress.rs` says which offsets may be committed.
+//! [`MAX_BUFFERED`]; `consumer/progress.rs` says which offsets may be committed;
+//! `consumer/park.rs` sets a record aside and tells the handler ([`Handler::parked`]).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use orderflow_core::bus::{
-    EventBus, OutgoingRecord, Record, StartFrom, Subscription, dead_letter_topic,
-};
+use orderflow_core::bus::{EventBus, Record, StartFrom, Subscription};
 use orderflow_core::codec::EventCodec;
 use orderflow_domain::{Event, Topic};
 use tokio::sync::Semaphore;
@@ -21,9 +20,12 @@ use uuid::Uuid;
 
 use crate::context::ServiceError;
 
+mod park;
 mod progress;
 mod queues;
 
+pub use park::Parked;
+use park::dead_letter;
 use progress::Progress;
 use queues::Queues;
 
@@ -82,6 +84,15 @@ pub trait Handler: Send + Sync {
         false
     }
     async fn handle(&self, event: &Event, delivery: &Delivery) -> Result<(), ServiceError>;
+
+    /// Called once a record it could not handle is on the dead-letter topic: a service
+    /// whose steps are an order's records it on the order (`StepFailed`, see
+    /// `handlers/step_failed.rs`). The default records nothing. Idempotent: a record is
+    /// set aside again if the consumer stops before committing it.
+    async fn parked(&self, parked: &Parked<'_>) -> Result<(), ServiceError> {
+        let _ = parked;
+        Ok(())
+    }
 }
 
 /// Handlers running at once: a bound on what one consumer asks of the store and the
@@ -319,7 +330,7 @@ impl Consumer {
                         tracing::debug!(group, error = %e, "concurrent update; deciding again");
                     } else if failing >= self.retry.give_up_after {
                         let reason = format!("gave up after {failing:.1?} of retries: {e}");
-                        return Ok(dead_letter(&self.bus, group, record, &reason, stop).await);
+                        return self.park(record, &event, &delivery, &reason).await;
                     } else {
                         tracing::warn!(group, error = %e, "handler failed; retrying");
                     }
@@ -329,55 +340,10 @@ impl Consumer {
                     }
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
-                Err(e) => {
-                    return Ok(dead_letter(&self.bus, group, record, &e.to_string(), stop).await);
-                }
+                Err(e) => return self.park(record, &event, &delivery, &e.to_string()).await,
             }
         }
     }
-}
-
-/// Sets a record aside on `<topic>.dlq` with the reason and its origin in headers.
-async fn dead_letter(
-    bus: &Arc<dyn EventBus>,
-    group: &'static str,
-    record: &Record,
-    reason: &str,
-    shutdown: &CancellationToken,
-) -> bool {
-    tracing::error!(group, topic = %record.topic, partition = record.partition,
-        offset = record.offset, reason, "dead-lettering a record");
-    let mut headers = record.headers.clone();
-    headers.extend([
-        (headers::ERROR.to_owned(), reason.as_bytes().to_vec()),
-        ("consumer-group".to_owned(), group.as_bytes().to_vec()),
-        (
-            headers::ORIGINAL_TOPIC.to_owned(),
-            record.topic.clone().into_bytes(),
-        ),
-        (
-            headers::ORIGINAL_PARTITION.to_owned(),
-            record.partition.to_string().into_bytes(),
-        ),
-        (
-            headers::ORIGINAL_OFFSET.to_owned(),
-            record.offset.to_string().into_bytes(),
-        ),
-    ]);
-    let letter = OutgoingRecord {
-        topic: dead_letter_topic(&record.topic),
-        key: record.key.clone(),
-        value: record.value.clone(),
-        headers,
-        timestamp: record.timestamp,
-    };
-    retry_transient(shutdown, group, || async {
-        bus.publish(vec![letter.clone()])
-            .await
-            .map_err(ServiceError::from)
-    })
-    .await
-    .is_ok()
 }
 
 /// Retries an operation on infrastructure errors with backoff, until shutdown.

@@ -1,5 +1,7 @@
 //! The bus-driven services. Each loads the aggregates it needs from the event store,
-//! lets the domain decide, and appends the outcome; none calls another service.
+//! lets the domain decide, and appends the outcome; none calls another service. A record
+//! one of the order's services gives up on is recorded on the order
+//! (`step_failed.rs`).
 
 pub mod analytics;
 pub mod inventory;
@@ -7,6 +9,7 @@ pub mod notification;
 pub mod order_process;
 pub mod payment;
 pub mod shipping;
+pub mod step_failed;
 
 use chrono::Utc;
 use uuid::Uuid;

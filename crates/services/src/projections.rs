@@ -30,6 +30,7 @@ fn changed_order(event: &Event) -> Option<&str> {
         Event::OrderCancelled(e) => Some(e.order_id.as_str()),
         Event::OrderShipped(e) => Some(e.order_id.as_str()),
         Event::NotificationFailed(e) => Some(e.order_id.as_str()),
+        Event::StepFailed(e) => Some(e.order_id.as_str()),
         _ => None,
     }
 }
@@ -88,6 +89,10 @@ pub fn project_order(
             e.kind.as_str(),
             e.recipient,
             e.reason
+        )),
+        Event::StepFailed(e) => summary.failures.push(format!(
+            "the {} step on {} was given up on: {} (set aside from {} partition {} offset {})",
+            e.step, e.event_type, e.reason, e.topic, e.partition, e.offset
         )),
         _ => return,
     }

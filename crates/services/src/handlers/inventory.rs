@@ -14,7 +14,7 @@ use orderflow_domain::{Aggregate, Event, OrderId, Sku, StockLine, streams};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use super::cause_of;
-use crate::consumer::{Delivery, Group, Handler};
+use crate::consumer::{Delivery, Group, Handler, Parked};
 use crate::context::{Recorder, ServiceError, StreamAppend, retry_on_conflict};
 use orderflow_domain::Topic;
 
@@ -206,6 +206,10 @@ impl InventoryService {
 impl Handler for InventoryService {
     fn group(&self) -> Group {
         GROUP
+    }
+
+    async fn parked(&self, parked: &Parked<'_>) -> Result<(), ServiceError> {
+        super::step_failed::record(&self.recorder, GROUP, parked).await
     }
 
     async fn handle(&self, event: &Event, delivery: &Delivery) -> Result<(), ServiceError> {

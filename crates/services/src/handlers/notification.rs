@@ -13,7 +13,7 @@ use orderflow_domain::order::Order;
 use orderflow_domain::{Aggregate, Event, OrderId, streams};
 
 use super::cause_of;
-use crate::consumer::{Delivery, Group, Handler};
+use crate::consumer::{Delivery, Group, Handler, Parked};
 use crate::context::{Correlated, Loaded, Recorder, ServiceError};
 use orderflow_domain::Topic;
 
@@ -64,6 +64,10 @@ fn compose(kind: NotificationKind, order_id: &OrderId, to: String, detail: &str)
 impl Handler for NotificationService {
     fn group(&self) -> Group {
         GROUP
+    }
+
+    async fn parked(&self, parked: &Parked<'_>) -> Result<(), ServiceError> {
+        super::step_failed::record(&self.recorder, GROUP, parked).await
     }
 
     async fn handle(&self, event: &Event, delivery: &Delivery) -> Result<(), ServiceError> {

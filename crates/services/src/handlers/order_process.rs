@@ -11,7 +11,7 @@ use orderflow_domain::shipment::Shipment;
 use orderflow_domain::{Aggregate, Event, OrderId, streams};
 
 use super::cause_of;
-use crate::consumer::{Delivery, Group, Handler};
+use crate::consumer::{Delivery, Group, Handler, Parked};
 use crate::context::{Loaded, Recorder, ServiceError};
 use orderflow_domain::Topic;
 
@@ -60,6 +60,10 @@ impl OrderProcess {
 impl Handler for OrderProcess {
     fn group(&self) -> Group {
         GROUP
+    }
+
+    async fn parked(&self, parked: &Parked<'_>) -> Result<(), ServiceError> {
+        super::step_failed::record(&self.recorder, GROUP, parked).await
     }
 
     async fn handle(&self, event: &Event, delivery: &Delivery) -> Result<(), ServiceError> {

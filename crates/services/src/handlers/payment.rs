@@ -20,7 +20,7 @@ use orderflow_domain::payment::{ChargePlan, Payment, PaymentCommand};
 use orderflow_domain::{Aggregate, Event, Money, OrderId, streams};
 
 use super::cause_of;
-use crate::consumer::{Delivery, Group, Handler};
+use crate::consumer::{Delivery, Group, Handler, Parked};
 use crate::context::{Loaded, Recorder, ServiceError};
 use orderflow_domain::Topic;
 
@@ -117,6 +117,10 @@ impl PaymentService {
 impl Handler for PaymentService {
     fn group(&self) -> Group {
         GROUP
+    }
+
+    async fn parked(&self, parked: &Parked<'_>) -> Result<(), ServiceError> {
+        super::step_failed::record(&self.recorder, GROUP, parked).await
     }
 
     async fn handle(&self, event: &Event, delivery: &Delivery) -> Result<(), ServiceError> {

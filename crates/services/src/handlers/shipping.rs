@@ -5,7 +5,7 @@ use orderflow_domain::shipment::{Dispatch, Shipment};
 use orderflow_domain::{Aggregate, Event, streams};
 
 use super::{cause_of, stable_id};
-use crate::consumer::{Delivery, Group, Handler};
+use crate::consumer::{Delivery, Group, Handler, Parked};
 use crate::context::{Loaded, Recorder, ServiceError};
 use orderflow_domain::Topic;
 
@@ -24,6 +24,10 @@ pub struct ShippingService {
 impl Handler for ShippingService {
     fn group(&self) -> Group {
         GROUP
+    }
+
+    async fn parked(&self, parked: &Parked<'_>) -> Result<(), ServiceError> {
+        super::step_failed::record(&self.recorder, GROUP, parked).await
     }
 
     async fn handle(&self, event: &Event, delivery: &Delivery) -> Result<(), ServiceError> {

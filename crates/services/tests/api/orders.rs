@@ -2,6 +2,7 @@
 //! what an `Idempotency-Key` makes of a retry, errors that name their real culprit, and
 //! every member of every answer.
 
+mod failed_steps;
 mod failures;
 mod fuzz;
 mod idempotency;

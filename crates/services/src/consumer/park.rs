@@ -1,0 +1,103 @@
+//! Setting a record aside: on `<topic>.dlq` with the reason and its origin in headers,
+//! then told to the handler, which records it on the order when the step was one of the
+//! order's.
+
+use std::sync::Arc;
+
+use orderflow_core::bus::{EventBus, OutgoingRecord, Record, dead_letter_topic};
+use orderflow_domain::Event;
+use tokio_util::sync::CancellationToken;
+
+use super::{Consumer, Delivery, headers, retry_transient};
+use crate::context::ServiceError;
+
+/// A record set aside: the event it carried (with where it was read, in the
+/// delivery's origin) and why.
+#[derive(Debug, Clone, Copy)]
+pub struct Parked<'a> {
+    pub event: &'a Event,
+    pub delivery: &'a Delivery,
+    pub reason: &'a str,
+}
+
+impl Consumer {
+    /// Sets a record whose event could not be handled aside, then lets the handler
+    /// record that on the order. True once both are done (or recording failed for
+    /// good, which is logged: the record is on the dead-letter topic either way).
+    pub(super) async fn park(
+        &self,
+        record: &Record,
+        event: &Event,
+        delivery: &Delivery,
+        reason: &str,
+    ) -> Result<bool, ServiceError> {
+        let group = self.handler.group().name;
+        if !dead_letter(&self.bus, group, record, reason, &self.stop).await {
+            return Ok(false);
+        }
+        let parked = Parked {
+            event,
+            delivery,
+            reason,
+        };
+        let recorded = retry_transient(&self.stop, "recording a parked record", || {
+            self.handler.parked(&parked)
+        })
+        .await;
+        match recorded {
+            Ok(()) => Ok(true),
+            Err(e) if e.is_fatal() => Err(e),
+            // Set aside but not recorded: it is delivered, and set aside, again.
+            Err(_) if self.stop.is_cancelled() => Ok(false),
+            Err(e) => {
+                tracing::error!(group, error = %e, topic = %record.topic,
+                    partition = record.partition, offset = record.offset,
+                    "a record set aside could not be recorded on its order");
+                Ok(true)
+            }
+        }
+    }
+}
+
+/// Sets a record aside on `<topic>.dlq` with the reason and its origin in headers.
+pub(super) async fn dead_letter(
+    bus: &Arc<dyn EventBus>,
+    group: &'static str,
+    record: &Record,
+    reason: &str,
+    shutdown: &CancellationToken,
+) -> bool {
+    tracing::error!(group, topic = %record.topic, partition = record.partition,
+        offset = record.offset, reason, "dead-lettering a record");
+    let mut headers = record.headers.clone();
+    headers.extend([
+        (headers::ERROR.to_owned(), reason.as_bytes().to_vec()),
+        ("consumer-group".to_owned(), group.as_bytes().to_vec()),
+        (
+            headers::ORIGINAL_TOPIC.to_owned(),
+            record.topic.clone().into_bytes(),
+        ),
+        (
+            headers::ORIGINAL_PARTITION.to_owned(),
+            record.partition.to_string().into_bytes(),
+        ),
+        (
+            headers::ORIGINAL_OFFSET.to_owned(),
+            record.offset.to_string().into_bytes(),
+        ),
+    ]);
+    let letter = OutgoingRecord {
+        topic: dead_letter_topic(&record.topic),
+        key: record.key.clone(),
+        value: record.value.clone(),
+        headers,
+        timestamp: record.timestamp,
+    };
+    retry_transient(shutdown, group, || async {
+        bus.publish(vec![letter.clone()])
+            .await
+            .map_err(ServiceError::from)
+    })
+    .await
+    .is_ok()
+}
