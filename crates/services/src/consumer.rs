@@ -39,6 +39,8 @@ pub mod headers {
     pub const ORIGINAL_TOPIC: &str = "original-topic";
     pub const ORIGINAL_PARTITION: &str = "original-partition";
     pub const ORIGINAL_OFFSET: &str = "original-offset";
+    /// On a dead-letter record: the group that set it aside.
+    pub const CONSUMER_GROUP: &str = "consumer-group";
 }
 
 /// The envelope facts a handler gets with an event.

@@ -71,6 +71,8 @@ pub struct AppState {
     pub analytics: Arc<dyn AnalyticsStore>,
     pub bus: Arc<dyn EventBus>,
     pub checkpoints: Arc<dyn Checkpoints>,
+    /// The bus's consumer groups, as last read (see [`crate::pipeline::GroupsView`]).
+    pub groups: Arc<crate::pipeline::GroupsView>,
     /// How much one request may carry.
     pub limits: Limits,
     /// Where the data lives, named by `/health` when it is damaged.

@@ -13,6 +13,8 @@
 //!   group and topics once; `GROUPS` lists them. Analytics keeps its bus offsets with
 //!   its counts, and moves its group to them before joining (`analytics/position.rs`).
 //! - `http.rs`: the HTTP API: commands append events, queries read the read models.
+//! - `pipeline.rs`: what the pipeline is doing: each step's responsible group, the
+//!   groups' status (kept for a second), and what one order is waiting for.
 //! - `projections.rs`: the order and stock read models, built from the event store.
 //! - `relay.rs`: publishes the event store to the bus in global order, checkpointed.
 
@@ -20,5 +22,6 @@ pub mod consumer;
 pub mod context;
 pub mod handlers;
 pub mod http;
+pub mod pipeline;
 pub mod projections;
 pub mod relay;

@@ -168,6 +168,7 @@ pub async fn spawn(
             analytics: a.analytics.clone(),
             bus: a.bus.clone(),
             checkpoints: a.checkpoints.clone(),
+            groups: Default::default(),
             limits,
             locations: locations(settings)?,
         };

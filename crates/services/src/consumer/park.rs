@@ -72,7 +72,10 @@ pub(super) async fn dead_letter(
     let mut headers = record.headers.clone();
     headers.extend([
         (headers::ERROR.to_owned(), reason.as_bytes().to_vec()),
-        ("consumer-group".to_owned(), group.as_bytes().to_vec()),
+        (
+            headers::CONSUMER_GROUP.to_owned(),
+            group.as_bytes().to_vec(),
+        ),
         (
             headers::ORIGINAL_TOPIC.to_owned(),
             record.topic.clone().into_bytes(),

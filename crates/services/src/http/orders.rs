@@ -4,6 +4,7 @@
 //! - `orders/request.rs`: the body of `POST /orders`, read member by member.
 //! - `orders/idempotency.rs`: the order id an `Idempotency-Key` derives, and retries.
 //! - `orders/render.rs`: the order as the API shows it, and the other answers.
+//! - `orders/waiting.rs`: `waitingFor`, the steps an order still misses.
 
 use axum::Json;
 use axum::extract::State;
@@ -21,10 +22,12 @@ use super::read_your_writes::{MinPosition, wait_for};
 use super::routes::Routes;
 use super::{ApiError, AppState};
 use crate::context::{Cause, Loaded, ServiceError};
+use crate::pipeline::order_waiting_for;
 
 mod idempotency;
 mod render;
 mod request;
+mod waiting;
 
 use render::{
     Accepted, CustomerOrders, History, HistoryEvent, OrderAnswer, OrderAsOf, OrderBody, OrderRead,
@@ -145,9 +148,11 @@ pub struct OrderQuery {
     operation_id = "get_order",
     tag = "orders",
     summary = "Read an order",
-    description = "From the read model (with its `position` and `caughtUp`), or with \
-        `as_of` as it was at that moment, from the event store (with `asOf` and the \
-        `position` of its last event until then, without `failures`).",
+    description = "From the read model (with its `position` and `caughtUp`, and \
+        `waitingFor`: the steps it still misses, from the event store, each with its \
+        consumer group's liveness, lag and what it parked of the order), or with `as_of` \
+        as it was at that moment, from the event store (with `asOf` and the `position` \
+        of its last event until then, without `failures` and `waitingFor`).",
     params(("order_id" = String, Path, description = "The order's id."), OrderQuery),
     responses(
         (status = 200, description = "The order.", body = OrderAnswer),
@@ -180,9 +185,12 @@ pub async fn get(
                 read_at.position
             ))
         })?;
+    let waiting =
+        order_waiting_for(&app.recorder, app.bus.as_ref(), &app.groups, &order_id).await?;
     Ok(Json(OrderAnswer::Read(OrderRead {
         order: OrderBody::from_summary(&view),
         read_at,
+        waiting_for: waiting.iter().map(Into::into).collect(),
     })))
 }
 

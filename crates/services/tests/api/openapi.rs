@@ -163,6 +163,10 @@ async fn each_documented_answer_has_the_members_the_api_sends() -> TestResult {
     }
     let history = app.get(&format!("/orders/{order_id}/history")).await?.body;
     check(&doc, "History", &history);
+    let waiting = app.state().read_model.clone();
+    waiting.apply(placed_projected(order_id)).await?;
+    let read = app.get(&format!("/orders/{order_id}")).await?.body;
+    check(&doc, "WaitingBody", &read["waitingFor"][0]);
     check(&doc, "HistoryEvent", &history["events"][0]);
     app.read_model().apply(projected()).await?;
     let read = app.get("/orders/o-1").await?.body;
@@ -178,6 +182,14 @@ async fn each_documented_answer_has_the_members_the_api_sends() -> TestResult {
     check(&doc, "DeadLetters", &consumers["deadLetters"][0]);
     check(&doc, "ErrorBody", &app.get("/orders/nowhere").await?.body);
     Ok(())
+}
+
+/// The order just placed, as the projections would have left it.
+fn placed_projected(order_id: &str) -> orderflow_core::read_model::ReadModelBatch {
+    let mut batch = projected();
+    batch.orders[0].order_id = order_id.to_owned();
+    batch.stock.clear();
+    batch
 }
 
 /// An order and a SKU as the projections would have left them.

@@ -106,6 +106,7 @@ impl Spawn {
             analytics: read_model.clone(),
             bus: Arc::new(SqliteBus::open(&dir.path().join("bus.db"))?),
             checkpoints: sqlite.clone(),
+            groups: Default::default(),
             limits: self.limits.unwrap_or(Limits::DEFAULT),
             locations,
         };

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::waiting::WaitingBody;
 use crate::http::read_your_writes::ReadAt;
 
 /// An order.
@@ -116,6 +117,9 @@ pub struct OrderRead {
     pub order: OrderBody,
     #[serde(flatten)]
     pub read_at: ReadAt,
+    /// The steps the order still waits for, from the event store (empty once it is
+    /// final and its emails are settled), each with how its consumer group stands.
+    pub waiting_for: Vec<WaitingBody>,
 }
 
 /// `GET /orders/{order_id}`: from the read model, or as of a moment.

@@ -87,6 +87,7 @@ async fn an_order_reads_every_member_of_its_view_with_the_read_models_position()
     let mut expected = rendered_order();
     expected["position"] = json!(4);
     expected["caughtUp"] = json!(true);
+    expected["waitingFor"] = json!([]);
     assert_eq!(answer.body, expected);
     Ok(())
 }

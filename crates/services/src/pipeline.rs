@@ -1,0 +1,183 @@
+//! What the pipeline is doing, for operators: which consumer group is responsible for
+//! each step an order can wait for, how those groups stand (members, lag, records
+//! parked), and why one order is waiting (`waiting_for`).
+//!
+//! Reading the groups can cost the bus some work (on Kafka: a group listing, offsets,
+//! and a record per lagging partition), so [`GroupsView`] keeps the last answer for
+//! [`GroupsView::FRESH`] and asks again only after that.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use orderflow_core::bus::{BusError, EventBus, GroupLag, dead_letter_topic};
+use orderflow_domain::inventory::Reservation;
+use orderflow_domain::notification::Notifications;
+use orderflow_domain::order::Order;
+use orderflow_domain::payment::Payment;
+use orderflow_domain::process::OrderFacts;
+use orderflow_domain::shipment::Shipment;
+use orderflow_domain::waiting::{Step, waiting_for};
+use orderflow_domain::{OrderId, streams};
+
+use crate::consumer::{Group, headers};
+use crate::context::{Recorder, ServiceError};
+use crate::handlers;
+
+/// The consumer group that takes an order past `step`.
+pub fn responsible(step: Step) -> Group {
+    match step {
+        Step::Payment => handlers::payment::GROUP,
+        Step::Stock => handlers::inventory::GROUP,
+        Step::Confirmation => handlers::order_process::GROUP,
+        Step::Shipment => handlers::shipping::GROUP,
+        Step::Email => handlers::notification::GROUP,
+    }
+}
+
+/// The bus's consumer groups, read at most once per [`GroupsView::FRESH`].
+#[derive(Debug, Default)]
+pub struct GroupsView {
+    last: tokio::sync::Mutex<Option<(Instant, Arc<Vec<GroupLag>>)>>,
+}
+
+impl GroupsView {
+    /// How long an answer is used again.
+    pub const FRESH: Duration = Duration::from_secs(1);
+
+    /// The groups as the bus last told, asking it again when that was over
+    /// [`FRESH`](Self::FRESH) ago (one caller asks; the others wait for its answer).
+    pub async fn groups(&self, bus: &dyn EventBus) -> Result<Arc<Vec<GroupLag>>, BusError> {
+        let mut last = self.last.lock().await;
+        if let Some((at, groups)) = &*last
+            && at.elapsed() < Self::FRESH
+        {
+            return Ok(groups.clone());
+        }
+        let groups = Arc::new(bus.groups().await?);
+        *last = Some((Instant::now(), groups.clone()));
+        Ok(groups)
+    }
+}
+
+/// A group as an operator needs it at a glance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupStatus {
+    pub group: String,
+    /// Whether a member of the group is alive (none listed: no).
+    pub live: bool,
+    /// Records not yet handled, over its partitions.
+    pub lag: u64,
+    /// The age of its oldest unhandled record.
+    pub lag_seconds: f64,
+}
+
+impl GroupStatus {
+    /// `name`'s status among `groups`; a group the bus does not list has no member and
+    /// no lag it knows of.
+    pub fn of(groups: &[GroupLag], name: &str, now: DateTime<Utc>) -> Self {
+        match groups.iter().find(|g| g.group == name) {
+            Some(g) => Self {
+                group: g.group.clone(),
+                live: g.has_live_member(),
+                lag: g.total_lag(),
+                lag_seconds: g.lag_seconds(now),
+            },
+            None => Self {
+                group: name.to_owned(),
+                live: false,
+                lag: 0,
+                lag_seconds: 0.0,
+            },
+        }
+    }
+}
+
+/// A record of an order that a group set aside on a dead-letter topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parked {
+    /// The dead-letter topic.
+    pub topic: String,
+    pub offset: u64,
+    /// Why the group set it aside.
+    pub reason: String,
+}
+
+/// A step an order waits for, and how the group responsible for it stands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Waiting {
+    pub step: Step,
+    pub status: GroupStatus,
+    /// The order's records this group parked, oldest first.
+    pub parked: Vec<Parked>,
+}
+
+/// How many parked records of one order are read per dead-letter topic.
+const PARKED_PER_TOPIC: usize = 100;
+
+/// The steps `order_id` still misses (empty once it is final, or unknown), each with
+/// its group's status and what that group parked of the order. The groups are read
+/// (through `view`) only when the order waits for something.
+pub async fn order_waiting_for(
+    recorder: &Recorder,
+    bus: &dyn EventBus,
+    view: &GroupsView,
+    order_id: &OrderId,
+) -> Result<Vec<Waiting>, ServiceError> {
+    let all = recorder.read_correlated(order_id.as_str()).await?;
+    let facts = OrderFacts {
+        order: all.load::<Order>(&streams::order(order_id)).aggregate,
+        payment: all.load::<Payment>(&streams::payment(order_id)).aggregate,
+        reservation: all
+            .load::<Reservation>(&streams::reservation(order_id))
+            .aggregate,
+        shipment: all.load::<Shipment>(&streams::shipment(order_id)).aggregate,
+    };
+    let emails = all
+        .load::<Notifications>(&streams::notification(order_id))
+        .aggregate;
+    let steps = waiting_for(&facts, &emails);
+    if steps.is_empty() {
+        return Ok(vec![]);
+    }
+    let groups = view.groups(bus).await?;
+    let now = Utc::now();
+    let mut out = Vec::new();
+    for step in steps {
+        let group = responsible(step);
+        out.push(Waiting {
+            step,
+            status: GroupStatus::of(&groups, group.name, now),
+            parked: parked(bus, group, order_id).await?,
+        });
+    }
+    Ok(out)
+}
+
+/// The records of `order_id` that `group` set aside, from its topics' dead-letter
+/// topics.
+async fn parked(
+    bus: &dyn EventBus,
+    group: Group,
+    order_id: &OrderId,
+) -> Result<Vec<Parked>, BusError> {
+    let mut out = Vec::new();
+    for topic in group.topics {
+        let dlq = dead_letter_topic(topic.name());
+        let records = bus
+            .records_of_key(&dlq, order_id.as_str(), PARKED_PER_TOPIC)
+            .await?;
+        for r in records {
+            if r.header(headers::CONSUMER_GROUP) != Some(group.name.as_bytes()) {
+                continue;
+            }
+            let reason = r.header(headers::ERROR).unwrap_or_default();
+            out.push(Parked {
+                topic: dlq.clone(),
+                offset: r.offset,
+                reason: String::from_utf8_lossy(reason).into_owned(),
+            });
+        }
+    }
+    Ok(out)
+}
