@@ -9,7 +9,9 @@
 //! - copies made from another store, or read models ahead of the store, are dropped and
 //!   made again (the relay publishes the store to a new bus; projections and analytics
 //!   start over; analytics' offsets live with its counts in the read models, so it
-//!   moves its group back to them itself, on any bus).
+//!   moves its group back to them itself, on any bus);
+//! - a bus that holds events the store does not (the store restored from an older
+//!   backup) is made again, and so are the read models: analytics counted from it.
 //!
 //! PostgreSQL keeps the store and its read models in one database, so none of this
 //! applies there.
@@ -17,7 +19,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use orderflow_sqlite::lineage;
+use orderflow_core::bus::EventBus;
+use orderflow_sqlite::{SqliteBus, lineage};
 
 use crate::settings::{BusKind, Settings, StoreKind};
 
@@ -108,6 +111,14 @@ async fn check_with(
     for copy in &copies {
         found.push(lineage::derived(&copy.path, copy.tables)?);
     }
+    let published = match &bus_path {
+        Some(path) if path.exists() => SqliteBus::open(path)
+            .context("opening the event bus")?
+            .published_up_to()
+            .await
+            .context("reading how far the event bus goes")?,
+        _ => None,
+    };
     let (store, head) = store_head(&events)
         .with_context(|| format!("reading the event store {}", events.display()))?;
     for (copy, found) in copies.iter().zip(found) {
@@ -137,6 +148,14 @@ async fn check_with(
             continue;
         }
         remove(&copy.path)?;
+    }
+    if let (Some(path), Some(published)) = (&bus_path, published)
+        && published > head
+    {
+        tracing::warn!(file = %path.display(), head, published,
+            "holds events the event store does not (restored from an older backup?): making it again, and the read models with analytics counted from it");
+        remove(path)?;
+        remove(&copies[0].path)?;
     }
     for copy in &copies {
         lineage::stamp(&copy.path, &store)

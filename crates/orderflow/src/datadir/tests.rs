@@ -96,3 +96,33 @@ async fn read_models_ahead_of_the_store_are_made_again() -> TestResult {
     assert_eq!(orders_in_read_models(dir.path())?, 0);
     Ok(())
 }
+
+#[tokio::test]
+async fn a_bus_ahead_of_the_store_is_made_again_with_the_analytics_counted_from_it() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    deployment_at(dir.path(), 3)?;
+    let bus = SqliteBus::open(&dir.path().join("bus.db"))?;
+    bus.publish(vec![orderflow_core::bus::OutgoingRecord {
+        topic: "orders".into(),
+        key: "o-1".into(),
+        value: vec![],
+        headers: vec![("position".into(), b"5".to_vec())],
+        timestamp: chrono::Utc::now(),
+    }])
+    .await?;
+    drop(bus);
+    let (id, _) = lineage::store_identity(&dir.path().join("events.db"))?;
+    lineage::stamp(&dir.path().join("bus.db"), &id)?;
+
+    check(&settings(dir.path())?).await?;
+
+    let records: u64 = SqliteBus::open(&dir.path().join("bus.db"))?
+        .end_offsets("orders")
+        .await?
+        .iter()
+        .map(|(_, end)| end)
+        .sum();
+    assert_eq!(records, 0, "the bus kept events the store does not have");
+    assert_eq!(orders_in_read_models(dir.path())?, 0);
+    Ok(())
+}

@@ -1,6 +1,7 @@
 //! Analytics keeps its bus offsets with its counts in `read.db`, so it is made again
 //! with the read models, and a `read.db` restored from an older copy counts what came
 //! after it: on the embedded bus and on Kafka alike, every order counted exactly once.
+//! A bus ahead of a restored store is made again, with what analytics counted from it.
 
 use std::path::Path;
 
@@ -95,6 +96,21 @@ async fn a_read_db_restored_from_an_older_copy_counts_every_order_once(
     replace_db("read.db", Some(backup.path()), &deployment.data_dir())?;
     let again = deployment.start("run", &[]).await?;
     counts_exactly(&Api::of(&deployment, &again), 4).await
+}
+
+/// The bus and `read.db` kept beside an `events.db` restored from an older copy hold
+/// orders the store no longer has: they are made again, and analytics counts only the
+/// store's orders.
+#[tokio::test]
+async fn an_event_store_restored_from_an_older_copy_is_counted_as_it_is() -> TestResult {
+    let deployment = Deployment::new()?;
+    place_and_count(&deployment, 2, 2).await?;
+    let backup = tempfile::tempdir()?;
+    replace_db("events.db", Some(&deployment.data_dir()), backup.path())?;
+    place_and_count(&deployment, 2, 4).await?;
+    replace_db("events.db", Some(backup.path()), &deployment.data_dir())?;
+    let again = deployment.start("run", &[]).await?;
+    counts_exactly(&Api::of(&deployment, &again), 2).await
 }
 
 #[tokio::test]
