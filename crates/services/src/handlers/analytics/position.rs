@@ -62,6 +62,19 @@ pub async fn align_within(
 ) -> Result<Aligned, ServiceError> {
     let identity = bus.identity().await?;
     let topics = GROUP.topic_names();
+    // Other members sharing the store (PostgreSQL) may move on while this reads: they
+    // commit to the store before the bus, and each only grows, so the group's offsets
+    // read before the store's are never ahead of them unless the store really is
+    // behind, and the store's read before the bus's ends are never past them unless
+    // they belong to another bus.
+    let committed: Partitions = bus
+        .groups()
+        .await?
+        .into_iter()
+        .filter(|g| g.group == GROUP.name)
+        .flat_map(|g| g.partitions)
+        .filter_map(|p| Some(((p.topic, p.partition), p.committed?)))
+        .collect();
     let mut stored = store.offsets().await?;
     let mut ends = Partitions::new();
     for topic in &topics {
@@ -85,14 +98,6 @@ pub async fn align_within(
         stored.next.clear();
     }
     let target = by_partition(&stored.next);
-    let committed: Partitions = bus
-        .groups()
-        .await?
-        .into_iter()
-        .filter(|g| g.group == GROUP.name)
-        .flat_map(|g| g.partitions)
-        .filter_map(|p| Some(((p.topic, p.partition), p.committed?)))
-        .collect();
     let ahead: Vec<_> = committed
         .iter()
         .filter(|(partition, at)| **at > target.get(*partition).copied().unwrap_or(0))

@@ -6,7 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use orderflow_core::bus::{EventBus, Offset, OutgoingRecord, StartFrom, partition_for};
-use orderflow_core::read_model::{AnalyticsRecord, AnalyticsStore};
+use orderflow_core::read_model::{
+    AnalyticsOffsets, AnalyticsRecord, AnalyticsStore, AnalyticsSummary,
+};
+use orderflow_core::store::StoreError;
 use orderflow_sqlite::{SqliteBus, SqliteReadModel};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -179,5 +182,88 @@ async fn a_group_to_move_back_with_a_live_member_is_refused_saying_what_to_do() 
         "{message}"
     );
     assert_eq!(committed(&f.bus).await?, Some(3));
+    Ok(())
+}
+
+/// A store shared with a running member of the group, which handles the next record
+/// (into this store, then commits it on the bus) right after the store's offsets are
+/// read, and stays in the group.
+#[derive(Debug)]
+struct SharedWithARunningMember {
+    store: Arc<SqliteReadModel>,
+    bus: SqliteBus,
+    member: tokio::sync::Mutex<Option<Box<dyn orderflow_core::bus::Subscription>>>,
+}
+
+#[async_trait::async_trait]
+impl AnalyticsStore for SharedWithARunningMember {
+    async fn record(&self, record: AnalyticsRecord) -> Result<bool, StoreError> {
+        self.store.record(record).await
+    }
+
+    async fn offsets(&self) -> Result<AnalyticsOffsets, StoreError> {
+        let read = self.store.offsets().await?;
+        let mut member = self.member.lock().await;
+        if member.is_none() {
+            let unavailable = |e: orderflow_core::bus::BusError| StoreError::Unavailable(e.into());
+            let mut sub = self
+                .bus
+                .subscribe(GROUP.name, &GROUP.topic_names(), StartFrom::Earliest)
+                .await
+                .map_err(unavailable)?;
+            let next = sub
+                .poll(1, Duration::from_secs(5))
+                .await
+                .map_err(unavailable)?;
+            for r in &next {
+                self.store
+                    .record(AnalyticsRecord {
+                        topic: r.topic.clone(),
+                        partition: r.partition,
+                        offset: r.offset,
+                        event_id: Uuid::new_v4(),
+                        changes: vec![],
+                    })
+                    .await?;
+            }
+            sub.commit(&Offset::after(&next))
+                .await
+                .map_err(unavailable)?;
+            *member = Some(sub);
+        }
+        Ok(read)
+    }
+
+    async fn start_on_bus(&self, bus: Option<String>) -> Result<(), StoreError> {
+        self.store.start_on_bus(bus).await
+    }
+
+    async fn summary(&self) -> Result<AnalyticsSummary, StoreError> {
+        self.store.summary().await
+    }
+}
+
+#[tokio::test]
+async fn a_member_moving_on_while_a_process_starts_beside_it_is_not_taken_for_a_store_behind()
+-> TestResult {
+    let f = read_three().await?;
+    stored_up_to(&f, 2).await?;
+    f.bus
+        .publish(vec![OutgoingRecord {
+            topic: "orders".into(),
+            key: "k".into(),
+            value: vec![],
+            headers: vec![],
+            timestamp: chrono::Utc::now(),
+        }])
+        .await?;
+    let shared = SharedWithARunningMember {
+        store: f.store.clone(),
+        bus: f.bus.clone(),
+        member: Default::default(),
+    };
+    let aligned = align_within(&shared, &f.bus, Duration::ZERO, &CancellationToken::new()).await?;
+    assert_eq!(aligned, Aligned::Already);
+    assert_eq!(committed(&f.bus).await?, Some(4), "the member moved on");
     Ok(())
 }
