@@ -177,6 +177,11 @@ pub enum BusError {
     /// group's processes first. `reason` says who holds the group and what to do.
     #[error("{reason}")]
     GroupActive { group: String, reason: String },
+    /// The bus's own storage is damaged (the embedded bus's SQLite file reports it):
+    /// not transient, trying again cannot help. The file is a copy of the event store:
+    /// stop orderflow and delete it, and it is made again at the next start.
+    #[error("the event bus holds corrupt data: {0}")]
+    Corrupt(String),
 }
 
 /// A partitioned, durable log of records, consumed by groups.
@@ -223,6 +228,13 @@ pub trait EventBus: Send + Sync + fmt::Debug {
     /// tells a lost bus by its [`identity`](Self::identity) instead).
     async fn published_up_to(&self) -> Result<Option<u64>, BusError> {
         Ok(None)
+    }
+
+    /// Whether the bus's own storage is sound, for `/health`: [`BusError::Corrupt`]
+    /// once it is known to be damaged (by this check or by any earlier call). A bus
+    /// whose storage lives elsewhere (Kafka's brokers) has nothing to check here.
+    async fn check_integrity(&self) -> Result<(), BusError> {
+        Ok(())
     }
 
     /// Moves a stopped group's committed offsets on `topics` to `to`, so that it

@@ -79,8 +79,26 @@ CREATE TABLE IF NOT EXISTS group_offsets (
 );
 ";
 
-fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> BusError {
-    BusError::Unavailable(Box::new(e))
+/// A failure of the bus's file at `path`: SQLite reporting the file damaged (or not a
+/// database at all) is [`BusError::Corrupt`], naming it; anything else may pass.
+fn classify(path: &Path, e: impl std::error::Error + Send + Sync + 'static) -> BusError {
+    let e: Box<dyn std::error::Error + Send + Sync> = Box::new(e);
+    match e.downcast_ref::<rusqlite::Error>() {
+        Some(sqlite) if db::is_damage(sqlite) => {
+            BusError::Corrupt(format!("{} is damaged ({sqlite})", path.display()))
+        }
+        _ => BusError::Unavailable(e),
+    }
+}
+
+/// [`classify`], remembering damage, so that [`EventBus::check_integrity`] reports it
+/// whichever call met it first.
+fn failed(shared: &Shared, e: impl std::error::Error + Send + Sync + 'static) -> BusError {
+    let e = classify(&shared.path, e);
+    if let BusError::Corrupt(found) = &e {
+        lock(&shared.damaged).get_or_insert_with(|| found.clone());
+    }
+    e
 }
 
 #[derive(Debug)]
@@ -89,6 +107,8 @@ struct Shared {
     partitions: u32,
     retention: Retention,
     lease: MemberLease,
+    /// What SQLite reported when it found the file damaged, once it has.
+    damaged: Mutex<Option<String>>,
     writer: Mutex<Connection>,
     published: Notify,
     /// What this process published last, for subscriptions to read from memory.
@@ -122,20 +142,22 @@ impl SqliteBus {
                 "a topic needs at least one partition".into(),
             ));
         }
-        let conn = open_bus(path).map_err(unavailable)?;
-        conn.execute_batch(SCHEMA).map_err(unavailable)?;
-        conn.execute_batch(members::SCHEMA).map_err(unavailable)?;
+        let failed = |e| classify(path, e);
+        let conn = open_bus(path).map_err(failed)?;
+        conn.execute_batch(SCHEMA).map_err(failed)?;
+        conn.execute_batch(members::SCHEMA).map_err(failed)?;
         conn.execute(
             "INSERT INTO identity (id) SELECT ?1 WHERE NOT EXISTS (SELECT 1 FROM identity)",
             [uuid::Uuid::new_v4().to_string()],
         )
-        .map_err(unavailable)?;
+        .map_err(failed)?;
         Ok(Self {
             shared: Arc::new(Shared {
                 path: path.to_owned(),
                 partitions,
                 retention: Retention::new(retention),
                 lease,
+                damaged: Mutex::default(),
                 writer: Mutex::new(conn),
                 published: Notify::new(),
                 tail: Mutex::default(),
@@ -206,11 +228,11 @@ async fn on_writer<T: Send + 'static>(
     shared: &Arc<Shared>,
     f: impl FnOnce(&mut Connection, &Shared) -> rusqlite::Result<T> + Send + 'static,
 ) -> Result<T, BusError> {
-    let shared = shared.clone();
-    tokio::task::spawn_blocking(move || f(&mut lock(&shared.writer), &shared))
+    let on = shared.clone();
+    tokio::task::spawn_blocking(move || f(&mut lock(&on.writer), &on))
         .await
-        .map_err(unavailable)?
-        .map_err(unavailable)
+        .map_err(|e| failed(shared, e))?
+        .map_err(|e| failed(shared, e))
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -319,10 +341,10 @@ impl EventBus for SqliteBus {
         key: &str,
         max: usize,
     ) -> Result<Vec<Record>, BusError> {
-        let (shared, topic, key) = (self.shared.clone(), topic.to_owned(), key.to_owned());
+        let (on, topic, key) = (self.shared.clone(), topic.to_owned(), key.to_owned());
         tokio::task::spawn_blocking(move || -> rusqlite::Result<Vec<Record>> {
-            let conn = db::open(&shared.path)?;
-            let partition = partition_for(key.as_bytes(), shared.partitions);
+            let conn = db::open(&on.path)?;
+            let partition = partition_for(key.as_bytes(), on.partitions);
             conn.prepare(
                 "SELECT topic, partition, offset, key, value, headers, timestamp FROM records \
                  WHERE topic = ?1 AND partition = ?2 AND key = ?3 ORDER BY offset LIMIT ?4",
@@ -341,19 +363,38 @@ impl EventBus for SqliteBus {
             .collect()
         })
         .await
-        .map_err(unavailable)?
-        .map_err(unavailable)
+        .map_err(|e| failed(&self.shared, e))?
+        .map_err(|e| failed(&self.shared, e))
     }
 
     async fn groups(&self) -> Result<Vec<GroupLag>, BusError> {
         let shared = self.shared.clone();
+        let on = shared.clone();
         tokio::task::spawn_blocking(move || -> rusqlite::Result<Vec<GroupLag>> {
-            let conn = db::open(&shared.path)?;
-            group_lags(&conn, shared.partitions, shared.lease)
+            let conn = db::open(&on.path)?;
+            group_lags(&conn, on.partitions, on.lease)
         })
         .await
-        .map_err(unavailable)?
-        .map_err(unavailable)
+        .map_err(|e| failed(&shared, e))?
+        .map_err(|e| failed(&shared, e))
+    }
+
+    /// Damage met by any earlier call; otherwise a fresh connection reads the file's
+    /// header, its schema and the bus's identity (a read that no cached page answers).
+    async fn check_integrity(&self) -> Result<(), BusError> {
+        if let Some(found) = lock(&self.shared.damaged).clone() {
+            return Err(BusError::Corrupt(found));
+        }
+        let shared = self.shared.clone();
+        let on = shared.clone();
+        tokio::task::spawn_blocking(move || -> rusqlite::Result<()> {
+            let conn = db::open(&on.path)?;
+            conn.query_row("SELECT id FROM identity", [], |r| r.get::<_, String>(0))
+                .map(drop)
+        })
+        .await
+        .map_err(|e| failed(&shared, e))?
+        .map_err(|e| failed(&shared, e))
     }
 }
 

@@ -10,7 +10,7 @@ use chrono::Utc;
 use orderflow_core::bus::BusError;
 use rusqlite::{OptionalExtension, params};
 
-use super::{Shared, SqliteBus, lock, on_writer, unavailable};
+use super::{Shared, SqliteBus, failed, lock, on_writer};
 use crate::db::{self, micros};
 
 /// How often publishing also deletes records past retention.
@@ -106,8 +106,8 @@ impl SqliteBus {
                 .collect::<rusqlite::Result<Vec<_>>>()
         })
         .await
-        .map_err(unavailable)?
-        .map_err(unavailable)?;
+        .map_err(|e| failed(&self.shared, e))?
+        .map_err(|e| failed(&self.shared, e))?;
         #[cfg(test)]
         drop(self.shared.retention.hold.lock().await);
         let mut deleted = 0;

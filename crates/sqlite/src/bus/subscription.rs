@@ -14,7 +14,7 @@ use rusqlite::{Connection, params};
 use super::durability::open_bus;
 use super::members::{self, Membership};
 use super::offsets::{Positions, SAVE_OFFSET_SQL, add_group_topic, start_positions};
-use super::{Shared, headers, lock, on_writer, unavailable};
+use super::{Shared, failed, headers, lock, on_writer};
 use crate::db::from_micros;
 
 /// One member's subscription; it holds all partitions of its topics.
@@ -80,8 +80,8 @@ impl SqliteSubscription {
             }
         })
         .await
-        .map_err(unavailable)?
-        .map_err(unavailable)??;
+        .map_err(|e| failed(shared, e))?
+        .map_err(|e| failed(shared, e))??;
         membership.keep_alive();
         Ok(Self {
             shared: shared.clone(),
@@ -161,8 +161,8 @@ impl SqliteSubscription {
             Ok((rows, read_to))
         })
         .await
-        .map_err(unavailable)?
-        .map_err(unavailable)
+        .map_err(|e| failed(&self.shared, e))?
+        .map_err(|e| failed(&self.shared, e))
     }
 }
 
