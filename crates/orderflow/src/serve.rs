@@ -32,7 +32,8 @@ pub async fn serve(services: &[Service], settings: Settings) -> anyhow::Result<(
     if let Some(path) = &settings.ready_file {
         ready::write(path, &ready::Ready::now(started.http))?;
     }
-    let outcome = run_until_stopped(&mut tasks, signal, &shutdown, &settings).await;
+    let api_tells = services.contains(&Service::Api);
+    let outcome = run_until_stopped(&mut tasks, signal, &shutdown, &settings, api_tells).await;
     if let Some(path) = &settings.ready_file {
         ready::remove(path)?;
     }
@@ -85,13 +86,24 @@ fn running_line(services: &[Service], settings: &Settings) -> anyhow::Result<Str
     ))
 }
 
+/// Whether a service stopped because storage is damaged (the store, the read models or
+/// the bus): trying again cannot help, a person has to restore or delete the file.
+fn on_damage(failure: &anyhow::Error) -> bool {
+    failure
+        .downcast_ref::<orderflow_services::context::ServiceError>()
+        .is_some_and(|e| e.is_fatal())
+}
+
 /// Runs the services until one fails or a signal comes, then stops them all within the
-/// shutdown grace; the first failure is the outcome.
+/// shutdown grace; the first failure is the outcome. A service that stops on damaged
+/// storage does not stop the rest when `api_tells`: the API stays up so that `/health`
+/// answers 503 naming the file and what to do, until the process is stopped.
 async fn run_until_stopped(
     tasks: &mut JoinSet<anyhow::Result<()>>,
     signal: impl Future<Output = ()>,
     shutdown: &CancellationToken,
     settings: &Settings,
+    api_tells: bool,
 ) -> anyhow::Result<()> {
     tokio::pin!(signal);
     let mut failure = None;
@@ -123,6 +135,11 @@ async fn run_until_stopped(
             joined = tasks.join_next() => match joined {
                 None => break,
                 Some(Ok(Ok(()))) => {}
+                Some(Ok(Err(e))) if api_tells && on_damage(&e) && !shutdown.is_cancelled() => {
+                    tracing::error!(error = %e, "a service stopped on damaged storage; \
+                        the API stays up, and /health says what to do, until orderflow is stopped");
+                    failure.get_or_insert(e);
+                }
                 Some(Ok(Err(e))) => {
                     failure.get_or_insert(e);
                     shutdown.cancel();

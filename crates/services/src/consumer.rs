@@ -191,6 +191,13 @@ pub async fn run_with(
                     Ok(r) => r,
                     Err(e) => {
                         consumer.queues.release(room);
+                        let e = ServiceError::from(e);
+                        if e.is_fatal() {
+                            tracing::error!(group, error = %e, "the bus is damaged; stopping the consumer");
+                            lock(&consumer.fatal).get_or_insert(e);
+                            stop.cancel();
+                            break;
+                        }
                         tracing::warn!(group, error = %e, "poll failed; retrying");
                         tokio::time::sleep(Duration::from_millis(200)).await;
                         continue;

@@ -56,10 +56,14 @@ impl ServiceError {
         }
     }
 
-    /// Whether going on makes no sense: storage that is damaged. A consumer stops (and
-    /// with it the process) rather than retry or set aside every record after it.
+    /// Whether going on makes no sense: storage that is damaged (the event store, the
+    /// read models or the bus). A consumer or the relay stops rather than retry or set
+    /// aside every record after it.
     pub fn is_fatal(&self) -> bool {
-        matches!(self, ServiceError::Store(StoreError::Corrupt(_)))
+        matches!(
+            self,
+            ServiceError::Store(StoreError::Corrupt(_)) | ServiceError::Bus(BusError::Corrupt(_))
+        )
     }
 }
 

@@ -79,12 +79,15 @@ pub struct AppState {
     pub locations: Locations,
 }
 
-/// Where the event store and the read models live, as an operator finds them (a file,
-/// or a database), so that `/health` can say which one to restore or make again.
+/// Where the event store, the read models and the bus live, as an operator finds them
+/// (a file, or a database), so that `/health` can say which one to restore or make
+/// again.
 #[derive(Debug, Clone)]
 pub struct Locations {
     pub event_store: String,
     pub read_models: String,
+    /// The embedded bus's file (a bus elsewhere, Kafka, has no storage here to damage).
+    pub bus: String,
 }
 
 impl Default for Locations {
@@ -92,6 +95,7 @@ impl Default for Locations {
         Self {
             event_store: "the event store's database".into(),
             read_models: "the read models' tables".into(),
+            bus: "the event bus's file".into(),
         }
     }
 }

@@ -29,18 +29,23 @@ use tokio_util::sync::CancellationToken;
 use super::Adapters;
 use super::access::{announce_access, limits};
 use crate::service::Service;
-use crate::settings::{MailArgs, PaymentArgs, Settings, StoreKind};
+use crate::settings::{BusKind, MailArgs, PaymentArgs, Settings, StoreKind};
 
 /// How `/health` names the storage when it is damaged: the files on the embedded
 /// defaults; on PostgreSQL, the database (its URL may carry a password).
 fn locations(settings: &Settings) -> anyhow::Result<http::Locations> {
-    Ok(match settings.store_kind()? {
+    let mut locations = match settings.store_kind()? {
         StoreKind::Sqlite(path) => http::Locations {
             event_store: path.display().to_string(),
             read_models: settings.dir().join("read.db").display().to_string(),
+            ..Default::default()
         },
         StoreKind::Postgres(_) => http::Locations::default(),
-    })
+    };
+    if let BusKind::Sqlite(path) = settings.bus_kind()? {
+        locations.bus = path.display().to_string();
+    }
+    Ok(locations)
 }
 
 fn mailer(data_dir: &Path, settings: &MailArgs) -> anyhow::Result<Arc<dyn Mailer>> {

@@ -91,20 +91,23 @@ impl Spawn {
         let registry = Arc::new(Registry::default());
         let codec = Arc::new(EventCodec::new(registry.clone()).await?);
         let read_model = Arc::new(SqliteReadModel::open(&dir.path().join("read.db"))?);
-        let locations = match self.store {
+        let bus_file = dir.path().join("bus.db");
+        let mut locations = match self.store {
             Some(_) => Locations {
                 event_store: STORE_FILE.into(),
                 read_models: READ_MODELS_FILE.into(),
+                ..Locations::default()
             },
             None => Locations::default(),
         };
+        locations.bus = bus_file.display().to_string();
         let store = self.store.unwrap_or_else(|| sqlite.clone());
         let state = AppState {
             recorder: Recorder::new(store, codec),
             registry: self.registry.then_some(registry),
             read_model: read_model.clone(),
             analytics: read_model.clone(),
-            bus: Arc::new(SqliteBus::open(&dir.path().join("bus.db"))?),
+            bus: Arc::new(SqliteBus::open(&bus_file)?),
             checkpoints: sqlite.clone(),
             groups: Default::default(),
             limits: self.limits.unwrap_or(Limits::DEFAULT),

@@ -1,9 +1,11 @@
-//! `GET /health`: `200` when the event store and the read models answer; `503` saying
-//! which is unavailable, or which is damaged and what to do about it.
+//! `GET /health`: `200` when the event store and the read models answer and the bus's
+//! own storage is sound; `503` saying which is unavailable, or which is damaged and
+//! what to do about it.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use orderflow_core::bus::BusError;
 use orderflow_core::store::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -39,7 +41,8 @@ fn unhealthy(status: &'static str, reason: String) -> (StatusCode, Json<Health>)
     )
 }
 
-/// `GET /health`: 200 when the event store and the read models answer.
+/// `GET /health`: 200 when the event store and the read models answer and the bus's
+/// own storage is sound.
 #[utoipa::path(
     get,
     path = "/health",
@@ -48,7 +51,8 @@ fn unhealthy(status: &'static str, reason: String) -> (StatusCode, Json<Health>)
     description = "Open to everyone, also when the API has tokens.",
     security(()),
     responses(
-        (status = 200, description = "The event store and the read models answer.",
+        (status = 200, description = "The event store and the read models answer, and \
+            the bus's own storage is sound.",
             body = Health),
         (status = 503, description = "One is unavailable, or damaged (the reason says what \
             to do).", body = Health),
@@ -77,12 +81,27 @@ pub async fn health(State(app): State<AppState>) -> (StatusCode, Json<Health>) {
                  event store at the next start",
                 places.read_models
             );
+            return unhealthy("damaged", reason);
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "health check failed");
+            return unhealthy("unavailable", "read models unavailable".into());
+        }
+        Ok(_) => {}
+    }
+    match app.bus.check_integrity().await {
+        Err(e @ BusError::Corrupt(_)) => {
+            let reason = format!(
+                "{e}; stop orderflow and delete {} with its -wal and -shm files: the bus is \
+                 made again from the event store at the next start",
+                places.bus
+            );
             unhealthy("damaged", reason)
         }
         Err(e) => {
             tracing::warn!(error = %e, "health check failed");
-            unhealthy("unavailable", "read models unavailable".into())
+            unhealthy("unavailable", "event bus unavailable".into())
         }
-        Ok(_) => (StatusCode::OK, Json(Health::Ok { status: "ok", head })),
+        Ok(()) => (StatusCode::OK, Json(Health::Ok { status: "ok", head })),
     }
 }

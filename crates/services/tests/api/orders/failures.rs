@@ -101,3 +101,28 @@ async fn health_is_503_and_says_what_is_damaged_and_what_to_do() -> TestResult {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn health_is_503_and_names_a_damaged_bus_file_and_what_to_do() -> TestResult {
+    let app = spawn_app().await?;
+    let bus = app.data_dir().join("bus.db");
+    // Everything in the main file, whose header is then overwritten.
+    rusqlite::Connection::open(&bus)?.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+    let mut bytes = std::fs::read(&bus)?;
+    bytes[..100].fill(0xA5);
+    std::fs::write(&bus, bytes)?;
+
+    let request = Request::builder()
+        .method(Method::GET)
+        .uri("/health")
+        .body(Body::empty())?;
+    let response = app.raw(request).await?;
+    assert_eq!(response.0, 503, "{:?}", response.1);
+    assert_eq!(response.1["status"], "damaged");
+    let reason = response.1["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains(&format!("delete {}", bus.display())),
+        "{reason}"
+    );
+    Ok(())
+}
