@@ -8,6 +8,7 @@ mod analytics;
 mod api;
 mod chaos;
 mod cli;
+mod damage;
 mod datadir;
 mod failures;
 mod flow;
