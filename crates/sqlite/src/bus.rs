@@ -7,7 +7,8 @@
 //! same process and re-checks the file briefly otherwise. A group has one member at a
 //! time, which holds the group's lease in the file (see [`members`]): the log has no
 //! rebalancing, so a second member and a reset of a running group are refused. Records
-//! past retention are deleted in the background (see [`retention`]).
+//! past retention are deleted in the background (see [`retention`]). A damaged file is
+//! reported as such, never as a bus unavailable for a while (see [`damage`]).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -24,6 +25,7 @@ use tokio::sync::Notify;
 
 use crate::db::{self, from_micros, micros};
 
+mod damage;
 mod durability;
 mod headers;
 mod members;
@@ -32,6 +34,7 @@ mod retention;
 mod subscription;
 mod tail;
 
+use damage::{classify, failed};
 use durability::{flush_in, open_bus};
 pub use members::GroupMember;
 use members::MemberLease;
@@ -78,28 +81,6 @@ CREATE TABLE IF NOT EXISTS group_offsets (
     PRIMARY KEY (group_id, topic, partition)
 );
 ";
-
-/// A failure of the bus's file at `path`: SQLite reporting the file damaged (or not a
-/// database at all) is [`BusError::Corrupt`], naming it; anything else may pass.
-fn classify(path: &Path, e: impl std::error::Error + Send + Sync + 'static) -> BusError {
-    let e: Box<dyn std::error::Error + Send + Sync> = Box::new(e);
-    match e.downcast_ref::<rusqlite::Error>() {
-        Some(sqlite) if db::is_damage(sqlite) => {
-            BusError::Corrupt(format!("{} is damaged ({sqlite})", path.display()))
-        }
-        _ => BusError::Unavailable(e),
-    }
-}
-
-/// [`classify`], remembering damage, so that [`EventBus::check_integrity`] reports it
-/// whichever call met it first.
-fn failed(shared: &Shared, e: impl std::error::Error + Send + Sync + 'static) -> BusError {
-    let e = classify(&shared.path, e);
-    if let BusError::Corrupt(found) = &e {
-        lock(&shared.damaged).get_or_insert_with(|| found.clone());
-    }
-    e
-}
 
 #[derive(Debug)]
 struct Shared {

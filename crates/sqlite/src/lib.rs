@@ -8,7 +8,8 @@
 //!
 //! - `bus.rs`: the event bus: the partitioned log, publishing, offsets; `bus/` holds its
 //!   parts (`subscription.rs`, `retention.rs`, `members.rs` for a group's one member,
-//!   `offsets.rs`, the in-memory `tail.rs`, `headers.rs`, `durability.rs`).
+//!   `offsets.rs`, the in-memory `tail.rs`, `headers.rs`, `durability.rs`, and
+//!   `damage.rs`: a damaged file is `BusError::Corrupt`, not `Unavailable`).
 //! - `db.rs`: opening connections (WAL, synchronous, busy timeout) and the read pool.
 //! - `ledger.rs`: the simulated payment provider and its ledger.
 //! - `lineage.rs`: which event store a data dir's derived files were made from.
