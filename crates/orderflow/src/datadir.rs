@@ -103,10 +103,15 @@ async fn check_with(
             tables: BUS_TABLES,
         });
     }
+    // Before the checks open it: opening a 0-byte file makes it a database.
+    let store_is = match std::fs::metadata(&events) {
+        Err(_) => "missing",
+        Ok(m) if m.len() == 0 => "empty (0 bytes)",
+        Ok(_) => "empty",
+    };
     for path in std::iter::once(&events).chain(copies.iter().map(|c| &c.path)) {
         integrity(path)?;
     }
-    let store_was_there = std::fs::metadata(&events).is_ok_and(|m| m.len() > 0);
     let mut found = Vec::with_capacity(copies.len());
     for copy in &copies {
         found.push(lineage::derived(&copy.path, copy.tables)?);
@@ -133,7 +138,7 @@ async fn check_with(
                      with --discard-derived-data to delete the bus and read models and make \
                      them again from this store (what they held is then lost)",
                     events.display(),
-                    if store_was_there { "empty" } else { "missing" },
+                    store_is,
                     copy.path.display(),
                     copy.what,
                     events.display()

@@ -126,3 +126,54 @@ async fn a_bus_ahead_of_the_store_is_made_again_with_the_analytics_counted_from_
     assert_eq!(orders_in_read_models(dir.path())?, 0);
     Ok(())
 }
+
+/// Replaces the event store with another one (another identity) at the same head.
+fn another_store_at(dir: &Path, head: u64) -> TestResult {
+    std::fs::remove_file(dir.join("events.db"))?;
+    let store = Connection::open(dir.join("events.db"))?;
+    store.execute_batch("CREATE TABLE events (position INTEGER PRIMARY KEY)")?;
+    for position in 1..=head {
+        store.execute("INSERT INTO events VALUES (?1)", [position])?;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn read_models_made_from_another_store_are_made_again() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    deployment_at(dir.path(), 5)?;
+    // Neither behind nor ahead: only the store they were made from tells them apart.
+    another_store_at(dir.path(), 5)?;
+
+    check(&settings(dir.path())?).await?;
+
+    assert_eq!(orders_in_read_models(dir.path())?, 0);
+    let (store, _) = lineage::store_identity(&dir.path().join("events.db"))?;
+    let stamp = lineage::derived(&dir.path().join("read.db"), READ_TABLES)?;
+    assert_eq!(stamp.and_then(|d| d.store), Some(store), "not stamped anew");
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_empty_event_store_beside_read_models_is_refused_like_a_missing_one() -> TestResult {
+    for (lost, said) in [("missing", "is missing"), ("0 bytes", "is empty (0 bytes)")] {
+        let dir = tempfile::tempdir()?;
+        deployment_at(dir.path(), 3)?;
+        let events = dir.path().join("events.db");
+        std::fs::remove_file(&events)?;
+        if lost == "0 bytes" {
+            std::fs::File::create(&events)?;
+        }
+
+        let refused = check(&settings(dir.path())?).await;
+
+        let message = format!("{:#}", refused.err().ok_or(format!("{lost}: accepted"))?);
+        assert!(
+            message.contains(&format!("{} {said}", events.display()))
+                && message.contains("--discard-derived-data"),
+            "{lost}: {message}"
+        );
+        assert_eq!(orders_in_read_models(dir.path())?, 1, "{lost}: discarded");
+    }
+    Ok(())
+}

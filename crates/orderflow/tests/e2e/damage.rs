@@ -1,5 +1,6 @@
 //! Damaged files: refused at start, naming the file and the way out; met while running,
-//! `/health` names the file and what to do, and nothing retries it forever.
+//! `/health` names the file and what to do, and nothing retries it forever. An event
+//! store emptied to 0 bytes is refused as a missing one is.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -245,5 +246,23 @@ async fn a_bus_damaged_while_running_turns_health_to_503_naming_it_and_nothing_r
     let again = deployment.start("run", &[]).await?;
     let api = Api::of(&deployment, &again);
     api.wait_status(&during, "SHIPPED").await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_event_store_emptied_to_0_bytes_beside_its_copies_is_refused_like_a_missing_one()
+-> TestResult {
+    let deployment = Deployment::new()?;
+    shipped_one_and_stopped(&deployment).await?;
+    let events = deployment.data_dir().join("events.db");
+    delete_db(&events)?;
+    std::fs::File::create(&events)?;
+
+    let said = refused_at_start(&deployment).await?;
+    assert!(
+        said.contains(&format!("{} is empty (0 bytes)", events.display()))
+            && said.contains("--discard-derived-data"),
+        "{said}"
+    );
     Ok(())
 }
