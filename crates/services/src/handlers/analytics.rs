@@ -16,7 +16,7 @@ use orderflow_domain::Event;
 use orderflow_domain::order::OrderStatus;
 
 use super::stable_id;
-use crate::consumer::{Delivery, Group, Handler};
+use crate::consumer::{Delivery, Group, Handler, Parked};
 use crate::context::ServiceError;
 use orderflow_domain::Topic;
 
@@ -69,7 +69,23 @@ impl Handler for AnalyticsService {
     }
 
     async fn handle(&self, event: &Event, delivery: &Delivery) -> Result<(), ServiceError> {
-        let changes = changes(event, delivery);
+        self.record(event, delivery, changes(event, delivery)).await
+    }
+
+    /// A record set aside counts nothing, and its partition's offset moves past it as
+    /// the group's does: a store left before it would look behind its group at start.
+    async fn parked(&self, parked: &Parked<'_>) -> Result<(), ServiceError> {
+        self.record(parked.event, parked.delivery, vec![]).await
+    }
+}
+
+impl AnalyticsService {
+    async fn record(
+        &self,
+        event: &Event,
+        delivery: &Delivery,
+        changes: Vec<AnalyticsChange>,
+    ) -> Result<(), ServiceError> {
         // Records from outside the relay may lack an event id: derive one from content.
         let event_id = delivery
             .event_id

@@ -170,3 +170,24 @@ async fn a_handled_record_moves_its_partitions_stored_offset_and_one_below_it_is
     assert_eq!(summary.revenue_cents_by_day.get("2024-03-02"), Some(&3998));
     Ok(())
 }
+
+#[tokio::test]
+async fn a_record_set_aside_moves_its_partitions_stored_offset_and_counts_nothing() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let store = Arc::new(SqliteReadModel::open(&dir.path().join("read.db"))?);
+    let analytics = AnalyticsService {
+        store: store.clone(),
+    };
+    let delivery = delivery_at(7)?;
+    let parked = Parked {
+        event: &sample_created(),
+        delivery: &delivery,
+        reason: "cannot be counted",
+    };
+    analytics.parked(&parked).await?;
+    let offsets = store.offsets().await?.next;
+    assert_eq!(offsets.len(), 1);
+    assert_eq!(offsets[0].offset, 8, "{offsets:?}");
+    assert_eq!(store.summary().await?, Default::default());
+    Ok(())
+}
