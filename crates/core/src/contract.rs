@@ -115,6 +115,7 @@ macro_rules! read_model_contract {
             a_batch_stores_its_summaries_and_its_position_together,
             a_later_batch_overwrites_a_summary,
             a_customers_orders_are_listed_newest_first,
+            open_orders_are_listed_oldest_first_up_to_the_limit,
             an_analytics_event_recorded_twice_counts_once,
             a_record_commits_its_partitions_next_offset_with_its_counts,
             a_record_below_its_partitions_offset_is_skipped,

@@ -69,6 +69,8 @@ pub trait ReadModel: Send + Sync + fmt::Debug {
     /// The summaries of these orders that exist, in any order.
     async fn orders(&self, order_ids: &[String]) -> Result<Vec<OrderSummary>, StoreError>;
     async fn customer_orders(&self, customer_id: &str) -> Result<Vec<OrderSummary>, StoreError>;
+    /// Orders not yet shipped or cancelled, oldest first (by creation), at most `limit`.
+    async fn open_orders(&self, limit: usize) -> Result<Vec<OrderSummary>, StoreError>;
     async fn stock(&self, sku: &str) -> Result<Option<StockSummary>, StoreError>;
     /// The summaries of these SKUs that exist, in any order.
     async fn stocks(&self, skus: &[String]) -> Result<Vec<StockSummary>, StoreError>;

@@ -158,6 +158,17 @@ impl ReadModel for PgReadModel {
         rows.iter().map(row_to_order).collect()
     }
 
+    async fn open_orders(&self, limit: usize) -> Result<Vec<OrderSummary>, StoreError> {
+        let rows = sqlx::query(select_orders!(
+            "WHERE status NOT IN ('SHIPPED', 'CANCELLED') ORDER BY created_at, order_id LIMIT $1"
+        ))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        rows.iter().map(row_to_order).collect()
+    }
+
     async fn stock(&self, sku: &str) -> Result<Option<StockSummary>, StoreError> {
         Ok(self.stocks(&[sku.to_owned()]).await?.pop())
     }

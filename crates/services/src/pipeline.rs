@@ -1,16 +1,18 @@
 //! What the pipeline is doing, for operators: which consumer group is responsible for
 //! each step an order can wait for, how those groups stand (members, lag, records
-//! parked), and why one order is waiting (`waiting_for`).
+//! parked), why one order is waiting (`order_waiting_for`), and how many orders wait at
+//! each stage (`pipeline/stages.rs`).
 //!
 //! Reading the groups can cost the bus some work (on Kafka: a group listing, offsets,
 //! and a record per lagging partition), so [`GroupsView`] keeps the last answer for
 //! [`GroupsView::FRESH`] and asks again only after that.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use orderflow_core::bus::{BusError, EventBus, GroupLag, dead_letter_topic};
+use orderflow_core::bus::{BusError, EventBus, GroupLag, GroupMember, dead_letter_topic};
 use orderflow_domain::inventory::Reservation;
 use orderflow_domain::notification::Notifications;
 use orderflow_domain::order::Order;
@@ -23,6 +25,10 @@ use orderflow_domain::{OrderId, streams};
 use crate::consumer::{Group, headers};
 use crate::context::{Recorder, ServiceError};
 use crate::handlers;
+
+mod stages;
+
+pub use stages::{EXAMINED, RECENT, Stage, Stages, stages};
 
 /// The consumer group that takes an order past `step`.
 pub fn responsible(step: Step) -> Group {
@@ -93,6 +99,52 @@ impl GroupStatus {
     }
 }
 
+/// A consumer group in one line: its members, lag, and the records parked on the
+/// dead-letter topics of its topics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupSummary {
+    pub group: String,
+    pub members: Vec<GroupMember>,
+    pub lag: u64,
+    pub lag_seconds: f64,
+    /// Records on the dead-letter topics of the topics it reads (set aside by any
+    /// group reading them), as far as retention keeps them.
+    pub parked: u64,
+}
+
+/// One [`GroupSummary`] per group of `groups`.
+pub async fn group_summaries(
+    bus: &dyn EventBus,
+    groups: &[GroupLag],
+    now: DateTime<Utc>,
+) -> Result<Vec<GroupSummary>, BusError> {
+    let topics: BTreeSet<&str> = groups
+        .iter()
+        .flat_map(|g| g.partitions.iter().map(|p| p.topic.as_str()))
+        .collect();
+    let mut parked: BTreeMap<&str, u64> = BTreeMap::new();
+    for topic in topics {
+        let ends = bus.end_offsets(&dead_letter_topic(topic)).await?;
+        parked.insert(topic, ends.iter().map(|(_, end)| end).sum());
+    }
+    Ok(groups
+        .iter()
+        .map(|g| {
+            let read: BTreeSet<&str> = g.partitions.iter().map(|p| p.topic.as_str()).collect();
+            GroupSummary {
+                group: g.group.clone(),
+                members: g.members.clone(),
+                lag: g.total_lag(),
+                lag_seconds: g.lag_seconds(now),
+                parked: read
+                    .iter()
+                    .map(|t| parked.get(t).copied().unwrap_or(0))
+                    .sum(),
+            }
+        })
+        .collect())
+}
+
 /// A record of an order that a group set aside on a dead-letter topic.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Parked {
@@ -124,19 +176,7 @@ pub async fn order_waiting_for(
     view: &GroupsView,
     order_id: &OrderId,
 ) -> Result<Vec<Waiting>, ServiceError> {
-    let all = recorder.read_correlated(order_id.as_str()).await?;
-    let facts = OrderFacts {
-        order: all.load::<Order>(&streams::order(order_id)).aggregate,
-        payment: all.load::<Payment>(&streams::payment(order_id)).aggregate,
-        reservation: all
-            .load::<Reservation>(&streams::reservation(order_id))
-            .aggregate,
-        shipment: all.load::<Shipment>(&streams::shipment(order_id)).aggregate,
-    };
-    let emails = all
-        .load::<Notifications>(&streams::notification(order_id))
-        .aggregate;
-    let steps = waiting_for(&facts, &emails);
+    let (steps, _) = order_steps(recorder, order_id).await?;
     if steps.is_empty() {
         return Ok(vec![]);
     }
@@ -152,6 +192,28 @@ pub async fn order_waiting_for(
         });
     }
     Ok(out)
+}
+
+/// The steps `order_id` still misses, and when its first event was recorded (none
+/// before the order exists), from its events in the store.
+pub async fn order_steps(
+    recorder: &Recorder,
+    order_id: &OrderId,
+) -> Result<(Vec<Step>, Option<DateTime<Utc>>), ServiceError> {
+    let all = recorder.read_correlated(order_id.as_str()).await?;
+    let facts = OrderFacts {
+        order: all.load::<Order>(&streams::order(order_id)).aggregate,
+        payment: all.load::<Payment>(&streams::payment(order_id)).aggregate,
+        reservation: all
+            .load::<Reservation>(&streams::reservation(order_id))
+            .aggregate,
+        shipment: all.load::<Shipment>(&streams::shipment(order_id)).aggregate,
+    };
+    let emails = all
+        .load::<Notifications>(&streams::notification(order_id))
+        .aggregate;
+    let first = all.events().first().map(|e| e.0.recorded_at);
+    Ok((waiting_for(&facts, &emails), first))
 }
 
 /// The records of `order_id` that `group` set aside, from its topics' dead-letter

@@ -274,6 +274,22 @@ impl ReadModel for SqliteReadModel {
             .await?)
     }
 
+    async fn open_orders(&self, limit: usize) -> Result<Vec<OrderSummary>, StoreError> {
+        Ok(self
+            .reads
+            .with(move |conn| -> Result<Vec<OrderSummary>, Error> {
+                let sql = format!(
+                    "SELECT {ORDER_COLUMNS} FROM order_views \
+                     WHERE status NOT IN ('SHIPPED', 'CANCELLED') \
+                     ORDER BY created_at, order_id LIMIT ?1"
+                );
+                let mut stmt = conn.prepare_cached(&sql)?;
+                let rows = stmt.query_map([limit as i64], row_to_order)?;
+                rows.map(|r| with_items(r?)).collect()
+            })
+            .await?)
+    }
+
     async fn stock(&self, sku: &str) -> Result<Option<StockSummary>, StoreError> {
         Ok(self.stocks(&[sku.to_owned()]).await?.pop())
     }

@@ -123,6 +123,33 @@ pub async fn a_customers_orders_are_listed_newest_first<M: ReadModel + Analytics
     assert_eq!(ids, ["new", "old"]);
 }
 
+pub async fn open_orders_are_listed_oldest_first_up_to_the_limit<M: ReadModel + AnalyticsStore>(
+    model: Arc<M>,
+) {
+    model
+        .apply(ReadModelBatch {
+            orders: vec![
+                order("shipped", "c-1", 500, "SHIPPED"),
+                order("newer", "c-1", 3_000, "CONFIRMED"),
+                order("older", "c-2", 1_000, "PENDING"),
+                order("cancelled", "c-2", 1_500, "CANCELLED"),
+                order("newest", "c-3", 4_000, "PENDING"),
+            ],
+            stock: vec![],
+            position: 5,
+        })
+        .await
+        .unwrap();
+    let ids = |orders: Vec<OrderSummary>| -> Vec<String> {
+        orders.into_iter().map(|o| o.order_id).collect()
+    };
+    assert_eq!(
+        ids(model.open_orders(10).await.unwrap()),
+        ["older", "newer", "newest"]
+    );
+    assert_eq!(ids(model.open_orders(2).await.unwrap()), ["older", "newer"]);
+}
+
 /// The record at `offset` of `orders`/`partition` carrying event `id`.
 fn at(partition: u32, offset: u64, id: Uuid, changes: Vec<AnalyticsChange>) -> AnalyticsRecord {
     AnalyticsRecord {

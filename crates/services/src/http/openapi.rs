@@ -67,6 +67,7 @@ pub fn document(with_registry: bool) -> Document {
         inventory::get_stock,
         inventory::set_stock,
         operations::consumers::consumers,
+        operations::pipeline::pipeline,
         operations::health::health,
         analytics::analytics,
         openapi,

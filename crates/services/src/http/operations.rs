@@ -4,16 +4,19 @@
 //! - `operations/health.rs`: `GET /health`, for probes.
 //! - `operations/consumers.rs`: `GET /consumers`, consumer groups, dead letters and the
 //!   event store's readers, with their lag.
+//! - `operations/pipeline.rs`: `GET /pipeline`, orders per stage and groups at a glance.
 
 use super::AppState;
 use super::routes::Routes;
 
 pub mod consumers;
 pub mod health;
+pub mod pipeline;
 
 /// The routes of operations.
 pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
     routes
         .get("/consumers", consumers::consumers)
         .get("/health", health::health)
+        .get("/pipeline", pipeline::pipeline)
 }

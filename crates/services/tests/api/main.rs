@@ -8,9 +8,11 @@
 //!   shapes, and the compatibility cases of Avro's and Confluent's test suites.
 //! - `access`: who may call what, and no request a page could send cross-site.
 //! - `openapi`: the OpenAPI document against the router itself.
+//! - `pipeline`: `GET /pipeline`, the orders waiting at each stage and the groups.
 
 mod access;
 mod openapi;
 mod orders;
+mod pipeline;
 mod registry;
 mod support;

@@ -180,6 +180,10 @@ async fn each_documented_answer_has_the_members_the_api_sends() -> TestResult {
     check(&doc, "Consumers", &consumers);
     check(&doc, "StoreReader", &consumers["storeReaders"][0]);
     check(&doc, "DeadLetters", &consumers["deadLetters"][0]);
+    let pipeline = app.get("/pipeline").await?.body;
+    check(&doc, "Pipeline", &pipeline);
+    check(&doc, "StageBody", &pipeline["stages"][0]);
+    check(&doc, "GroupBody", &pipeline["groups"][0]);
     check(&doc, "ErrorBody", &app.get("/orders/nowhere").await?.body);
     Ok(())
 }

@@ -8,4 +8,4 @@ mod fuzz;
 mod idempotency;
 mod shapes;
 mod validation;
-mod waiting;
+pub mod waiting;

@@ -5,7 +5,7 @@
 pub enum Role {
     /// Place and read orders, read stock and the schema registry.
     Shop,
-    /// Also stock, cancellations, consumers, analytics and registry writes.
+    /// Also stock, cancellations, consumers, the pipeline, analytics and registry writes.
     Operator,
     /// Everything.
     Admin,

@@ -11,7 +11,7 @@ use crate::support::*;
 
 /// Places an order (its `OrderCreated` is in the event store) and gives it a read-model
 /// row, as the projections would: nothing downstream has run.
-async fn placed_order(app: &TestApp) -> Res<String> {
+pub async fn placed_order(app: &TestApp) -> Res<String> {
     let placed = app.place_with_key("k-1", &order()).await?;
     assert_eq!(placed.status, 202, "{:?}", placed.body);
     let order_id = placed.body["orderId"]
