@@ -1,4 +1,6 @@
 //! Operator commands: `migrate`, `topics`, `consumers` and `replay`.
+//!
+//! - `ops/consumers.rs`: `consumers`, the groups at a glance or per partition.
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
@@ -8,6 +10,10 @@ use orderflow_services::handlers::{GROUPS, group};
 
 use crate::settings::{BusArgs, DataDir, StoreArgs, StoreKind};
 use crate::wiring;
+
+mod consumers;
+
+pub use consumers::{ConsumersArgs, consumers};
 
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
@@ -36,14 +42,6 @@ pub struct DeleteTopicsArgs {
     /// Confirms that every record in the topics is to go.
     #[arg(long)]
     pub yes: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct ConsumersArgs {
-    #[command(flatten)]
-    pub data_dir: DataDir,
-    #[command(flatten)]
-    pub bus: BusArgs,
 }
 
 #[derive(Debug, Args)]
@@ -150,36 +148,6 @@ pub async fn topics(_: TopicsCommand) -> anyhow::Result<()> {
     bail!(
         "Kafka support is not compiled into this build of orderflow (build with `--features kafka`)"
     )
-}
-
-pub async fn consumers(args: ConsumersArgs) -> anyhow::Result<()> {
-    let bus = wiring::open_bus(&args.data_dir.path, &args.bus).await?;
-    let groups = bus.groups().await.context("listing the consumer groups")?;
-    out!(
-        "{:<14} {:<16} {:>9} {:>10} {:>10} {:>8}",
-        "GROUP",
-        "TOPIC",
-        "PARTITION",
-        "COMMITTED",
-        "END",
-        "LAG"
-    );
-    for g in groups {
-        for p in &g.partitions {
-            let committed = p.committed.map_or("-".to_owned(), |c| c.to_string());
-            out!(
-                "{:<14} {:<16} {:>9} {:>10} {:>10} {:>8}",
-                g.group,
-                p.topic,
-                p.partition,
-                committed,
-                p.end,
-                p.lag
-            );
-        }
-        out!("{:<14} total lag {}", g.group, g.total_lag());
-    }
-    Ok(())
 }
 
 pub async fn replay(args: ReplayArgs) -> anyhow::Result<()> {

@@ -119,6 +119,14 @@ fn the_bus_commands_refuse_the_store_flags_and_take_the_bus_ones() -> TestResult
 }
 
 #[test]
+fn consumers_takes_its_partitions_detail_and_json_as_flags() -> TestResult {
+    accepts(&[CONSUMERS, &["--partitions"]].concat())?;
+    accepts(&[CONSUMERS, &["--json"]].concat())?;
+    accepts(&[CONSUMERS, &["--partitions", "--json"]].concat())?;
+    refuses(CONSUMERS, &["--partition"])
+}
+
+#[test]
 fn topics_live_on_kafka_alone_and_take_no_data_dir() -> TestResult {
     refuses(TOPICS_CREATE, &["--data-dir", "d"])?;
     refuses(TOPICS_DESCRIBE, &["--data-dir", "d"])?;

@@ -195,13 +195,21 @@ async fn a_new_analytics_group_replays_history_on_kafka_and_agrees_with_the_read
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(lag_of(&api, "analytics").await?.is_some_and(|lag| lag > 0));
-    let out = deployment.command(&["consumers"]).await?;
-    let table = String::from_utf8(out.stdout)?;
-    let total = table
-        .lines()
-        .find_map(|l| l.strip_prefix("analytics      total lag "))
-        .ok_or_else(|| format!("no analytics total in:\n{table}"))?;
-    assert!(total.trim().parse::<u64>()? > 0, "{table}");
+    let out = deployment.command(&["consumers", "--json"]).await?;
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let stopped = listed["groups"]
+        .as_array()
+        .and_then(|gs| gs.iter().find(|g| g["group"] == "analytics"))
+        .ok_or_else(|| format!("no analytics group in {listed}"))?;
+    assert!(
+        stopped["lag"].as_u64().is_some_and(|lag| lag > 0),
+        "{stopped}"
+    );
+    assert_eq!(stopped["live"], false, "{stopped}");
+    assert!(
+        stopped["lagSeconds"].as_f64().is_some_and(|s| s > 0.0),
+        "{stopped}"
+    );
     let _analytics = deployment.start("analytics", &[]).await?;
     eventually(|| async { Ok((lag_of(&api, "analytics").await? == Some(0)).then_some(())) })
         .await?;
