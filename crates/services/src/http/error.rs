@@ -99,10 +99,13 @@ impl IntoResponse for ApiError {
             ApiError::Conflict(m) => (StatusCode::CONFLICT, m),
             ApiError::ReadModels(e) => {
                 tracing::error!(error = %e, "reading the read models failed");
-                (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "the read models are temporarily unavailable; retry later".to_owned(),
-                )
+                match e {
+                    StoreError::Corrupt(_) => damaged("read models are"),
+                    _ => (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "the read models are temporarily unavailable; retry later".to_owned(),
+                    ),
+                }
             }
             ApiError::Internal(e) => {
                 tracing::error!(error = %e, "request failed");
@@ -113,6 +116,10 @@ impl IntoResponse for ApiError {
                     )
                 };
                 match e {
+                    ServiceError::Store(StoreError::Corrupt(_)) => damaged("event store is"),
+                    ServiceError::Bus(orderflow_core::bus::BusError::Corrupt(_)) => {
+                        damaged("event bus is")
+                    }
                     ServiceError::Store(StoreError::Unavailable(_)) => unavailable("event store"),
                     ServiceError::Bus(orderflow_core::bus::BusError::Unavailable(_)) => {
                         unavailable("event bus")
@@ -126,4 +133,12 @@ impl IntoResponse for ApiError {
         };
         (status, Json(ErrorBody { error: message })).into_response()
     }
+}
+
+/// A damaged file is not worth retrying: `/health` names it and what to do.
+fn damaged(what: &str) -> (StatusCode, String) {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!("the {what} damaged; GET /health says which file and what to do"),
+    )
 }

@@ -124,5 +124,17 @@ async fn health_is_503_and_names_a_damaged_bus_file_and_what_to_do() -> TestResu
         reason.contains(&format!("delete {}", bus.display())),
         "{reason}"
     );
+    // And what reads the bus says it is damaged, not that it will pass.
+    let request = Request::builder()
+        .method(Method::GET)
+        .uri("/consumers")
+        .body(Body::empty())?;
+    let answer = app.send(request).await?;
+    assert_eq!(answer.status, 503, "{:?}", answer.body);
+    assert!(
+        answer.error().contains("event bus is damaged") && answer.error().contains("/health"),
+        "{}",
+        answer.error()
+    );
     Ok(())
 }
