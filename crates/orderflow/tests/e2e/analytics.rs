@@ -1,6 +1,7 @@
 //! Analytics keeps its bus offsets with its counts in `read.db`, so it is made again
 //! with the read models, and a `read.db` restored from an older copy counts what came
-//! after it: on the embedded bus and on Kafka alike, every order counted exactly once.
+//! after it: on the embedded bus and on Kafka alike, every order counted exactly once;
+//! on PostgreSQL the same for analytics' tables restored from an older copy.
 //! A bus ahead of a restored store is made again, with what analytics counted from it.
 
 use std::path::Path;
@@ -39,8 +40,13 @@ fn replace_db(name: &str, from: Option<&Path>, to: &Path) -> TestResult {
 
 /// Starts the whole pipeline, places `n` orders, and waits until analytics counts every
 /// order placed so far (`total`) as shipped and its revenue; then stops it.
-async fn place_and_count(deployment: &Deployment, n: usize, total: u64) -> TestResult {
-    let mut run = deployment.start("run", &[]).await?;
+async fn place_and_count(
+    deployment: &Deployment,
+    extra: &[&str],
+    n: usize,
+    total: u64,
+) -> TestResult {
+    let mut run = deployment.start("run", extra).await?;
     let api = Api::of(deployment, &run);
     api.set_stock("A-1", 100).await?;
     for i in 0..n {
@@ -80,7 +86,7 @@ async fn counts_exactly(api: &Api, total: u64) -> TestResult {
 }
 
 async fn a_lost_read_db_counts_every_order_again(deployment: Deployment) -> TestResult {
-    place_and_count(&deployment, 3, 3).await?;
+    place_and_count(&deployment, &[], 3, 3).await?;
     replace_db("read.db", None, &deployment.data_dir())?;
     let again = deployment.start("run", &[]).await?;
     counts_exactly(&Api::of(&deployment, &again), 3).await
@@ -89,10 +95,10 @@ async fn a_lost_read_db_counts_every_order_again(deployment: Deployment) -> Test
 async fn a_read_db_restored_from_an_older_copy_counts_every_order_once(
     deployment: Deployment,
 ) -> TestResult {
-    place_and_count(&deployment, 2, 2).await?;
+    place_and_count(&deployment, &[], 2, 2).await?;
     let backup = tempfile::tempdir()?;
     replace_db("read.db", Some(&deployment.data_dir()), backup.path())?;
-    place_and_count(&deployment, 2, 4).await?;
+    place_and_count(&deployment, &[], 2, 4).await?;
     replace_db("read.db", Some(backup.path()), &deployment.data_dir())?;
     let again = deployment.start("run", &[]).await?;
     counts_exactly(&Api::of(&deployment, &again), 4).await
@@ -104,10 +110,10 @@ async fn a_read_db_restored_from_an_older_copy_counts_every_order_once(
 #[tokio::test]
 async fn an_event_store_restored_from_an_older_copy_is_counted_as_it_is() -> TestResult {
     let deployment = Deployment::new()?;
-    place_and_count(&deployment, 2, 2).await?;
+    place_and_count(&deployment, &[], 2, 2).await?;
     let backup = tempfile::tempdir()?;
     replace_db("events.db", Some(&deployment.data_dir()), backup.path())?;
-    place_and_count(&deployment, 2, 4).await?;
+    place_and_count(&deployment, &[], 2, 4).await?;
     replace_db("events.db", Some(backup.path()), &deployment.data_dir())?;
     let again = deployment.start("run", &[]).await?;
     counts_exactly(&Api::of(&deployment, &again), 2).await
@@ -135,4 +141,45 @@ async fn a_read_db_restored_from_an_older_copy_counts_every_order_once_on_kafka(
         &kafka_url(),
     )?)
     .await
+}
+
+/// The analytics tables of a PostgreSQL store.
+const ANALYTICS_TABLES: [&str; 5] = [
+    "analytics_seen_events",
+    "analytics_order_status",
+    "analytics_revenue",
+    "analytics_offsets",
+    "analytics_bus",
+];
+
+/// Copies the analytics tables into `backup_*` tables, or back from them.
+async fn copy_analytics(url: &str, restore: bool) -> TestResult {
+    use sqlx::Connection;
+    let mut db = sqlx::PgConnection::connect(url).await?;
+    for table in ANALYTICS_TABLES {
+        let sql = if restore {
+            format!("TRUNCATE {table}; INSERT INTO {table} SELECT * FROM backup_{table}")
+        } else {
+            format!("CREATE TABLE backup_{table} AS SELECT * FROM {table}")
+        };
+        // The names are the constants above, not input.
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut db)
+            .await?;
+    }
+    db.close().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn analytics_restored_from_an_older_copy_counts_every_order_once_on_postgres() -> TestResult {
+    let url = fresh_postgres_database().await?;
+    let store = ["--store", url.as_str(), "--db-max-connections", "4"];
+    let deployment = Deployment::new()?;
+    place_and_count(&deployment, &store, 2, 2).await?;
+    copy_analytics(&url, false).await?;
+    place_and_count(&deployment, &store, 2, 4).await?;
+    copy_analytics(&url, true).await?;
+    let again = deployment.start("run", &store).await?;
+    counts_exactly(&Api::of(&deployment, &again), 4).await
 }
