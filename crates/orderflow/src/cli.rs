@@ -52,8 +52,13 @@ pub enum Command {
     /// Kafka topic tools.
     #[command(subcommand)]
     Topics(crate::ops::TopicsCommand),
-    /// Every consumer group's committed offsets, end offsets and lag per partition.
+    /// Every consumer group in one line: members, lag in records and seconds, records
+    /// parked (`--partitions`: each partition too).
     Consumers(crate::ops::ConsumersArgs),
+    /// Is it working? Orders waiting per stage and every group, from a running API.
+    Status(crate::ops::StatusArgs),
+    /// One order from a running API, and what it is waiting for.
+    Order(crate::ops::OrderArgs),
     /// Move a stopped consumer group's offsets so that it replays history.
     Replay(crate::ops::ReplayArgs),
 }

@@ -1,6 +1,6 @@
 //! `orderflow`: runs the whole order pipeline in one process (`run`), chosen services as
 //! their own process (`serve`), benchmarks (`bench`), and the tools to operate it
-//! (`schema`, `migrate`, `topics`, `consumers`, `replay`).
+//! (`schema`, `migrate`, `topics`, `consumers`, `replay`, `status`, `order`).
 //!
 //! # Layout
 //!
@@ -15,7 +15,8 @@
 //! - `wiring`: the only place that names concrete adapters; opens them and starts the
 //!   services on them (`storage`, `postgres`, `bus`, `access`, `spawn`).
 //! - `datadir`: the data dir's check before anything opens it (integrity, lineage).
-//! - `ops`: the operator commands `migrate`, `topics`, `consumers` and `replay`.
+//! - `ops`: the operator commands `migrate`, `topics`, `consumers`, `replay`, `status`
+//!   and `order`.
 //! - `schema`: `schema check`, for a team's CI.
 //! - `bench`: `orderflow bench`, throughput and latency next to baselines.
 
@@ -130,6 +131,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate(args) => ops::migrate(args).await,
         Command::Topics(command) => ops::topics(command).await,
         Command::Consumers(args) => ops::consumers(args).await,
+        Command::Status(args) => ops::status(args).await,
+        Command::Order(args) => ops::order(args).await,
         Command::Replay(args) => ops::replay(args).await,
     }
 }

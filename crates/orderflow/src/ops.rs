@@ -1,6 +1,9 @@
-//! Operator commands: `migrate`, `topics`, `consumers` and `replay`.
+//! Operator commands: `migrate`, `topics`, `consumers`, `replay`, `status` and
+//! `order`.
 //!
 //! - `ops/consumers.rs`: `consumers`, the groups at a glance or per partition.
+//! - `ops/status.rs`: `status` and `order ID`, the pipeline and one order as a running
+//!   API tells them.
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
@@ -12,8 +15,10 @@ use crate::settings::{BusArgs, DataDir, StoreArgs, StoreKind};
 use crate::wiring;
 
 mod consumers;
+mod status;
 
 pub use consumers::{ConsumersArgs, consumers};
+pub use status::{OrderArgs, StatusArgs, order, status};
 
 #[derive(Debug, Args)]
 pub struct MigrateArgs {

@@ -127,6 +127,14 @@ fn consumers_takes_its_partitions_detail_and_json_as_flags() -> TestResult {
 }
 
 #[test]
+fn status_and_order_call_an_api_and_take_no_data_dir() -> TestResult {
+    accepts(&["status", "--api", "http://127.0.0.1:1", "--json"])?;
+    accepts(&["order", "o-1", "--token", "t"])?;
+    refuses(&["status"], &["--data-dir", "d"])?;
+    refuses(&["order", "o-1"], &["--bus", "kafka://x:1"])
+}
+
+#[test]
 fn topics_live_on_kafka_alone_and_take_no_data_dir() -> TestResult {
     refuses(TOPICS_CREATE, &["--data-dir", "d"])?;
     refuses(TOPICS_DESCRIBE, &["--data-dir", "d"])?;

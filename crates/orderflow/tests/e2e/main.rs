@@ -20,3 +20,4 @@ mod postgres;
 mod registry;
 mod schema;
 mod tls;
+mod waiting;
