@@ -3,29 +3,31 @@
 //! Records of one key are handled in order; different keys concurrently, so a key whose
 //! record keeps failing holds back only that key.
 //!
-//! `consumer/queues.rs` keeps the records polled and not yet handled, per key, within
-//! [`MAX_BUFFERED`]; `consumer/progress.rs` says which offsets may be committed;
-//! `consumer/park.rs` sets a record aside and tells the handler ([`Handler::parked`]).
+//! `consumer/attempt.rs` handles a record: first on its key's lane, then, if it fails
+//! for now, off the lane; `consumer/queues.rs` holds the keys tried again off their
+//! lanes, with the records waiting behind them, within [`MAX_BUFFERED`];
+//! `consumer/progress.rs` says which offsets may be committed; `consumer/park.rs` sets
+//! a record aside and tells the handler ([`Handler::parked`]).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use orderflow_core::bus::{EventBus, Record, StartFrom, Subscription};
+use orderflow_core::bus::{EventBus, StartFrom, Subscription};
 use orderflow_core::codec::EventCodec;
 use orderflow_domain::{Event, Topic};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::context::ServiceError;
 
+mod attempt;
 mod park;
 mod progress;
 mod queues;
 
 pub use park::Parked;
-use park::dead_letter;
 use progress::Progress;
 use queues::Queues;
 
@@ -97,9 +99,10 @@ pub trait Handler: Send + Sync {
     }
 }
 
-/// Handlers running at once: a bound on what one consumer asks of the store and the
-/// providers. A record waiting to be tried again does not hold one.
-const HANDLING_AT_ONCE: usize = 64;
+/// Lanes: records are handled on this many at once, a key (or, for a handler that asks
+/// for it, a partition) always on the same one. Records tried again are tried off the
+/// lanes, at most as many at once; one waiting to be tried again holds nothing.
+const LANES: usize = 64;
 /// Records polled and not yet handled, at most: what a consumer holds in memory. Polling
 /// pauses at it until records are handled; only records queued behind keys that keep
 /// failing (waiting for their key to recover or be set aside) can keep it full.
@@ -136,10 +139,11 @@ pub async fn run(
     run_with(bus, codec, handler, start, Retry::default(), shutdown).await
 }
 
-/// Consumes until `shutdown` is cancelled. Records are queued by key (one key's records
-/// in order, different keys at once, no batch barrier; see `queues.rs`), so a key whose
-/// record keeps failing holds back none of the others; offsets are committed up to the
-/// oldest record not yet handled. A record that fails for good, or keeps failing longer
+/// Consumes until `shutdown` is cancelled. Records are dispatched to lanes by key (one
+/// key's records in order, different keys at once, no batch barrier); a record that
+/// fails for now is tried again off its lane, its key's later records waiting behind it,
+/// so a key whose record keeps failing holds back none of the others (`attempt.rs`).
+/// Offsets are committed up to the oldest record not yet handled. A record that fails for good, or keeps failing longer
 /// than `retry` allows, is set aside on the dead-letter topic with the reason. On
 /// shutdown, polling stops, the records queued are handled (a record waiting to be tried
 /// again is left for the next start), and the final offsets are committed.
@@ -168,15 +172,21 @@ pub async fn run_with(
         stop: shutdown.child_token(),
         progress: Mutex::default(),
         queues: Queues::new(MAX_BUFFERED),
-        handling: Semaphore::new(HANDLING_AT_ONCE),
+        retrying: Semaphore::new(LANES),
+        retries: Mutex::default(),
         fatal: Mutex::default(),
     });
     let stop = consumer.stop.clone();
-    let mut keys = tokio::task::JoinSet::new();
+    let mut lanes = Vec::with_capacity(LANES);
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..LANES {
+        let (tx, rx) = mpsc::unbounded_channel();
+        lanes.push(tx);
+        workers.spawn(consumer.clone().lane(rx));
+    }
     let by_partition = consumer.handler.in_partition_order();
     let mut last_commit = tokio::time::Instant::now();
-    while !stop.is_cancelled() {
-        while keys.try_join_next().is_some() {}
+    'poll: while !stop.is_cancelled() {
         let room = tokio::select! {
             _ = stop.cancelled() => break,
             room = consumer.queues.reserve(BATCH, POLL_WAIT) => room,
@@ -212,8 +222,9 @@ pub async fn run_with(
                 } else {
                     record.key.clone()
                 };
-                if consumer.queues.push(key.clone(), record) {
-                    keys.spawn(consumer.clone().handle_key(key));
+                // Never waits: the room reserved bounds what the lanes hold.
+                if lanes[lane_of(&key)].send((key, record)).is_err() {
+                    break 'poll;
                 }
             }
         }
@@ -226,7 +237,12 @@ pub async fn run_with(
             last_commit = tokio::time::Instant::now();
         }
     }
-    while keys.join_next().await.is_some() {}
+    drop(lanes);
+    while workers.join_next().await.is_some() {}
+    let retries = std::mem::take(&mut *lock(&consumer.retries));
+    for retry in retries {
+        let _ = retry.await;
+    }
     commit(&mut *sub, &consumer.progress, group).await;
     tracing::info!(group, "consumer stopped");
     match lock(&consumer.fatal).take() {
@@ -244,33 +260,19 @@ struct Consumer {
     stop: CancellationToken,
     progress: Mutex<Progress>,
     queues: Queues,
-    /// One permit per handler call in progress.
-    handling: Semaphore,
+    /// One permit per attempt in progress off the lanes.
+    retrying: Semaphore,
+    /// The tasks trying records again off their lanes.
+    retries: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// A fatal failure stops the whole consumer, which then returns it.
     fatal: Mutex<Option<ServiceError>>,
 }
 
-impl Consumer {
-    /// Handles the key's queued records in order, until it has none left.
-    async fn handle_key(self: Arc<Self>, key: String) {
-        let group = self.handler.group().name;
-        while let Some(record) = self.queues.next(&key) {
-            match self.handle_record(&record).await {
-                Ok(true) => {}
-                // Stopped mid-record: it and the key's records behind it stay
-                // uncommitted and are delivered again.
-                Ok(false) => return,
-                Err(e) => {
-                    tracing::error!(group, error = %e, "storage is damaged; stopping the consumer");
-                    lock(&self.fatal).get_or_insert(e);
-                    self.stop.cancel();
-                    return;
-                }
-            }
-            lock(&self.progress).handled(&record.topic, record.partition, record.offset);
-            self.queues.release(1);
-        }
-    }
+fn lane_of(key: &str) -> usize {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut h);
+    (h.finish() % LANES as u64) as usize
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -288,70 +290,6 @@ async fn commit(sub: &mut dyn Subscription, progress: &Mutex<Progress>, group: &
     match sub.commit(&offsets).await {
         Ok(()) => lock(progress).mark_committed(&offsets),
         Err(e) => tracing::warn!(group, error = %e, "commit failed; will retry"),
-    }
-}
-
-impl Consumer {
-    /// Handles one record: true once handled or set aside, false if stopped first.
-    async fn handle_record(&self, record: &Record) -> Result<bool, ServiceError> {
-        let (group, stop) = (self.handler.group().name, &self.stop);
-        // A registry that cannot be reached is not the record's fault: wait for it (the
-        // key holds its place) rather than dead-letter a good record.
-        let decoded = retry_transient(stop, "schema lookup", || async {
-            self.codec
-                .decode_framed(&record.value)
-                .await
-                .map_err(ServiceError::from)
-        })
-        .await;
-        let event = match decoded {
-            Ok(event) => event,
-            Err(_) if stop.is_cancelled() => return Ok(false),
-            Err(e) => return Ok(dead_letter(&self.bus, group, record, &e.to_string(), stop).await),
-        };
-        let delivery = Delivery {
-            event_id: record
-                .header(headers::EVENT_ID)
-                .and_then(|v| std::str::from_utf8(v).ok())
-                .and_then(|s| s.parse().ok()),
-            occurred_at: record.timestamp,
-            origin: Origin {
-                topic: record.topic.clone(),
-                partition: record.partition,
-                offset: record.offset,
-            },
-        };
-        tracing::debug!(group, topic = %record.topic, partition = record.partition,
-            offset = record.offset, event = event.type_name(), key = %record.key, "handling");
-        let mut backoff = Duration::from_millis(50);
-        let first_try = tokio::time::Instant::now();
-        loop {
-            let handled = {
-                let _handling = self.handling.acquire().await;
-                self.handler.handle(&event, &delivery).await
-            };
-            match handled {
-                Ok(()) => return Ok(true),
-                Err(e) if e.is_fatal() => return Err(e),
-                Err(e) if e.is_transient() => {
-                    let failing = first_try.elapsed();
-                    if matches!(&e, ServiceError::Store(s) if s.is_conflict()) {
-                        tracing::debug!(group, error = %e, "concurrent update; deciding again");
-                    } else if failing >= self.retry.give_up_after {
-                        let reason = format!("gave up after {failing:.1?} of retries: {e}");
-                        return self.park(record, &event, &delivery, &reason).await;
-                    } else {
-                        tracing::warn!(group, error = %e, "handler failed; retrying");
-                    }
-                    tokio::select! {
-                        _ = stop.cancelled() => return Ok(false),
-                        _ = tokio::time::sleep(backoff) => {}
-                    }
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
-                }
-                Err(e) => return self.park(record, &event, &delivery, &e.to_string()).await,
-            }
-        }
     }
 }
 

@@ -6,7 +6,8 @@
 //! # Layout
 //!
 //! - `consumer.rs`: the loop every bus-driven service runs: poll, decode, handle, commit;
-//!   records queued per key (`consumer/queues.rs`), so one failing key holds back no other.
+//!   a record failing for now is tried again off its lane, so one failing key holds
+//!   back no other.
 //! - `context.rs`: what every service is given: the recorder, whose appends state each
 //!   stream's expected version, and `execute` (load, decide, append, retry on conflict).
 //! - `handlers.rs`: the bus-driven services, one module each declaring its consumer

@@ -1,15 +1,16 @@
-//! Records polled and not yet handled, queued per key. A key's records are handled one
-//! at a time in the order they were polled, by a task of its own that lives while the
-//! key has records; so a key whose record keeps failing holds back only that key's later
-//! records, never another key's.
+//! What a consumer holds between polling a record and handling it: room for a bounded
+//! number of records (reserved before polling, given back as each is handled; polling
+//! waits while there is none), and the keys whose record is being tried again off its
+//! lane, each with the records of that key polled since, in order.
 //!
-//! The queues hold at most a fixed number of records together (room is reserved before
-//! polling and given back as each record is handled): polling waits while they are full.
-//! They fill only with records that cannot be handled yet, the ones queued behind keys
-//! that keep failing; those wait until their key recovers or its record is set aside.
+//! A lane hands a key over here when its record fails for now, and goes on with other
+//! keys; the key's later records wait here, behind it, until its record is handled or
+//! set aside. The room fills only with records that cannot be handled yet: those queued
+//! behind keys that keep failing.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use orderflow_core::bus::Record;
@@ -17,22 +18,25 @@ use tokio::sync::Semaphore;
 
 #[derive(Debug)]
 pub(super) struct Queues {
-    /// A key is here while a task handles its records.
-    keys: Mutex<HashMap<String, VecDeque<Record>>>,
-    /// One permit per record the queues may still take.
+    /// A key is here while its record is tried again off its lane.
+    retrying: Mutex<HashMap<String, VecDeque<Record>>>,
+    /// How many keys `retrying` holds: lanes look at it alone while it is 0.
+    retrying_keys: AtomicUsize,
+    /// One permit per record the consumer may still take.
     room: Semaphore,
 }
 
 impl Queues {
     pub(super) fn new(limit: usize) -> Self {
         Self {
-            keys: Mutex::default(),
+            retrying: Mutex::default(),
+            retrying_keys: AtomicUsize::new(0),
             room: Semaphore::new(limit),
         }
     }
 
     /// Reserves room for up to `max` records, waiting up to `wait` while there is none;
-    /// returns how many (0 when the queues stayed full). Unused room is given back with
+    /// returns how many (0 when it stayed full). Unused room is given back with
     /// [`Queues::release`].
     pub(super) async fn reserve(&self, max: usize, wait: Duration) -> usize {
         if self.room.available_permits() == 0 {
@@ -56,32 +60,43 @@ impl Queues {
         self.room.add_permits(n);
     }
 
-    /// Queues a record, in room reserved for it, behind the earlier ones queued under
-    /// `key` (its own key, or its partition for a handler that asks for partition
-    /// order). True when that key had none: the caller starts a task that takes them
-    /// with [`Queues::next`].
-    pub(super) fn push(&self, key: String, record: Record) -> bool {
-        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
-        match keys.get_mut(&key) {
+    /// The record back, for its lane to handle; or `None` when its key is being tried
+    /// again off the lane, and the record now waits behind it.
+    pub(super) fn unless_retrying(&self, key: &str, record: Record) -> Option<Record> {
+        if self.retrying_keys.load(Ordering::Acquire) == 0 {
+            return Some(record);
+        }
+        let mut retrying = self.lock();
+        match retrying.get_mut(key) {
             Some(queue) => {
                 queue.push_back(record);
-                false
+                None
             }
-            None => {
-                keys.insert(key, VecDeque::from([record]));
-                true
-            }
+            None => Some(record),
         }
     }
 
-    /// The key's next record; `None` when it has no more, and then the key is forgotten
-    /// (its next record starts a new task).
+    /// The key's record is tried again off its lane from now on: its later records
+    /// wait for it ([`Queues::unless_retrying`]).
+    pub(super) fn retrying(&self, key: &str) {
+        let mut retrying = self.lock();
+        if retrying.insert(key.to_owned(), VecDeque::new()).is_none() {
+            self.retrying_keys.fetch_add(1, Ordering::Release);
+        }
+    }
+
+    /// The next record that waited behind the key; `None` when there is none, and then
+    /// the key goes back to its lane.
     pub(super) fn next(&self, key: &str) -> Option<Record> {
-        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
-        let record = keys.get_mut(key).and_then(VecDeque::pop_front);
-        if record.is_none() {
-            keys.remove(key);
+        let mut retrying = self.lock();
+        let record = retrying.get_mut(key).and_then(VecDeque::pop_front);
+        if record.is_none() && retrying.remove(key).is_some() {
+            self.retrying_keys.fetch_sub(1, Ordering::Release);
         }
         record
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, VecDeque<Record>>> {
+        self.retrying.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

@@ -1,0 +1,201 @@
+//! Handling a record: its first attempt on its lane, and, when that fails for now, the
+//! attempts after it off the lane (a task of the key's own), so that the lane goes on
+//! with other keys while the key's later records wait behind it (`queues.rs`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use orderflow_core::bus::Record;
+use orderflow_domain::Event;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::park::dead_letter;
+use super::{Consumer, Delivery, Origin, headers, lock, retry_transient};
+use crate::context::ServiceError;
+
+/// A record whose handling failed for now, to be tried again.
+pub(super) struct Pending {
+    /// What its records are queued under: its key, or its partition.
+    key: String,
+    record: Record,
+    event: Event,
+    delivery: Delivery,
+    first_try: Instant,
+    backoff: Duration,
+}
+
+/// Where one attempt left a record.
+enum Step {
+    /// Handled, or set aside.
+    Done(Record),
+    /// Shutdown came first: it stays uncommitted and is delivered again.
+    Stopped,
+    /// Failed for now: try again later.
+    Again(Box<Pending>),
+}
+
+impl Consumer {
+    /// A lane: the first attempt at each record it is given, in order. A record that
+    /// fails for now goes on off the lane ([`Consumer::retry_key`]).
+    pub(super) async fn lane(
+        self: Arc<Self>,
+        mut records: mpsc::UnboundedReceiver<(String, Record)>,
+    ) {
+        while let Some((key, record)) = records.recv().await {
+            let Some(record) = self.queues.unless_retrying(&key, record) else {
+                continue;
+            };
+            match self.first_attempt(key, record).await {
+                Ok(Step::Done(record)) => self.handled(&record),
+                Ok(Step::Stopped) => return,
+                Ok(Step::Again(pending)) => {
+                    self.queues.retrying(&pending.key);
+                    let retry = tokio::spawn(self.clone().retry_key(pending));
+                    let mut retries = lock(&self.retries);
+                    retries.retain(|r| !r.is_finished());
+                    retries.push(retry);
+                }
+                Err(e) => return self.fail(e),
+            }
+        }
+    }
+
+    /// Tries the key's record again until it is handled or set aside, then handles the
+    /// key's records that waited behind it, until none is left.
+    async fn retry_key(self: Arc<Self>, mut pending: Box<Pending>) {
+        loop {
+            let key = pending.key.clone();
+            match self.keep_trying(*pending).await {
+                Ok(Some(record)) => self.handled(&record),
+                Ok(None) => return,
+                Err(e) => return self.fail(e),
+            }
+            pending = loop {
+                let Some(record) = self.queues.next(&key) else {
+                    return;
+                };
+                match self.first_attempt(key.clone(), record).await {
+                    Ok(Step::Done(record)) => self.handled(&record),
+                    Ok(Step::Stopped) => return,
+                    Ok(Step::Again(pending)) => break pending,
+                    Err(e) => return self.fail(e),
+                }
+            };
+        }
+    }
+
+    fn handled(&self, record: &Record) {
+        lock(&self.progress).handled(&record.topic, record.partition, record.offset);
+        self.queues.release(1);
+    }
+
+    fn fail(&self, e: ServiceError) {
+        let group = self.handler.group().name;
+        tracing::error!(group, error = %e, "storage is damaged; stopping the consumer");
+        lock(&self.fatal).get_or_insert(e);
+        self.stop.cancel();
+    }
+
+    /// Decodes a record and makes the first attempt at handling it.
+    async fn first_attempt(&self, key: String, record: Record) -> Result<Step, ServiceError> {
+        let (group, stop) = (self.handler.group().name, &self.stop);
+        // A registry that cannot be reached is not the record's fault: wait for it (the
+        // key holds its place) rather than dead-letter a good record.
+        let decoded = retry_transient(stop, "schema lookup", || async {
+            self.codec
+                .decode_framed(&record.value)
+                .await
+                .map_err(ServiceError::from)
+        })
+        .await;
+        let event = match decoded {
+            Ok(event) => event,
+            Err(_) if stop.is_cancelled() => return Ok(Step::Stopped),
+            Err(e) => {
+                let set_aside = dead_letter(&self.bus, group, &record, &e.to_string(), stop).await;
+                return Ok(if set_aside {
+                    Step::Done(record)
+                } else {
+                    Step::Stopped
+                });
+            }
+        };
+        let delivery = Delivery {
+            event_id: record
+                .header(headers::EVENT_ID)
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .and_then(|s| s.parse().ok()),
+            occurred_at: record.timestamp,
+            origin: Origin {
+                topic: record.topic.clone(),
+                partition: record.partition,
+                offset: record.offset,
+            },
+        };
+        tracing::debug!(group, topic = %record.topic, partition = record.partition,
+            offset = record.offset, event = event.type_name(), key = %record.key, "handling");
+        let pending = Pending {
+            key,
+            record,
+            event,
+            delivery,
+            first_try: Instant::now(),
+            backoff: Duration::from_millis(50),
+        };
+        self.attempt(pending).await
+    }
+
+    /// Attempts again, with growing pauses, until the record is handled or set aside
+    /// (`Some`), or shutdown comes first (`None`).
+    async fn keep_trying(&self, mut pending: Pending) -> Result<Option<Record>, ServiceError> {
+        loop {
+            tokio::select! {
+                _ = self.stop.cancelled() => return Ok(None),
+                _ = tokio::time::sleep(pending.backoff) => {}
+            }
+            pending.backoff = (pending.backoff * 2).min(Duration::from_secs(5));
+            // However many keys are failing, only so many attempts at once.
+            let _retrying = self.retrying.acquire().await;
+            match self.attempt(pending).await? {
+                Step::Done(record) => return Ok(Some(record)),
+                Step::Stopped => return Ok(None),
+                Step::Again(again) => pending = *again,
+            }
+        }
+    }
+
+    /// One call of the handler, and what its answer makes of the record.
+    async fn attempt(&self, pending: Pending) -> Result<Step, ServiceError> {
+        let group = self.handler.group().name;
+        let handled = self.handler.handle(&pending.event, &pending.delivery).await;
+        let Pending {
+            record,
+            event,
+            delivery,
+            ..
+        } = &pending;
+        let reason = match handled {
+            Ok(()) => return Ok(Step::Done(pending.record)),
+            Err(e) if e.is_fatal() => return Err(e),
+            Err(e) if e.is_transient() => {
+                let failing = pending.first_try.elapsed();
+                if matches!(&e, ServiceError::Store(s) if s.is_conflict()) {
+                    tracing::debug!(group, error = %e, "concurrent update; deciding again");
+                    return Ok(Step::Again(Box::new(pending)));
+                }
+                if failing < self.retry.give_up_after {
+                    tracing::warn!(group, error = %e, "handler failed; retrying");
+                    return Ok(Step::Again(Box::new(pending)));
+                }
+                format!("gave up after {failing:.1?} of retries: {e}")
+            }
+            Err(e) => e.to_string(),
+        };
+        Ok(if self.park(record, event, delivery, &reason).await? {
+            Step::Done(pending.record)
+        } else {
+            Step::Stopped
+        })
+    }
+}
