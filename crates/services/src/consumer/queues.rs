@@ -100,3 +100,60 @@ impl Queues {
         self.retrying.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(key: &str, offset: u64) -> Record {
+        Record {
+            topic: "orders".into(),
+            partition: 0,
+            offset,
+            key: key.into(),
+            value: vec![],
+            headers: vec![],
+            timestamp: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn a_key_tried_again_keeps_its_later_records_in_order_and_lets_others_pass() {
+        let queues = Queues::new(10);
+        queues.retrying("stuck");
+        assert!(
+            queues
+                .unless_retrying("stuck", record("stuck", 1))
+                .is_none()
+        );
+        assert!(
+            queues
+                .unless_retrying("other", record("other", 2))
+                .is_some()
+        );
+        assert!(
+            queues
+                .unless_retrying("stuck", record("stuck", 3))
+                .is_none()
+        );
+        let waited: Vec<u64> = std::iter::from_fn(|| queues.next("stuck"))
+            .map(|r| r.offset)
+            .collect();
+        assert_eq!(waited, [1, 3]);
+        let back = queues.unless_retrying("stuck", record("stuck", 4));
+        assert!(
+            back.is_some(),
+            "once none waits, the key is its lane's again"
+        );
+    }
+
+    #[tokio::test]
+    async fn polling_gets_no_room_while_the_records_held_fill_it() {
+        let queues = Queues::new(3);
+        assert_eq!(queues.reserve(2, Duration::ZERO).await, 2);
+        assert_eq!(queues.reserve(5, Duration::ZERO).await, 1);
+        assert_eq!(queues.reserve(5, Duration::from_millis(10)).await, 0);
+        queues.release(1);
+        assert_eq!(queues.reserve(5, Duration::ZERO).await, 1);
+    }
+}
