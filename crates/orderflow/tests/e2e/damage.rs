@@ -266,3 +266,19 @@ async fn an_event_store_emptied_to_0_bytes_beside_its_copies_is_refused_like_a_m
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_process_without_the_api_exits_when_its_bus_is_damaged_rather_than_idle_on() -> TestResult
+{
+    let deployment = Deployment::new()?;
+    shipped_one_and_stopped(&deployment).await?;
+    // The projections read the store, not the bus: they could go on alone.
+    let mut process = deployment.start("orders,projections", &[]).await?;
+
+    damage(&deployment.data_dir().join("bus.db"))?;
+
+    // Bounded: a process that stayed up, with nothing to say so, would never exit.
+    let status = tokio::time::timeout(PATIENCE, process.child.wait()).await??;
+    assert!(!status.success(), "exited as if stopped");
+    Ok(())
+}
