@@ -1,5 +1,7 @@
 //! `orderflow run` and `orderflow serve`: open the adapters, start the services, and
-//! run them until Ctrl-C or SIGTERM, then shut them down cleanly.
+//! run them until Ctrl-C or SIGTERM, then shut them down cleanly. A service that fails
+//! stops the process, except one that stops on damaged storage in a process serving
+//! the API: the API stays up so that `/health` says which file and what to do.
 
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
