@@ -5,7 +5,9 @@
 //!
 //! Reading the groups can cost the bus some work (on Kafka: a group listing, offsets,
 //! and a record per lagging partition), so [`GroupsView`] keeps the last answer for
-//! [`GroupsView::FRESH`] and asks again only after that.
+//! [`GroupsView::FRESH`] and asks again only after that; so it does for the number of
+//! records on each dead-letter topic, and an order's parked records are read only from
+//! a dead-letter topic that holds some.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -20,7 +22,7 @@ use orderflow_domain::payment::Payment;
 use orderflow_domain::process::OrderFacts;
 use orderflow_domain::shipment::Shipment;
 use orderflow_domain::waiting::{Step, waiting_for};
-use orderflow_domain::{OrderId, streams};
+use orderflow_domain::{OrderId, Topic, streams};
 
 use crate::consumer::{Group, headers};
 use crate::context::{Recorder, ServiceError};
@@ -44,8 +46,12 @@ pub fn responsible(step: Step) -> Group {
 /// The bus's consumer groups, read at most once per [`GroupsView::FRESH`].
 #[derive(Debug, Default)]
 pub struct GroupsView {
-    last: tokio::sync::Mutex<Option<(Instant, Arc<Vec<GroupLag>>)>>,
+    last: Kept<Vec<GroupLag>>,
+    parked: Kept<BTreeMap<String, u64>>,
 }
+
+/// An answer and when it was read.
+type Kept<T> = tokio::sync::Mutex<Option<(Instant, Arc<T>)>>;
 
 impl GroupsView {
     /// How long an answer is used again.
@@ -63,6 +69,27 @@ impl GroupsView {
         let groups = Arc::new(bus.groups().await?);
         *last = Some((Instant::now(), groups.clone()));
         Ok(groups)
+    }
+
+    /// The records on each dead-letter topic of the pipeline, as last read, read again
+    /// like [`groups`](Self::groups): an order's parked records are looked for only on a
+    /// dead-letter topic that holds some.
+    pub async fn parked(&self, bus: &dyn EventBus) -> Result<Arc<BTreeMap<String, u64>>, BusError> {
+        let mut last = self.parked.lock().await;
+        if let Some((at, parked)) = &*last
+            && at.elapsed() < Self::FRESH
+        {
+            return Ok(parked.clone());
+        }
+        let mut counts = BTreeMap::new();
+        for topic in Topic::ALL {
+            let dlq = dead_letter_topic(topic.name());
+            let ends = bus.end_offsets(&dlq).await?;
+            counts.insert(dlq, ends.iter().map(|(_, end)| end).sum());
+        }
+        let parked = Arc::new(counts);
+        *last = Some((Instant::now(), parked.clone()));
+        Ok(parked)
     }
 }
 
@@ -181,6 +208,7 @@ pub async fn order_waiting_for(
         return Ok(vec![]);
     }
     let groups = view.groups(bus).await?;
+    let dead_letters = view.parked(bus).await?;
     let now = Utc::now();
     let mut out = Vec::new();
     for step in steps {
@@ -188,7 +216,7 @@ pub async fn order_waiting_for(
         out.push(Waiting {
             step,
             status: GroupStatus::of(&groups, group.name, now),
-            parked: parked(bus, group, order_id).await?,
+            parked: parked(bus, &dead_letters, group, order_id).await?,
         });
     }
     Ok(out)
@@ -217,15 +245,19 @@ pub async fn order_steps(
 }
 
 /// The records of `order_id` that `group` set aside, from its topics' dead-letter
-/// topics.
+/// topics that hold any (`dead_letters`: records per dead-letter topic).
 async fn parked(
     bus: &dyn EventBus,
+    dead_letters: &BTreeMap<String, u64>,
     group: Group,
     order_id: &OrderId,
 ) -> Result<Vec<Parked>, BusError> {
     let mut out = Vec::new();
     for topic in group.topics {
         let dlq = dead_letter_topic(topic.name());
+        if dead_letters.get(&dlq).is_none_or(|n| *n == 0) {
+            continue;
+        }
         let records = bus
             .records_of_key(&dlq, order_id.as_str(), PARKED_PER_TOPIC)
             .await?;
