@@ -15,7 +15,7 @@
 //!   its counts, and moves its group to them before joining (`analytics/position.rs`).
 //! - `http.rs`: the HTTP API: commands append events, queries read the read models.
 //! - `pipeline.rs`: what the pipeline is doing: each step's responsible group, the
-//!   groups' status (kept for a second), and what one order is waiting for.
+//!   groups' status (kept for 5 s), and what one order is waiting for.
 //! - `projections.rs`: the order and stock read models, built from the event store.
 //! - `relay.rs`: publishes the event store to the bus in global order, checkpointed.
 

@@ -54,8 +54,10 @@ pub struct GroupsView {
 type Kept<T> = tokio::sync::Mutex<Option<(Instant, Arc<T>)>>;
 
 impl GroupsView {
-    /// How long an answer is used again.
-    pub const FRESH: Duration = Duration::from_secs(1);
+    /// How long an answer is used again: on Kafka a read of the groups costs a client
+    /// per group for its offsets and a reader for the lagging partitions, which an API
+    /// polled for orders in flight should not pay every second.
+    pub const FRESH: Duration = Duration::from_secs(5);
 
     /// The groups as the bus last told, asking it again when that was over
     /// [`FRESH`](Self::FRESH) ago (one caller asks; the others wait for its answer).
