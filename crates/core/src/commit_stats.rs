@@ -14,6 +14,10 @@
 //!
 //! A snapshot taken while a group is being recorded may count it in some fields and not
 //! yet in others; a snapshot taken while the writer is idle is exact.
+//!
+//! Each group is also recorded through the `metrics` facade (a no-op without a
+//! recorder), as [`GROUP_COMMIT_WRITES`] and [`GROUP_COMMIT_SECONDS`] histograms and the
+//! [`GROUP_COMMIT_FAILURES`] counter, which the binary serves at `/metrics`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -23,6 +27,18 @@ use std::time::Duration;
 pub const COMMIT_SECONDS_BUCKETS: [f64; 16] = [
     0.000_05, 0.000_1, 0.000_2, 0.000_5, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0,
     2.0, 5.0,
+];
+
+/// Histogram: writes (append calls) per group committed.
+pub const GROUP_COMMIT_WRITES: &str = "orderflow_event_store_group_commit_writes";
+/// Histogram: seconds from beginning a group's transaction to its commit returning.
+pub const GROUP_COMMIT_SECONDS: &str = "orderflow_event_store_group_commit_seconds";
+/// Counter: groups whose commit failed.
+pub const GROUP_COMMIT_FAILURES: &str = "orderflow_event_store_group_commit_failures_total";
+
+/// Upper bounds of the group-size histogram's buckets (writes per group).
+pub const GROUP_WRITES_BUCKETS: [f64; 11] = [
+    1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0,
 ];
 
 const BUCKETS: usize = COMMIT_SECONDS_BUCKETS.len() + 1;
@@ -55,6 +71,11 @@ impl GroupCommitCounters {
             .position(|&le| seconds <= le)
             .unwrap_or(BUCKETS - 1);
         self.seconds_buckets[bucket].fetch_add(1, Ordering::Relaxed);
+        metrics::histogram!(GROUP_COMMIT_WRITES).record(writes as f64);
+        metrics::histogram!(GROUP_COMMIT_SECONDS).record(seconds);
+        if !committed {
+            metrics::counter!(GROUP_COMMIT_FAILURES).increment(1);
+        }
     }
 
     pub fn snapshot(&self) -> GroupCommitStats {
@@ -187,6 +208,30 @@ mod tests {
         let interval = counters.snapshot().since(&before);
         assert_eq!((interval.commits_total, interval.writes_total), (2, 6));
         assert_eq!(interval.mean_group_size(), Some(3.0));
+    }
+
+    #[test]
+    fn each_group_is_recorded_as_metrics_too() {
+        use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        metrics::with_local_recorder(&recorder, || {
+            let counters = GroupCommitCounters::default();
+            counters.record(3, ms(2), true);
+            counters.record(5, ms(4), false);
+        });
+        let mut writes = Vec::new();
+        let mut failures = 0;
+        for (key, _, _, value) in snapshotter.snapshot().into_vec() {
+            match (key.key().name(), value) {
+                (GROUP_COMMIT_WRITES, DebugValue::Histogram(v)) => {
+                    writes = v.iter().map(|w| w.into_inner()).collect()
+                }
+                (GROUP_COMMIT_FAILURES, DebugValue::Counter(n)) => failures = n,
+                _ => {}
+            }
+        }
+        assert_eq!((writes, failures), (vec![3.0, 5.0], 1));
     }
 
     #[test]

@@ -284,7 +284,7 @@ impl Recorder {
         cause: Cause<'_>,
     ) -> Result<u64, ServiceError> {
         let mut requests = Vec::with_capacity(appends.len());
-        for append in appends {
+        for append in &appends {
             if append.events.is_empty() {
                 continue;
             }
@@ -295,19 +295,21 @@ impl Recorder {
             {
                 return Err(ServiceError::WrongStream {
                     event_type: stray.type_name(),
-                    stream: append.stream,
+                    stream: append.stream.clone(),
                 });
             }
             requests.push(AppendRequest {
                 events: self.envelopes(&append.events, cause)?,
-                stream_id: append.stream,
+                stream_id: append.stream.clone(),
                 expected: append.expected,
             });
         }
         if requests.is_empty() {
             return Ok(0);
         }
+        let start = std::time::Instant::now();
         let appended = self.store.append(requests).await?;
+        crate::metrics::appended(appends.iter().flat_map(|a| &a.events), start.elapsed());
         Ok(appended.iter().map(|a| a.position).max().unwrap_or(0))
     }
 }

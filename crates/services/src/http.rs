@@ -8,7 +8,8 @@
 //! - `orders`: place, cancel, read an order (now or as of a moment), its history, a
 //!   customer's orders; the order rendered in one place (`orders/render.rs`).
 //! - `inventory`: set and read a SKU's stock.
-//! - `operations`: health, and the lag of consumer groups and event-store readers.
+//! - `operations`: health, the lag of consumer groups and event-store readers, and
+//!   `/metrics` (added by the binary, which renders them: [`serve_with`]).
 //! - `analytics`: orders per status and revenue per day.
 //! - `registry`: the embedded schema registry (Confluent's REST API).
 //! - `openapi`: the OpenAPI document of all of them, at `GET /openapi.json`.
@@ -51,6 +52,7 @@ pub use auth::{Access, Role, Tokens};
 pub use error::ApiError;
 pub use limits::Limits;
 pub use openapi::document as openapi_document;
+pub use operations::metrics::{Render as RenderMetrics, route as metrics_route};
 pub use read_your_writes::READ_YOUR_WRITES_WAIT;
 pub use routes::Route;
 use routes::Routes;
@@ -118,7 +120,11 @@ fn routes(state: AppState) -> Routes<()> {
     let routes = analytics::routes(routes);
     let routes = openapi::routes(routes);
     routes
-        .map(|router| router.fallback(|| async { ApiError::NotFound("no such route".into()) }))
+        .map(|router| {
+            router
+                .route_layer(axum::middleware::from_fn(crate::metrics::http::track))
+                .fallback(|| async { ApiError::NotFound("no such route".into()) })
+        })
         .with_state(state)
 }
 
@@ -158,7 +164,52 @@ pub async fn serve(
     access: Access,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    axum::serve(listener, guarded_router(state, access))
+    serve_with(listener, state, access, Router::new(), shutdown).await
+}
+
+/// [`serve`] with `extra` routes (the binary's `/metrics`) beside the API's, behind the
+/// same guard.
+pub async fn serve_with(
+    listener: TcpListener,
+    state: AppState,
+    access: Access,
+    extra: Router,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let guard = auth::Guard {
+        access,
+        surface: auth::Surface::Api,
+    };
+    let router = routes(state)
+        .router()
+        .merge(extra)
+        .layer(axum::middleware::from_fn_with_state(guard, auth::guard));
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+}
+
+/// What a process that does not run the API serves on its HTTP address: `GET /health`
+/// and `extra` (the binary's `/metrics`), behind the API's guard, until `shutdown` is
+/// cancelled.
+pub async fn serve_operations(
+    listener: TcpListener,
+    state: AppState,
+    access: Access,
+    extra: Router,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let guard = auth::Guard {
+        access,
+        surface: auth::Surface::Api,
+    };
+    let router = Router::new()
+        .route("/health", axum::routing::get(operations::health::health))
+        .fallback(|| async { ApiError::NotFound("no such route".into()) })
+        .with_state(state)
+        .merge(extra)
+        .layer(axum::middleware::from_fn_with_state(guard, auth::guard));
+    axum::serve(listener, router)
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
 }

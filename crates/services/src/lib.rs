@@ -14,6 +14,8 @@
 //!   group and topics once; `GROUPS` lists them. Analytics keeps its bus offsets with
 //!   its counts, and moves its group to them before joining (`analytics/position.rs`).
 //! - `http.rs`: the HTTP API: commands append events, queries read the read models.
+//! - `metrics.rs`: what the services record as metrics (their names and labels), the
+//!   HTTP middleware that counts requests, and the sampler of lag.
 //! - `pipeline.rs`: what the pipeline is doing: each step's responsible group, the
 //!   groups' status (kept for 5 s), and what one order is waiting for.
 //! - `projections.rs`: the order and stock read models, built from the event store.
@@ -23,6 +25,7 @@ pub mod consumer;
 pub mod context;
 pub mod handlers;
 pub mod http;
+pub mod metrics;
 pub mod pipeline;
 pub mod projections;
 pub mod relay;

@@ -122,6 +122,9 @@ pub async fn run(
     })
     .await?;
     tracing::info!(position, "projections started");
+    // Orders shipped from now on are timed; those read again from before (a read model
+    // made again from the store) are not.
+    let live_since = chrono::Utc::now();
     // Appends in this process wake the projections at once; for other processes' they
     // look again after a pause that grows while there is nothing.
     let mut idle = IdlePause::default();
@@ -140,7 +143,7 @@ pub async fn run(
         // Loading the summaries and storing the batch are retried together: a failure in
         // either (the database went away) must not stop the read models for good.
         retry_transient(&shutdown, "projections apply", || async {
-            let batch = build_batch(&codec, &read_model, &events, last).await?;
+            let batch = build_batch(&codec, &read_model, &events, last, live_since).await?;
             Ok(read_model.apply(batch).await?)
         })
         .await?;
@@ -197,6 +200,7 @@ async fn build_batch(
     read_model: &Arc<dyn ReadModel>,
     events: &[StoredEvent],
     last: u64,
+    live_since: chrono::DateTime<chrono::Utc>,
 ) -> Result<ReadModelBatch, ServiceError> {
     let mut decoded = Vec::with_capacity(events.len());
     for stored in events {
@@ -225,6 +229,12 @@ async fn build_batch(
         .collect();
     for (stored, event) in &decoded {
         project_order(&mut orders, stored, event);
+        if let Event::OrderShipped(e) = event
+            && stored.recorded_at >= live_since
+            && let Some(order) = orders.get(e.order_id.as_str())
+        {
+            crate::metrics::shipped(order.created_at, stored.occurred_at);
+        }
         if let Some(sku) = sku_of(event) {
             let summary = stock.entry(sku.to_owned()).or_insert_with(|| StockSummary {
                 sku: sku.to_owned(),

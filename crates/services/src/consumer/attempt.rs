@@ -168,7 +168,11 @@ impl Consumer {
     /// One call of the handler, and what its answer makes of the record.
     async fn attempt(&self, pending: Pending) -> Result<Step, ServiceError> {
         let group = self.handler.group().name;
+        let start = std::time::Instant::now();
         let handled = self.handler.handle(&pending.event, &pending.delivery).await;
+        let topic = pending.record.topic.as_str();
+        let failed = handled.as_ref().err().map(ServiceError::is_transient);
+        crate::metrics::handler_call(group, topic, start.elapsed(), failed);
         let Pending {
             record,
             event,
@@ -182,10 +186,12 @@ impl Consumer {
                 let failing = pending.first_try.elapsed();
                 if matches!(&e, ServiceError::Store(s) if s.is_conflict()) {
                     tracing::debug!(group, error = %e, "concurrent update; deciding again");
+                    crate::metrics::retried(group, topic);
                     return Ok(Step::Again(Box::new(pending)));
                 }
                 if failing < self.retry.give_up_after {
                     tracing::warn!(group, error = %e, "handler failed; retrying");
+                    crate::metrics::retried(group, topic);
                     return Ok(Step::Again(Box::new(pending)));
                 }
                 format!("gave up after {failing:.1?} of retries: {e}")

@@ -96,11 +96,15 @@ pub(super) async fn dead_letter(
         headers,
         timestamp: record.timestamp,
     };
-    retry_transient(shutdown, group, || async {
+    let parked = retry_transient(shutdown, group, || async {
         bus.publish(vec![letter.clone()])
             .await
             .map_err(ServiceError::from)
     })
     .await
-    .is_ok()
+    .is_ok();
+    if parked {
+        crate::metrics::parked(group, &record.topic);
+    }
+    parked
 }

@@ -9,8 +9,11 @@
 //! - `shop`: place orders and read them (an order, its history, a customer's orders),
 //!   read stock, the API's OpenAPI document (`/openapi.json`), and read the schema
 //!   registry (including lookups and compatibility checks, which change nothing);
-//! - `operator`: also set stock, cancel orders, read consumer lag and analytics, and
-//!   write to the registry (register, soft-delete, a subject's compatibility level);
+//! - `operator`: also set stock, cancel orders, read consumer lag, analytics and the
+//!   metrics (`GET /metrics`: they tell lag and business figures, so they are an
+//!   operator's, as `/consumers` and `/analytics` are; a Prometheus scraper is given an
+//!   operator token, which it sends as `Authorization: Bearer`), and write to the
+//!   registry (register, soft-delete, a subject's compatibility level);
 //! - `admin`: everything, also the registry's global compatibility level and permanent
 //!   deletes.
 //!

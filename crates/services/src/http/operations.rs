@@ -5,12 +5,14 @@
 //! - `operations/consumers.rs`: `GET /consumers`, consumer groups, dead letters and the
 //!   event store's readers, with their lag.
 //! - `operations/pipeline.rs`: `GET /pipeline`, orders per stage and groups at a glance.
+//! - `operations/metrics.rs`: `GET /metrics`, whatever the binary's recorder renders.
 
 use super::AppState;
 use super::routes::Routes;
 
 pub mod consumers;
 pub mod health;
+pub mod metrics;
 pub mod pipeline;
 
 /// The routes of operations.

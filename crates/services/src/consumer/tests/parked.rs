@@ -132,3 +132,49 @@ async fn a_record_given_up_on_is_told_to_its_handler_too() -> TestResult {
     assert_eq!(heard[0].3, 1);
     Ok(())
 }
+
+#[tokio::test]
+async fn records_set_aside_errors_and_retries_are_counted_by_group_and_topic() -> TestResult {
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let _local = metrics::set_default_local_recorder(&recorder);
+    let handler = Arc::new(Refuses {
+        transient: true,
+        ..Refuses::default()
+    });
+    let retry = Retry {
+        give_up_after: Duration::from_millis(200),
+    };
+    parked_records(handler, retry).await?;
+    // A snapshot drains the recorder: one for every count.
+    let taken = snapshotter.snapshot().into_vec();
+    let counter = |name: &str, kind: Option<&str>| {
+        taken
+            .iter()
+            .filter(|(key, ..)| {
+                let labels: Vec<_> = key.key().labels().map(|l| (l.key(), l.value())).collect();
+                key.key().name() == name
+                    && labels.contains(&("group", "refuses"))
+                    && labels.contains(&("topic", "orders"))
+                    && kind.is_none_or(|k| labels.contains(&("kind", k)))
+            })
+            .map(|(.., value)| match value {
+                DebugValue::Counter(n) => *n,
+                _ => 0,
+            })
+            .sum::<u64>()
+    };
+    use crate::metrics::{HANDLER_ERRORS, RECORDS_HANDLED, RECORDS_PARKED, RETRIES};
+    // The unreadable record and the order given up on.
+    assert_eq!(counter(RECORDS_PARKED, None), 2);
+    assert_eq!(counter(RECORDS_HANDLED, None), 1, "the good order");
+    let transient = counter(HANDLER_ERRORS, Some("transient"));
+    assert!(transient >= 2, "{transient} transient errors");
+    assert_eq!(
+        counter(RETRIES, None),
+        transient - 1,
+        "each failure but the last is tried again"
+    );
+    Ok(())
+}

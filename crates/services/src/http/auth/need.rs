@@ -24,7 +24,9 @@ pub fn api_need(method: &Method, path: &str) -> Need {
         ["inventory", _] if read => Need::Role(Role::Shop),
         ["inventory", _] if method == Method::PUT => Need::Role(Role::Operator),
         ["orders", _, "cancel"] if method == Method::POST => Need::Role(Role::Operator),
-        ["consumers"] | ["pipeline"] | ["analytics"] if read => Need::Role(Role::Operator),
+        ["consumers"] | ["pipeline"] | ["analytics"] | ["metrics"] if read => {
+            Need::Role(Role::Operator)
+        }
         ["openapi.json"] if read => Need::Role(Role::Shop),
         // Unknown routes and methods: any known token, so that a caller without one
         // learns nothing of what exists.
@@ -88,6 +90,7 @@ mod tests {
         );
         assert_eq!(need(Method::GET, "/consumers"), Need::Role(Role::Operator));
         assert_eq!(need(Method::GET, "/pipeline"), Need::Role(Role::Operator));
+        assert_eq!(need(Method::GET, "/metrics"), Need::Role(Role::Operator));
         assert_eq!(need(Method::GET, "/openapi.json"), Need::Role(Role::Shop));
         assert_eq!(need(Method::GET, "/nowhere"), Need::Role(Role::Shop));
     }
