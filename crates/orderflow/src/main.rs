@@ -10,6 +10,7 @@
 //! - `service`: the services a process can run, each with its help line.
 //! - `serve`: `run` and `serve`: start the services, say what runs on what, write the
 //!   ready-file, stop cleanly on a signal.
+//! - `metrics`: the process's metrics recorder (Prometheus), served at `/metrics`.
 //! - `ready`: the ready-file (`--ready-file`) a process writes once it is up.
 //! - `logging`: the log subscriber (`ORDERFLOW_LOG`, `--log-format text|json`).
 //! - `wiring`: the only place that names concrete adapters; opens them and starts the
@@ -59,6 +60,7 @@ mod bench;
 mod cli;
 mod datadir;
 mod logging;
+mod metrics;
 mod ops;
 mod ready;
 mod schema;

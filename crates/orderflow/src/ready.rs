@@ -1,8 +1,8 @@
 //! The ready-file: how a supervisor, a test or the bench learns that a process is up
 //! and where its API listens, without reading its stdout. With `--ready-file PATH`,
 //! `run` and `serve` write PATH once every service has started (a JSON object: the
-//! process id and the API's base URL, `null` without an API), and remove it when they
-//! stop. The file appears whole or not at all: it is written beside PATH and renamed
+//! process id and the base URL of its `--http` address: the API's, or `/health` and
+//! `/metrics` alone), and remove it when they stop. The file appears whole or not at all: it is written beside PATH and renamed
 //! onto it.
 
 use std::path::Path;
@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 pub struct Ready {
     /// The process that is ready.
     pub pid: u32,
-    /// The HTTP API's base URL (`http://127.0.0.1:8080`), if the process serves it.
+    /// The base URL of its HTTP address (`http://127.0.0.1:8080`): the API's, or
+    /// `/health` and `/metrics` alone for a process without the API.
     pub http: Option<String>,
 }
 

@@ -17,12 +17,9 @@ pub async fn serve(services: &[Service], settings: Settings) -> anyhow::Result<(
     if let Some(path) = &settings.ready_file {
         ready::remove(path)?;
     }
-    // Before anything is opened: an API that would be open to other hosts is refused.
-    let access = if services.contains(&Service::Api) {
-        wiring::api_access(&settings.api)?
-    } else {
-        Default::default()
-    };
+    // Before anything is opened: an HTTP address (the API's, or a process's `/metrics`)
+    // that would be open to other hosts without tokens is refused.
+    let access = wiring::api_access(&settings.api)?;
     // Listening from before the services start: a SIGTERM sent as soon as the process
     // says it is ready (a supervisor's or a test's) must stop it cleanly, not kill it.
     let signal = shutdown_signal()?;

@@ -153,7 +153,8 @@ pub struct RegistryArgs {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "HTTP API")]
 pub struct ApiArgs {
-    /// The HTTP API's address (port 0 picks a free one).
+    /// The HTTP API's address (port 0 picks a free one); a process that does not run
+    /// the API serves `GET /health` and `GET /metrics` there.
     #[arg(
         long = "http",
         env = "ORDERFLOW_HTTP_ADDR",
@@ -281,10 +282,11 @@ pub struct Settings {
     #[arg(long, env = "ORDERFLOW_DISCARD_DERIVED_DATA", help_heading = "Process")]
     pub discard_derived_data: bool,
     /// Once every service has started, write this file (atomically): a JSON object
-    /// with the process id and the API's base URL, e.g.
-    /// `{"pid":4242,"http":"http://127.0.0.1:8080"}` (`null` without an API). It is
-    /// removed when the process stops. For supervisors and scripts that start orderflow
-    /// with `--http 127.0.0.1:0` and need to know where it listens.
+    /// with the process id and the base URL of its `--http` address (the API, or
+    /// `/health` and `/metrics` alone), e.g.
+    /// `{"pid":4242,"http":"http://127.0.0.1:8080"}`. It is removed when the process
+    /// stops. For supervisors and scripts that start orderflow with `--http
+    /// 127.0.0.1:0` and need to know where it listens.
     #[arg(long, env = "ORDERFLOW_READY_FILE", help_heading = "Process")]
     pub ready_file: Option<PathBuf>,
 }

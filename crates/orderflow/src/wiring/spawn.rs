@@ -1,12 +1,15 @@
 //! Starting the chosen services on the adapters: a consumer per bus-driven service
 //! (analytics once its group agrees with its store's offsets), the relay, the
-//! projections and the API.
+//! projections and the API, with `/metrics` beside it; a process without the API serves
+//! `/health` and `/metrics` alone on its HTTP address. Every process samples lag into
+//! its metrics.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use futures::FutureExt;
 use orderflow_core::bus::StartFrom;
 use orderflow_core::mail::Mailer;
 use orderflow_domain::Money;
@@ -21,6 +24,7 @@ use orderflow_services::handlers::{
     shipping::ShippingService,
 };
 use orderflow_services::http::{self, AppState};
+use orderflow_services::metrics::sampler::Sampler;
 use orderflow_services::{projections, relay};
 use orderflow_sqlite::{SimulatedProvider, SimulatedSettings};
 use tokio::task::JoinSet;
@@ -76,12 +80,12 @@ fn payment_provider(data_dir: &Path, settings: &PaymentArgs) -> anyhow::Result<S
 pub struct Started {
     /// One task per service; each ends when its service stops.
     pub tasks: JoinSet<anyhow::Result<()>>,
-    /// Where the API listens, if it is one of them.
+    /// Where the process listens: the API, or `/health` and `/metrics` alone.
     pub http: Option<std::net::SocketAddr>,
 }
 
 /// Starts the chosen services; each stops when `shutdown` is cancelled. `access` guards
-/// the API (see [`api_access`]).
+/// the HTTP address (see [`api_access`]).
 pub async fn spawn(
     services: &[Service],
     settings: &Settings,
@@ -157,29 +161,42 @@ pub async fn spawn(
         );
         tasks.spawn(async move { projections.await.map_err(Into::into) });
     }
-    let mut http = None;
-    if services.contains(&Service::Api) {
-        let limits = limits(&settings.api)?;
-        let listener = tokio::net::TcpListener::bind(settings.api.http_addr)
-            .await
-            .with_context(|| format!("cannot listen on {}", settings.api.http_addr))?;
-        let addr = listener.local_addr()?;
+    let metrics = crate::metrics::handle()?;
+    tasks.spawn(crate::metrics::upkeep(metrics.clone(), shutdown.clone()).map(Ok));
+    let sampler = Sampler {
+        bus: a.bus.clone(),
+        store: a.store.clone(),
+        checkpoints: a.checkpoints.clone(),
+        read_model: a.read_model.clone(),
+    };
+    tasks.spawn(sampler.run(Sampler::EVERY, shutdown.clone()).map(Ok));
+    let api = services.contains(&Service::Api);
+    let listener = tokio::net::TcpListener::bind(settings.api.http_addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.api.http_addr))?;
+    let addr = listener.local_addr()?;
+    let state = AppState {
+        recorder: a.recorder(),
+        registry: a.registry.clone(),
+        read_model: a.read_model.clone(),
+        analytics: a.analytics.clone(),
+        bus: a.bus.clone(),
+        checkpoints: a.checkpoints.clone(),
+        groups: Default::default(),
+        limits: limits(&settings.api)?,
+        locations: locations(settings)?,
+    };
+    let extra = http::metrics_route(crate::metrics::render(metrics));
+    if api {
         announce!("orderflow: HTTP API on http://{addr}");
         announce_access(&access, addr);
-        let state = AppState {
-            recorder: a.recorder(),
-            registry: a.registry.clone(),
-            read_model: a.read_model.clone(),
-            analytics: a.analytics.clone(),
-            bus: a.bus.clone(),
-            checkpoints: a.checkpoints.clone(),
-            groups: Default::default(),
-            limits,
-            locations: locations(settings)?,
-        };
-        let api = http::serve(listener, state, access, shutdown.clone());
-        tasks.spawn(async move { api.await.map_err(Into::into) });
-        http = Some(addr);
+        let served = http::serve_with(listener, state, access, extra, shutdown.clone());
+        tasks.spawn(async move { served.await.map_err(Into::into) });
+    } else {
+        announce!("orderflow: /health and /metrics on http://{addr}");
+        let served = http::serve_operations(listener, state, access, extra, shutdown.clone());
+        tasks.spawn(async move { served.await.map_err(Into::into) });
     }
+    let http = Some(addr);
     Ok(Started { tasks, http })
 }

@@ -32,7 +32,7 @@ async fn a_command_whose_reader_goes_away_stops_quietly() -> TestResult {
 async fn logs_to_a_pipe_or_a_file_carry_no_colour_codes() -> TestResult {
     let deployment = Deployment::new()?;
     // A service that logs at INFO as it stops, its stderr a pipe.
-    let out = projections_stopped_once_ready(&deployment, &["--http", "127.0.0.1:0"]).await?;
+    let out = projections_stopped_once_ready(&deployment, &[]).await?;
 
     let stderr = String::from_utf8_lossy(&out.stderr);
     // SIGTERM sent the moment it said it was ready still stops it cleanly.
@@ -137,7 +137,8 @@ async fn projections_stopped_once_ready(
 ) -> Result<std::process::Output, Box<dyn std::error::Error + Send + Sync>> {
     let ready_file = deployment.dir.path().join("ready.json");
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_orderflow"))
-        .args(["serve", "projections"])
+        // Every process listens on its --http address: a free port, not the default.
+        .args(["serve", "projections", "--http", "127.0.0.1:0"])
         .args(args)
         .arg("--data-dir")
         .arg(deployment.data_dir())

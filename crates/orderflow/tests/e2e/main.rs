@@ -15,6 +15,7 @@ mod flow;
 mod interop;
 mod kafka;
 mod membership;
+mod metrics;
 mod payment;
 mod postgres;
 mod registry;

@@ -46,7 +46,7 @@ async fn on_the_embedded_bus_a_group_runs_in_one_process_and_replay_waits_for_it
     let bus = SqliteBus::open(&deployment.data_dir().join("bus.db"))?;
     holds(&bus, "payment", &payment).await?;
 
-    let second = finished(&deployment, &["serve", "payment"]).await?;
+    let second = finished(&deployment, &["serve", "payment", "--http", "127.0.0.1:0"]).await?;
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(
         !second.status.success(),
