@@ -1,6 +1,6 @@
 //! `GET /metrics`: the real binary's metrics after orders went through the pipeline, in
 //! a format `promtool check metrics` finds no problem with, from the API's process and
-//! from a process without the API.
+//! from a process without the API; with tokens, only to an operator's token.
 
 use std::process::Stdio;
 
@@ -165,4 +165,31 @@ async fn a_process_without_the_api_serves_health_and_metrics_on_its_http_address
     let (status, _) = ops.get("/orders/some-order").await?;
     assert_eq!(status, 404, "the API is not served here");
     promtool_finds_no_problem(&text).await
+}
+
+#[tokio::test]
+async fn with_tokens_metrics_need_an_operator_token_as_a_scraper_sends_it() -> TestResult {
+    const SHOP: &str = "shop-metrics-token-0123456789";
+    const OPERATOR: &str = "operator-metrics-token-0123456789";
+    let deployment = Deployment::new()?;
+    let tokens = deployment.dir.path().join("tokens");
+    std::fs::write(&tokens, format!("shop {SHOP}\noperator {OPERATOR}\n"))?;
+    let tokens = tokens.to_str().ok_or("temp path is not UTF-8")?;
+    let payment = deployment.start("payment", &["--tokens", tokens]).await?;
+    let ops = Api::of(&deployment, &payment);
+    let status = |path: &'static str, token: Option<&'static str>| {
+        let ops = ops.clone();
+        async move {
+            let mut request = ops.client.get(format!("{}{path}", ops.base));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            Res::Ok(request.send().await?.status().as_u16())
+        }
+    };
+    assert_eq!(status("/metrics", None).await?, 401);
+    assert_eq!(status("/metrics", Some(SHOP)).await?, 403);
+    assert_eq!(status("/metrics", Some(OPERATOR)).await?, 200);
+    assert_eq!(status("/health", None).await?, 200, "probes need no token");
+    Ok(())
 }
