@@ -7,13 +7,14 @@
 //! for now, off the lane; `consumer/queues.rs` holds the keys tried again off their
 //! lanes, with the records waiting behind them, within [`MAX_BUFFERED`];
 //! `consumer/progress.rs` says which offsets may be committed; `consumer/park.rs` sets
-//! a record aside and tells the handler ([`Handler::parked`]).
+//! a record aside and tells the handler ([`Handler::parked`], or
+//! [`Handler::unreadable`] for a record that could not be read).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use orderflow_core::bus::{EventBus, StartFrom, Subscription};
+use orderflow_core::bus::{EventBus, Record, StartFrom, Subscription};
 use orderflow_core::codec::EventCodec;
 use orderflow_domain::{Event, Topic};
 use tokio::sync::{Semaphore, mpsc};
@@ -62,6 +63,16 @@ pub struct Origin {
     pub offset: u64,
 }
 
+impl Origin {
+    pub fn of(record: &Record) -> Self {
+        Self {
+            topic: record.topic.clone(),
+            partition: record.partition,
+            offset: record.offset,
+        }
+    }
+}
+
 /// A consumer group: its name (also the service's) and the topics it reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Group {
@@ -95,6 +106,14 @@ pub trait Handler: Send + Sync {
     /// set aside again if the consumer stops before committing it.
     async fn parked(&self, parked: &Parked<'_>) -> Result<(), ServiceError> {
         let _ = parked;
+        Ok(())
+    }
+
+    /// Called once a record that could not be read at all is on the dead-letter topic
+    /// (there is no event to tell [`Handler::parked`] about): for a handler that stores
+    /// how far it got per partition. The default does nothing. Idempotent, as `parked`.
+    async fn unreadable(&self, origin: &Origin) -> Result<(), ServiceError> {
+        let _ = origin;
         Ok(())
     }
 }

@@ -10,7 +10,6 @@ use orderflow_domain::Event;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::park::dead_letter;
 use super::{Consumer, Delivery, Origin, headers, lock, retry_transient};
 use crate::context::ServiceError;
 
@@ -113,7 +112,7 @@ impl Consumer {
             Ok(event) => event,
             Err(_) if stop.is_cancelled() => return Ok(Step::Stopped),
             Err(e) => {
-                let set_aside = dead_letter(&self.bus, group, &record, &e.to_string(), stop).await;
+                let set_aside = self.park_unreadable(&record, &e.to_string()).await?;
                 return Ok(if set_aside {
                     Step::Done(record)
                 } else {
@@ -127,11 +126,7 @@ impl Consumer {
                 .and_then(|v| std::str::from_utf8(v).ok())
                 .and_then(|s| s.parse().ok()),
             occurred_at: record.timestamp,
-            origin: Origin {
-                topic: record.topic.clone(),
-                partition: record.partition,
-                offset: record.offset,
-            },
+            origin: Origin::of(&record),
         };
         tracing::debug!(group, topic = %record.topic, partition = record.partition,
             offset = record.offset, event = event.type_name(), key = %record.key, "handling");

@@ -8,7 +8,7 @@ use orderflow_core::bus::{EventBus, OutgoingRecord, Record, dead_letter_topic};
 use orderflow_domain::Event;
 use tokio_util::sync::CancellationToken;
 
-use super::{Consumer, Delivery, headers, retry_transient};
+use super::{Consumer, Delivery, Origin, headers, retry_transient};
 use crate::context::ServiceError;
 
 /// A record set aside: the event it carried (with where it was read, in the
@@ -53,6 +53,39 @@ impl Consumer {
                 tracing::error!(group, error = %e, topic = %record.topic,
                     partition = record.partition, offset = record.offset,
                     "a record set aside could not be recorded on its order");
+                Ok(true)
+            }
+        }
+    }
+}
+
+impl Consumer {
+    /// Sets a record that could not be read aside, then tells the handler where it was
+    /// ([`Handler::unreadable`](super::Handler::unreadable)). True once both are done
+    /// (or telling failed for good, which is logged).
+    pub(super) async fn park_unreadable(
+        &self,
+        record: &Record,
+        reason: &str,
+    ) -> Result<bool, ServiceError> {
+        let group = self.handler.group().name;
+        if !dead_letter(&self.bus, group, record, reason, &self.stop).await {
+            return Ok(false);
+        }
+        let origin = Origin::of(record);
+        let told = retry_transient(&self.stop, "recording an unreadable record", || {
+            self.handler.unreadable(&origin)
+        })
+        .await;
+        match told {
+            Ok(()) => Ok(true),
+            Err(e) if e.is_fatal() => Err(e),
+            // Set aside but not told: it is delivered, and set aside, again.
+            Err(_) if self.stop.is_cancelled() => Ok(false),
+            Err(e) => {
+                tracing::error!(group, error = %e, topic = %record.topic,
+                    partition = record.partition, offset = record.offset,
+                    "an unreadable record set aside could not be recorded");
                 Ok(true)
             }
         }

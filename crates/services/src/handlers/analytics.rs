@@ -16,7 +16,7 @@ use orderflow_domain::Event;
 use orderflow_domain::order::OrderStatus;
 
 use super::stable_id;
-use crate::consumer::{Delivery, Group, Handler, Parked};
+use crate::consumer::{Delivery, Group, Handler, Origin, Parked};
 use crate::context::ServiceError;
 use orderflow_domain::Topic;
 
@@ -76,6 +76,20 @@ impl Handler for AnalyticsService {
     /// the group's does: a store left before it would look behind its group at start.
     async fn parked(&self, parked: &Parked<'_>) -> Result<(), ServiceError> {
         self.record(parked.event, parked.delivery, vec![]).await
+    }
+
+    /// The same for a record that could not be read: no event, nothing counted.
+    async fn unreadable(&self, origin: &Origin) -> Result<(), ServiceError> {
+        self.store
+            .record(AnalyticsRecord {
+                topic: origin.topic.clone(),
+                partition: origin.partition,
+                offset: origin.offset,
+                event_id: stable_id(&format!("unreadable {origin:?}")),
+                changes: vec![],
+            })
+            .await?;
+        Ok(())
     }
 }
 

@@ -191,3 +191,18 @@ async fn a_record_set_aside_moves_its_partitions_stored_offset_and_counts_nothin
     assert_eq!(store.summary().await?, Default::default());
     Ok(())
 }
+
+#[tokio::test]
+async fn an_unreadable_record_set_aside_moves_its_partitions_stored_offset() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let store = Arc::new(SqliteReadModel::open(&dir.path().join("read.db"))?);
+    let analytics = AnalyticsService {
+        store: store.clone(),
+    };
+    let origin = delivery_at(11)?.origin;
+    analytics.unreadable(&origin).await?;
+    let offsets = store.offsets().await?.next;
+    assert_eq!(offsets.len(), 1);
+    assert_eq!(offsets[0].offset, 12, "{offsets:?}");
+    Ok(())
+}
