@@ -1,6 +1,7 @@
 //! "Why is this order waiting?": with payment not running, an order says it waits for
 //! payment, whose group has no live member, on the API (`waitingFor`, `/pipeline`) and
 //! on the command line (`order`, `status`); once payment runs, it waits for nothing.
+//! And `consumers`, a line per group, each partition with `--partitions`.
 
 use serde_json::{Value, json};
 
@@ -74,5 +75,38 @@ async fn an_order_waits_for_payment_while_its_group_has_no_live_member() -> Test
         Ok(steps(&body).is_empty().then_some(()))
     })
     .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn consumers_prints_one_line_per_group_and_each_partition_on_request() -> TestResult {
+    let deployment = Deployment::new()?;
+    let core = deployment.start(ALL_BUT_PAYMENT, &[]).await?;
+    let api = Api::of(&deployment, &core);
+    api.set_stock("WF-2", 10).await?;
+    let (order_id, _) = api.place("c-wf", json!([item("WF-2", 1, 5.00)])).await?;
+    api.wait_status(&order_id, "PENDING").await?;
+
+    let out = deployment.command(&["consumers"]).await?;
+    let table = String::from_utf8(out.stdout)?;
+    let line = |group: &str| {
+        table
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(group))
+            .map(str::to_owned)
+    };
+    let inventory = line("inventory").ok_or_else(|| format!("no inventory in:\n{table}"))?;
+    assert!(inventory.contains("1 alive"), "{table}");
+    assert!(line("payment").is_none(), "{table}");
+    assert!(!table.contains("PARTITION"), "{table}");
+
+    let out = deployment.command(&["consumers", "--partitions"]).await?;
+    let detail = String::from_utf8(out.stdout)?;
+    assert!(detail.contains("PARTITION"), "{detail}");
+    let inventory_partitions = detail
+        .lines()
+        .filter(|l| l.starts_with("inventory") && l.contains(" orders "))
+        .count();
+    assert_eq!(inventory_partitions, 12, "{detail}");
     Ok(())
 }
