@@ -29,7 +29,8 @@ pub const COMMIT_SECONDS_BUCKETS: [f64; 16] = [
     2.0, 5.0,
 ];
 
-/// Histogram: writes (append calls) per group committed.
+/// Histogram: writes per group committed (appends, and whatever else the writer
+/// carries).
 pub const GROUP_COMMIT_WRITES: &str = "orderflow_event_store_group_commit_writes";
 /// Histogram: seconds from beginning a group's transaction to its commit returning.
 pub const GROUP_COMMIT_SECONDS: &str = "orderflow_event_store_group_commit_seconds";

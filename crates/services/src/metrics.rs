@@ -85,7 +85,8 @@ pub fn describe() {
     describe_histogram!(
         commits::GROUP_COMMIT_WRITES,
         Unit::Count,
-        "Writes (append calls) per group commit of the event store."
+        "Writes per group commit of the event store's writer: appends, and the other \
+         small writes that share its database (checkpoints, analytics on SQLite)."
     );
     describe_histogram!(
         commits::GROUP_COMMIT_SECONDS,
