@@ -1,6 +1,7 @@
 //! `GET /metrics`: the real binary's metrics after orders went through the pipeline, in
 //! a format `promtool check metrics` finds no problem with, from the API's process and
-//! from a process without the API; with tokens, only to an operator's token.
+//! from a process without the API; with tokens, only to an operator's token; and a
+//! stopped group's lag.
 
 use std::process::Stdio;
 
@@ -191,5 +192,32 @@ async fn with_tokens_metrics_need_an_operator_token_as_a_scraper_sends_it() -> T
     assert_eq!(status("/metrics", Some(SHOP)).await?, 403);
     assert_eq!(status("/metrics", Some(OPERATOR)).await?, 200);
     assert_eq!(status("/health", None).await?, 200, "probes need no token");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_stopped_group_shows_its_lag_in_records_and_in_seconds() -> TestResult {
+    let deployment = Deployment::new()?;
+    // The payment group exists on the bus, then its only process stops.
+    let mut payment = deployment.start("payment", &[]).await?;
+    payment.terminate().await?;
+    let all_but_payment = "api,orders,inventory,shipping,notification,projections,relay";
+    let app = deployment.start(all_but_payment, &[]).await?;
+    let api = Api::of(&deployment, &app);
+    api.set_stock("SKU-1", 10).await?;
+    api.place("c-1", json!([item("SKU-1", 1, 5.0)])).await?;
+    let payment = [r#"group="payment""#, r#"topic="orders""#];
+    // Records and seconds both, once the sampler has looked after the order was placed.
+    let records = eventually(|| async {
+        let text = scrape(&api).await?;
+        let records = sample(&text, "orderflow_consumer_lag_records", &payment);
+        let seconds = sample(&text, "orderflow_consumer_lag_seconds", &payment);
+        Ok(match (records, seconds) {
+            (Some(r), Some(s)) if r >= 1.0 && s > 0.0 => Some(r),
+            _ => None,
+        })
+    })
+    .await?;
+    assert_eq!(records, 1.0, "the order waits for payment");
     Ok(())
 }
