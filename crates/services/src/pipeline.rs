@@ -188,6 +188,17 @@ pub struct Parked {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Waiting {
     pub step: Step,
+    /// The group responsible for the step.
+    pub group: &'static str,
+    /// What the bus says of that group and of the order's records it parked; none when
+    /// the bus cannot be read just now (the steps come from the event store alone, so an
+    /// order is still answered while the bus is down).
+    pub on_bus: Option<OnBus>,
+}
+
+/// How a group stands on the bus, and the records of one order it parked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OnBus {
     pub status: GroupStatus,
     /// The order's records this group parked, oldest first.
     pub parked: Vec<Parked>,
@@ -198,7 +209,8 @@ const PARKED_PER_TOPIC: usize = 100;
 
 /// The steps `order_id` still misses (empty once it is final, or unknown), each with
 /// its group's status and what that group parked of the order. The groups are read
-/// (through `view`) only when the order waits for something.
+/// (through `view`) only when the order waits for something; when the bus cannot be
+/// read, the steps come without them rather than the order not at all.
 pub async fn order_waiting_for(
     recorder: &Recorder,
     bus: &dyn EventBus,
@@ -209,14 +221,39 @@ pub async fn order_waiting_for(
     if steps.is_empty() {
         return Ok(vec![]);
     }
+    let mut on_bus = match steps_on_bus(bus, view, &steps, order_id).await {
+        Ok(on_bus) => on_bus.into_iter().map(Some).collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, order_id = %order_id,
+                "the bus cannot be read; the order's waitingFor is answered without its groups");
+            vec![None; steps.len()]
+        }
+    };
+    Ok(steps
+        .into_iter()
+        .zip(on_bus.drain(..))
+        .map(|(step, on_bus)| Waiting {
+            step,
+            group: responsible(step).name,
+            on_bus,
+        })
+        .collect())
+}
+
+/// For each of `steps`, how its group stands and what it parked of `order_id`.
+async fn steps_on_bus(
+    bus: &dyn EventBus,
+    view: &GroupsView,
+    steps: &[Step],
+    order_id: &OrderId,
+) -> Result<Vec<OnBus>, BusError> {
     let groups = view.groups(bus).await?;
     let dead_letters = view.parked(bus).await?;
     let now = Utc::now();
     let mut out = Vec::new();
     for step in steps {
-        let group = responsible(step);
-        out.push(Waiting {
-            step,
+        let group = responsible(*step);
+        out.push(OnBus {
             status: GroupStatus::of(&groups, group.name, now),
             parked: parked(bus, &dead_letters, group, order_id).await?,
         });

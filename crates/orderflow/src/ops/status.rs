@@ -142,6 +142,14 @@ pub async fn order(args: OrderArgs) -> anyhow::Result<()> {
         out!("waiting for nothing");
     }
     for w in &waiting {
+        if w["live"].is_null() {
+            out!(
+                "waiting for {}: group {} (the bus cannot be read just now)",
+                text(&w["step"]),
+                text(&w["group"])
+            );
+            continue;
+        }
         let live = match w["live"] == true {
             true => "has a live member",
             false => "has NO live member",

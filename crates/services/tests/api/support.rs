@@ -10,6 +10,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request};
 use orderflow_core::EventCodec;
+use orderflow_core::bus::EventBus;
 use orderflow_core::registry::Registry;
 use orderflow_core::store::EventStore;
 use orderflow_services::context::Recorder;
@@ -49,6 +50,7 @@ pub struct Spawn {
     access: Access,
     registry: bool,
     store: Option<Arc<dyn EventStore>>,
+    bus: Option<Arc<dyn EventBus>>,
 }
 
 impl Spawn {
@@ -85,6 +87,13 @@ impl Spawn {
         self
     }
 
+    /// Over `bus` instead of an embedded one of its own (for buses that misbehave on
+    /// purpose).
+    pub fn over_bus(mut self, bus: Arc<dyn EventBus>) -> Self {
+        self.bus = Some(bus);
+        self
+    }
+
     pub async fn spawn(self) -> Res<TestApp> {
         let dir = tempfile::tempdir()?;
         let sqlite = Arc::new(SqliteEventStore::open(&dir.path().join("events.db"))?);
@@ -107,7 +116,10 @@ impl Spawn {
             registry: self.registry.then_some(registry),
             read_model: read_model.clone(),
             analytics: read_model.clone(),
-            bus: Arc::new(SqliteBus::open(&bus_file)?),
+            bus: match self.bus {
+                Some(bus) => bus,
+                None => Arc::new(SqliteBus::open(&bus_file)?),
+            },
             checkpoints: sqlite.clone(),
             groups: Default::default(),
             limits: self.limits.unwrap_or(Limits::DEFAULT),

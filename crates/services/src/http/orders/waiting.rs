@@ -6,7 +6,8 @@ use utoipa::ToSchema;
 
 use crate::pipeline::{Parked, Waiting};
 
-/// A step an order waits for.
+/// A step an order waits for. The step and its group come from the event store; the
+/// rest from the bus, and is `null` when the bus cannot be read just now.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WaitingBody {
@@ -16,13 +17,13 @@ pub struct WaitingBody {
     /// The consumer group that takes the order past this step.
     group: String,
     /// Whether that group has a live member: `false` means nothing is running it.
-    live: bool,
+    live: Option<bool>,
     /// The group's lag in records, over its partitions.
-    lag: u64,
+    lag: Option<u64>,
     /// The age in seconds of the group's oldest unhandled record.
-    lag_seconds: f64,
+    lag_seconds: Option<f64>,
     /// The order's records this group set aside on a dead-letter topic, and why.
-    parked: Vec<ParkedBody>,
+    parked: Option<Vec<ParkedBody>>,
 }
 
 /// A record of the order set aside on a dead-letter topic.
@@ -36,13 +37,14 @@ pub struct ParkedBody {
 
 impl From<&Waiting> for WaitingBody {
     fn from(w: &Waiting) -> Self {
+        let on_bus = w.on_bus.as_ref();
         Self {
             step: w.step.as_str().to_owned(),
-            group: w.status.group.clone(),
-            live: w.status.live,
-            lag: w.status.lag,
-            lag_seconds: w.status.lag_seconds,
-            parked: w.parked.iter().map(ParkedBody::from).collect(),
+            group: w.group.to_owned(),
+            live: on_bus.map(|b| b.status.live),
+            lag: on_bus.map(|b| b.status.lag),
+            lag_seconds: on_bus.map(|b| b.status.lag_seconds),
+            parked: on_bus.map(|b| b.parked.iter().map(ParkedBody::from).collect()),
         }
     }
 }

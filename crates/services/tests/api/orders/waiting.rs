@@ -2,8 +2,13 @@
 //! whether its consumer group is running, how far behind it is, and what it parked of
 //! the order.
 
+use std::sync::Arc;
+
+use async_trait::async_trait;
 use chrono::Utc;
-use orderflow_core::bus::{OutgoingRecord, StartFrom};
+use orderflow_core::bus::{
+    BusError, EventBus, GroupLag, Offset, OutgoingRecord, StartFrom, Subscription,
+};
 use orderflow_core::read_model::{OrderSummary, ReadModel, ReadModelBatch};
 use serde_json::{Value, json};
 
@@ -147,5 +152,64 @@ async fn a_record_of_the_order_parked_by_payment_is_shown_with_its_reason() -> T
         json!([{ "topic": "orders.dlq", "offset": 1, "reason": "the provider refused it" }])
     );
     assert_eq!(step(&waiting, "email")?["parked"], json!([]));
+    Ok(())
+}
+
+/// A bus that cannot be reached: every call fails for now.
+#[derive(Debug)]
+struct UnreachableBus;
+
+fn unreachable() -> BusError {
+    BusError::Unavailable("the broker does not answer".into())
+}
+
+#[async_trait]
+impl EventBus for UnreachableBus {
+    async fn publish(&self, _: Vec<OutgoingRecord>) -> Result<(), BusError> {
+        Err(unreachable())
+    }
+    async fn flush(&self) -> Result<(), BusError> {
+        Err(unreachable())
+    }
+    async fn subscribe(
+        &self,
+        _: &str,
+        _: &[&str],
+        _: StartFrom,
+    ) -> Result<Box<dyn Subscription>, BusError> {
+        Err(unreachable())
+    }
+    async fn groups(&self) -> Result<Vec<GroupLag>, BusError> {
+        Err(unreachable())
+    }
+    async fn end_offsets(&self, _: &str) -> Result<Vec<(u32, u64)>, BusError> {
+        Err(unreachable())
+    }
+    async fn reset_offsets(
+        &self,
+        _: &str,
+        _: &[&str],
+        _: StartFrom,
+    ) -> Result<Vec<Offset>, BusError> {
+        Err(unreachable())
+    }
+}
+
+#[tokio::test]
+async fn with_the_bus_unreachable_an_order_is_still_read_with_its_steps_and_no_group_state()
+-> TestResult {
+    let app = TestApp::builder()
+        .over_bus(Arc::new(UnreachableBus))
+        .spawn()
+        .await?;
+    let order_id = placed_order(&app).await?;
+    let waiting = waiting_for(&app, &order_id).await?;
+    assert_eq!(
+        step(&waiting, "payment")?,
+        &json!({
+            "step": "payment", "group": "payment", "live": null,
+            "lag": null, "lagSeconds": null, "parked": null,
+        })
+    );
     Ok(())
 }
