@@ -30,6 +30,7 @@ macro_rules! event_store_contract {
             reads_every_stream_of_one_correlation,
             reading_a_correlation_since_a_position_gives_what_came_after,
             concurrent_writers_at_one_version_have_exactly_one_winner,
+            each_event_keeps_its_trace_context,
             a_duplicate_event_id_is_refused,
             a_duplicate_event_id_anywhere_in_an_append_refuses_all_of_it,
             checkpoints_survive_and_move_forward,

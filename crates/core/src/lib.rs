@@ -18,6 +18,7 @@
 //!   summaries, analytics), kept up to date by projections.
 //! - `registry.rs`: the schema registry, its storage port and compatibility rules.
 //! - `store.rs`: the event store and checkpoint ports: the source of truth.
+//! - `trace_context.rs`: the W3C `traceparent` an event carries, and its trace id.
 
 pub mod bus;
 pub mod codec;
@@ -30,6 +31,7 @@ pub mod payment;
 pub mod read_model;
 pub mod registry;
 pub mod store;
+pub mod trace_context;
 
 pub use bus::{EventBus, Offset, OutgoingRecord, Record, StartFrom, Subscription};
 pub use codec::{EventCodec, frame, unframe};

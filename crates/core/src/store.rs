@@ -29,6 +29,9 @@ pub struct NewEvent {
     pub causation_id: Option<Uuid>,
     /// Who recorded it, and through what: `api`, `payment`, `orders`, ….
     pub actor: String,
+    /// The W3C `traceparent` of the work that recorded it (see [`crate::trace_context`]),
+    /// so whoever handles the event later continues the order's trace.
+    pub trace_context: Option<String>,
 }
 
 /// An event as recorded, with its place in its stream and in the global order.
@@ -48,6 +51,8 @@ pub struct StoredEvent {
     pub correlation_id: String,
     pub causation_id: Option<Uuid>,
     pub actor: String,
+    /// The W3C `traceparent` it was recorded under, if any.
+    pub trace_context: Option<String>,
 }
 
 /// What the writer believes the stream's current version is.

@@ -51,7 +51,7 @@ macro_rules! select_events {
     ($rest:literal) => {
         concat!(
             "SELECT position, stream_id, version, event_id, event_type, schema_id, payload, ",
-            "occurred_at, recorded_at, correlation_id, causation_id, actor FROM events ",
+            "occurred_at, recorded_at, correlation_id, causation_id, actor, trace_context FROM events ",
             $rest
         )
     };
@@ -151,6 +151,7 @@ fn row_to_event(row: &PgRow) -> Result<StoredEvent, sqlx::Error> {
         correlation_id: row.try_get("correlation_id")?,
         causation_id: row.try_get("causation_id")?,
         actor: row.try_get("actor")?,
+        trace_context: row.try_get("trace_context")?,
     })
 }
 

@@ -321,6 +321,7 @@ mod tests {
             correlation_id: event.correlation_key().into(),
             causation_id: None,
             actor: "test".into(),
+            trace_context: None,
         };
         let failed: Event = NotificationFailed {
             order_id: sample_order_id(),

@@ -410,6 +410,7 @@ mod tests {
             correlation_id: "c".into(),
             causation_id: None,
             actor: "test".into(),
+            trace_context: None,
         };
         events
             .append(vec![AppendRequest {

@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS events (
     correlation_id TEXT    NOT NULL,
     causation_id   BLOB,
     actor          TEXT    NOT NULL,
+    trace_context  TEXT,
     UNIQUE (stream_id, version)
 );
 CREATE INDEX IF NOT EXISTS events_by_correlation ON events (correlation_id, position);
@@ -58,7 +59,8 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 ";
 
 const COLUMNS: &str = "position, stream_id, version, event_id, event_type, schema_id, payload, \
-                       occurred_at, recorded_at, correlation_id, causation_id, actor";
+                       occurred_at, recorded_at, correlation_id, causation_id, actor, \
+                       trace_context";
 
 #[derive(Debug, thiserror::Error)]
 enum Error {
@@ -97,6 +99,7 @@ impl SqliteEventStore {
         let unavailable = |e: rusqlite::Error| StoreError::Unavailable(Box::new(e));
         let conn = db::open(path).map_err(unavailable)?;
         conn.execute_batch(EVENTS_TABLE).map_err(unavailable)?;
+        add_trace_context(&conn).map_err(unavailable)?;
         conn.execute_batch(SCHEMA).map_err(unavailable)?;
         let head: u64 = conn
             .query_row("SELECT COALESCE(MAX(position), 0) FROM events", [], |r| {
@@ -124,6 +127,20 @@ impl SqliteEventStore {
     ) -> Result<T, StoreError> {
         Ok(self.writer.write_checked(f).await?)
     }
+}
+
+/// Gives an events table made before events carried a trace context its column (empty
+/// for the events already there).
+fn add_trace_context(conn: &Connection) -> rusqlite::Result<()> {
+    let present: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM pragma_table_info('events') WHERE name = 'trace_context')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !present {
+        conn.execute_batch("ALTER TABLE events ADD COLUMN trace_context TEXT")?;
+    }
+    Ok(())
 }
 
 fn save_checkpoint(conn: &Connection, name: &str, position: u64) -> rusqlite::Result<()> {
@@ -181,8 +198,8 @@ fn append_in(
     }
     let mut insert = tx.prepare_cached(
         "INSERT INTO events (stream_id, version, event_id, event_type, schema_id, payload, \
-         occurred_at, recorded_at, correlation_id, causation_id, actor) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+         occurred_at, recorded_at, correlation_id, causation_id, actor, trace_context) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?;
     let mut out = Vec::with_capacity(requests.len());
     for (request, actual) in requests.iter().zip(first_versions) {
@@ -204,6 +221,7 @@ fn append_in(
                 event.correlation_id,
                 event.causation_id.map(|c| c.as_bytes().to_vec()),
                 event.actor,
+                event.trace_context,
             ]);
             match inserted {
                 Ok(_) => appended.position = tx.last_insert_rowid() as u64,
@@ -237,6 +255,7 @@ fn row_to_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
         correlation_id: row.get(9)?,
         causation_id: row.get::<_, Option<Vec<u8>>>(10)?.map(uuid),
         actor: row.get(11)?,
+        trace_context: row.get(12)?,
     })
 }
 

@@ -58,6 +58,7 @@ fn event(i: usize) -> AppendRequest {
             correlation_id: format!("order-{i}"),
             causation_id: None,
             actor: "test".into(),
+            trace_context: None,
         }],
     }
 }

@@ -20,6 +20,7 @@ fn event(correlation: &str, at: DateTime<Utc>) -> NewEvent {
         correlation_id: correlation.into(),
         causation_id: None,
         actor: "contract".into(),
+        trace_context: None,
     }
 }
 
@@ -300,6 +301,20 @@ pub async fn concurrent_writers_at_one_version_have_exactly_one_winner<S: EventS
             .len(),
         2
     );
+}
+
+pub async fn each_event_keeps_its_trace_context<S: EventStore>(store: Arc<S>) {
+    let traced = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let mut req = request("t", ExpectedVersion::NoStream, 2);
+    req.events[0].trace_context = Some(traced.into());
+    store.append(vec![req]).await.unwrap();
+    let by_stream = store.read_stream("t", StreamQuery::all()).await.unwrap();
+    let by_position = store.read_all(0, 10).await.unwrap();
+    let by_correlation = store.read_correlated("t").await.unwrap();
+    for events in [by_stream, by_position, by_correlation] {
+        let contexts: Vec<_> = events.iter().map(|e| e.trace_context.as_deref()).collect();
+        assert_eq!(contexts, [Some(traced), None]);
+    }
 }
 
 pub async fn a_duplicate_event_id_is_refused<S: EventStore>(store: Arc<S>) {

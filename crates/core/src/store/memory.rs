@@ -77,6 +77,7 @@ impl State {
                 correlation_id: event.correlation_id,
                 causation_id: event.causation_id,
                 actor: event.actor,
+                trace_context: event.trace_context,
             });
         }
         Appended {

@@ -69,6 +69,7 @@ fn new_event(stream: &str) -> NewEvent {
         correlation_id: stream.into(),
         causation_id: None,
         actor: "bench".into(),
+        trace_context: None,
     }
 }
 

@@ -146,6 +146,7 @@ async fn store_appends(
                             correlation_id: stream,
                             causation_id: None,
                             actor: "bench".into(),
+                            trace_context: None,
                         }],
                     }])
                     .await?;

@@ -153,6 +153,7 @@ async fn a_legacy_event_in_the_store_is_upcast_and_the_order_flows_to_shipped() 
                 correlation_id: "legacy-7".into(),
                 causation_id: None,
                 actor: "legacy-import".into(),
+                trace_context: None,
             }],
         }])
         .await?;

@@ -137,10 +137,11 @@ struct Rows {
     correlation_id: Vec<String>,
     causation_id: Vec<Option<Uuid>>,
     actor: Vec<String>,
+    trace_context: Vec<Option<String>>,
 }
 
 impl Rows {
-    /// Binds the columns as the query's parameters `$1` to `$10`, in field order.
+    /// Binds the columns as the query's parameters `$1` to `$11`, in field order.
     fn bind<'q>(&'q self, query: PgQuery<'q>) -> PgQuery<'q> {
         query
             .bind(&self.stream_id)
@@ -153,6 +154,7 @@ impl Rows {
             .bind(&self.correlation_id)
             .bind(&self.causation_id)
             .bind(&self.actor)
+            .bind(&self.trace_context)
     }
 
     fn push(&mut self, stream_id: &str, version: i64, event: &NewEvent) {
@@ -166,6 +168,7 @@ impl Rows {
         self.correlation_id.push(event.correlation_id.clone());
         self.causation_id.push(event.causation_id);
         self.actor.push(event.actor.clone());
+        self.trace_context.push(event.trace_context.clone());
     }
 }
 
@@ -290,9 +293,10 @@ async fn commit_checked(pool: &PgPool, jobs: &[Job]) -> Result<Results, sqlx::Er
         let inserted = rows
             .bind(sqlx::query(
                 "INSERT INTO events (stream_id, version, event_id, event_type, schema_id, payload, \
-                 occurred_at, correlation_id, causation_id, actor) \
+                 occurred_at, correlation_id, causation_id, actor, trace_context) \
                  SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::uuid[], $4::text[], $5::int[], \
-                 $6::bytea[], $7::timestamptz[], $8::text[], $9::uuid[], $10::text[]) \
+                 $6::bytea[], $7::timestamptz[], $8::text[], $9::uuid[], $10::text[], \
+                 $11::text[]) \
                  RETURNING stream_id, version, position",
             ))
             .fetch_all(&mut *tx)

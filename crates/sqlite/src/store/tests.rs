@@ -64,3 +64,32 @@ async fn a_correlation_read_since_a_position_returns_only_the_events_after_it()
     );
     Ok(())
 }
+
+/// A store file written before events carried a trace context opens, keeps its events
+/// (with none), and records the trace context of the events appended after.
+#[tokio::test]
+async fn a_store_from_before_trace_contexts_gains_the_column_and_keeps_its_events()
+-> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("events.db");
+    let old = rusqlite::Connection::open(&path)?;
+    old.execute_batch(&super::EVENTS_TABLE.replace("    trace_context  TEXT,\n", ""))?;
+    old.execute(
+        "INSERT INTO events (stream_id, version, event_id, event_type, schema_id, payload, \
+         occurred_at, recorded_at, correlation_id, causation_id, actor) \
+         VALUES ('order-1', 1, x'00', 'OrderCreated', 1, x'00', 0, 0, 'order-1', NULL, 'api')",
+        [],
+    )?;
+    drop(old);
+
+    let store = SqliteEventStore::open(&path)?;
+    let mut traced = request("order-1", ExpectedVersion::Exact(1), 1);
+    traced.events[0].trace_context =
+        Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into());
+    store.append(vec![traced]).await?;
+
+    let events = store.read_correlated("order-1").await?;
+    let contexts: Vec<_> = events.iter().map(|e| e.trace_context.is_some()).collect();
+    assert_eq!(contexts, [false, true]);
+    Ok(())
+}

@@ -31,6 +31,7 @@ fn one_event(stream: &str) -> AppendRequest {
             correlation_id: stream.into(),
             causation_id: None,
             actor: "test".into(),
+            trace_context: None,
         }],
     }
 }

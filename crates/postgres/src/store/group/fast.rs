@@ -30,21 +30,22 @@ struct FastRows {
 // before any row is inserted.
 const INSERT: &str = "\
 WITH locked AS MATERIALIZED (
-  SELECT pg_advisory_xact_lock_shared($12)
+  SELECT pg_advisory_xact_lock_shared($13)
 ), input AS (
   SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::uuid[], $4::text[], $5::int[],
-    $6::bytea[], $7::timestamptz[], $8::text[], $9::uuid[], $10::text[], $11::bigint[])
+    $6::bytea[], $7::timestamptz[], $8::text[], $9::uuid[], $10::text[], $11::text[],
+    $12::bigint[])
     WITH ORDINALITY AS u(stream_id, ordinal, event_id, event_type, schema_id, payload,
-      occurred_at, correlation_id, causation_id, actor, expected, n)
+      occurred_at, correlation_id, causation_id, actor, trace_context, expected, n)
 ), checked AS (
   SELECT i.*,
     COALESCE((SELECT MAX(e.version) FROM events e WHERE e.stream_id = i.stream_id), 0) AS stored
   FROM input i
 )
 INSERT INTO events (stream_id, version, event_id, event_type, schema_id, payload,
-  occurred_at, correlation_id, causation_id, actor)
+  occurred_at, correlation_id, causation_id, actor, trace_context)
 SELECT c.stream_id, c.stored + c.ordinal, c.event_id, c.event_type, c.schema_id, c.payload,
-  c.occurred_at, c.correlation_id, c.causation_id, c.actor
+  c.occurred_at, c.correlation_id, c.causation_id, c.actor, c.trace_context
 FROM checked c CROSS JOIN locked
 WHERE NOT EXISTS (SELECT 1 FROM checked f WHERE f.expected >= 0 AND f.expected <> f.stored)
 ORDER BY c.n
