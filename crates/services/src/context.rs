@@ -239,6 +239,7 @@ impl Recorder {
                     correlation_id: event.correlation_key().to_owned(),
                     causation_id: cause.causation_id,
                     actor: cause.actor.to_owned(),
+                    trace_context: crate::trace::current(),
                 })
             })
             .collect()

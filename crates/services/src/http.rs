@@ -144,6 +144,7 @@ pub fn guarded_router(state: AppState, access: Access) -> Router {
     routes(state)
         .router()
         .layer(axum::middleware::from_fn_with_state(guard, auth::guard))
+        .layer(axum::middleware::from_fn(crate::trace::request_layer))
 }
 
 /// The registry's routes alone, at the root, behind the access guard (as [`router`]

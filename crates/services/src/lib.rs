@@ -20,6 +20,8 @@
 //!   groups' status (kept for 5 s), and what one order is waiting for.
 //! - `projections.rs`: the order and stock read models, built from the event store.
 //! - `relay.rs`: publishes the event store to the bus in global order, checkpointed.
+//! - `trace.rs`: the trace context of the work at hand (request or record), stamped on
+//!   the events it appends.
 
 pub mod consumer;
 pub mod context;
@@ -29,3 +31,4 @@ pub mod metrics;
 pub mod pipeline;
 pub mod projections;
 pub mod relay;
+pub mod trace;

@@ -32,28 +32,35 @@ pub fn to_record(event: &StoredEvent) -> Result<OutgoingRecord, ServiceError> {
         id: event.schema_id,
         name: event.event_type.clone(),
     })?;
+    let mut headers = vec![
+        (
+            headers::EVENT_ID.into(),
+            event.event_id.to_string().into_bytes(),
+        ),
+        (
+            headers::EVENT_TYPE.into(),
+            event.event_type.clone().into_bytes(),
+        ),
+        (
+            headers::STREAM_ID.into(),
+            event.stream_id.clone().into_bytes(),
+        ),
+        (
+            headers::POSITION.into(),
+            event.position.to_string().into_bytes(),
+        ),
+    ];
+    if let Some(traceparent) = &event.trace_context {
+        headers.push((
+            orderflow_core::trace_context::HEADER.into(),
+            traceparent.clone().into_bytes(),
+        ));
+    }
     Ok(OutgoingRecord {
         topic: topic.name().to_owned(),
         key: event.correlation_id.clone(),
         value: frame(event.schema_id, &event.payload),
-        headers: vec![
-            (
-                headers::EVENT_ID.into(),
-                event.event_id.to_string().into_bytes(),
-            ),
-            (
-                headers::EVENT_TYPE.into(),
-                event.event_type.clone().into_bytes(),
-            ),
-            (
-                headers::STREAM_ID.into(),
-                event.stream_id.clone().into_bytes(),
-            ),
-            (
-                headers::POSITION.into(),
-                event.position.to_string().into_bytes(),
-            ),
-        ],
+        headers,
         timestamp: event.occurred_at,
     })
 }

@@ -21,4 +21,5 @@ mod postgres;
 mod registry;
 mod schema;
 mod tls;
+mod traces;
 mod waiting;

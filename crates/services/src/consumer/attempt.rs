@@ -164,7 +164,12 @@ impl Consumer {
     async fn attempt(&self, pending: Pending) -> Result<Step, ServiceError> {
         let group = self.handler.group().name;
         let start = std::time::Instant::now();
-        let handled = self.handler.handle(&pending.event, &pending.delivery).await;
+        let traceparent = crate::trace::of_record(&pending.record);
+        let handled = crate::trace::within(
+            traceparent,
+            self.handler.handle(&pending.event, &pending.delivery),
+        )
+        .await;
         let topic = pending.record.topic.as_str();
         let failed = handled.as_ref().err().map(ServiceError::is_transient);
         crate::metrics::handler_call(group, topic, start.elapsed(), failed);

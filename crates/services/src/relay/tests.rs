@@ -129,6 +129,7 @@ fn order_created(stream: &str) -> AppendRequest {
             correlation_id: stream.into(),
             causation_id: None,
             actor: "test".into(),
+            trace_context: None,
         }],
     }
 }
@@ -322,6 +323,7 @@ fn stored(event_type: &str) -> StoredEvent {
         correlation_id: "order-1".into(),
         causation_id: None,
         actor: "test".into(),
+        trace_context: None,
     }
 }
 
@@ -347,4 +349,26 @@ fn an_event_of_a_type_this_build_does_not_know_is_not_published_anywhere() {
         matches!(refused, Err(ServiceError::Codec(CodecError::UnknownType { ref name, .. })) if name == "RefundIssued"),
         "{refused:?}"
     );
+}
+
+#[test]
+fn a_record_carries_its_events_trace_context_in_a_traceparent_header() -> TestResult {
+    let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let traced = StoredEvent {
+        trace_context: Some(traceparent.into()),
+        ..stored("OrderPlaced")
+    };
+    let header = |record: &OutgoingRecord| {
+        let found = record
+            .headers
+            .iter()
+            .find(|(name, _)| name == "traceparent");
+        found.map(|(_, value)| value.clone())
+    };
+    assert_eq!(
+        header(&to_record(&traced)?),
+        Some(traceparent.as_bytes().to_vec())
+    );
+    assert_eq!(header(&to_record(&stored("OrderPlaced"))?), None);
+    Ok(())
 }

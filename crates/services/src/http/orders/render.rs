@@ -187,6 +187,9 @@ pub struct HistoryEvent {
     recorded_at: DateTime<Utc>,
     causation_id: Option<Uuid>,
     actor: String,
+    /// The trace the event was recorded in (the W3C trace id of the request that placed
+    /// the order), when it has one.
+    trace_id: Option<String>,
     schema_id: u32,
     /// The event's data as JSON (its members depend on `type`), or
     /// `{"undecodable": reason}` for an event this version cannot read.
@@ -209,6 +212,11 @@ impl HistoryEvent {
             occurred_at: stored.occurred_at,
             recorded_at: stored.recorded_at,
             causation_id: stored.causation_id,
+            trace_id: stored
+                .trace_context
+                .as_deref()
+                .and_then(orderflow_core::trace_context::trace_id)
+                .map(str::to_owned),
             actor: stored.actor,
             schema_id: stored.schema_id,
             data,

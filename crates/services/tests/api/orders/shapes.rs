@@ -170,6 +170,7 @@ async fn an_orders_history_lists_each_event_with_its_envelope_and_data() -> Test
             "recordedAt",
             "schemaId",
             "stream",
+            "traceId",
             "type",
             "version"
         ]
@@ -182,6 +183,8 @@ async fn an_orders_history_lists_each_event_with_its_envelope_and_data() -> Test
     );
     assert_eq!(created["actor"], "api");
     assert_eq!(created["causationId"], Value::Null);
+    let trace_id = created["traceId"].as_str().ok_or("no traceId")?;
+    assert_eq!(trace_id.len(), 32, "a new trace for a request without one");
     assert_eq!(created["data"]["orderId"], json!(order_id));
     Ok(())
 }
