@@ -184,7 +184,8 @@ pub async fn serve_with(
     let router = routes(state)
         .router()
         .merge(extra)
-        .layer(axum::middleware::from_fn_with_state(guard, auth::guard));
+        .layer(axum::middleware::from_fn_with_state(guard, auth::guard))
+        .layer(axum::middleware::from_fn(crate::trace::request_layer));
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
