@@ -163,8 +163,12 @@ pub async fn spawn(
     }
     let metrics = crate::metrics::handle()?;
     tasks.spawn(crate::metrics::upkeep(metrics.clone(), shutdown.clone()).map(Ok));
+    // One view of the groups for the sampler and the API, so that together they read
+    // them from the bus no more often than the view allows.
+    let groups = std::sync::Arc::new(orderflow_services::pipeline::GroupsView::default());
     let sampler = Sampler {
         bus: a.bus.clone(),
+        groups: groups.clone(),
         store: a.store.clone(),
         checkpoints: a.checkpoints.clone(),
         read_model: a.read_model.clone(),
@@ -182,7 +186,7 @@ pub async fn spawn(
         analytics: a.analytics.clone(),
         bus: a.bus.clone(),
         checkpoints: a.checkpoints.clone(),
-        groups: Default::default(),
+        groups,
         limits: limits(&settings.api)?,
         locations: locations(settings)?,
     };

@@ -2,7 +2,9 @@
 //! its topics (records, and the age of its oldest unhandled record), and how far the
 //! relay and the projections are behind the event store's head (events, and the age of
 //! the oldest event each has not handled), set as gauges. Every process samples every
-//! group and reader, so any one process's `/metrics` shows the whole pipeline's lag.
+//! group and reader, so any one process's `/metrics` shows the whole pipeline's lag. It
+//! reads the groups through the process's [`GroupsView`], so that the API's process asks
+//! the bus no more often for it.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,12 +16,16 @@ use orderflow_core::read_model::ReadModel;
 use orderflow_core::store::{Checkpoints, EventStore};
 use tokio_util::sync::CancellationToken;
 
+use crate::pipeline::GroupsView;
+
 use super::{LAG_RECORDS, LAG_SECONDS, READER_LAG_EVENTS, READER_LAG_SECONDS};
 
 /// What the sampler reads.
 #[derive(Debug, Clone)]
 pub struct Sampler {
     pub bus: Arc<dyn EventBus>,
+    /// The process's view of the groups (the API's too, where it runs).
+    pub groups: Arc<GroupsView>,
     pub store: Arc<dyn EventStore>,
     pub checkpoints: Arc<dyn Checkpoints>,
     pub read_model: Arc<dyn ReadModel>,
@@ -44,7 +50,7 @@ impl Sampler {
     /// Samples once.
     pub async fn sample(&self) {
         let now = Utc::now();
-        match self.bus.groups().await {
+        match self.groups.groups(self.bus.as_ref()).await {
             Ok(groups) => record_groups(&groups, now),
             Err(e) => tracing::debug!(error = %e, "sampling consumer lag failed"),
         }
