@@ -40,6 +40,13 @@ pub fn of_record(record: &orderflow_core::Record) -> Option<String> {
     trace_context::trace_id(value).map(|_| value.to_owned())
 }
 
+/// The trace id of a bus record's trace context, or `""` when it has none (a log field).
+pub fn trace_id_of(record: &orderflow_core::Record) -> String {
+    of_record(record)
+        .and_then(|t| trace_context::trace_id(&t).map(str::to_owned))
+        .unwrap_or_default()
+}
+
 /// HTTP middleware: runs the request within its trace context (see [`for_request`]).
 pub async fn request_layer(
     request: axum::extract::Request,

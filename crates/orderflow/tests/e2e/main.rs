@@ -14,6 +14,7 @@ mod failures;
 mod flow;
 mod interop;
 mod kafka;
+mod logs;
 mod membership;
 mod metrics;
 mod payment;

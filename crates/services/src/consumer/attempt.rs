@@ -10,7 +10,9 @@ use orderflow_domain::Event;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::{Consumer, Delivery, Origin, headers, lock, retry_transient};
+use tracing::Instrument;
+
+use super::{Consumer, Delivery, Origin, headers, lock, park, retry_transient};
 use crate::context::ServiceError;
 
 /// A record whose handling failed for now, to be tried again.
@@ -165,10 +167,17 @@ impl Consumer {
         let group = self.handler.group().name;
         let start = std::time::Instant::now();
         let traceparent = crate::trace::of_record(&pending.record);
+        let (order_id, trace_id) = (
+            pending.record.key.as_str(),
+            crate::trace::trace_id_of(&pending.record),
+        );
+        // Every line a handler logs names the order and its trace.
+        let span = tracing::info_span!("handle", group, order_id, trace_id);
         let handled = crate::trace::within(
             traceparent,
             self.handler.handle(&pending.event, &pending.delivery),
         )
+        .instrument(span)
         .await;
         let topic = pending.record.topic.as_str();
         let failed = handled.as_ref().err().map(ServiceError::is_transient);
@@ -190,18 +199,26 @@ impl Consumer {
                     return Ok(Step::Again(Box::new(pending)));
                 }
                 if failing < self.retry.give_up_after {
-                    tracing::warn!(group, error = %e, "handler failed; retrying");
+                    tracing::warn!(group, topic = %record.topic, partition = record.partition,
+                        offset = record.offset, kind = park::TRANSIENT, order_id, trace_id,
+                        error = %e, "handler failed; retrying");
                     crate::metrics::retried(group, topic);
                     return Ok(Step::Again(Box::new(pending)));
                 }
-                format!("gave up after {failing:.1?} of retries: {e}")
+                (
+                    format!("gave up after {failing:.1?} of retries: {e}"),
+                    park::TRANSIENT,
+                )
             }
-            Err(e) => e.to_string(),
+            Err(e) => (e.to_string(), park::PERMANENT),
         };
-        Ok(if self.park(record, event, delivery, &reason).await? {
-            Step::Done(pending.record)
-        } else {
-            Step::Stopped
-        })
+        let (reason, kind) = reason;
+        Ok(
+            if self.park(record, event, delivery, &reason, kind).await? {
+                Step::Done(pending.record)
+            } else {
+                Step::Stopped
+            },
+        )
     }
 }

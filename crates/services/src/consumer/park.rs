@@ -11,6 +11,11 @@ use tokio_util::sync::CancellationToken;
 use super::{Consumer, Delivery, Origin, headers, retry_transient};
 use crate::context::ServiceError;
 
+/// The kind of a failure that sets a record aside: one that might have passed later (a
+/// handler failing for now until the retries gave up), or one that never would.
+pub(super) const TRANSIENT: &str = "transient";
+pub(super) const PERMANENT: &str = "permanent";
+
 /// A record set aside: the event it carried (with where it was read, in the
 /// delivery's origin) and why.
 #[derive(Debug, Clone, Copy)]
@@ -30,9 +35,10 @@ impl Consumer {
         event: &Event,
         delivery: &Delivery,
         reason: &str,
+        kind: &'static str,
     ) -> Result<bool, ServiceError> {
         let group = self.handler.group().name;
-        if !dead_letter(&self.bus, group, record, reason, &self.stop).await {
+        if !dead_letter(&self.bus, group, record, reason, kind, &self.stop).await {
             return Ok(false);
         }
         let parked = Parked {
@@ -69,7 +75,7 @@ impl Consumer {
         reason: &str,
     ) -> Result<bool, ServiceError> {
         let group = self.handler.group().name;
-        if !dead_letter(&self.bus, group, record, reason, &self.stop).await {
+        if !dead_letter(&self.bus, group, record, reason, PERMANENT, &self.stop).await {
             return Ok(false);
         }
         let origin = Origin::of(record);
@@ -98,10 +104,12 @@ pub(super) async fn dead_letter(
     group: &'static str,
     record: &Record,
     reason: &str,
+    kind: &'static str,
     shutdown: &CancellationToken,
 ) -> bool {
     tracing::error!(group, topic = %record.topic, partition = record.partition,
-        offset = record.offset, reason, "dead-lettering a record");
+        offset = record.offset, kind, order_id = %record.key,
+        trace_id = crate::trace::trace_id_of(record), reason, "dead-lettering a record");
     let mut headers = record.headers.clone();
     headers.extend([
         (headers::ERROR.to_owned(), reason.as_bytes().to_vec()),
