@@ -111,7 +111,7 @@ fn check(guard: &Guard, request: &Request) -> Result<(), Refusal> {
     cross_site(request)
 }
 
-/// The middleware: lets a request through only if [`check`] does.
+/// The middleware: lets a request through only if `check` (tokens, roles, cross-site) does.
 pub async fn guard(State(guard): State<Guard>, request: Request<Body>, next: Next) -> Response {
     match check(&guard, &request) {
         Ok(()) => next.run(request).await,
