@@ -137,14 +137,23 @@ pub fn route_table(state: AppState) -> Vec<Route> {
 /// behind the access guard of [`auth`]: tokens and roles when `access` has tokens, and
 /// always the refusal of cross-site simple requests.
 pub fn guarded_router(state: AppState, access: Access) -> Router {
+    guarded_router_with(state, access, Router::new())
+}
+
+/// [`guarded_router`] with `extra` routes (the binary's `/metrics`) beside the API's,
+/// behind the same guard, each request in its trace context.
+fn guarded_router_with(state: AppState, access: Access, extra: Router) -> Router {
+    behind_api_guard(routes(state).router().merge(extra), access)
+        .layer(axum::middleware::from_fn(crate::trace::request_layer))
+}
+
+/// `router` behind the API's access guard.
+fn behind_api_guard(router: Router, access: Access) -> Router {
     let guard = auth::Guard {
         access,
         surface: auth::Surface::Api,
     };
-    routes(state)
-        .router()
-        .layer(axum::middleware::from_fn_with_state(guard, auth::guard))
-        .layer(axum::middleware::from_fn(crate::trace::request_layer))
+    router.layer(axum::middleware::from_fn_with_state(guard, auth::guard))
 }
 
 /// The registry's routes alone, at the root, behind the access guard (as [`router`]
@@ -177,15 +186,7 @@ pub async fn serve_with(
     extra: Router,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    let guard = auth::Guard {
-        access,
-        surface: auth::Surface::Api,
-    };
-    let router = routes(state)
-        .router()
-        .merge(extra)
-        .layer(axum::middleware::from_fn_with_state(guard, auth::guard))
-        .layer(axum::middleware::from_fn(crate::trace::request_layer));
+    let router = guarded_router_with(state, access, extra);
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
@@ -201,17 +202,12 @@ pub async fn serve_operations(
     extra: Router,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    let guard = auth::Guard {
-        access,
-        surface: auth::Surface::Api,
-    };
     let router = Router::new()
         .route("/health", axum::routing::get(operations::health::health))
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .with_state(state)
-        .merge(extra)
-        .layer(axum::middleware::from_fn_with_state(guard, auth::guard));
-    axum::serve(listener, router)
+        .merge(extra);
+    axum::serve(listener, behind_api_guard(router, access))
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
 }

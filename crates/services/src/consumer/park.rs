@@ -50,18 +50,11 @@ impl Consumer {
             self.handler.parked(&parked)
         })
         .await;
-        match recorded {
-            Ok(()) => Ok(true),
-            Err(e) if e.is_fatal() => Err(e),
-            // Set aside but not recorded: it is delivered, and set aside, again.
-            Err(_) if self.stop.is_cancelled() => Ok(false),
-            Err(e) => {
-                tracing::error!(group, error = %e, topic = %record.topic,
-                    partition = record.partition, offset = record.offset,
-                    "a record set aside could not be recorded on its order");
-                Ok(true)
-            }
-        }
+        self.settle(
+            recorded,
+            record,
+            "a record set aside could not be recorded on its order",
+        )
     }
 }
 
@@ -83,15 +76,30 @@ impl Consumer {
             self.handler.unreadable(&origin)
         })
         .await;
+        self.settle(
+            told,
+            record,
+            "an unreadable record set aside could not be recorded",
+        )
+    }
+
+    /// What telling the handler of a record set aside comes to: done (true); a fatal
+    /// error; interrupted by shutdown (false: it is delivered, and set aside, again); or
+    /// failed for good, which is logged as `failed` and counts as done.
+    fn settle(
+        &self,
+        told: Result<(), ServiceError>,
+        record: &Record,
+        failed: &'static str,
+    ) -> Result<bool, ServiceError> {
         match told {
             Ok(()) => Ok(true),
             Err(e) if e.is_fatal() => Err(e),
-            // Set aside but not told: it is delivered, and set aside, again.
             Err(_) if self.stop.is_cancelled() => Ok(false),
             Err(e) => {
-                tracing::error!(group, error = %e, topic = %record.topic,
-                    partition = record.partition, offset = record.offset,
-                    "an unreadable record set aside could not be recorded");
+                tracing::error!(group = self.handler.group().name, error = %e,
+                    topic = %record.topic, partition = record.partition,
+                    offset = record.offset, "{failed}");
                 Ok(true)
             }
         }
