@@ -1,12 +1,16 @@
 //! Logs: to stderr, filtered by `ORDERFLOW_LOG` (tracing's `EnvFilter` syntax, default
 //! `info`), as text or one JSON object per line (`--log-format`). Text carries colour
-//! codes only at a terminal. sqlx's own notices (PostgreSQL's "relation already
+//! codes only at a terminal. Spans go to OpenTelemetry when an exporter is configured
+//! (`telemetry`). sqlx's own notices (PostgreSQL's "relation already
 //! exists, skipping" on every start) stay below the output at `warn`, unless
 //! `ORDERFLOW_LOG` names `sqlx` itself.
 
 use clap::ValueEnum;
+use opentelemetry_sdk::trace::SdkTracer;
 use tracing::level_filters::LevelFilter;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::prelude::*;
 
 /// The variable that sets what is logged.
 pub const FILTER_VAR: &str = "ORDERFLOW_LOG";
@@ -38,19 +42,34 @@ fn filter(var: Option<&str>) -> EnvFilter {
     EnvFilter::try_new(format!("{asked},sqlx=warn")).unwrap_or(base)
 }
 
-/// Installs the global subscriber.
-pub fn init(format: LogFormat) {
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter(std::env::var(FILTER_VAR).ok().as_deref()))
-        .with_writer(std::io::stderr);
-    match format {
+/// Installs the global subscriber: log lines to stderr as `ORDERFLOW_LOG` filters them
+/// and, when `tracer` is given (spans are exported), orderflow's spans to OpenTelemetry
+/// at `info` whatever the log filter says.
+pub fn init(format: LogFormat, tracer: Option<SdkTracer>) {
+    let lines = match format {
         // Colour only for a person at a terminal: in a file, a pipe or a log collector,
         // escape codes are noise around every field.
-        LogFormat::Text => builder
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .init(),
-        LogFormat::Json => builder.json().with_ansi(false).init(),
-    }
+            .boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(std::io::stderr)
+            .with_ansi(false)
+            .boxed(),
+    };
+    let spans = tracer.map(|tracer| {
+        tracing_opentelemetry::layer()
+            .with_tracer(tracer)
+            // The spans and lines of orderflow's own crates: not every query of sqlx's
+            // or every poll of a client library's.
+            .with_filter(Targets::new().with_target("orderflow", LevelFilter::INFO))
+    });
+    tracing_subscriber::registry()
+        .with(lines.with_filter(filter(std::env::var(FILTER_VAR).ok().as_deref())))
+        .with(spans)
+        .init();
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 //! - `metrics`: the process's metrics recorder (Prometheus), served at `/metrics`.
 //! - `ready`: the ready-file (`--ready-file`) a process writes once it is up.
 //! - `logging`: the log subscriber (`ORDERFLOW_LOG`, `--log-format text|json`).
+//! - `telemetry`: traces exported with OTLP when the `OTEL_*` variables ask for it.
 //! - `wiring`: the only place that names concrete adapters; opens them and starts the
 //!   services on them (`storage`, `postgres`, `bus`, `access`, `spawn`).
 //! - `datadir`: the data dir's check before anything opens it (integrity, lineage).
@@ -67,6 +68,7 @@ mod schema;
 mod serve;
 mod service;
 mod settings;
+mod telemetry;
 mod wiring;
 
 use cli::{Cli, Command};
@@ -85,7 +87,6 @@ const BLOCKING_THREADS: usize = 8;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    logging::init(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(BLOCKING_THREADS)
@@ -97,7 +98,20 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The gRPC exporter's connection lives on the runtime: set up and flushed inside it.
+    let traces = match runtime.block_on(async { telemetry::Traces::from_env() }) {
+        Ok(traces) => traces,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    logging::init(cli.log_format, traces.tracer());
     let outcome = runtime.block_on(run(cli));
+    {
+        let _inside = runtime.enter();
+        traces.shutdown();
+    }
     // Blocking calls a service was abandoned in (a synchronous Kafka commit to a broker
     // that does not answer) do not hold the exit.
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));

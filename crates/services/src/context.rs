@@ -10,6 +10,7 @@ use orderflow_core::store::{
     AppendRequest, EventStore, ExpectedVersion, NewEvent, StoreError, StoredEvent, StreamQuery,
 };
 use orderflow_domain::{Aggregate, DomainError, Event, streams};
+use tracing::Instrument as _;
 use uuid::Uuid;
 
 /// Why handling a command or an event failed.
@@ -309,7 +310,13 @@ impl Recorder {
             return Ok(0);
         }
         let start = std::time::Instant::now();
-        let appended = self.store.append(requests).await?;
+        let span = tracing::info_span!(
+            "store.append",
+            otel.kind = "client",
+            streams = %requests.iter().map(|r| r.stream_id.as_str()).collect::<Vec<_>>().join(","),
+            events = requests.iter().map(|r| r.events.len()).sum::<usize>(),
+        );
+        let appended = self.store.append(requests).instrument(span).await?;
         crate::metrics::appended(appends.iter().flat_map(|a| &a.events), start.elapsed());
         Ok(appended.iter().map(|a| a.position).max().unwrap_or(0))
     }

@@ -123,6 +123,7 @@ fn routes(state: AppState) -> Routes<()> {
         .map(|router| {
             router
                 .route_layer(axum::middleware::from_fn(crate::metrics::http::track))
+                .route_layer(axum::middleware::from_fn(crate::trace::request_span))
                 .fallback(|| async { ApiError::NotFound("no such route".into()) })
         })
         .with_state(state)

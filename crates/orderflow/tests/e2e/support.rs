@@ -10,10 +10,12 @@ use tempfile::TempDir;
 use tokio::process::{Child, Command};
 
 mod kafka;
+mod otlp;
 mod postgres;
 mod provider;
 
 pub use kafka::*;
+pub use otlp::*;
 pub use postgres::*;
 pub use provider::*;
 
@@ -122,6 +124,17 @@ impl Deployment {
     /// Starts `orderflow serve <services>` (or `run` when `services` is "run"), and
     /// waits until its ready-file says it is up.
     pub async fn start(&self, services: &str, extra: &[&str]) -> Res<Process> {
+        self.start_with_env(services, extra, &[]).await
+    }
+
+    /// [`Deployment::start`] with variables of this process's own beside the
+    /// deployment's.
+    pub async fn start_with_env(
+        &self,
+        services: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Res<Process> {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_orderflow"));
         if services == "run" {
             cmd.arg("run");
@@ -140,6 +153,7 @@ impl Deployment {
             .arg(&ready_file)
             .args(extra)
             .envs(self.env.iter().cloned())
+            .envs(env.iter().copied())
             .env("ORDERFLOW_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())

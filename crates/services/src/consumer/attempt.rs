@@ -166,20 +166,40 @@ impl Consumer {
     async fn attempt(&self, pending: Pending) -> Result<Step, ServiceError> {
         let group = self.handler.group().name;
         let start = std::time::Instant::now();
-        let traceparent = crate::trace::of_record(&pending.record);
         let (order_id, trace_id) = (
             pending.record.key.as_str(),
             crate::trace::trace_id_of(&pending.record),
         );
-        // Every line a handler logs names the order and its trace.
-        let span = tracing::info_span!("handle", group, order_id, trace_id);
+        let topic = pending.record.topic.as_str();
+        // Every line a handler logs names the order and its trace; the span is the child
+        // of the one that recorded the event (its record's `traceparent`).
+        let span = tracing::info_span!(
+            "handle",
+            otel.name = %format_args!("{topic} process {group}"),
+            otel.kind = "consumer",
+            otel.status_code = tracing::field::Empty,
+            group,
+            order_id,
+            trace_id,
+            event_type = pending.event.type_name(),
+            messaging.system = "orderflow",
+            messaging.operation.type = "process",
+            messaging.destination.name = topic,
+            messaging.consumer.group.name = group,
+            messaging.destination.partition.id = pending.record.partition,
+            messaging.kafka.offset = pending.record.offset,
+        );
+        let traceparent =
+            crate::trace::start(&span, crate::trace::of_record(&pending.record).as_deref());
         let handled = crate::trace::within(
-            traceparent,
+            Some(traceparent),
             self.handler.handle(&pending.event, &pending.delivery),
         )
-        .instrument(span)
+        .instrument(span.clone())
         .await;
-        let topic = pending.record.topic.as_str();
+        if handled.is_err() {
+            span.record("otel.status_code", "ERROR");
+        }
         let failed = handled.as_ref().err().map(ServiceError::is_transient);
         crate::metrics::handler_call(group, topic, start.elapsed(), failed);
         let Pending {

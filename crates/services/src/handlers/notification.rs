@@ -16,6 +16,7 @@ use super::cause_of;
 use crate::consumer::{Delivery, Group, Handler, Parked};
 use crate::context::{Correlated, Loaded, Recorder, ServiceError};
 use orderflow_domain::Topic;
+use tracing::Instrument as _;
 
 /// The consumer group, and the topics it reads.
 pub const GROUP: Group = Group {
@@ -109,7 +110,16 @@ impl Handler for NotificationService {
             // An email that can never go out is recorded as failed (the order's history
             // says why); one that cannot go out now is tried again.
             let delivered = match mailable {
-                Ok(()) => self.mailer.send(&email).await,
+                Ok(()) => {
+                    let span = tracing::info_span!(
+                        "mail.send",
+                        otel.kind = "client",
+                        order_id = %order_id,
+                        kind = ?kind,
+                        message_id = %email.message_id,
+                    );
+                    self.mailer.send(&email).instrument(span).await
+                }
                 Err(e) => Err(e),
             };
             let outcome = match delivered {

@@ -23,6 +23,12 @@ use super::cause_of;
 use crate::consumer::{Delivery, Group, Handler, Parked};
 use crate::context::{Loaded, Recorder, ServiceError};
 use orderflow_domain::Topic;
+use tracing::Instrument as _;
+
+/// The span of a call to the payment provider (a client span of the handler's).
+fn provider_span(name: &'static str, order_id: &OrderId) -> tracing::Span {
+    tracing::info_span!("provider", otel.name = name, otel.kind = "client", order_id = %order_id)
+}
 
 /// The consumer group, and the topics it reads.
 pub const GROUP: Group = Group {
@@ -80,10 +86,18 @@ impl PaymentService {
                             let outcome = match payment.aggregate.plan_charge(&order) {
                                 ChargePlan::Nothing => return Ok(vec![]),
                                 ChargePlan::Charge => {
-                                    self.provider.charge(&key, order_id, amount).await?
+                                    let span = provider_span("payment.charge", order_id);
+                                    self.provider
+                                        .charge(&key, order_id, amount)
+                                        .instrument(span)
+                                        .await?
                                 }
                                 ChargePlan::Skip { reason } => {
-                                    self.provider.void(&key, order_id, amount, &reason).await?
+                                    let span = provider_span("payment.void", order_id);
+                                    self.provider
+                                        .void(&key, order_id, amount, &reason)
+                                        .instrument(span)
+                                        .await?
                                 }
                             };
                             PaymentCommand::RecordCharge {
