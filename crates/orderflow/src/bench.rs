@@ -15,7 +15,9 @@
 //! - buses (with `--bus`): the pipeline on the embedded bus and on Kafka, one after the
 //!   other, at each of several offered rates: latency from `202` to `SHIPPED`, where
 //!   the time goes hop by hop, and where the machine's CPU went (pipeline, brokers,
-//!   bench, other processes).
+//!   bench, other processes);
+//! - tracing: the pipeline's CPU per order with no spans, with spans but no exporter,
+//!   and exporting every span with OTLP, in alternating rounds.
 
 use std::path::PathBuf;
 
@@ -92,6 +94,9 @@ pub struct BenchArgs {
     /// Only the bus comparison (needs `--bus`): no appends, codec or embedded-only runs.
     #[arg(long, requires = "bus_url")]
     pub bus_only: bool,
+    /// Only the cost of tracing: the pipeline with spans off, on and exported.
+    #[arg(long, conflicts_with = "bus_only")]
+    pub telemetry_only: bool,
     /// Events encoded and decoded in the codec measurement.
     #[arg(long, default_value_t = 200_000)]
     pub codec_events: usize,
@@ -100,7 +105,7 @@ pub struct BenchArgs {
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     out!("orderflow bench — each figure next to its baseline from this same run\n");
     check_appends(args.appends)?;
-    if args.bus_only {
+    if args.bus_only || args.telemetry_only {
         return pipeline::pipeline(&args).await;
     }
     if let Some(url) = &args.store_url {

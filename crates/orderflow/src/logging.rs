@@ -62,6 +62,10 @@ pub fn init(format: LogFormat, tracer: Option<SdkTracer>) {
     let spans = tracer.map(|tracer| {
         tracing_opentelemetry::layer()
             .with_tracer(tracer)
+            // A task moves between threads and is polled many times: which thread made
+            // a span says nothing, and timing every poll (busy/idle) costs each one.
+            .with_threads(false)
+            .with_tracked_inactivity(false)
             // The spans and lines of orderflow's own crates: not every query of sqlx's
             // or every poll of a client library's.
             .with_filter(Targets::new().with_target("orderflow", LevelFilter::INFO))

@@ -1,7 +1,8 @@
 //! The whole pipeline in a child process, with time-ordered and with scattered order
 //! ids: orders per second until ALL the work is done, and latency as a client sees it
 //! from an open-loop load at a fixed offered rate, each next to the API alone; and,
-//! given a Kafka cluster, the same pipeline on both buses at several rates.
+//! given a Kafka cluster, the same pipeline on both buses at several rates; and what
+//! tracing costs it (spans off, on, exported).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,6 +22,7 @@ mod hops;
 mod observe;
 mod open_loop;
 mod report;
+mod telemetry;
 
 /// GETs asked one after another on the idle pipeline to price one GET.
 const GETS_PRICED: usize = 1000;
@@ -57,8 +59,12 @@ pub async fn pipeline(args: &BenchArgs) -> anyhow::Result<()> {
     let scratch = super::scratch(args, "pipeline runs (a data dir each, under it)")?;
     // Every run's data dir is deleted when the bench is over, not before the next run.
     let mut data_dirs = Vec::new();
+    if args.telemetry_only {
+        return telemetry::telemetry(args, &scratch, &mut data_dirs).await;
+    }
     if !args.bus_only {
         embedded(args, &scratch, &mut data_dirs).await?;
+        telemetry::telemetry(args, &scratch, &mut data_dirs).await?;
     }
     if let Some(url) = &args.bus_url {
         buses::compare(args, url, &scratch, &mut data_dirs).await?;

@@ -177,6 +177,12 @@ async fn spans_across_processes(
             "no span from {service}: {services:?}"
         );
     }
+    // OTEL_RESOURCE_ATTRIBUTES reach every process's resource.
+    assert!(
+        spans
+            .iter()
+            .all(|s| s.environment.as_deref() == Some("e2e"))
+    );
     let ids: std::collections::BTreeSet<_> = spans.iter().map(|s| s.span_id.as_str()).collect();
     for span in &spans {
         assert!(

@@ -18,6 +18,8 @@ use super::Res;
 #[derive(Debug, Clone)]
 pub struct SpanSeen {
     pub service: String,
+    /// The resource's `deployment.environment.name`, if it has one.
+    pub environment: Option<String>,
     pub name: String,
     pub trace_id: String,
     pub span_id: String,
@@ -40,20 +42,24 @@ impl Received {
     fn keep(&self, request: ExportTraceServiceRequest) {
         let mut spans = self.0.lock().unwrap_or_else(|e| e.into_inner());
         for resource_spans in request.resource_spans {
-            let service = resource_spans
-                .resource
-                .iter()
-                .flat_map(|r| &r.attributes)
-                .find(|a| a.key == "service.name")
-                .and_then(|a| a.value.as_ref()?.value.as_ref())
-                .map(|v| match v {
-                    AnyValue::StringValue(s) => s.clone(),
-                    other => format!("{other:?}"),
-                })
-                .unwrap_or_default();
+            let attribute = |key: &str| {
+                resource_spans
+                    .resource
+                    .iter()
+                    .flat_map(|r| &r.attributes)
+                    .find(|a| a.key == key)
+                    .and_then(|a| a.value.as_ref()?.value.as_ref())
+                    .map(|v| match v {
+                        AnyValue::StringValue(s) => s.clone(),
+                        other => format!("{other:?}"),
+                    })
+            };
+            let service = attribute("service.name").unwrap_or_default();
+            let environment = attribute("deployment.environment.name");
             for span in resource_spans.scope_spans.into_iter().flat_map(|s| s.spans) {
                 spans.push(SpanSeen {
                     service: service.clone(),
+                    environment: environment.clone(),
                     name: span.name,
                     trace_id: hex(&span.trace_id),
                     span_id: hex(&span.span_id),
