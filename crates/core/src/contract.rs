@@ -9,6 +9,7 @@
 
 pub mod bus;
 pub mod group_commit;
+pub mod import;
 pub mod mail;
 pub mod payment;
 pub mod read_model;
@@ -34,6 +35,19 @@ macro_rules! event_store_contract {
             a_duplicate_event_id_is_refused,
             a_duplicate_event_id_anywhere_in_an_append_refuses_all_of_it,
             checkpoints_survive_and_move_forward,
+        );
+    };
+}
+
+/// Instantiates every import scenario as a test. The factory expression must evaluate to
+/// a future of `(S, G)` where `S: EventStore + ImportEvents` and `G` is kept alive for
+/// the test.
+#[macro_export]
+macro_rules! event_import_contract {
+    ($factory:expr) => {
+        $crate::__contract_tests!(import, $factory;
+            imported_events_keep_their_positions_versions_ids_and_times,
+            an_import_that_does_not_continue_the_store_writes_nothing,
         );
     };
 }

@@ -10,8 +10,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+mod import;
 mod memory;
 
+pub use import::{ImportEvents, check_import};
 pub use memory::InMemoryEventStore;
 
 /// An event about to be appended: its payload is already encoded (Avro) and carries the
@@ -156,6 +158,10 @@ pub enum StoreError {
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("the event store holds corrupt data: {0}")]
     Corrupt(String),
+    /// Events to import that do not continue the store (see [`ImportEvents`]): nothing of
+    /// them was written, and trying again will not help.
+    #[error("cannot import: {0}")]
+    ImportRefused(String),
 }
 
 impl StoreError {

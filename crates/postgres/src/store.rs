@@ -291,6 +291,7 @@ fn runs_on_from(after: u64, events: &[StoredEvent]) -> bool {
 
 mod connect;
 mod group;
+mod import;
 
 #[cfg(test)]
 mod tests;

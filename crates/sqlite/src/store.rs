@@ -385,6 +385,7 @@ impl Checkpoints for SqliteEventStore {
 }
 
 pub(crate) mod group;
+mod import;
 
 #[cfg(test)]
 mod contract {
@@ -422,6 +423,10 @@ mod contract {
     }
 
     orderflow_core::event_store_contract!(fresh_store());
+
+    mod import {
+        orderflow_core::event_import_contract!(super::fresh_store());
+    }
 
     mod group_commit {
         orderflow_core::group_commit_contract!(super::fresh_store());

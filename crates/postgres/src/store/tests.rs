@@ -20,6 +20,10 @@ mod contract {
     orderflow_core::event_store_contract!(super::fresh_store());
 }
 
+mod import_contract {
+    orderflow_core::event_import_contract!(super::fresh_store());
+}
+
 impl orderflow_core::contract::group_commit::CountsCommits for PgEventStore {
     fn commit_stats(&self) -> orderflow_core::commit_stats::GroupCommitStats {
         PgEventStore::commit_stats(self)
