@@ -7,6 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+pub mod dead_letters;
 mod partitioner;
 
 pub use partitioner::{murmur2, partition_for};
@@ -276,6 +277,16 @@ pub trait EventBus: Send + Sync + fmt::Debug {
         let _ = (key, max);
         Err(BusError::Config(format!(
             "this bus cannot read the records of a key on {topic}"
+        )))
+    }
+
+    /// Every retained record of `topic`, partition by partition, each in offset order,
+    /// at most `max`. For small topics, such as the dead-letter topics (see
+    /// [`dead_letters`]); a bus may stop reading a large one early.
+    async fn records(&self, topic: &str, max: usize) -> Result<Vec<Record>, BusError> {
+        let _ = max;
+        Err(BusError::Config(format!(
+            "this bus cannot read the records of {topic}"
         )))
     }
 }

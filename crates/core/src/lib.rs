@@ -5,7 +5,8 @@
 //!
 //! # Layout
 //!
-//! - `bus.rs`: the event bus port, shaped after Kafka (topics, partitions, groups).
+//! - `bus.rs`: the event bus port, shaped after Kafka (topics, partitions, groups); in
+//!   `bus/dead_letters.rs`, parked records listed, read, replayed and discarded.
 //! - `codec.rs`: Avro encoding of events with registry schema ids; in `codec/`, the
 //!   compiled-in `.avsc` files, each type's topic and registry subject, the wire shapes
 //!   and their conversions, upcasters, and the Confluent framing used on the bus.

@@ -145,6 +145,12 @@ impl EventBus for KafkaBus {
         blocking(move || crate::keyed::records_of_key(&config, &meta, &topic, &key, max)).await
     }
 
+    /// See [`crate::keyed`].
+    async fn records(&self, topic: &str, max: usize) -> Result<Vec<Record>, BusError> {
+        let (config, meta, topic) = (self.config.clone(), self.meta.clone(), topic.to_owned());
+        blocking(move || crate::keyed::records(&config, &meta, &topic, max)).await
+    }
+
     async fn end_offsets(&self, topic: &str) -> Result<Vec<(u32, u64)>, BusError> {
         let (config, meta, topic) = (self.config.clone(), self.meta.clone(), topic.to_owned());
         blocking(move || {

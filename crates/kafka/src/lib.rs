@@ -21,7 +21,8 @@
 //!   offset resets (`admin/offsets.rs`).
 //! - `config.rs`: how to reach a cluster and what the topics should look like.
 //! - `groups.rs`: consumer groups: their members, lag, and oldest unhandled records.
-//! - `keyed.rs`: the records of one key on a (small) topic, such as a dead-letter topic.
+//! - `keyed.rs`: reading a (small) topic back, such as a dead-letter topic: the records
+//!   of one key, or all.
 //! - `published.rs`: how far the relay's records on the cluster reach.
 //! - `testing.rs`: for tests on a shared cluster: topics of their own, deleted after.
 

@@ -32,18 +32,17 @@ pub use park::Parked;
 use progress::Progress;
 use queues::Queues;
 
-/// Headers the relay puts on every record.
+/// Headers the relay puts on every record, and (from the bus port's
+/// [`dead_letters::headers`](orderflow_core::bus::dead_letters::headers)) those of a
+/// record set aside.
 pub mod headers {
+    pub use orderflow_core::bus::dead_letters::headers::{
+        CONSUMER_GROUP, ERROR, ORIGINAL_OFFSET, ORIGINAL_PARTITION, ORIGINAL_TOPIC, REPLAY_GROUP,
+    };
     pub const EVENT_ID: &str = "event-id";
     pub const EVENT_TYPE: &str = "event-type";
     pub const STREAM_ID: &str = "stream-id";
     pub const POSITION: &str = "position";
-    pub const ERROR: &str = "error";
-    pub const ORIGINAL_TOPIC: &str = "original-topic";
-    pub const ORIGINAL_PARTITION: &str = "original-partition";
-    pub const ORIGINAL_OFFSET: &str = "original-offset";
-    /// On a dead-letter record: the group that set it aside.
-    pub const CONSUMER_GROUP: &str = "consumer-group";
 }
 
 /// The envelope facts a handler gets with an event.

@@ -30,6 +30,7 @@ mod durability;
 mod headers;
 mod members;
 mod offsets;
+mod read;
 mod retention;
 mod subscription;
 mod tail;
@@ -322,30 +323,23 @@ impl EventBus for SqliteBus {
         key: &str,
         max: usize,
     ) -> Result<Vec<Record>, BusError> {
-        let (on, topic, key) = (self.shared.clone(), topic.to_owned(), key.to_owned());
-        tokio::task::spawn_blocking(move || -> rusqlite::Result<Vec<Record>> {
-            let conn = db::open(&on.path)?;
-            let partition = partition_for(key.as_bytes(), on.partitions);
-            conn.prepare(
-                "SELECT topic, partition, offset, key, value, headers, timestamp FROM records \
-                 WHERE topic = ?1 AND partition = ?2 AND key = ?3 ORDER BY offset LIMIT ?4",
-            )?
-            .query_map(params![topic, partition, key, max as i64], |r| {
-                Ok(Record {
-                    topic: r.get(0)?,
-                    partition: r.get(1)?,
-                    offset: r.get(2)?,
-                    key: r.get(3)?,
-                    value: r.get(4)?,
-                    headers: headers::decode(&r.get::<_, Vec<u8>>(5)?),
-                    timestamp: from_micros(r.get(6)?),
-                })
-            })?
-            .collect()
-        })
+        let partition = partition_for(key.as_bytes(), self.shared.partitions);
+        self.read(
+            "SELECT topic, partition, offset, key, value, headers, timestamp FROM records \
+             WHERE topic = ?1 AND partition = ?2 AND key = ?3 ORDER BY offset LIMIT ?4",
+            (topic.to_owned(), partition, key.to_owned(), max as i64),
+        )
         .await
-        .map_err(|e| failed(&self.shared, e))?
-        .map_err(|e| failed(&self.shared, e))
+    }
+
+    /// One read of the `(topic, partition, offset)` index.
+    async fn records(&self, topic: &str, max: usize) -> Result<Vec<Record>, BusError> {
+        self.read(
+            "SELECT topic, partition, offset, key, value, headers, timestamp FROM records \
+             WHERE topic = ?1 ORDER BY partition, offset LIMIT ?2",
+            (topic.to_owned(), max as i64),
+        )
+        .await
     }
 
     async fn groups(&self) -> Result<Vec<GroupLag>, BusError> {

@@ -8,7 +8,8 @@
 //!
 //! - `bus.rs`: the event bus: the partitioned log, publishing, offsets; `bus/` holds its
 //!   parts (`subscription.rs`, `retention.rs`, `members.rs` for a group's one member,
-//!   `offsets.rs`, the in-memory `tail.rs`, `headers.rs`, `durability.rs`, and
+//!   `offsets.rs`, the in-memory `tail.rs`, `headers.rs`, `read.rs` for reading records
+//!   back (a key's, a small topic's), `durability.rs`, and
 //!   `damage.rs`: a damaged file is `BusError::Corrupt`, not `Unavailable`).
 //! - `db.rs`: opening connections (WAL, synchronous, busy timeout) and the read pool.
 //! - `ledger.rs`: the simulated payment provider and its ledger.

@@ -10,7 +10,14 @@ use crate::bus::{
     partition_for,
 };
 
+mod dead_letters;
 mod groups;
+
+pub use dead_letters::{
+    a_parked_record_is_listed_read_and_discarded_with_who_and_why,
+    a_replayed_record_goes_back_to_its_topic_for_its_group,
+    the_records_of_a_topic_are_read_partition_by_partition,
+};
 
 pub use groups::{
     a_subscribed_group_has_a_live_member_until_it_leaves,

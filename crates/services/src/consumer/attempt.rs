@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use orderflow_core::bus::Record;
 use orderflow_domain::Event;
 use tokio::sync::mpsc;
@@ -24,6 +25,9 @@ pub(super) struct Pending {
     delivery: Delivery,
     first_try: Instant,
     backoff: Duration,
+    /// Failed attempts so far, and when the first one failed.
+    failures: u32,
+    first_failure: Option<DateTime<Utc>>,
 }
 
 /// Where one attempt left a record.
@@ -101,6 +105,13 @@ impl Consumer {
     /// Decodes a record and makes the first attempt at handling it.
     async fn first_attempt(&self, key: String, record: Record) -> Result<Step, ServiceError> {
         let (group, stop) = (self.handler.group().name, &self.stop);
+        // A parked record replayed for another group that reads this topic too.
+        if record
+            .header(headers::REPLAY_GROUP)
+            .is_some_and(|g| g != group.as_bytes())
+        {
+            return Ok(Step::Done(record));
+        }
         // A registry that cannot be reached is not the record's fault: wait for it (the
         // key holds its place) rather than dead-letter a good record.
         let decoded = retry_transient(stop, "schema lookup", || async {
@@ -139,6 +150,8 @@ impl Consumer {
             delivery,
             first_try: Instant::now(),
             backoff: Duration::from_millis(50),
+            failures: 0,
+            first_failure: None,
         };
         self.attempt(pending).await
     }
@@ -163,7 +176,7 @@ impl Consumer {
     }
 
     /// One call of the handler, and what its answer makes of the record.
-    async fn attempt(&self, pending: Pending) -> Result<Step, ServiceError> {
+    async fn attempt(&self, mut pending: Pending) -> Result<Step, ServiceError> {
         let group = self.handler.group().name;
         let start = std::time::Instant::now();
         let (order_id, trace_id) = (
@@ -199,6 +212,8 @@ impl Consumer {
         .await;
         if handled.is_err() {
             span.record("otel.status_code", "ERROR");
+            pending.failures += 1;
+            pending.first_failure.get_or_insert_with(Utc::now);
         }
         let failed = handled.as_ref().err().map(ServiceError::is_transient);
         crate::metrics::handler_call(group, topic, start.elapsed(), failed);
@@ -206,6 +221,8 @@ impl Consumer {
             record,
             event,
             delivery,
+            failures,
+            first_failure,
             ..
         } = &pending;
         let reason = match handled {
@@ -233,12 +250,19 @@ impl Consumer {
             Err(e) => (e.to_string(), park::PERMANENT),
         };
         let (reason, kind) = reason;
-        Ok(
-            if self.park(record, event, delivery, &reason, kind).await? {
-                Step::Done(pending.record)
-            } else {
-                Step::Stopped
-            },
-        )
+        let now = Utc::now();
+        let failure = park::Failure {
+            group,
+            reason: &reason,
+            kind,
+            first: first_failure.unwrap_or(now),
+            last: now,
+            attempts: *failures,
+        };
+        Ok(if self.park(record, event, delivery, &failure).await? {
+            Step::Done(pending.record)
+        } else {
+            Step::Stopped
+        })
     }
 }

@@ -4,11 +4,13 @@
 
 use std::sync::Arc;
 
-use orderflow_core::bus::{EventBus, OutgoingRecord, Record, dead_letter_topic};
+pub(super) use orderflow_core::bus::dead_letters::Failure;
+use orderflow_core::bus::dead_letters::letter;
+use orderflow_core::bus::{EventBus, Record};
 use orderflow_domain::Event;
 use tokio_util::sync::CancellationToken;
 
-use super::{Consumer, Delivery, Origin, headers, retry_transient};
+use super::{Consumer, Delivery, Origin, retry_transient};
 use crate::context::ServiceError;
 
 /// The kind of a failure that sets a record aside: one that might have passed later (a
@@ -34,17 +36,15 @@ impl Consumer {
         record: &Record,
         event: &Event,
         delivery: &Delivery,
-        reason: &str,
-        kind: &'static str,
+        failure: &Failure<'_>,
     ) -> Result<bool, ServiceError> {
-        let group = self.handler.group().name;
-        if !dead_letter(&self.bus, group, record, reason, kind, &self.stop).await {
+        if !dead_letter(&self.bus, record, failure, &self.stop).await {
             return Ok(false);
         }
         let parked = Parked {
             event,
             delivery,
-            reason,
+            reason: failure.reason,
         };
         let recorded = retry_transient(&self.stop, "recording a parked record", || {
             self.handler.parked(&parked)
@@ -67,8 +67,16 @@ impl Consumer {
         record: &Record,
         reason: &str,
     ) -> Result<bool, ServiceError> {
-        let group = self.handler.group().name;
-        if !dead_letter(&self.bus, group, record, reason, PERMANENT, &self.stop).await {
+        let now = chrono::Utc::now();
+        let failure = Failure {
+            group: self.handler.group().name,
+            reason,
+            kind: PERMANENT,
+            first: now,
+            last: now,
+            attempts: 1,
+        };
+        if !dead_letter(&self.bus, record, &failure, &self.stop).await {
             return Ok(false);
         }
         let origin = Origin::of(record);
@@ -106,45 +114,24 @@ impl Consumer {
     }
 }
 
-/// Sets a record aside on `<topic>.dlq` with the reason and its origin in headers.
+/// Sets a record aside on `<topic>.dlq` with the reason, its origin and how it failed
+/// in headers ([`letter`]).
 pub(super) async fn dead_letter(
     bus: &Arc<dyn EventBus>,
-    group: &'static str,
     record: &Record,
-    reason: &str,
-    kind: &'static str,
+    failure: &Failure<'_>,
     shutdown: &CancellationToken,
 ) -> bool {
+    let Failure {
+        group,
+        reason,
+        kind,
+        ..
+    } = *failure;
     tracing::error!(group, topic = %record.topic, partition = record.partition,
         offset = record.offset, kind, order_id = %record.key,
         trace_id = crate::trace::trace_id_of(record), reason, "dead-lettering a record");
-    let mut headers = record.headers.clone();
-    headers.extend([
-        (headers::ERROR.to_owned(), reason.as_bytes().to_vec()),
-        (
-            headers::CONSUMER_GROUP.to_owned(),
-            group.as_bytes().to_vec(),
-        ),
-        (
-            headers::ORIGINAL_TOPIC.to_owned(),
-            record.topic.clone().into_bytes(),
-        ),
-        (
-            headers::ORIGINAL_PARTITION.to_owned(),
-            record.partition.to_string().into_bytes(),
-        ),
-        (
-            headers::ORIGINAL_OFFSET.to_owned(),
-            record.offset.to_string().into_bytes(),
-        ),
-    ]);
-    let letter = OutgoingRecord {
-        topic: dead_letter_topic(&record.topic),
-        key: record.key.clone(),
-        value: record.value.clone(),
-        headers,
-        timestamp: record.timestamp,
-    };
+    let letter = letter(record, failure);
     let parked = retry_transient(shutdown, group, || async {
         bus.publish(vec![letter.clone()])
             .await

@@ -1,5 +1,6 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use orderflow_core::bus::dead_letters::{self, DeadLetters, Filter};
 use orderflow_core::bus::{EventBus, OutgoingRecord, StartFrom};
 use orderflow_core::codec::{EventCodec, SCHEMA_FILES, frame};
 use orderflow_core::registry::{InMemoryRegistry, RegistryError, SchemaRegistry};
@@ -257,8 +258,12 @@ impl Handler for FailsOneKey {
 }
 
 /// Publishes good, bad, good orders; consumes until both good ones are handled; returns
-/// the reason the bad one was set aside with.
-async fn set_aside(setup: &Setup, handler: Arc<FailsOneKey>, retry: Retry) -> Res<String> {
+/// the bad one as it was set aside.
+async fn set_aside(
+    setup: &Setup,
+    handler: Arc<FailsOneKey>,
+    retry: Retry,
+) -> Res<dead_letters::Parked> {
     let customer = |c: &str| -> Res<Vec<u8>> {
         let mut created = sample_created();
         if let Event::OrderCreated(e) = &mut created {
@@ -295,8 +300,10 @@ async fn set_aside(setup: &Setup, handler: Arc<FailsOneKey>, retry: Retry) -> Re
         1,
         "the bad record, and only it, is set aside"
     );
-    let reason = letters[0].header(headers::ERROR).ok_or("no reason")?;
-    Ok(String::from_utf8_lossy(reason).into_owned())
+    let parked = DeadLetters::new(setup.bus.clone())
+        .list(&Filter::default())
+        .await?;
+    Ok(parked.into_iter().next().ok_or("not listed")?)
 }
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -309,11 +316,15 @@ async fn a_record_that_fails_for_good_is_set_aside_and_the_same_key_goes_on() ->
         handled: AtomicUsize::new(0),
         shutdown: CancellationToken::new(),
     });
-    let reason = set_aside(&setup, handler, Retry::default()).await?;
+    let parked = set_aside(&setup, handler, Retry::default()).await?;
+    let reason = &parked.reason;
     assert!(
         reason.contains("refused") && reason.contains("550"),
         "{reason}"
     );
+    assert_eq!(parked.kind.as_deref(), Some("permanent"));
+    assert_eq!(parked.attempts, Some(1), "never tried again");
+    assert_eq!(parked.first_failure, parked.last_failure);
     Ok(())
 }
 
@@ -328,11 +339,19 @@ async fn a_record_that_keeps_failing_for_now_is_set_aside_once_retries_run_out()
     let retry = Retry {
         give_up_after: Duration::from_millis(300),
     };
-    let reason = set_aside(&setup, handler, retry).await?;
+    let parked = set_aside(&setup, handler, retry).await?;
+    let reason = &parked.reason;
     assert!(
         reason.contains("gave up after") && reason.contains("unavailable"),
         "{reason}"
     );
+    assert_eq!(parked.kind.as_deref(), Some("transient"));
+    assert!(
+        parked.attempts > Some(1),
+        "tried again: {:?}",
+        parked.attempts
+    );
+    assert!(parked.first_failure < parked.last_failure, "{parked:?}");
     Ok(())
 }
 
