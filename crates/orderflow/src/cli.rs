@@ -59,6 +59,10 @@ pub enum Command {
     Status(crate::ops::StatusArgs),
     /// One order from a running API, and what it is waiting for.
     Order(crate::ops::OrderArgs),
+    /// Export the event store's history to an Avro file, or import one into an empty
+    /// store (also how to move from SQLite to PostgreSQL).
+    #[command(subcommand)]
+    Events(crate::events::EventsCommand),
     /// Move a stopped consumer group's offsets so that it replays history.
     Replay(crate::ops::ReplayArgs),
 }

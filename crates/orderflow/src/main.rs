@@ -1,6 +1,6 @@
 //! `orderflow`: runs the whole order pipeline in one process (`run`), chosen services as
 //! their own process (`serve`), benchmarks (`bench`), and the tools to operate it
-//! (`schema`, `migrate`, `topics`, `consumers`, `replay`, `status`, `order`).
+//! (`schema`, `migrate`, `topics`, `consumers`, `replay`, `status`, `order`, `events`).
 //!
 //! # Layout
 //!
@@ -20,6 +20,7 @@
 //! - `ops`: the operator commands `migrate`, `topics`, `consumers`, `replay`, `status`
 //!   and `order`.
 //! - `schema`: `schema check`, for a team's CI.
+//! - `events`: `events export` and `events import` (an Avro container file).
 //! - `bench`: `orderflow bench`, throughput and latency next to baselines.
 
 use std::process::ExitCode;
@@ -60,6 +61,7 @@ macro_rules! announce {
 mod bench;
 mod cli;
 mod datadir;
+mod events;
 mod logging;
 mod metrics;
 mod ops;
@@ -144,6 +146,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { services, settings } => serve::serve(&services, settings).await,
         Command::Bench(args) => bench::run(args).await,
         Command::Schema(command) => schema::run(command).await,
+        Command::Events(command) => events::run(command).await,
         Command::Migrate(args) => ops::migrate(args).await,
         Command::Topics(command) => ops::topics(command).await,
         Command::Consumers(args) => ops::consumers(args).await,

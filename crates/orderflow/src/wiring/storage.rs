@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use orderflow_core::read_model::{AnalyticsStore, ReadModel};
 use orderflow_core::registry::Registry;
-use orderflow_core::store::{Checkpoints, EventStore};
+use orderflow_core::store::{Checkpoints, EventStore, ImportEvents};
 use orderflow_postgres::{PgReadModel, PgSchemaStore};
 use orderflow_sqlite::{SqliteEventStore, SqliteReadModel, SqliteSchemaStore};
 
@@ -116,4 +116,39 @@ pub async fn open_for_reading(
             Ok((store, Registry::new(schemas)))
         }
     }
+}
+
+/// An event store to import into, and its schema registry.
+pub struct ImportTarget {
+    pub store: Arc<dyn EventStore>,
+    pub import: Arc<dyn ImportEvents>,
+    pub registry: Registry,
+}
+
+/// The event store `--store` names (default: SQLite in the data dir, created if need
+/// be; PostgreSQL migrated), for `orderflow events import`.
+pub async fn open_for_import(data_dir: &Path, store: &StoreArgs) -> anyhow::Result<ImportTarget> {
+    Ok(match store.kind(data_dir)? {
+        StoreKind::Sqlite(path) => {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            let (store, schemas) = open_sqlite(&path)?;
+            ImportTarget {
+                store: store.clone(),
+                import: store,
+                registry: Registry::new(schemas.clone()).with_usage(Arc::new(schemas)),
+            }
+        }
+        StoreKind::Postgres(url) => {
+            let pool = pool_settings(1, store.db_acquire_timeout_ms);
+            let store = connect_postgres(&url, &pool).await?;
+            let schemas = PgSchemaStore::new(store.pool().clone());
+            ImportTarget {
+                store: store.clone(),
+                import: store,
+                registry: Registry::new(schemas.clone()).with_usage(Arc::new(schemas)),
+            }
+        }
+    })
 }

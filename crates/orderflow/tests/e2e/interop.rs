@@ -8,7 +8,7 @@
 //! What is right is what Confluent's own Schema Registry answers, not what orderflow's
 //! answers today.
 
-mod clients;
+pub(crate) mod clients;
 mod node;
 mod proxy;
 mod python;

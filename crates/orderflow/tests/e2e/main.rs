@@ -10,6 +10,7 @@ mod chaos;
 mod cli;
 mod damage;
 mod datadir;
+mod export;
 mod failures;
 mod flow;
 mod interop;

@@ -30,7 +30,8 @@ pub fn schemas_dir() -> PathBuf {
 /// A client script and the interpreter that runs it.
 #[derive(Debug, Clone)]
 pub struct Client {
-    program: PathBuf,
+    /// The interpreter (Python's in its venv, or node).
+    pub program: PathBuf,
     script: PathBuf,
 }
 

@@ -1,0 +1,112 @@
+//! `events import`: an exported file into an empty event store. The file's writer
+//! schemas are registered first, in the order of their ids in the exporting registry
+//! (the order they were registered there), under their subjects; each event then goes
+//! in as recorded, its schema id the target registry's, in batches.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use apache_avro::Reader;
+use orderflow_core::registry::{SchemaReference, SchemaRegistry};
+
+use super::ImportArgs;
+use super::file::{Exported, REGISTRY_KEY, RegisteredSchema};
+use crate::wiring;
+
+/// Events imported per write.
+const BATCH: usize = 1000;
+
+/// The events of the file at `path`, one after another.
+fn events(
+    path: &std::path::Path,
+) -> anyhow::Result<impl Iterator<Item = anyhow::Result<Exported>>> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let reader = Reader::new(std::io::BufReader::new(file))
+        .with_context(|| format!("{} is not an Avro container file", path.display()))?;
+    Ok(reader.map(|value| Exported::from_value(value?)))
+}
+
+/// The exporting registry's schemas the file carries (none in a file without them).
+fn registered(path: &std::path::Path) -> anyhow::Result<Vec<RegisteredSchema>> {
+    let file = std::fs::File::open(path)?;
+    let reader = Reader::new(std::io::BufReader::new(file))?;
+    Ok(match reader.user_metadata().get(REGISTRY_KEY) {
+        Some(json) => serde_json::from_slice(json).context("the file's registry is unreadable")?,
+        None => Vec::new(),
+    })
+}
+
+pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
+    let target = wiring::open_for_import(&args.data_dir.path, &args.store).await?;
+    let head = target.store.head_position().await?;
+    if head != 0 {
+        bail!(
+            "the event store is not empty (its head is at position {head}): events are \
+             imported into an empty store only"
+        );
+    }
+    let start = Instant::now();
+    let mut writers: BTreeMap<u32, (String, String)> = BTreeMap::new();
+    for exported in events(&args.input)? {
+        let e = exported.with_context(|| format!("reading {}", args.input.display()))?;
+        writers
+            .entry(e.event.schema_id)
+            .or_insert((e.subject, e.writer_schema));
+    }
+    // The exporting registry's schemas first, in id order: into an empty registry, each
+    // gets the id it had.
+    let mut ids = HashMap::new();
+    for r in registered(&args.input)? {
+        let references: Vec<SchemaReference> = r
+            .references
+            .into_iter()
+            .map(|(name, subject, version)| SchemaReference {
+                name,
+                subject,
+                version,
+            })
+            .collect();
+        let id = target
+            .registry
+            .register_version(&r.subject, &r.schema, &references)
+            .await
+            .with_context(|| format!("registering version {} of {}", r.version, r.subject))?
+            .id;
+        ids.insert(r.id, id);
+    }
+    for (source, (subject, schema)) in &writers {
+        if ids.contains_key(source) {
+            continue;
+        }
+        let id = target
+            .registry
+            .register(subject, schema)
+            .await
+            .with_context(|| format!("registering the writer schema {source} under {subject}"))?;
+        ids.insert(*source, id);
+    }
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut imported = 0u64;
+    for exported in events(&args.input)? {
+        let mut event = exported?.event;
+        event.schema_id = ids[&event.schema_id];
+        batch.push(event);
+        if batch.len() == BATCH {
+            imported += batch.len() as u64;
+            target.import.import(std::mem::take(&mut batch)).await?;
+        }
+    }
+    imported += batch.len() as u64;
+    target.import.import(batch).await?;
+    let took = start.elapsed();
+    out!(
+        "imported {imported} events ({} writer schemas) from {} in {:.2} s: {:.0} events/s",
+        writers.len(),
+        args.input.display(),
+        took.as_secs_f64(),
+        imported as f64 / took.as_secs_f64().max(1e-9)
+    );
+    Ok(())
+}
