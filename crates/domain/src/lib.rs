@@ -11,6 +11,8 @@
 //! - `order.rs`: the order aggregate and its life cycle.
 //! - `payment.rs`: the payment of an order: charge, skip, refund.
 //! - `process.rs`: the order process: the next command an order's facts call for.
+//! - `reactions.rs`: what each service is asked to do by an event it reads (shared by
+//!   the handlers and `orderflow verify`).
 //! - `shipment.rs`: the shipment of a confirmed order.
 //! - `streams.rs`: the stream each event is appended to, and the bus `Topic` it is
 //!   published on (`topic_of`, exhaustive over event types).
@@ -25,6 +27,7 @@ pub mod notification;
 pub mod order;
 pub mod payment;
 pub mod process;
+pub mod reactions;
 pub mod shipment;
 pub mod streams;
 #[cfg(any(test, feature = "testing"))]

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use orderflow_core::store::{ExpectedVersion, StreamQuery};
 use orderflow_domain::inventory::{Reservation, ReservationCommand, SkuStock};
+use orderflow_domain::reactions::{ReservationIntent, reservation_intent};
 use orderflow_domain::{Aggregate, Event, OrderId, Sku, StockLine, streams};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
@@ -213,23 +214,15 @@ impl Handler for InventoryService {
     }
 
     async fn handle(&self, event: &Event, delivery: &Delivery) -> Result<(), ServiceError> {
-        match event {
-            Event::OrderCreated(created) => {
-                let lines = created.lines.stock_lines();
-                let intent = Intent::Reserve(&lines);
-                self.decide_and_record(&created.order_id, intent, delivery)
-                    .await
-            }
-            Event::OrderCancelled(cancelled) => {
-                self.decide_and_record(&cancelled.order_id, Intent::Release, delivery)
-                    .await
-            }
-            Event::OrderShipped(shipped) => {
-                self.decide_and_record(&shipped.order_id, Intent::Fulfil, delivery)
-                    .await
-            }
-            _ => Ok(()),
-        }
+        let Some((order_id, intent)) = reservation_intent(event) else {
+            return Ok(());
+        };
+        let intent = match &intent {
+            ReservationIntent::Reserve(lines) => Intent::Reserve(lines),
+            ReservationIntent::Release => Intent::Release,
+            ReservationIntent::Fulfil => Intent::Fulfil,
+        };
+        self.decide_and_record(order_id, intent, delivery).await
     }
 }
 

@@ -10,6 +10,7 @@ use orderflow_core::mail::{Email, MailError, Mailer};
 use orderflow_domain::events::NotificationKind;
 use orderflow_domain::notification::{Notifications, Notify, RecordFailed, RecordSent};
 use orderflow_domain::order::Order;
+use orderflow_domain::reactions::{notification_intent, recipient};
 use orderflow_domain::{Aggregate, Event, OrderId, streams};
 
 use super::cause_of;
@@ -72,23 +73,8 @@ impl Handler for NotificationService {
     }
 
     async fn handle(&self, event: &Event, delivery: &Delivery) -> Result<(), ServiceError> {
-        let (kind, order_id, detail) = match event {
-            Event::OrderCreated(e) => (
-                NotificationKind::OrderReceived,
-                &e.order_id,
-                format!("Total: {}", e.lines.total()),
-            ),
-            Event::OrderShipped(e) => (
-                NotificationKind::OrderShipped,
-                &e.order_id,
-                e.tracking_number.clone(),
-            ),
-            Event::OrderCancelled(e) => (
-                NotificationKind::OrderCancelled,
-                &e.order_id,
-                e.reason.clone(),
-            ),
-            _ => return Ok(()),
+        let Some((kind, order_id, detail)) = notification_intent(event) else {
+            return Ok(());
         };
         let stream = streams::notification(order_id);
         let cause = cause_of(delivery, "notification");
@@ -101,7 +87,7 @@ impl Handler for NotificationService {
             let Some(customer) = order.aggregate.state.map(|s| s.customer_id) else {
                 return Ok(vec![]);
             };
-            let to = format!("{customer}@customers.orderflow.local");
+            let to = recipient(&customer);
             let email = compose(kind, order_id, to.clone(), detail);
             // The API takes only ids that make an address; older ones may not.
             let mailable = customer

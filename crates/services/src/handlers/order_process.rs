@@ -7,6 +7,7 @@ use orderflow_domain::inventory::Reservation;
 use orderflow_domain::order::Order;
 use orderflow_domain::payment::Payment;
 use orderflow_domain::process::{OrderFacts, next_command};
+use orderflow_domain::reactions::process_trigger;
 use orderflow_domain::shipment::Shipment;
 use orderflow_domain::{Aggregate, Event, OrderId, streams};
 
@@ -67,13 +68,8 @@ impl Handler for OrderProcess {
     }
 
     async fn handle(&self, event: &Event, delivery: &Delivery) -> Result<(), ServiceError> {
-        let order_id = match event {
-            Event::PaymentReceived(e) => &e.order_id,
-            Event::PaymentDeclined(e) => &e.order_id,
-            Event::StockReserved(e) => &e.order_id,
-            Event::StockUnavailable(e) => &e.order_id,
-            Event::ShipmentDispatched(e) => &e.order_id,
-            _ => return Ok(()),
+        let Some(order_id) = process_trigger(event) else {
+            return Ok(());
         };
         self.advance(order_id, delivery).await
     }

@@ -17,7 +17,8 @@ use async_trait::async_trait;
 use orderflow_core::payment::PaymentProvider;
 use orderflow_domain::order::Order;
 use orderflow_domain::payment::{ChargePlan, Payment, PaymentCommand};
-use orderflow_domain::{Aggregate, Event, Money, OrderId, streams};
+use orderflow_domain::reactions::{PaymentIntent as Intent, payment_intent};
+use orderflow_domain::{Aggregate, Event, OrderId, streams};
 
 use super::cause_of;
 use crate::consumer::{Delivery, Group, Handler, Parked};
@@ -40,15 +41,6 @@ pub const GROUP: Group = Group {
 pub struct PaymentService {
     pub recorder: Recorder,
     pub provider: Arc<dyn PaymentProvider>,
-}
-
-/// What an event asks of payment.
-#[derive(Debug, Clone, Copy)]
-enum Intent {
-    /// Charge the order's total (or skip it, if the order is cancelled by now).
-    Charge(Money),
-    /// Give back what was taken.
-    Refund,
 }
 
 /// The idempotency key of the order's charge, and of its void.
@@ -138,17 +130,9 @@ impl Handler for PaymentService {
     }
 
     async fn handle(&self, event: &Event, delivery: &Delivery) -> Result<(), ServiceError> {
-        match event {
-            Event::OrderCreated(created) => {
-                let intent = Intent::Charge(created.lines.total());
-                self.decide_and_record(&created.order_id, intent, delivery)
-                    .await
-            }
-            Event::OrderCancelled(cancelled) => {
-                self.decide_and_record(&cancelled.order_id, Intent::Refund, delivery)
-                    .await
-            }
-            _ => Ok(()),
+        match payment_intent(event) {
+            Some((order_id, intent)) => self.decide_and_record(order_id, intent, delivery).await,
+            None => Ok(()),
         }
     }
 }

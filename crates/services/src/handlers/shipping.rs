@@ -1,8 +1,9 @@
 //! Shipping: dispatches confirmed orders.
 
 use async_trait::async_trait;
+use orderflow_domain::reactions::dispatch_intent;
 use orderflow_domain::shipment::{Dispatch, Shipment};
-use orderflow_domain::{Aggregate, Event, streams};
+use orderflow_domain::{Aggregate, Event, OrderId, streams};
 
 use super::{cause_of, stable_id};
 use crate::consumer::{Delivery, Group, Handler, Parked};
@@ -14,6 +15,15 @@ pub const GROUP: Group = Group {
     name: "shipping",
     topics: &[Topic::Orders],
 };
+
+/// The tracking number of an order's shipment: the same on every attempt.
+pub fn tracking_number(order_id: &OrderId) -> String {
+    let stream = streams::shipment(order_id);
+    format!(
+        "TRK-{}",
+        &stable_id(&stream).simple().to_string()[..12].to_uppercase()
+    )
+}
 
 #[derive(Debug)]
 pub struct ShippingService {
@@ -31,27 +41,25 @@ impl Handler for ShippingService {
     }
 
     async fn handle(&self, event: &Event, delivery: &Delivery) -> Result<(), ServiceError> {
-        let Event::OrderConfirmed(confirmed) = event else {
+        let Some(order_id) = dispatch_intent(event) else {
             return Ok(());
         };
-        let stream = streams::shipment(&confirmed.order_id);
-        let tracking_number = format!(
-            "TRK-{}",
-            &stable_id(&stream).simple().to_string()[..12].to_uppercase()
-        );
-        let order_id = confirmed.order_id.as_str();
+        let stream = streams::shipment(order_id);
+        let tracking_number = tracking_number(order_id);
+        let command = Dispatch {
+            order_id: order_id.clone(),
+            tracking_number,
+        };
+        let command = &command;
+        let order_id = order_id.as_str();
         let cause = cause_of(delivery, "shipping");
-        let tracking_number = &tracking_number;
         self.recorder
             .execute(
                 order_id,
                 &stream,
                 cause,
                 |shipment: Loaded<Shipment>, _| async move {
-                    Ok(shipment.aggregate.decide(Dispatch {
-                        order_id: confirmed.order_id.clone(),
-                        tracking_number: tracking_number.clone(),
-                    })?)
+                    Ok(shipment.aggregate.decide(command.clone())?)
                 },
             )
             .await

@@ -11,6 +11,7 @@ use orderflow_core::codec::EventCodec;
 use orderflow_core::payment::ProviderError;
 use orderflow_core::registry::InMemoryRegistry;
 use orderflow_core::store::{ExpectedVersion, InMemoryEventStore, StreamQuery};
+use orderflow_domain::Money;
 use orderflow_domain::events::{OrderCancelled, OrderCreated};
 use orderflow_domain::order::OrderStatus;
 use orderflow_domain::payment::ChargeOutcome;
