@@ -65,6 +65,9 @@ pub enum Command {
     Events(crate::events::EventsCommand),
     /// Move a stopped consumer group's offsets so that it replays history.
     Replay(crate::ops::ReplayArgs),
+    /// One order's history from the event store, step by step: each event and the state
+    /// of the aggregate it changed.
+    ReplayOrder(crate::ops::ReplayOrderArgs),
 }
 
 #[cfg(test)]

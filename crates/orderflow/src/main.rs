@@ -1,6 +1,7 @@
 //! `orderflow`: runs the whole order pipeline in one process (`run`), chosen services as
 //! their own process (`serve`), benchmarks (`bench`), and the tools to operate it
-//! (`schema`, `migrate`, `topics`, `consumers`, `replay`, `status`, `order`, `events`).
+//! (`schema`, `migrate`, `topics`, `consumers`, `replay`, `status`, `order`, `events`,
+//! `replay-order`).
 //!
 //! # Layout
 //!
@@ -17,8 +18,8 @@
 //! - `wiring`: the only place that names concrete adapters; opens them and starts the
 //!   services on them (`storage`, `postgres`, `bus`, `access`, `spawn`).
 //! - `datadir`: the data dir's check before anything opens it (integrity, lineage).
-//! - `ops`: the operator commands `migrate`, `topics`, `consumers`, `replay`, `status`
-//!   and `order`.
+//! - `ops`: the operator commands `migrate`, `topics`, `consumers`, `replay`, `status`,
+//!   `order` and `replay-order`.
 //! - `schema`: `schema check`, for a team's CI.
 //! - `events`: `events export` and `events import` (an Avro container file).
 //! - `bench`: `orderflow bench`, throughput and latency next to baselines.
@@ -153,5 +154,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status(args) => ops::status(args).await,
         Command::Order(args) => ops::order(args).await,
         Command::Replay(args) => ops::replay(args).await,
+        Command::ReplayOrder(args) => ops::replay_order(args).await,
     }
 }

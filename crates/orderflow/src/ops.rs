@@ -1,7 +1,9 @@
-//! Operator commands: `migrate`, `topics`, `consumers`, `replay`, `status` and
-//! `order`.
+//! Operator commands: `migrate`, `topics`, `consumers`, `replay`, `status`, `order`
+//! and `replay-order`.
 //!
 //! - `ops/consumers.rs`: `consumers`, the groups at a glance or per partition.
+//! - `ops/replay_order.rs`: `replay-order ID`, one order's history step by step from the
+//!   event store, with the state each event left.
 //! - `ops/status.rs`: `status` and `order ID`, the pipeline and one order as a running
 //!   API tells them.
 
@@ -15,9 +17,11 @@ use crate::settings::{BusArgs, DataDir, StoreArgs, StoreKind};
 use crate::wiring;
 
 mod consumers;
+mod replay_order;
 mod status;
 
 pub use consumers::{ConsumersArgs, consumers};
+pub use replay_order::{ReplayOrderArgs, replay_order};
 pub use status::{OrderArgs, StatusArgs, order, status};
 
 #[derive(Debug, Args)]

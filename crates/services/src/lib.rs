@@ -19,6 +19,8 @@
 //! - `pipeline.rs`: what the pipeline is doing: each step's responsible group, the
 //!   groups' status (kept for 5 s), and what one order is waiting for.
 //! - `projections.rs`: the order and stock read models, built from the event store.
+//! - `replay.rs`: one order's history step by step, each event with the state of the
+//!   aggregate it changed (`orderflow replay-order`).
 //! - `relay.rs`: publishes the event store to the bus in global order, checkpointed.
 //! - `trace.rs`: the trace context of the work at hand (request or record), stamped on
 //!   the events it appends.
@@ -31,4 +33,5 @@ pub mod metrics;
 pub mod pipeline;
 pub mod projections;
 pub mod relay;
+pub mod replay;
 pub mod trace;

@@ -21,6 +21,7 @@ mod metrics;
 mod payment;
 mod postgres;
 mod registry;
+mod replay_order;
 mod schema;
 mod tls;
 mod traces;
