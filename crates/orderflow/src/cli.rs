@@ -68,6 +68,9 @@ pub enum Command {
     /// One order's history from the event store, step by step: each event and the state
     /// of the aggregate it changed.
     ReplayOrder(crate::ops::ReplayOrderArgs),
+    /// The records set aside on the dead-letter topics: list, show, replay, discard.
+    #[command(subcommand)]
+    Dlq(crate::ops::DlqCommand),
 }
 
 #[cfg(test)]

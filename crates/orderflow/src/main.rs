@@ -155,5 +155,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Order(args) => ops::order(args).await,
         Command::Replay(args) => ops::replay(args).await,
         Command::ReplayOrder(args) => ops::replay_order(args).await,
+        Command::Dlq(command) => ops::dlq(command).await,
     }
 }

@@ -1,7 +1,8 @@
-//! Operator commands: `migrate`, `topics`, `consumers`, `replay`, `status`, `order`
-//! and `replay-order`.
+//! Operator commands: `migrate`, `topics`, `consumers`, `replay`, `status`, `order`,
+//! `replay-order` and `dlq`.
 //!
 //! - `ops/consumers.rs`: `consumers`, the groups at a glance or per partition.
+//! - `ops/dlq.rs`: `dlq list | show | replay | discard`, the parked records.
 //! - `ops/replay_order.rs`: `replay-order ID`, one order's history step by step from the
 //!   event store, with the state each event left.
 //! - `ops/status.rs`: `status` and `order ID`, the pipeline and one order as a running
@@ -17,10 +18,12 @@ use crate::settings::{BusArgs, DataDir, StoreArgs, StoreKind};
 use crate::wiring;
 
 mod consumers;
+mod dlq;
 mod replay_order;
 mod status;
 
 pub use consumers::{ConsumersArgs, consumers};
+pub use dlq::{DlqCommand, dlq};
 pub use replay_order::{ReplayOrderArgs, replay_order};
 pub use status::{OrderArgs, StatusArgs, order, status};
 

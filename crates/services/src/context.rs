@@ -156,6 +156,11 @@ impl Recorder {
         }
     }
 
+    /// The codec events are encoded and decoded with.
+    pub fn codec(&self) -> &Arc<EventCodec> {
+        &self.codec
+    }
+
     /// Reads and decodes part of a stream.
     pub async fn read(
         &self,

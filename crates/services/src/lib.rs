@@ -10,6 +10,8 @@
 //!   back no other.
 //! - `context.rs`: what every service is given: the recorder, whose appends state each
 //!   stream's expected version, and `execute` (load, decide, append, retry on conflict).
+//! - `dead_letters.rs`: parked records as the API and the CLI show them (decoded where
+//!   the registry knows their schema, raw bytes as hex otherwise), and who acts on them.
 //! - `handlers.rs`: the bus-driven services, one module each declaring its consumer
 //!   group and topics once; `GROUPS` lists them. Analytics keeps its bus offsets with
 //!   its counts, and moves its group to them before joining (`analytics/position.rs`).
@@ -27,6 +29,7 @@
 
 pub mod consumer;
 pub mod context;
+pub mod dead_letters;
 pub mod handlers;
 pub mod http;
 pub mod metrics;
