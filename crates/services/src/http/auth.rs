@@ -9,7 +9,8 @@
 //! - `shop`: place orders and read them (an order, its history, a customer's orders),
 //!   read stock, the API's OpenAPI document (`/openapi.json`), and read the schema
 //!   registry (including lookups and compatibility checks, which change nothing);
-//! - `operator`: also set stock, cancel orders, read consumer lag, analytics and the
+//! - `operator`: also set stock, cancel orders, read consumer lag, analytics, the
+//!   parked records (`/dlq`: list, show, replay and discard them) and the
 //!   metrics (`GET /metrics`: they tell lag and business figures, so they are an
 //!   operator's, as `/consumers` and `/analytics` are; a Prometheus scraper is given an
 //!   operator token, which it sends as `Authorization: Bearer`), and write to the

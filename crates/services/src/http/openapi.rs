@@ -67,6 +67,11 @@ pub fn document(with_registry: bool) -> Document {
         inventory::get_stock,
         inventory::set_stock,
         operations::consumers::consumers,
+        operations::dlq::list,
+        operations::dlq::show,
+        operations::dlq::replay,
+        operations::dlq::replay_all,
+        operations::dlq::discard,
         operations::pipeline::pipeline,
         operations::health::health,
         analytics::analytics,
@@ -78,8 +83,8 @@ pub fn document(with_registry: bool) -> Document {
         (name = "orders", description = "Place, cancel and read orders (role: shop; \
             cancel: operator)."),
         (name = "inventory", description = "Stock per SKU (read: shop; set: operator)."),
-        (name = "operations", description = "Health (open), consumer lag (operator), this \
-            document (shop)."),
+        (name = "operations", description = "Health (open), consumer lag and parked \
+            records (operator), this document (shop)."),
         (name = "analytics", description = "Orders per status and revenue (operator)."),
     ),
 )]

@@ -4,6 +4,7 @@
 //! - `operations/health.rs`: `GET /health`, for probes.
 //! - `operations/consumers.rs`: `GET /consumers`, consumer groups, dead letters and the
 //!   event store's readers, with their lag.
+//! - `operations/dlq.rs`: `/dlq`, the parked records: list, show, replay, discard.
 //! - `operations/pipeline.rs`: `GET /pipeline`, orders per stage and groups at a glance.
 //! - `operations/metrics.rs`: `GET /metrics`, whatever the binary's recorder renders.
 
@@ -11,6 +12,7 @@ use super::AppState;
 use super::routes::Routes;
 
 pub mod consumers;
+pub mod dlq;
 pub mod health;
 pub mod metrics;
 pub mod pipeline;
@@ -19,6 +21,11 @@ pub mod pipeline;
 pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
     routes
         .get("/consumers", consumers::consumers)
+        .get("/dlq", dlq::list)
+        .post("/dlq/replay", dlq::replay_all)
+        .get("/dlq/{id}", dlq::show)
+        .post("/dlq/{id}/replay", dlq::replay)
+        .post("/dlq/{id}/discard", dlq::discard)
         .get("/health", health::health)
         .get("/pipeline", pipeline::pipeline)
 }

@@ -7,10 +7,12 @@
 //! - `registry`: the embedded schema registry's REST API, Confluent's routes, codes and
 //!   shapes, and the compatibility cases of Avro's and Confluent's test suites.
 //! - `access`: who may call what, and no request a page could send cross-site.
+//! - `dlq`: the parked records: listed, shown, replayed and discarded by an operator.
 //! - `openapi`: the OpenAPI document against the router itself.
 //! - `pipeline`: `GET /pipeline`, the orders waiting at each stage and the groups.
 
 mod access;
+mod dlq;
 mod openapi;
 mod orders;
 mod pipeline;

@@ -27,6 +27,7 @@ pub fn api_need(method: &Method, path: &str) -> Need {
         ["consumers"] | ["pipeline"] | ["analytics"] | ["metrics"] if read => {
             Need::Role(Role::Operator)
         }
+        ["dlq", ..] => Need::Role(Role::Operator),
         ["openapi.json"] if read => Need::Role(Role::Shop),
         // Unknown routes and methods: any known token, so that a caller without one
         // learns nothing of what exists.
