@@ -17,7 +17,9 @@
 //!   the time goes hop by hop, and where the machine's CPU went (pipeline, brokers,
 //!   bench, other processes);
 //! - tracing: the pipeline's CPU per order with no spans, with spans but no exporter,
-//!   and exporting every span with OTLP, in alternating rounds.
+//!   and exporting every span with OTLP, in alternating rounds;
+//! - export and import: a pipeline run's history to an Avro file and into a fresh
+//!   store, next to reading the store alone and to plain inserts.
 
 use std::path::PathBuf;
 
@@ -97,6 +99,9 @@ pub struct BenchArgs {
     /// Only the cost of tracing: the pipeline with spans off, on and exported.
     #[arg(long, conflicts_with = "bus_only")]
     pub telemetry_only: bool,
+    /// Only export and import speed, on the history of one pipeline run.
+    #[arg(long, conflicts_with_all = ["bus_only", "telemetry_only"])]
+    pub export_only: bool,
     /// Events encoded and decoded in the codec measurement.
     #[arg(long, default_value_t = 200_000)]
     pub codec_events: usize,
@@ -105,7 +110,7 @@ pub struct BenchArgs {
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     out!("orderflow bench — each figure next to its baseline from this same run\n");
     check_appends(args.appends)?;
-    if args.bus_only || args.telemetry_only {
+    if args.bus_only || args.telemetry_only || args.export_only {
         return pipeline::pipeline(&args).await;
     }
     if let Some(url) = &args.store_url {

@@ -17,9 +17,9 @@ use clap::{Args, Subcommand};
 
 use crate::settings::{DataDir, StoreArgs};
 
-mod export;
+pub mod export;
 mod file;
-mod import;
+pub mod import;
 
 #[derive(Debug, Subcommand)]
 pub enum EventsCommand {

@@ -24,7 +24,7 @@ pub use bus::kafka_config;
 pub use bus::open_bus;
 pub use postgres::postgres_place;
 pub use spawn::spawn;
-pub use storage::{migrate, open_for_import, open_for_reading};
+pub use storage::{ImportTarget, migrate, open_for_import, open_for_reading};
 
 use crate::settings::Settings;
 use storage::{Storage, open_storage};

@@ -18,7 +18,7 @@ use super::groups::{self, Tally, describe, verdict};
 use super::scratch::Scratch;
 use super::{BenchArgs, MANY_WRITERS, ROUNDS};
 
-mod raw_events;
+pub(super) mod raw_events;
 
 /// The baseline: plain inserts into a one-table file, `synchronous=FULL`.
 struct RawInserts {

@@ -2,7 +2,7 @@
 //! ids: orders per second until ALL the work is done, and latency as a client sees it
 //! from an open-loop load at a fixed offered rate, each next to the API alone; and,
 //! given a Kafka cluster, the same pipeline on both buses at several rates; and what
-//! tracing costs it (spans off, on, exported).
+//! tracing costs it (spans off, on, exported); and export and import speed.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,6 +18,7 @@ mod buses;
 mod child;
 mod cpu;
 mod done;
+mod export;
 mod hops;
 mod observe;
 mod open_loop;
@@ -62,9 +63,13 @@ pub async fn pipeline(args: &BenchArgs) -> anyhow::Result<()> {
     if args.telemetry_only {
         return telemetry::telemetry(args, &scratch, &mut data_dirs).await;
     }
+    if args.export_only {
+        return export::export_import(args, &scratch, &mut data_dirs).await;
+    }
     if !args.bus_only {
         embedded(args, &scratch, &mut data_dirs).await?;
         telemetry::telemetry(args, &scratch, &mut data_dirs).await?;
+        export::export_import(args, &scratch, &mut data_dirs).await?;
     }
     if let Some(url) = &args.bus_url {
         buses::compare(args, url, &scratch, &mut data_dirs).await?;

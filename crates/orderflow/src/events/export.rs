@@ -3,11 +3,13 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Context;
 use apache_avro::{Codec, DeflateSettings, Writer};
 use orderflow_core::registry::Registry;
+use orderflow_core::store::EventStore;
 
 use super::ExportArgs;
 use super::file::{Exported, REGISTRY_KEY, RegisteredSchema, SCHEMA};
@@ -22,14 +24,52 @@ struct WriterSchema {
     schema: String,
 }
 
+/// Which events an export takes.
+#[derive(Debug, Clone, Default)]
+pub struct Chosen {
+    /// First position (inclusive).
+    pub from: u64,
+    /// Last position (inclusive); the head when the export starts, by default.
+    pub to: Option<u64>,
+    pub stream: Option<String>,
+    pub event_type: Option<String>,
+}
+
 pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
     let (store, registry) = wiring::open_for_reading(&args.data_dir.path, &args.store).await?;
-    let to = match args.to {
+    let chosen = Chosen {
+        from: args.from,
+        to: args.to,
+        stream: args.stream,
+        event_type: args.event_type,
+    };
+    let start = Instant::now();
+    let (written, to) = write(store.as_ref(), &registry, &chosen, &args.out).await?;
+    let took = start.elapsed();
+    out!(
+        "exported {written} events (positions {}..={to}) to {} in {:.2} s: {:.0} events/s",
+        chosen.from,
+        args.out.display(),
+        took.as_secs_f64(),
+        written as f64 / took.as_secs_f64().max(1e-9)
+    );
+    Ok(())
+}
+
+/// Writes the `chosen` events of `store` to `out`; returns how many, and the last
+/// position looked at.
+pub async fn write(
+    store: &dyn EventStore,
+    registry: &Registry,
+    chosen: &Chosen,
+    out: &Path,
+) -> anyhow::Result<(u64, u64)> {
+    let to = match chosen.to {
         Some(to) => to,
         None => store.head_position().await?,
     };
-    // Written beside the file and renamed at the end: a file at `--out` is whole.
-    let partial = args.out.with_extension("partial");
+    // Written beside the file and renamed at the end: a file at `out` is whole.
+    let partial = out.with_extension("partial");
     let file = std::fs::File::create(&partial)
         .with_context(|| format!("cannot create {}", partial.display()))?;
     let mut writer = Writer::with_codec(
@@ -37,11 +77,10 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
         std::io::BufWriter::new(file),
         Codec::Deflate(DeflateSettings::default()),
     )?;
-    let registered = serde_json::to_vec(&registered(&registry).await?)?;
+    let registered = serde_json::to_vec(&registered(registry).await?)?;
     writer.add_user_metadata(REGISTRY_KEY.to_owned(), registered)?;
     let mut schemas: HashMap<u32, WriterSchema> = HashMap::new();
-    let start = Instant::now();
-    let (mut written, mut after) = (0u64, args.from.saturating_sub(1));
+    let (mut written, mut after) = (0u64, chosen.from.saturating_sub(1));
     'pages: while after < to {
         let page = store.read_all(after, PAGE).await?;
         if page.is_empty() {
@@ -52,19 +91,19 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
             if event.position > to {
                 break 'pages;
             }
-            let chosen = args.stream.as_ref().is_none_or(|s| *s == event.stream_id)
-                && args
+            let wanted = chosen.stream.as_ref().is_none_or(|s| *s == event.stream_id)
+                && chosen
                     .event_type
                     .as_ref()
                     .is_none_or(|t| *t == event.event_type);
-            if !chosen {
+            if !wanted {
                 continue;
             }
             let id = event.schema_id;
             let schema = match schemas.entry(id) {
                 Entry::Occupied(known) => known.into_mut(),
                 Entry::Vacant(new) => {
-                    new.insert(writer_schema(&registry, id, &event.event_type).await?)
+                    new.insert(writer_schema(registry, id, &event.event_type).await?)
                 }
             };
             writer.append_value(
@@ -79,16 +118,8 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
         }
     }
     writer.into_inner()?.into_inner()?.sync_all()?;
-    std::fs::rename(&partial, &args.out)?;
-    let took = start.elapsed();
-    out!(
-        "exported {written} events (positions {}..={to}) to {} in {:.2} s: {:.0} events/s",
-        args.from,
-        args.out.display(),
-        took.as_secs_f64(),
-        written as f64 / took.as_secs_f64().max(1e-9)
-    );
-    Ok(())
+    std::fs::rename(&partial, out)?;
+    Ok((written, to))
 }
 
 /// Schema `id` of the store's registry, and the subject it was registered under.

@@ -4,6 +4,7 @@
 //! in as recorded, its schema id the target registry's, in batches.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
@@ -12,7 +13,7 @@ use orderflow_core::registry::{SchemaReference, SchemaRegistry};
 
 use super::ImportArgs;
 use super::file::{Exported, REGISTRY_KEY, RegisteredSchema};
-use crate::wiring;
+use crate::wiring::{self, ImportTarget};
 
 /// Events imported per write.
 const BATCH: usize = 1000;
@@ -40,6 +41,29 @@ fn registered(path: &std::path::Path) -> anyhow::Result<Vec<RegisteredSchema>> {
 
 pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
     let target = wiring::open_for_import(&args.data_dir.path, &args.store).await?;
+    let start = Instant::now();
+    let loaded = load(&args.input, &target).await?;
+    let took = start.elapsed();
+    out!(
+        "imported {} events ({} writer schemas) from {} in {:.2} s: {:.0} events/s",
+        loaded.events,
+        loaded.schemas,
+        args.input.display(),
+        took.as_secs_f64(),
+        loaded.events as f64 / took.as_secs_f64().max(1e-9)
+    );
+    Ok(())
+}
+
+/// What an import loaded.
+pub struct Loaded {
+    pub events: u64,
+    /// Writer schemas its events used.
+    pub schemas: usize,
+}
+
+/// Loads the file at `input` into `target`, which must hold no event.
+pub async fn load(input: &Path, target: &ImportTarget) -> anyhow::Result<Loaded> {
     let head = target.store.head_position().await?;
     if head != 0 {
         bail!(
@@ -47,10 +71,9 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
              imported into an empty store only"
         );
     }
-    let start = Instant::now();
     let mut writers: BTreeMap<u32, (String, String)> = BTreeMap::new();
-    for exported in events(&args.input)? {
-        let e = exported.with_context(|| format!("reading {}", args.input.display()))?;
+    for exported in events(input)? {
+        let e = exported.with_context(|| format!("reading {}", input.display()))?;
         writers
             .entry(e.event.schema_id)
             .or_insert((e.subject, e.writer_schema));
@@ -58,7 +81,7 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
     // The exporting registry's schemas first, in id order: into an empty registry, each
     // gets the id it had.
     let mut ids = HashMap::new();
-    for r in registered(&args.input)? {
+    for r in registered(input)? {
         let references: Vec<SchemaReference> = r
             .references
             .into_iter()
@@ -89,7 +112,7 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
     }
     let mut batch = Vec::with_capacity(BATCH);
     let mut imported = 0u64;
-    for exported in events(&args.input)? {
+    for exported in events(input)? {
         let mut event = exported?.event;
         event.schema_id = ids[&event.schema_id];
         batch.push(event);
@@ -100,13 +123,8 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
     }
     imported += batch.len() as u64;
     target.import.import(batch).await?;
-    let took = start.elapsed();
-    out!(
-        "imported {imported} events ({} writer schemas) from {} in {:.2} s: {:.0} events/s",
-        writers.len(),
-        args.input.display(),
-        took.as_secs_f64(),
-        imported as f64 / took.as_secs_f64().max(1e-9)
-    );
-    Ok(())
+    Ok(Loaded {
+        events: imported,
+        schemas: writers.len(),
+    })
 }

@@ -104,6 +104,11 @@ pub async fn start(
 }
 
 impl Running {
+    /// The pipeline's data dir.
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.data_dir
+    }
+
     /// `POST /orders` for one order of one random SKU.
     pub async fn place(&self, ids: Ids) -> anyhow::Result<Placed> {
         let sku = format!("BENCH-{}", rand::random_range(0..SKUS));
