@@ -1,10 +1,11 @@
 //! Operator commands: `migrate`, `topics`, `consumers`, `replay`, `status`, `order`,
-//! `replay-order` and `dlq`.
+//! `replay-order`, `dlq` and `verify`.
 //!
 //! - `ops/consumers.rs`: `consumers`, the groups at a glance or per partition.
 //! - `ops/dlq.rs`: `dlq list | show | replay | discard`, the parked records.
 //! - `ops/replay_order.rs`: `replay-order ID`, one order's history step by step from the
 //!   event store, with the state each event left.
+//! - `ops/verify.rs`: `verify`, whether this build agrees with the recorded history.
 //! - `ops/status.rs`: `status` and `order ID`, the pipeline and one order as a running
 //!   API tells them.
 
@@ -21,11 +22,13 @@ mod consumers;
 mod dlq;
 mod replay_order;
 mod status;
+mod verify;
 
 pub use consumers::{ConsumersArgs, consumers};
 pub use dlq::{DlqCommand, dlq};
 pub use replay_order::{ReplayOrderArgs, replay_order};
 pub use status::{OrderArgs, StatusArgs, order, status};
+pub use verify::{VerifyArgs, verify};
 
 #[derive(Debug, Args)]
 pub struct MigrateArgs {

@@ -23,6 +23,8 @@
 //! - `projections.rs`: the order and stock read models, built from the event store.
 //! - `replay.rs`: one order's history step by step, each event with the state of the
 //!   aggregate it changed (`orderflow replay-order`).
+//! - `verify.rs`: does today's code agree with history? Folds every stream and re-runs
+//!   each recorded decision (`orderflow verify`).
 //! - `relay.rs`: publishes the event store to the bus in global order, checkpointed.
 //! - `trace.rs`: the trace context of the work at hand (request or record), stamped on
 //!   the events it appends.
@@ -38,3 +40,4 @@ pub mod projections;
 pub mod relay;
 pub mod replay;
 pub mod trace;
+pub mod verify;

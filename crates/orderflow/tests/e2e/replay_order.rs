@@ -1,9 +1,12 @@
 //! `orderflow replay-order`: an order's history replayed step by step from the event
-//! store of a stopped deployment.
+//! store of a stopped deployment; and `orderflow verify`, the same history re-decided
+//! (`replay_order/verify.rs`).
 
 use serde_json::{Value, json};
 
 use crate::support::*;
+
+mod verify;
 
 /// A stopped deployment whose store holds a shipped order and one cancelled for want
 /// of stock, each with every step of the pipeline done; returns (shipped, cancelled).
