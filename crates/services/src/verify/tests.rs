@@ -293,3 +293,52 @@ async fn an_event_that_does_not_decode_is_reported_as_its_stream_failing_to_fold
     assert!(failure.reason.contains("does not decode"), "{failure:?}");
     Ok(())
 }
+
+/// Appends `event` as `actor` did in answer to the event at `cause` (a position).
+async fn answer(recorder: &Recorder, cause: u64, actor: &'static str, event: Event) -> Res<()> {
+    let caused_by = recorder.store.read_all(cause - 1, 1).await?;
+    let cause = Caused {
+        causation_id: caused_by.first().map(|e| e.event_id),
+        actor,
+        now: Utc::now(),
+    };
+    let stream = streams::stream_of(&event);
+    recorder
+        .append(&stream, ExpectedVersion::Any, &[event], cause)
+        .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_decision_raced_by_a_fact_of_another_stream_agrees_with_the_facts_its_cause_left()
+-> Res<()> {
+    use orderflow_domain::events::{OrderCancelled, PaymentDeclined, StockUnavailable};
+    let store = Arc::new(InMemoryEventStore::default());
+    let codec = Arc::new(EventCodec::new(Arc::new(InMemoryRegistry::default())).await?);
+    let recorder = Recorder::new(store, codec);
+    let order_id = OrderId::parse("o-1")?;
+    place(&recorder, "o-1", "SKU-404").await?;
+    let unavailable = StockUnavailable {
+        order_id: order_id.clone(),
+        reason: "unknown SKU SKU-404".into(),
+    };
+    answer(&recorder, 1, "inventory", unavailable.into()).await?;
+    // Payment's answer lands while the order process, woken by the shortage, decides.
+    let declined = PaymentDeclined {
+        order_id: order_id.clone(),
+        amount: Money::from_minor(3998)?,
+        reason: "card blocked".into(),
+    };
+    answer(&recorder, 1, "payment", declined.into()).await?;
+    let cancelled = OrderCancelled {
+        order_id,
+        reason: "stock unavailable: unknown SKU SKU-404".into(),
+    };
+    answer(&recorder, 2, "orders", cancelled.into()).await?;
+
+    let report = verified(&recorder, &CurrentRules).await?;
+
+    assert!(report.agrees(), "{report:#?}");
+    assert_eq!(report.redecided, 4);
+    Ok(())
+}
