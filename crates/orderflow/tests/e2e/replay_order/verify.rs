@@ -61,3 +61,55 @@ async fn verify_fails_naming_an_event_that_no_longer_folds() -> TestResult {
     );
     Ok(())
 }
+
+/// Orders racing for the last units of a SKU, every service of the pipeline deciding at
+/// once on PostgreSQL: what they recorded is what the code decides on re-run, and
+/// `replay-order` reads the same store.
+#[tokio::test]
+async fn verify_agrees_with_a_busy_history_on_postgres() -> TestResult {
+    let db = fresh_postgres_database().await?;
+    let store = ["--store", db.as_str(), "--db-max-connections", "4"];
+    let deployment = Deployment::new()?;
+    let mut app = deployment.start("run", &store).await?;
+    let api = Api::of(&deployment, &app);
+    api.set_stock("PG-1", 12).await?;
+    let placed = (0..20).map(|i| {
+        let api = &api;
+        async move {
+            api.place(&format!("c-{i}"), serde_json::json!([item("PG-1", 1, 3.0)]))
+                .await
+        }
+    });
+    let ids: Vec<String> = futures::future::try_join_all(placed)
+        .await?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    for id in &ids {
+        eventually(|| async {
+            let (_, order) = api.get(&format!("/orders/{id}")).await?;
+            let done = order["status"] == "SHIPPED" || order["status"] == "CANCELLED";
+            Ok(done.then_some(()))
+        })
+        .await?;
+    }
+    app.terminate().await?;
+
+    let verified = deployment
+        .command(&["verify", "--json", "--store", &db])
+        .await?;
+    let replayed = deployment
+        .command(&["replay-order", &ids[0], "--store", &db])
+        .await?;
+
+    let report: Value = serde_json::from_slice(&verified.stdout)?;
+    assert!(verified.status.success(), "{report:#}");
+    assert_eq!(report["foldedOnly"], 0, "{report:#}");
+    let text = String::from_utf8_lossy(&replayed.stdout);
+    assert!(replayed.status.success(), "{text}");
+    assert!(
+        text.starts_with('#') && text.contains("OrderCreated"),
+        "{text}"
+    );
+    Ok(())
+}
