@@ -421,5 +421,6 @@ async fn damaged_storage_stops_the_consumer_with_the_error_instead_of_retrying()
 
 mod in_partition_order;
 mod parked;
+mod replayed;
 mod stuck_key;
 mod unreadable;
