@@ -334,6 +334,21 @@ impl Recorder {
         self.store.head_position().await
     }
 
+    /// Up to `limit` events after global position `after`, in order, decoded.
+    pub async fn read_all(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(StoredEvent, Event)>, ServiceError> {
+        let stored = self.store.read_all(after, limit).await?;
+        let mut out = Vec::with_capacity(stored.len());
+        for e in stored {
+            let event = self.codec.decode(e.schema_id, &e.payload).await?;
+            out.push((e, event));
+        }
+        Ok(out)
+    }
+
     /// Every event about one order, in order, each with its decoding: an event that
     /// does not decode is shown as such rather than failing the whole read.
     pub async fn history(

@@ -6,6 +6,7 @@ mod support;
 mod access;
 mod analytics;
 mod api;
+mod as_of;
 mod chaos;
 mod cli;
 mod damage;

@@ -210,10 +210,13 @@ impl Consumer {
         )
         .instrument(span.clone())
         .await;
-        if handled.is_err() {
+        // One reading of the clock per failure: the first failure of a record parked
+        // at once is its last.
+        let failed_at = handled.is_err().then(Utc::now);
+        if let Some(at) = failed_at {
             span.record("otel.status_code", "ERROR");
             pending.failures += 1;
-            pending.first_failure.get_or_insert_with(Utc::now);
+            pending.first_failure.get_or_insert(at);
         }
         let failed = handled.as_ref().err().map(ServiceError::is_transient);
         crate::metrics::handler_call(group, topic, start.elapsed(), failed);
@@ -250,7 +253,7 @@ impl Consumer {
             Err(e) => (e.to_string(), park::PERMANENT),
         };
         let (reason, kind) = reason;
-        let now = Utc::now();
+        let now = failed_at.unwrap_or_else(Utc::now);
         let failure = park::Failure {
             group,
             reason: &reason,

@@ -11,6 +11,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use orderflow_core::read_model::{AnalyticsChange, AnalyticsRecord, AnalyticsStore};
 use orderflow_domain::Event;
 use orderflow_domain::order::OrderStatus;
@@ -33,13 +34,18 @@ pub struct AnalyticsService {
 
 /// What an event changes in the analytics.
 pub fn changes(event: &Event, delivery: &Delivery) -> Vec<AnalyticsChange> {
+    changes_at(event, delivery.occurred_at)
+}
+
+/// What an event that occurred at `occurred_at` changes in the analytics.
+pub fn changes_at(event: &Event, occurred_at: DateTime<Utc>) -> Vec<AnalyticsChange> {
     let status = |order_id: &orderflow_domain::OrderId, status: OrderStatus| {
         vec![AnalyticsChange::OrderStatus {
             order_id: order_id.to_string(),
             status: status.as_str().to_owned(),
         }]
     };
-    let day = delivery.occurred_at.format("%Y-%m-%d").to_string();
+    let day = occurred_at.format("%Y-%m-%d").to_string();
     match event {
         Event::OrderCreated(e) => status(&e.order_id, OrderStatus::Pending),
         Event::OrderConfirmed(e) => status(&e.order_id, OrderStatus::Confirmed),
@@ -118,6 +124,7 @@ impl AnalyticsService {
     }
 }
 
+pub mod as_of;
 pub mod position;
 
 #[cfg(test)]

@@ -2,8 +2,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use chrono::Utc;
-use orderflow_core::store::ExpectedVersion;
+use chrono::{DateTime, Utc};
+use orderflow_core::store::{ExpectedVersion, StreamQuery};
 use orderflow_domain::inventory::{SetLevel, SkuStock};
 use orderflow_domain::{Aggregate, Sku, streams};
 use serde::{Deserialize, Serialize};
@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use super::error::ErrorBody;
 use super::extract::{Body, Params, PathParams};
-use super::read_your_writes::{MinPosition, wait_for};
+use super::read_your_writes::{self, ReadQuery, wait_for};
 use super::routes::Routes;
 use super::{ApiError, AppState};
 use crate::context::Cause;
@@ -50,8 +50,12 @@ pub struct Stock {
     available: u64,
     /// Units reserved for orders not yet shipped.
     reserved: u64,
-    /// The global position the read model reflects.
+    /// The global position the read model reflects (with `asOf`: the position of the
+    /// SKU's last event until then).
     position: u64,
+    /// The moment asked for, when the stock is as it was then (from the event store).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    as_of: Option<DateTime<Utc>>,
 }
 
 /// `PUT /inventory/{sku}`: sets the stock on hand, as an event.
@@ -110,19 +114,26 @@ pub async fn set_stock(
     path = "/inventory/{sku}",
     tag = "inventory",
     summary = "Read a SKU's stock",
-    params(("sku" = String, Path, description = "The product."), MinPosition),
+    description = "From the read model, or with `as_of` as it was at that moment, folded \
+        from the SKU's events until then.",
+    params(("sku" = String, Path, description = "The product."), ReadQuery),
     responses(
-        (status = 200, description = "The stock, from the read model.", body = Stock),
+        (status = 200, description = "The stock, from the read model or as of a moment.",
+            body = Stock),
         (status = 400, description = "A query parameter is bad.", body = ErrorBody),
-        (status = 404, description = "No stock was ever set for this SKU.", body = ErrorBody),
+        (status = 404, description = "No stock was ever set for this SKU (by `as_of`).",
+            body = ErrorBody),
         (status = 503, description = "The read models are unavailable.", body = ErrorBody),
     ),
 )]
 pub async fn get_stock(
     State(app): State<AppState>,
     PathParams(sku): PathParams<String>,
-    Params(query): Params<MinPosition>,
+    Params(query): Params<ReadQuery>,
 ) -> Result<Json<Stock>, ApiError> {
+    if let Some(as_of) = query.as_of {
+        return stock_as_of(&app, sku, &as_of).await.map(Json);
+    }
     let read_at = wait_for(&app, query.min_position).await?;
     let stock = app
         .read_model
@@ -135,5 +146,30 @@ pub async fn get_stock(
         available: stock.available,
         reserved: stock.reserved,
         position: read_at.position,
+        as_of: None,
     }))
+}
+
+/// The SKU's stock as it was at `as_of`, folded from its events that occurred by then.
+async fn stock_as_of(app: &AppState, sku: String, as_of: &str) -> Result<Stock, ApiError> {
+    let at = read_your_writes::as_of(as_of)?;
+    let sku = Sku::parse(sku)?;
+    let query = StreamQuery {
+        until: Some(at),
+        ..StreamQuery::all()
+    };
+    let events = app.recorder.read(&streams::sku(&sku), query).await?;
+    let stock = SkuStock::from_events(events.iter().map(|(_, e)| e));
+    let Some((last, _)) = events.last().filter(|_| stock.known) else {
+        return Err(ApiError::NotFound(format!(
+            "no stock was set for SKU {sku} by {as_of}"
+        )));
+    };
+    Ok(Stock {
+        sku: sku.as_str().to_owned(),
+        available: stock.available,
+        reserved: stock.reserved,
+        position: last.position,
+        as_of: Some(at),
+    })
 }

@@ -9,7 +9,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use orderflow_core::store::{ExpectedVersion, StreamQuery};
 use orderflow_domain::order::{Order, OrderCommand};
 use orderflow_domain::{Aggregate, OrderId, Timestamp, streams};
@@ -18,7 +18,7 @@ use utoipa::IntoParams;
 
 use super::error::ErrorBody;
 use super::extract::{JsonObject, Params, PathParams};
-use super::read_your_writes::{MinPosition, wait_for};
+use super::read_your_writes::{ReadQuery, wait_for};
 use super::routes::Routes;
 use super::{ApiError, AppState};
 use crate::context::{Cause, Loaded, ServiceError};
@@ -30,7 +30,8 @@ mod request;
 mod waiting;
 
 use render::{
-    Accepted, CustomerOrders, History, HistoryEvent, OrderAnswer, OrderAsOf, OrderBody, OrderRead,
+    Accepted, CustomerOrders, CustomerOrdersAnswer, CustomerOrdersAsOf, History, HistoryEvent,
+    OrderAnswer, OrderAsOf, OrderBody, OrderRead,
 };
 use request::{NewOrder, OrderRequest};
 
@@ -199,9 +200,7 @@ async fn as_of_time(
     order_id: &OrderId,
     as_of: &str,
 ) -> Result<OrderAsOf, ApiError> {
-    let at = DateTime::parse_from_rfc3339(as_of)
-        .map_err(|e| ApiError::BadRequest(format!("as_of must be an RFC 3339 time: {e}")))?
-        .with_timezone(&Utc);
+    let at = super::read_your_writes::as_of(as_of)?;
     let query = StreamQuery {
         until: Some(at),
         ..StreamQuery::all()
@@ -308,10 +307,13 @@ pub async fn cancel(
     operation_id = "customer_orders",
     tag = "orders",
     summary = "A customer's orders",
-    params(("customer_id" = String, Path, description = "The customer's id."), MinPosition),
+    description = "From the read model, or with `as_of` as they were at that moment: \
+        each order the read model lists for the customer folded from its events until then \
+        (orders created later left out).",
+    params(("customer_id" = String, Path, description = "The customer's id."), ReadQuery),
     responses(
         (status = 200, description = "The customer's orders, from the read model (none: an \
-            empty list).", body = CustomerOrders),
+            empty list), or as of a moment.", body = CustomerOrdersAnswer),
         (status = 400, description = "A query parameter is bad.", body = ErrorBody),
         (status = 503, description = "The read models are unavailable.", body = ErrorBody),
     ),
@@ -319,17 +321,34 @@ pub async fn cancel(
 pub async fn of_customer(
     State(app): State<AppState>,
     PathParams(customer_id): PathParams<String>,
-    Params(query): Params<MinPosition>,
-) -> Result<Json<CustomerOrders>, ApiError> {
+    Params(query): Params<ReadQuery>,
+) -> Result<Json<CustomerOrdersAnswer>, ApiError> {
     let read_at = wait_for(&app, query.min_position).await?;
     let orders = app
         .read_model
         .customer_orders(&customer_id)
         .await
         .map_err(ApiError::read_models)?;
-    Ok(Json(CustomerOrders {
+    if let Some(as_of) = query.as_of {
+        let at = super::read_your_writes::as_of(&as_of)?;
+        let mut then = Vec::new();
+        for order in &orders {
+            let order_id = self::order_id(order.order_id.clone())?;
+            match as_of_time(&app, &order_id, &as_of).await {
+                Ok(order) => then.push(order.order),
+                Err(ApiError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        return Ok(Json(CustomerOrdersAnswer::AsOf(CustomerOrdersAsOf {
+            customer_id,
+            orders: then,
+            as_of: at,
+        })));
+    }
+    Ok(Json(CustomerOrdersAnswer::Read(CustomerOrders {
         customer_id,
         orders: orders.iter().map(OrderBody::from_summary).collect(),
         read_at,
-    }))
+    })))
 }

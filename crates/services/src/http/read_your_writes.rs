@@ -1,8 +1,10 @@
 //! Reading one's own writes: a query may name the position a command answered
 //! (`?min_position=`), and waits (a bounded while) until the read models reflect it.
+//! Some reads also answer `?as_of=` a past moment, from the event store instead.
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -11,13 +13,23 @@ use super::{ApiError, AppState};
 /// How long `min_position` waits for the read model at most.
 pub const READ_YOUR_WRITES_WAIT: Duration = Duration::from_secs(5);
 
-/// The query of a read from the read models.
+/// The query of a read from the read models that can also answer as of a past moment.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct MinPosition {
+pub struct ReadQuery {
     /// Wait (at most 5 s) until the read models reflect this global position (a
     /// command's `position`).
     pub min_position: Option<u64>,
+    /// An RFC 3339 moment: the answer as it was then, folded from the event store's
+    /// events that occurred by then (not the read models).
+    pub as_of: Option<String>,
+}
+
+/// The moment an `as_of` names.
+pub fn as_of(value: &str) -> Result<DateTime<Utc>, ApiError> {
+    DateTime::parse_from_rfc3339(value)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| ApiError::BadRequest(format!("as_of must be an RFC 3339 time: {e}")))
 }
 
 /// Where the read models were when they answered.

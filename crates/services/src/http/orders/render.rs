@@ -152,6 +152,25 @@ pub struct CustomerOrders {
     pub read_at: ReadAt,
 }
 
+/// `GET /customers/{customer_id}/orders`: from the read model, or as of a moment.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum CustomerOrdersAnswer {
+    Read(CustomerOrders),
+    AsOf(CustomerOrdersAsOf),
+}
+
+/// `GET /customers/{customer_id}/orders?as_of=`: the customer's orders as they were.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerOrdersAsOf {
+    pub customer_id: String,
+    /// The orders that existed then, each as it was.
+    pub orders: Vec<OrderBody>,
+    /// The moment asked for.
+    pub as_of: DateTime<Utc>,
+}
+
 /// The answer to a command on an order (`202`): placed or cancelled.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
