@@ -11,6 +11,7 @@ mod chaos;
 mod cli;
 mod damage;
 mod datadir;
+mod dlq;
 mod export;
 mod failures;
 mod flow;
