@@ -1,7 +1,7 @@
 //! `orderflow`: runs the whole order pipeline in one process (`run`), chosen services as
 //! their own process (`serve`), benchmarks (`bench`), and the tools to operate it
 //! (`schema`, `migrate`, `topics`, `consumers`, `replay`, `status`, `order`, `events`,
-//! `replay-order`, `verify`).
+//! `dlq`, `replay-order`, `verify`).
 //!
 //! # Layout
 //!
@@ -19,7 +19,7 @@
 //!   services on them (`storage`, `postgres`, `bus`, `access`, `spawn`).
 //! - `datadir`: the data dir's check before anything opens it (integrity, lineage).
 //! - `ops`: the operator commands `migrate`, `topics`, `consumers`, `replay`, `status`,
-//!   `order`, `replay-order` and `verify`.
+//!   `order`, `dlq`, `replay-order` and `verify`.
 //! - `schema`: `schema check`, for a team's CI.
 //! - `events`: `events export` and `events import` (an Avro container file).
 //! - `bench`: `orderflow bench`, throughput and latency next to baselines.
