@@ -6,15 +6,17 @@
 //! Reading the groups can cost the bus some work (on Kafka: a group listing, offsets,
 //! and a record per lagging partition), so [`GroupsView`] keeps the last answer for
 //! [`GroupsView::FRESH`] and asks again only after that; so it does for the number of
-//! records on each dead-letter topic, and an order's parked records are read only from
-//! a dead-letter topic that holds some.
+//! parked records waiting for a decision on each dead-letter topic, and an order's
+//! parked records are read only from a dead-letter topic where some wait.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use orderflow_core::bus::{BusError, EventBus, GroupLag, GroupMember, dead_letter_topic};
+use orderflow_core::bus::{
+    BusError, EventBus, GroupLag, GroupMember, dead_letter_topic, dead_letters,
+};
 use orderflow_domain::inventory::Reservation;
 use orderflow_domain::notification::Notifications;
 use orderflow_domain::order::Order;
@@ -24,7 +26,7 @@ use orderflow_domain::shipment::Shipment;
 use orderflow_domain::waiting::{Step, waiting_for};
 use orderflow_domain::{OrderId, Topic, streams};
 
-use crate::consumer::{Group, headers};
+use crate::consumer::Group;
 use crate::context::{Recorder, ServiceError};
 use crate::handlers;
 
@@ -73,7 +75,8 @@ impl GroupsView {
         Ok(groups)
     }
 
-    /// The records on each dead-letter topic of the pipeline, as last read, read again
+    /// The parked records waiting for a decision on each dead-letter topic of the
+    /// pipeline (neither replayed nor discarded), as last read, read again
     /// like [`groups`](Self::groups): an order's parked records are looked for only on a
     /// dead-letter topic that holds some.
     pub async fn parked(&self, bus: &dyn EventBus) -> Result<Arc<BTreeMap<String, u64>>, BusError> {
@@ -86,8 +89,8 @@ impl GroupsView {
         let mut counts = BTreeMap::new();
         for topic in Topic::ALL {
             let dlq = dead_letter_topic(topic.name());
-            let ends = bus.end_offsets(&dlq).await?;
-            counts.insert(dlq, ends.iter().map(|(_, end)| end).sum());
+            let waiting = dead_letters::waiting(bus, &dlq).await?;
+            counts.insert(dlq, waiting);
         }
         let parked = Arc::new(counts);
         *last = Some((Instant::now(), parked.clone()));
@@ -137,7 +140,7 @@ pub struct GroupSummary {
     pub lag: u64,
     pub lag_seconds: f64,
     /// Records on the dead-letter topics of the topics it reads (set aside by any
-    /// group reading them), as far as retention keeps them.
+    /// group reading them) that wait for a decision: neither replayed nor discarded.
     pub parked: u64,
 }
 
@@ -153,8 +156,10 @@ pub async fn group_summaries(
         .collect();
     let mut parked: BTreeMap<&str, u64> = BTreeMap::new();
     for topic in topics {
-        let ends = bus.end_offsets(&dead_letter_topic(topic)).await?;
-        parked.insert(topic, ends.iter().map(|(_, end)| end).sum());
+        parked.insert(
+            topic,
+            dead_letters::waiting(bus, &dead_letter_topic(topic)).await?,
+        );
     }
     Ok(groups
         .iter()
@@ -297,18 +302,18 @@ async fn parked(
         if dead_letters.get(&dlq).is_none_or(|n| *n == 0) {
             continue;
         }
+        // The key's records hold the replays and discards of its parked ones too.
         let records = bus
             .records_of_key(&dlq, order_id.as_str(), PARKED_PER_TOPIC)
             .await?;
-        for r in records {
-            if r.header(headers::CONSUMER_GROUP) != Some(group.name.as_bytes()) {
+        for p in dead_letters::still_parked(records) {
+            if p.group.as_deref() != Some(group.name) {
                 continue;
             }
-            let reason = r.header(headers::ERROR).unwrap_or_default();
             out.push(Parked {
                 topic: dlq.clone(),
-                offset: r.offset,
-                reason: String::from_utf8_lossy(reason).into_owned(),
+                offset: p.id.offset,
+                reason: p.reason,
             });
         }
     }

@@ -72,6 +72,23 @@ pub mod headers {
 /// Parked records read at most per dead-letter topic.
 pub const MAX_PER_TOPIC: usize = 10_000;
 
+/// How many records of the dead-letter topic `dlq` wait for a decision: neither replayed
+/// nor discarded (of its first [`MAX_PER_TOPIC`]). The action records that replays and
+/// discards add to the topic are not counted.
+pub async fn waiting(bus: &dyn EventBus, dlq: &str) -> Result<u64, BusError> {
+    let records = bus.records(dlq, MAX_PER_TOPIC).await?;
+    Ok(still_parked(records).len() as u64)
+}
+
+/// Of `records` of a dead-letter topic (the originals with their action records, such as
+/// all the records of one key), the parked ones neither replayed nor discarded.
+pub fn still_parked(records: Vec<Record>) -> Vec<Parked> {
+    parked::read_back(records)
+        .into_iter()
+        .filter(|p| p.state == ParkedState::Parked)
+        .collect()
+}
+
 /// How handling a record failed before it was set aside.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Failure<'a> {

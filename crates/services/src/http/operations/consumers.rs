@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use orderflow_core::bus::{GroupLag, PartitionLag, Topic, dead_letter_topic};
+use orderflow_core::bus::{GroupLag, PartitionLag, Topic, dead_letter_topic, dead_letters};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -44,12 +44,17 @@ pub struct Partition {
     lag: u64,
 }
 
-/// A dead-letter topic and how many records were set aside on it.
+/// A dead-letter topic: the records on it, and how many of the parked ones wait for a
+/// decision.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeadLetters {
     topic: String,
+    /// Every record on the topic: those set aside, and the records of their replays and
+    /// discards.
     records: u64,
+    /// The records set aside that were neither replayed nor discarded.
+    waiting: u64,
 }
 
 /// A reader that follows the event store by global position.
@@ -134,7 +139,14 @@ pub async fn consumers(State(app): State<AppState>) -> Result<Json<Consumers>, A
         let topic = dead_letter_topic(topic.name());
         let ends = app.bus.end_offsets(&topic).await.map_err(bus_failed)?;
         let records = ends.iter().map(|(_, end)| end).sum();
-        dead_letters.push(DeadLetters { topic, records });
+        let waiting = dead_letters::waiting(app.bus.as_ref(), &topic)
+            .await
+            .map_err(bus_failed)?;
+        dead_letters.push(DeadLetters {
+            topic,
+            records,
+            waiting,
+        });
     }
     Ok(Json(Consumers {
         groups: groups.iter().map(Group::from).collect(),

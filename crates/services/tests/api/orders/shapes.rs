@@ -241,7 +241,7 @@ async fn consumers_lists_groups_dead_letters_and_the_store_readers_lag() -> Test
         "notifications",
     ]
     .iter()
-    .map(|t| json!({ "topic": format!("{t}.dlq"), "records": 0 }))
+    .map(|t| json!({ "topic": format!("{t}.dlq"), "records": 0, "waiting": 0 }))
     .collect();
     let expected = json!({
         "groups": [],
