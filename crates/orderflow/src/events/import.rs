@@ -18,21 +18,23 @@ use crate::wiring::{self, ImportTarget};
 /// Events imported per write.
 const BATCH: usize = 1000;
 
-/// The events of the file at `path`, one after another.
-fn events(
-    path: &std::path::Path,
-) -> anyhow::Result<impl Iterator<Item = anyhow::Result<Exported>>> {
+/// The file at `path`, to read its records from the start.
+fn open(path: &Path) -> anyhow::Result<Reader<'static, std::io::BufReader<std::fs::File>>> {
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let reader = Reader::new(std::io::BufReader::new(file))
-        .with_context(|| format!("{} is not an Avro container file", path.display()))?;
-    Ok(reader.map(|value| Exported::from_value(value?)))
+    Reader::new(std::io::BufReader::new(file))
+        .with_context(|| format!("{} is not an Avro container file", path.display()))
+}
+
+/// The events of a file, one after another.
+fn events<R: std::io::Read>(
+    reader: Reader<'_, R>,
+) -> impl Iterator<Item = anyhow::Result<Exported>> {
+    reader.map(|value| Exported::from_value(value?))
 }
 
 /// The exporting registry's schemas the file carries (none in a file without them).
-fn registered(path: &std::path::Path) -> anyhow::Result<Vec<RegisteredSchema>> {
-    let file = std::fs::File::open(path)?;
-    let reader = Reader::new(std::io::BufReader::new(file))?;
+fn registered<R: std::io::Read>(reader: &Reader<'_, R>) -> anyhow::Result<Vec<RegisteredSchema>> {
     Ok(match reader.user_metadata().get(REGISTRY_KEY) {
         Some(json) => serde_json::from_slice(json).context("the file's registry is unreadable")?,
         None => Vec::new(),
@@ -71,8 +73,11 @@ pub async fn load(input: &Path, target: &ImportTarget) -> anyhow::Result<Loaded>
              imported into an empty store only"
         );
     }
+    // First pass: the registry the file carries, and the writer schemas its events use.
+    let reader = open(input)?;
+    let registry = registered(&reader)?;
     let mut writers: BTreeMap<u32, (String, String)> = BTreeMap::new();
-    for exported in events(input)? {
+    for exported in events(reader) {
         let e = exported.with_context(|| format!("reading {}", input.display()))?;
         writers
             .entry(e.event.schema_id)
@@ -81,7 +86,7 @@ pub async fn load(input: &Path, target: &ImportTarget) -> anyhow::Result<Loaded>
     // The exporting registry's schemas first, in id order: into an empty registry, each
     // gets the id it had.
     let mut ids = HashMap::new();
-    for r in registered(input)? {
+    for r in registry {
         let references: Vec<SchemaReference> = r
             .references
             .into_iter()
@@ -112,7 +117,7 @@ pub async fn load(input: &Path, target: &ImportTarget) -> anyhow::Result<Loaded>
     }
     let mut batch = Vec::with_capacity(BATCH);
     let mut imported = 0u64;
-    for exported in events(input)? {
+    for exported in events(open(input)?) {
         let mut event = exported?.event;
         event.schema_id = ids[&event.schema_id];
         batch.push(event);

@@ -9,7 +9,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use orderflow_core::store::{ExpectedVersion, StreamQuery};
 use orderflow_domain::order::{Order, OrderCommand};
 use orderflow_domain::{Aggregate, OrderId, Timestamp, streams};
@@ -171,7 +171,8 @@ pub async fn get(
 ) -> Result<Json<OrderAnswer>, ApiError> {
     let order_id = self::order_id(order_id)?;
     if let Some(as_of) = query.as_of {
-        let order = as_of_time(&app, &order_id, &as_of).await?;
+        let at = super::read_your_writes::as_of(&as_of)?;
+        let order = as_of_time(&app, &order_id, at).await?;
         return Ok(Json(OrderAnswer::AsOf(order)));
     }
     let read_at = wait_for(&app, query.min_position).await?;
@@ -195,12 +196,12 @@ pub async fn get(
     })))
 }
 
+/// The order as it was at `at`, folded from its events that occurred by then.
 async fn as_of_time(
     app: &AppState,
     order_id: &OrderId,
-    as_of: &str,
+    at: DateTime<Utc>,
 ) -> Result<OrderAsOf, ApiError> {
-    let at = super::read_your_writes::as_of(as_of)?;
     let query = StreamQuery {
         until: Some(at),
         ..StreamQuery::all()
@@ -211,7 +212,8 @@ async fn as_of_time(
         (order.state, events.first(), events.last())
     else {
         return Err(ApiError::NotFound(format!(
-            "order {order_id} did not exist at {as_of}"
+            "order {order_id} did not exist at {}",
+            at.to_rfc3339()
         )));
     };
     Ok(OrderAsOf {
@@ -334,7 +336,7 @@ pub async fn of_customer(
         let mut then = Vec::new();
         for order in &orders {
             let order_id = self::order_id(order.order_id.clone())?;
-            match as_of_time(&app, &order_id, &as_of).await {
+            match as_of_time(&app, &order_id, at).await {
                 Ok(order) => then.push(order.order),
                 Err(ApiError::NotFound(_)) => {}
                 Err(e) => return Err(e),
