@@ -8,6 +8,7 @@
 //! ```
 
 pub mod bus;
+pub mod generations;
 pub mod group_commit;
 pub mod import;
 pub mod mail;
@@ -145,6 +146,24 @@ macro_rules! read_model_contract {
     };
 }
 
+/// Instantiates every read-model generation scenario as a test. The factory expression
+/// must evaluate to a future of `(G, M, guard)` where `G: ReadModelGenerations` holds
+/// the generations of the live read models `M: ReadModel + AnalyticsStore`, both fresh.
+#[macro_export]
+macro_rules! read_model_generations_contract {
+    ($factory:expr) => {
+        $crate::__contract_tests!(@with_live generations, $factory;
+            the_live_views_answer_until_the_next_generation_is_swapped_in,
+            a_next_generation_behind_the_live_views_is_not_swapped_in,
+            a_batch_behind_the_views_changes_nothing,
+            rebuilt_analytics_keeps_the_bus_offsets_and_counts_each_event_once,
+            swapping_the_views_alone_leaves_analytics_as_it_was,
+            beginning_again_drops_an_unfinished_generation,
+            a_rebuilds_progress_is_kept_beside_the_live_read_models,
+        );
+    };
+}
+
 /// Instantiates every payment-provider scenario as a test. The factory expression must
 /// evaluate to a future of `(P, G)` where `P: PaymentProvider` is fresh (no key
 /// answered yet) and approves small charges.
@@ -179,6 +198,19 @@ macro_rules! mailer_contract {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __contract_tests {
+    (@with_live $suite:ident, $factory:expr; $($scenario:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $scenario() {
+                let (subject, live, _guard) = $factory.await;
+                $crate::contract::$suite::$scenario(
+                    std::sync::Arc::new(subject),
+                    std::sync::Arc::new(live),
+                )
+                .await;
+            }
+        )*
+    };
     (@with_sink $suite:ident, $factory:expr; $($scenario:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

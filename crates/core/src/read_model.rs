@@ -3,6 +3,9 @@
 //! over in batches, each committed atomically with the position it reached, so
 //! a crash can neither apply an event twice nor skip one. Analytics reads the bus, and
 //! commits its offsets with its counts the same way (the offsets live with the sink).
+//! A rebuild makes them again beside the live ones ([`generations`]).
+
+pub mod generations;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -50,7 +53,9 @@ pub struct StockSummary {
     pub reserved: u64,
 }
 
-/// Summaries changed by a run of events, and the global position the run ended at.
+/// Summaries changed by a run of events, and the global position the run ended at: the
+/// summaries are whole (each as it stands at `position`), so a batch may be stored over
+/// read models anywhere between where its run started and `position`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReadModelBatch {
     pub orders: Vec<OrderSummary>,
@@ -61,7 +66,9 @@ pub struct ReadModelBatch {
 /// The order and stock summaries, with the position they reflect.
 #[async_trait]
 pub trait ReadModel: Send + Sync + fmt::Debug {
-    /// Stores the summaries and the new position in one transaction.
+    /// Stores the summaries and the new position in one transaction, unless the read
+    /// models are already at or past the batch's position (a rebuild swapped in while
+    /// the batch was made): then it changes nothing.
     async fn apply(&self, batch: ReadModelBatch) -> Result<(), StoreError>;
     /// The global position every summary reflects (0 before any event).
     async fn position(&self) -> Result<u64, StoreError>;

@@ -21,6 +21,6 @@ mod store;
 #[cfg(test)]
 mod test_schema;
 
-pub use read_model::PgReadModel;
+pub use read_model::{PgGenerations, PgReadModel};
 pub use registry::PgSchemaStore;
 pub use store::{PgEventStore, PoolSettings};

@@ -4,6 +4,7 @@
 
 use async_trait::async_trait;
 use orderflow_core::bus::Offset;
+use orderflow_core::read_model::generations::CountEvents;
 use orderflow_core::read_model::{
     AnalyticsChange, AnalyticsOffsets, AnalyticsRecord, AnalyticsStore, AnalyticsSummary,
     OrderLineSummary, OrderSummary, ReadModel, ReadModelBatch, StockSummary,
@@ -69,10 +70,74 @@ fn row_to_stock(row: &PgRow) -> Result<StockSummary, StoreError> {
     })
 }
 
+/// Records that analytics saw the event; whether it had not before.
+async fn first_seen(tx: &mut sqlx::PgConnection, event_id: uuid::Uuid) -> Result<bool, StoreError> {
+    Ok(sqlx::query(
+        "INSERT INTO analytics_seen_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING",
+    )
+    .bind(event_id)
+    .execute(&mut *tx)
+    .await
+    .map_err(unavailable)?
+    .rows_affected()
+        == 1)
+}
+
+/// Applies an event's changes to the counts.
+async fn count_changes(
+    tx: &mut sqlx::PgConnection,
+    changes: &[AnalyticsChange],
+) -> Result<(), StoreError> {
+    for change in changes {
+        match change {
+            AnalyticsChange::OrderStatus { order_id, status } => sqlx::query(
+                "INSERT INTO analytics_order_status (order_id, status) VALUES ($1, $2) \
+                 ON CONFLICT (order_id) DO UPDATE SET status = excluded.status",
+            )
+            .bind(order_id)
+            .bind(status),
+            AnalyticsChange::Revenue { day, delta_cents } => sqlx::query(
+                "INSERT INTO analytics_revenue (day, cents) VALUES ($1, $2) \
+                 ON CONFLICT (day) DO UPDATE SET cents = analytics_revenue.cents + excluded.cents",
+            )
+            .bind(day)
+            .bind(delta_cents),
+        }
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl CountEvents for PgReadModel {
+    async fn count_events(
+        &self,
+        events: Vec<(uuid::Uuid, Vec<AnalyticsChange>)>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        for (event_id, changes) in &events {
+            if !changes.is_empty() && first_seen(&mut *tx, *event_id).await? {
+                count_changes(&mut *tx, changes).await?;
+            }
+        }
+        tx.commit().await.map_err(unavailable)
+    }
+}
+
 #[async_trait]
 impl ReadModel for PgReadModel {
     async fn apply(&self, batch: ReadModelBatch) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let stored: Option<i64> =
+            sqlx::query_scalar("SELECT position FROM view_position WHERE id = 1 FOR UPDATE")
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(unavailable)?;
+        if stored.is_some_and(|stored| stored as u64 >= batch.position) {
+            return Ok(());
+        }
         for o in &batch.orders {
             sqlx::query(
                 "INSERT INTO order_views (order_id, customer_id, status, items, total_cents, currency, \
@@ -206,36 +271,9 @@ impl AnalyticsStore for PgReadModel {
         if !moved {
             return Ok(false);
         }
-        let new = !record.changes.is_empty()
-            && sqlx::query(
-                "INSERT INTO analytics_seen_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING",
-            )
-            .bind(record.event_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(unavailable)?
-            .rows_affected()
-                == 1;
+        let new = !record.changes.is_empty() && first_seen(&mut *tx, record.event_id).await?;
         if new {
-            for change in &record.changes {
-                match change {
-                    AnalyticsChange::OrderStatus { order_id, status } => sqlx::query(
-                        "INSERT INTO analytics_order_status (order_id, status) VALUES ($1, $2) \
-                         ON CONFLICT (order_id) DO UPDATE SET status = excluded.status",
-                    )
-                    .bind(order_id)
-                    .bind(status),
-                    AnalyticsChange::Revenue { day, delta_cents } => sqlx::query(
-                        "INSERT INTO analytics_revenue (day, cents) VALUES ($1, $2) \
-                         ON CONFLICT (day) DO UPDATE SET cents = analytics_revenue.cents + excluded.cents",
-                    )
-                    .bind(day)
-                    .bind(delta_cents),
-                }
-                .execute(&mut *tx)
-                .await
-                .map_err(unavailable)?;
-            }
+            count_changes(&mut *tx, &record.changes).await?;
         }
         tx.commit().await.map_err(unavailable)?;
         Ok(new)
@@ -311,3 +349,7 @@ impl AnalyticsStore for PgReadModel {
         Ok(summary)
     }
 }
+
+mod generations;
+
+pub use generations::PgGenerations;

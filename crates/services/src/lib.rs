@@ -21,6 +21,8 @@
 //! - `pipeline.rs`: what the pipeline is doing: each step's responsible group, the
 //!   groups' status (kept for 5 s), and what one order is waiting for.
 //! - `projections.rs`: the order and stock read models, built from the event store.
+//! - `rebuild.rs`: read models made again from the first event beside the live ones,
+//!   then swapped in (`orderflow projections rebuild`, `POST /projections/rebuild`).
 //! - `replay.rs`: one order's history step by step, each event with the state of the
 //!   aggregate it changed (`orderflow replay-order`).
 //! - `verify.rs`: does today's code agree with history? Folds every stream and re-runs
@@ -37,6 +39,7 @@ pub mod http;
 pub mod metrics;
 pub mod pipeline;
 pub mod projections;
+pub mod rebuild;
 pub mod relay;
 pub mod replay;
 pub mod trace;

@@ -129,6 +129,13 @@ pub async fn run(
     // look again after a pause that grows while there is nothing.
     let mut idle = IdlePause::default();
     while !shutdown.is_cancelled() {
+        // Read again each time: a rebuild may have swapped in read models ahead of us.
+        position = position.max(
+            retry_transient(&shutdown, "projections", || async {
+                Ok(read_model.position().await?)
+            })
+            .await?,
+        );
         let events = retry_transient(&shutdown, "projections read", || async {
             Ok(store.read_all(position, BATCH).await?)
         })
@@ -195,13 +202,11 @@ fn summaries_to_load<'a>(
     (order_ids, skus)
 }
 
-async fn build_batch(
+/// The events that decode, each beside its stored form.
+pub(crate) async fn decode<'a>(
     codec: &EventCodec,
-    read_model: &Arc<dyn ReadModel>,
-    events: &[StoredEvent],
-    last: u64,
-    live_since: chrono::DateTime<chrono::Utc>,
-) -> Result<ReadModelBatch, ServiceError> {
+    events: &'a [StoredEvent],
+) -> Vec<(&'a StoredEvent, Event)> {
     let mut decoded = Vec::with_capacity(events.len());
     for stored in events {
         match codec.decode(stored.schema_id, &stored.payload).await {
@@ -213,6 +218,29 @@ async fn build_batch(
             }
         }
     }
+    decoded
+}
+
+async fn build_batch(
+    codec: &EventCodec,
+    read_model: &Arc<dyn ReadModel>,
+    events: &[StoredEvent],
+    last: u64,
+    live_since: chrono::DateTime<chrono::Utc>,
+) -> Result<ReadModelBatch, ServiceError> {
+    let decoded = decode(codec, events).await;
+    build_decoded(read_model, &decoded, last, Some(live_since)).await
+}
+
+/// The batch that folds `decoded` (the events up to position `last`) into the summaries
+/// `read_model` holds. Orders shipped by events recorded since `live_since` are timed in
+/// the metrics; a rebuild (`None`) times none.
+pub(crate) async fn build_decoded(
+    read_model: &Arc<dyn ReadModel>,
+    decoded: &[(&StoredEvent, Event)],
+    last: u64,
+    live_since: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<ReadModelBatch, ServiceError> {
     // Load every summary the batch changes in two queries, then fold in memory.
     let (order_ids, skus) = summaries_to_load(decoded.iter().map(|(_, e)| e));
     let mut orders: HashMap<String, OrderSummary> = read_model
@@ -227,10 +255,10 @@ async fn build_batch(
         .into_iter()
         .map(|v| (v.sku.clone(), v))
         .collect();
-    for (stored, event) in &decoded {
+    for (stored, event) in decoded {
         project_order(&mut orders, stored, event);
         if let Event::OrderShipped(e) = event
-            && stored.recorded_at >= live_since
+            && live_since.is_some_and(|since| stored.recorded_at >= since)
             && let Some(order) = orders.get(e.order_id.as_str())
         {
             crate::metrics::shipped(order.created_at, stored.occurred_at);

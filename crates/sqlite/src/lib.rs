@@ -30,6 +30,6 @@ mod store;
 
 pub use bus::SqliteBus;
 pub use ledger::{Call, SimulatedProvider, SimulatedSettings};
-pub use read_model::SqliteReadModel;
+pub use read_model::{SqliteGenerations, SqliteReadModel};
 pub use registry::SqliteSchemaStore;
 pub use store::{EVENTS_TABLE, SqliteEventStore};

@@ -62,6 +62,10 @@ CREATE TABLE IF NOT EXISTS analytics_bus (
     id       INTEGER PRIMARY KEY CHECK (id = 1),
     identity TEXT
 );
+CREATE TABLE IF NOT EXISTS rebuild_progress (
+    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    progress TEXT NOT NULL
+);
 ";
 
 #[derive(Debug, thiserror::Error)]
@@ -172,6 +176,13 @@ fn with_items((mut summary, items): (OrderSummary, String)) -> Result<OrderSumma
 impl ReadModel for SqliteReadModel {
     async fn apply(&self, batch: ReadModelBatch) -> Result<(), StoreError> {
         self.write(move |tx| {
+            let stored: Option<u64> = tx
+                .prepare_cached("SELECT position FROM view_position WHERE id = 1")?
+                .query_row([], |r| r.get(0))
+                .optional()?;
+            if stored.is_some_and(|stored| stored >= batch.position) {
+                return Ok(());
+            }
             {
                 // An order's customer and creation time never change, so an update
                 // leaves them, and the customer index, alone.
@@ -324,6 +335,9 @@ impl ReadModel for SqliteReadModel {
 }
 
 mod analytics;
+mod generations;
+
+pub use generations::SqliteGenerations;
 
 #[cfg(test)]
 mod tests;

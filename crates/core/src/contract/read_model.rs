@@ -11,7 +11,7 @@ use crate::read_model::{
     OrderSummary, ReadModel, ReadModelBatch, StockSummary,
 };
 
-fn order(id: &str, customer: &str, created_ms: i64, status: &str) -> OrderSummary {
+pub(crate) fn order(id: &str, customer: &str, created_ms: i64, status: &str) -> OrderSummary {
     let at = DateTime::<Utc>::from_timestamp_millis(created_ms).expect("time");
     OrderSummary {
         order_id: id.into(),
@@ -151,7 +151,12 @@ pub async fn open_orders_are_listed_oldest_first_up_to_the_limit<M: ReadModel + 
 }
 
 /// The record at `offset` of `orders`/`partition` carrying event `id`.
-fn at(partition: u32, offset: u64, id: Uuid, changes: Vec<AnalyticsChange>) -> AnalyticsRecord {
+pub(crate) fn at(
+    partition: u32,
+    offset: u64,
+    id: Uuid,
+    changes: Vec<AnalyticsChange>,
+) -> AnalyticsRecord {
     AnalyticsRecord {
         topic: "orders".into(),
         partition,
@@ -161,7 +166,7 @@ fn at(partition: u32, offset: u64, id: Uuid, changes: Vec<AnalyticsChange>) -> A
     }
 }
 
-fn paid(cents: i64) -> Vec<AnalyticsChange> {
+pub(crate) fn paid(cents: i64) -> Vec<AnalyticsChange> {
     vec![
         AnalyticsChange::Revenue {
             day: "2026-01-01".into(),
@@ -174,7 +179,7 @@ fn paid(cents: i64) -> Vec<AnalyticsChange> {
     ]
 }
 
-fn next(partition: u32, offset: u64) -> Offset {
+pub(crate) fn next(partition: u32, offset: u64) -> Offset {
     Offset {
         topic: "orders".into(),
         partition,

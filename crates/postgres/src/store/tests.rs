@@ -314,6 +314,17 @@ mod schema_store_contract {
     });
 }
 
+mod read_model_generations_contract {
+    orderflow_core::read_model_generations_contract!(async {
+        let (store, schema) = super::fresh_store().await;
+        (
+            crate::PgGenerations::new(store.pool().clone()),
+            crate::PgReadModel::new(store.pool().clone()),
+            schema,
+        )
+    });
+}
+
 mod read_model_contract {
     orderflow_core::read_model_contract!(async {
         let (store, schema) = super::fresh_store().await;

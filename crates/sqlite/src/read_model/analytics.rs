@@ -3,11 +3,13 @@
 
 use async_trait::async_trait;
 use orderflow_core::bus::Offset;
+use orderflow_core::read_model::generations::CountEvents;
 use orderflow_core::read_model::{
     AnalyticsChange, AnalyticsOffsets, AnalyticsRecord, AnalyticsStore, AnalyticsSummary,
 };
 use orderflow_core::store::StoreError;
 use rusqlite::{Connection, OptionalExtension, params};
+use uuid::Uuid;
 
 use super::{Error, SqliteReadModel};
 
@@ -25,14 +27,19 @@ fn apply(tx: &Connection, record: &AnalyticsRecord) -> Result<bool, Error> {
     if !moved || record.changes.is_empty() {
         return Ok(false);
     }
+    count(tx, &record.event_id, &record.changes)
+}
+
+/// Applies an event's changes unless it was counted before; returns whether it was new.
+fn count(tx: &Connection, event_id: &Uuid, changes: &[AnalyticsChange]) -> Result<bool, Error> {
     let new = tx
         .prepare_cached(
             "INSERT INTO analytics_seen_events (event_id) VALUES (?1) ON CONFLICT DO NOTHING",
         )?
-        .execute([record.event_id.as_bytes()])?
+        .execute([event_id.as_bytes()])?
         == 1;
     if new {
-        for change in &record.changes {
+        for change in changes {
             match change {
                 AnalyticsChange::OrderStatus { order_id, status } => tx
                     .prepare_cached(
@@ -50,6 +57,24 @@ fn apply(tx: &Connection, record: &AnalyticsRecord) -> Result<bool, Error> {
         }
     }
     Ok(new)
+}
+
+#[async_trait]
+impl CountEvents for SqliteReadModel {
+    async fn count_events(
+        &self,
+        events: Vec<(Uuid, Vec<AnalyticsChange>)>,
+    ) -> Result<(), StoreError> {
+        self.write(move |tx| {
+            for (event_id, changes) in &events {
+                if !changes.is_empty() {
+                    count(tx, event_id, changes)?;
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
 }
 
 #[async_trait]

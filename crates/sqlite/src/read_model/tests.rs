@@ -109,3 +109,13 @@ async fn a_read_model_from_before_without_rowid_tables_is_still_updated() -> Res
     assert_eq!(model.position().await?, 2);
     Ok(())
 }
+
+mod generations_contract {
+    orderflow_core::read_model_generations_contract!(async {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("read.db");
+        let live = super::SqliteReadModel::open(&path).expect("open");
+        let generations = super::SqliteGenerations::new(live.clone(), &path);
+        (generations, live, dir)
+    });
+}
