@@ -71,6 +71,9 @@ pub enum Command {
     /// The records set aside on the dead-letter topics: list, show, replay, discard.
     #[command(subcommand)]
     Dlq(crate::ops::DlqCommand),
+    /// Read-model tools: make them again beside the live ones without downtime.
+    #[command(subcommand)]
+    Projections(crate::ops::ProjectionsCommand),
     /// Does this build agree with history? Fold every stream and re-run each recorded
     /// decision; exit non-zero on any disagreement (run it before deploying).
     Verify(crate::ops::VerifyArgs),

@@ -157,5 +157,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::ReplayOrder(args) => ops::replay_order(args).await,
         Command::Dlq(command) => ops::dlq(command).await,
         Command::Verify(args) => ops::verify(args).await,
+        Command::Projections(command) => ops::projections(command).await,
     }
 }

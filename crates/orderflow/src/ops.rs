@@ -1,8 +1,10 @@
 //! Operator commands: `migrate`, `topics`, `consumers`, `replay`, `status`, `order`,
-//! `replay-order`, `dlq` and `verify`.
+//! `replay-order`, `dlq`, `verify` and `projections rebuild`.
 //!
 //! - `ops/consumers.rs`: `consumers`, the groups at a glance or per partition.
 //! - `ops/dlq.rs`: `dlq list | show | replay | discard`, the parked records.
+//! - `ops/projections.rs`: `projections rebuild`, read models made again beside the live
+//!   ones and swapped in.
 //! - `ops/replay_order.rs`: `replay-order ID`, one order's history step by step from the
 //!   event store, with the state each event left.
 //! - `ops/verify.rs`: `verify`, whether this build agrees with the recorded history.
@@ -20,12 +22,14 @@ use crate::wiring;
 
 mod consumers;
 mod dlq;
+mod projections;
 mod replay_order;
 mod status;
 mod verify;
 
 pub use consumers::{ConsumersArgs, consumers};
 pub use dlq::{DlqCommand, dlq};
+pub use projections::{ProjectionsCommand, projections};
 pub use replay_order::{ReplayOrderArgs, replay_order};
 pub use status::{OrderArgs, StatusArgs, order, status};
 pub use verify::{VerifyArgs, verify};

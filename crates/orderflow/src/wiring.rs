@@ -12,6 +12,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use orderflow_core::EventCodec;
 use orderflow_core::bus::EventBus;
+use orderflow_core::read_model::generations::ReadModelGenerations;
 use orderflow_core::read_model::{AnalyticsStore, ReadModel};
 use orderflow_core::registry::{Registry, SchemaRegistry};
 use orderflow_core::store::{Checkpoints, EventStore};
@@ -24,7 +25,7 @@ pub use bus::kafka_config;
 pub use bus::open_bus;
 pub use postgres::postgres_place;
 pub use spawn::spawn;
-pub use storage::{ImportTarget, migrate, open_for_import, open_for_reading};
+pub use storage::{ImportTarget, migrate, open_for_import, open_for_reading, open_for_rebuild};
 
 use crate::settings::Settings;
 use storage::{Storage, open_storage};
@@ -41,6 +42,8 @@ pub struct Adapters {
     pub codec: Arc<EventCodec>,
     pub read_model: Arc<dyn ReadModel>,
     pub analytics: Arc<dyn AnalyticsStore>,
+    /// The read models' generations, for rebuilding them beside the live ones.
+    pub generations: Arc<dyn ReadModelGenerations>,
     /// One per process, so that every service in it shares the orders read last.
     recorder: Recorder,
 }
@@ -57,6 +60,7 @@ impl Adapters {
             schemas: schema_store,
             read_model,
             analytics,
+            generations,
         } = open_storage(dir, &settings.store, settings.db_max_connections).await?;
         let (registry, codec_registry): (Option<Arc<Registry>>, Arc<dyn SchemaRegistry>) =
             match &settings.registry.schema_registry_url {
@@ -87,6 +91,7 @@ impl Adapters {
             codec,
             read_model,
             analytics,
+            generations,
         })
     }
 

@@ -118,8 +118,8 @@ impl CountEvents for PgReadModel {
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(unavailable)?;
         for (event_id, changes) in &events {
-            if !changes.is_empty() && first_seen(&mut *tx, *event_id).await? {
-                count_changes(&mut *tx, changes).await?;
+            if !changes.is_empty() && first_seen(&mut tx, *event_id).await? {
+                count_changes(&mut tx, changes).await?;
             }
         }
         tx.commit().await.map_err(unavailable)
@@ -271,9 +271,9 @@ impl AnalyticsStore for PgReadModel {
         if !moved {
             return Ok(false);
         }
-        let new = !record.changes.is_empty() && first_seen(&mut *tx, record.event_id).await?;
+        let new = !record.changes.is_empty() && first_seen(&mut tx, record.event_id).await?;
         if new {
-            count_changes(&mut *tx, &record.changes).await?;
+            count_changes(&mut tx, &record.changes).await?;
         }
         tx.commit().await.map_err(unavailable)?;
         Ok(new)

@@ -71,6 +71,8 @@ pub struct AppState {
     pub registry: Option<Arc<Registry>>,
     pub read_model: Arc<dyn ReadModel>,
     pub analytics: Arc<dyn AnalyticsStore>,
+    /// The read models' generations: rebuilds and their progress.
+    pub generations: Arc<dyn orderflow_core::read_model::generations::ReadModelGenerations>,
     pub bus: Arc<dyn EventBus>,
     pub checkpoints: Arc<dyn Checkpoints>,
     /// The bus's consumer groups, as last read (see [`crate::pipeline::GroupsView`]).

@@ -53,7 +53,7 @@ impl Rebuilt {
 
     pub fn as_str(self) -> &'static str {
         match self {
-            Rebuilt::Views => "orders, customer-orders and stock",
+            Rebuilt::Views => "views (orders, customer-orders, stock)",
             Rebuilt::Analytics => "analytics",
         }
     }

@@ -184,6 +184,7 @@ pub async fn spawn(
         registry: a.registry.clone(),
         read_model: a.read_model.clone(),
         analytics: a.analytics.clone(),
+        generations: a.generations.clone(),
         bus: a.bus.clone(),
         checkpoints: a.checkpoints.clone(),
         groups,

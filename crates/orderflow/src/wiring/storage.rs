@@ -5,11 +5,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
+use orderflow_core::read_model::generations::ReadModelGenerations;
 use orderflow_core::read_model::{AnalyticsStore, ReadModel};
 use orderflow_core::registry::Registry;
 use orderflow_core::store::{Checkpoints, EventStore, ImportEvents};
-use orderflow_postgres::{PgReadModel, PgSchemaStore};
-use orderflow_sqlite::{SqliteEventStore, SqliteReadModel, SqliteSchemaStore};
+use orderflow_postgres::{PgGenerations, PgReadModel, PgSchemaStore};
+use orderflow_sqlite::{SqliteEventStore, SqliteGenerations, SqliteReadModel, SqliteSchemaStore};
 
 use super::postgres::{connect_postgres, pool_settings, require_migrated};
 use crate::settings::{StoreArgs, StoreKind};
@@ -40,6 +41,7 @@ pub(super) struct Storage {
     pub schemas: Registry,
     pub read_model: Arc<dyn ReadModel>,
     pub analytics: Arc<dyn AnalyticsStore>,
+    pub generations: Arc<dyn ReadModelGenerations>,
 }
 
 pub(super) async fn open_storage(
@@ -50,10 +52,14 @@ pub(super) async fn open_storage(
     Ok(match settings.kind(dir)? {
         StoreKind::Sqlite(path) => {
             let (store, schemas) = open_sqlite(&path)?;
-            let read_model = Arc::new(
-                SqliteReadModel::open(&dir.join("read.db")).context("opening the read models")?,
-            );
+            let read_path = dir.join("read.db");
+            let read_model =
+                Arc::new(SqliteReadModel::open(&read_path).context("opening the read models")?);
             Storage {
+                generations: Arc::new(SqliteGenerations::new(
+                    read_model.as_ref().clone(),
+                    &read_path,
+                )),
                 store: store.clone(),
                 checkpoints: store,
                 // Refuses to delete for good a schema that stored events use.
@@ -67,6 +73,7 @@ pub(super) async fn open_storage(
             let store = connect_postgres(&url, &pool).await?;
             let read_model = Arc::new(PgReadModel::new(store.pool().clone()));
             Storage {
+                generations: Arc::new(PgGenerations::new(store.pool().clone())),
                 schemas: {
                     let schemas = PgSchemaStore::new(store.pool().clone());
                     Registry::new(schemas.clone()).with_usage(Arc::new(schemas))
@@ -150,5 +157,32 @@ pub async fn open_for_import(data_dir: &Path, store: &StoreArgs) -> anyhow::Resu
                 registry: Registry::new(schemas.clone()).with_usage(Arc::new(schemas)),
             }
         }
+    })
+}
+
+/// What `orderflow projections rebuild` works on: the event store to read, its schema
+/// registry, and the read models' generations.
+pub struct RebuildTarget {
+    pub store: Arc<dyn EventStore>,
+    pub registry: Registry,
+    pub generations: Arc<dyn ReadModelGenerations>,
+}
+
+/// The event store `--store` names, which must exist, and the read models beside it
+/// (created when missing: a rebuild then makes them for the first time).
+pub async fn open_for_rebuild(data_dir: &Path, store: &StoreArgs) -> anyhow::Result<RebuildTarget> {
+    if let StoreKind::Sqlite(path) = store.kind(data_dir)?
+        && !path.exists()
+    {
+        bail!(
+            "no event store at {}: point --data-dir or --store at one",
+            path.display()
+        );
+    }
+    let storage = open_storage(data_dir, store, 2).await?;
+    Ok(RebuildTarget {
+        store: storage.store,
+        registry: storage.schemas,
+        generations: storage.generations,
     })
 }

@@ -22,6 +22,7 @@ mod membership;
 mod metrics;
 mod payment;
 mod postgres;
+mod rebuild;
 mod registry;
 mod replay_order;
 mod schema;

@@ -73,6 +73,8 @@ pub fn document(with_registry: bool) -> Document {
         operations::dlq::replay_all,
         operations::dlq::discard,
         operations::pipeline::pipeline,
+        operations::projections::start,
+        operations::projections::progress,
         operations::health::health,
         analytics::analytics,
         openapi,

@@ -5,6 +5,8 @@
 //! - `operations/consumers.rs`: `GET /consumers`, consumer groups, dead letters and the
 //!   event store's readers, with their lag.
 //! - `operations/dlq.rs`: `/dlq`, the parked records: list, show, replay, discard.
+//! - `operations/projections.rs`: `/projections/rebuild`, read models made again beside
+//!   the live ones.
 //! - `operations/pipeline.rs`: `GET /pipeline`, orders per stage and groups at a glance.
 //! - `operations/metrics.rs`: `GET /metrics`, whatever the binary's recorder renders.
 
@@ -16,6 +18,7 @@ pub mod dlq;
 pub mod health;
 pub mod metrics;
 pub mod pipeline;
+pub mod projections;
 
 /// The routes of operations.
 pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
@@ -28,4 +31,6 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
         .post("/dlq/{id}/discard", dlq::discard)
         .get("/health", health::health)
         .get("/pipeline", pipeline::pipeline)
+        .post("/projections/rebuild", projections::start)
+        .get("/projections/rebuild", projections::progress)
 }

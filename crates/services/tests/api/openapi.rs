@@ -193,6 +193,8 @@ fn placed_projected(order_id: &str) -> orderflow_core::read_model::ReadModelBatc
     let mut batch = projected();
     batch.orders[0].order_id = order_id.to_owned();
     batch.stock.clear();
+    // Before `projected()`'s, which would otherwise be behind it and change nothing.
+    batch.position = 1;
     batch
 }
 
@@ -226,6 +228,6 @@ fn projected() -> orderflow_core::read_model::ReadModelBatch {
             available: 3,
             reserved: 0,
         }],
-        position: 1,
+        position: 2,
     }
 }

@@ -15,7 +15,7 @@ use orderflow_core::registry::Registry;
 use orderflow_core::store::EventStore;
 use orderflow_services::context::Recorder;
 use orderflow_services::http::{self, Access, AppState, Limits, Locations, Tokens};
-use orderflow_sqlite::{SqliteBus, SqliteEventStore, SqliteReadModel};
+use orderflow_sqlite::{SqliteBus, SqliteEventStore, SqliteGenerations, SqliteReadModel};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use tower::ServiceExt;
@@ -116,6 +116,10 @@ impl Spawn {
             registry: self.registry.then_some(registry),
             read_model: read_model.clone(),
             analytics: read_model.clone(),
+            generations: Arc::new(SqliteGenerations::new(
+                read_model.as_ref().clone(),
+                &dir.path().join("read.db"),
+            )),
             bus: match self.bus {
                 Some(bus) => bus,
                 None => Arc::new(SqliteBus::open(&bus_file)?),

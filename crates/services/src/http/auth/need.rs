@@ -27,7 +27,7 @@ pub fn api_need(method: &Method, path: &str) -> Need {
         ["consumers"] | ["pipeline"] | ["analytics"] | ["metrics"] if read => {
             Need::Role(Role::Operator)
         }
-        ["dlq", ..] => Need::Role(Role::Operator),
+        ["dlq", ..] | ["projections", ..] => Need::Role(Role::Operator),
         ["openapi.json"] if read => Need::Role(Role::Shop),
         // Unknown routes and methods: any known token, so that a caller without one
         // learns nothing of what exists.
@@ -92,6 +92,14 @@ mod tests {
         assert_eq!(need(Method::GET, "/consumers"), Need::Role(Role::Operator));
         assert_eq!(need(Method::GET, "/pipeline"), Need::Role(Role::Operator));
         assert_eq!(need(Method::GET, "/metrics"), Need::Role(Role::Operator));
+        assert_eq!(
+            need(Method::POST, "/projections/rebuild"),
+            Need::Role(Role::Operator)
+        );
+        assert_eq!(
+            need(Method::GET, "/projections/rebuild"),
+            Need::Role(Role::Operator)
+        );
         assert_eq!(need(Method::GET, "/openapi.json"), Need::Role(Role::Shop));
         assert_eq!(need(Method::GET, "/nowhere"), Need::Role(Role::Shop));
     }

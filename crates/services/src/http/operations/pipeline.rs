@@ -7,6 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use orderflow_core::bus::{GroupLag, GroupMember};
+use orderflow_core::read_model::generations::RebuildProgress;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -24,6 +25,12 @@ pub struct Pipeline {
     /// docs/operations.md): the stages' counts are then lower bounds.
     complete: bool,
     groups: Vec<GroupBody>,
+    /// The last read-model rebuild (`POST /projections/rebuild`, `orderflow projections
+    /// rebuild`): `models`, `done` and `total` (positions), `startedAt`, `updatedAt`,
+    /// `finishedAt` and `outcome` once over. Absent when none ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    rebuild: Option<RebuildProgress>,
 }
 
 /// The orders waiting for one step.
@@ -162,5 +169,10 @@ pub async fn pipeline(State(app): State<AppState>) -> Result<Json<Pipeline>, Api
             .collect(),
         complete: found.complete,
         groups: summaries.iter().map(GroupBody::from).collect(),
+        rebuild: app
+            .generations
+            .progress()
+            .await
+            .map_err(ApiError::ReadModels)?,
     }))
 }
