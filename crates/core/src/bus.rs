@@ -185,6 +185,25 @@ pub enum BusError {
     Corrupt(String),
 }
 
+/// Where one partition's retained records begin, after retention deleted the older ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetainedStart {
+    pub partition: u32,
+    /// The offset of its first retained record; its end offset when none is retained.
+    pub offset: u64,
+    /// That record's store position (the relay's `position` header), if it has one.
+    pub position: Option<u64>,
+}
+
+/// What retention left of a topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetainedLog {
+    /// The topic's partitions (keys are placed by [`partition_for`] over them).
+    pub partitions: u32,
+    /// Each partition that ever had a record.
+    pub starts: Vec<RetainedStart>,
+}
+
 /// A partitioned, durable log of records, consumed by groups.
 #[async_trait]
 pub trait EventBus: Send + Sync + fmt::Debug {
@@ -262,6 +281,15 @@ pub trait EventBus: Send + Sync + fmt::Debug {
         let _ = (topics, to);
         Err(BusError::Config(format!(
             "this bus cannot move group {group} to given offsets"
+        )))
+    }
+
+    /// Where the retained records of each partition of `topic` begin: a consumer
+    /// starting from the beginning finds nothing older on the bus, and gets what
+    /// retention deleted from the event store instead.
+    async fn retained(&self, topic: &str) -> Result<RetainedLog, BusError> {
+        Err(BusError::Config(format!(
+            "this bus cannot tell where the retained records of {topic} begin"
         )))
     }
 

@@ -16,7 +16,8 @@
 //! - `mail.rs`: the mail port: an email with a stable `Message-ID`, and its errors.
 //! - `payment.rs`: the payment-provider port: charge, void, refund under idempotency keys.
 //! - `read_model.rs`: the read-model ports: the query side of CQRS (order and stock
-//!   summaries, analytics), kept up to date by projections.
+//!   summaries, analytics), kept up to date by projections; `read_model/generations.rs`,
+//!   a rebuild's next generation beside the live one and the swap.
 //! - `registry.rs`: the schema registry, its storage port and compatibility rules.
 //! - `store.rs`: the event store and checkpoint ports: the source of truth.
 //! - `trace_context.rs`: the W3C `traceparent` an event carries, and its trace id.

@@ -126,8 +126,12 @@ pub struct AnalyticsOffsets {
 /// so that counts and position are always each other's (a store restored or made again
 /// knows exactly where on the bus to resume). Deduplicated twice: a record below its
 /// partition's stored offset is skipped, and so is an event recorded before.
+/// Its events can also be counted straight from the event store ([`CountEvents`]): what
+/// a rebuild and a backfill do.
+///
+/// [`CountEvents`]: generations::CountEvents
 #[async_trait]
-pub trait AnalyticsStore: Send + Sync + fmt::Debug {
+pub trait AnalyticsStore: generations::CountEvents + Send + Sync + fmt::Debug {
     /// In one transaction: applies the record's changes, unless its partition's stored
     /// offset is already past it or its event was recorded before (a replay, a
     /// redelivery), and moves that offset past it. A partition's records must come in

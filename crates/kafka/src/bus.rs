@@ -5,7 +5,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures::future::try_join_all;
 use orderflow_core::bus::{
-    BusError, EventBus, GroupLag, Offset, OutgoingRecord, Record, StartFrom, Subscription,
+    BusError, EventBus, GroupLag, Offset, OutgoingRecord, Record, RetainedLog, StartFrom,
+    Subscription,
 };
 use rdkafka::consumer::BaseConsumer;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -164,6 +165,11 @@ impl EventBus for KafkaBus {
             Ok(ends)
         })
         .await
+    }
+
+    async fn retained(&self, topic: &str) -> Result<RetainedLog, BusError> {
+        let (config, meta, topic) = (self.config.clone(), self.meta.clone(), topic.to_owned());
+        blocking(move || crate::published::retained(&config, &meta, &topic)).await
     }
 
     /// The highest `position` among the last records of the pipeline's partitions:

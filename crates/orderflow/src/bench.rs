@@ -99,7 +99,8 @@ pub struct BenchArgs {
     /// Only the cost of tracing: the pipeline with spans off, on and exported.
     #[arg(long, conflicts_with = "bus_only")]
     pub telemetry_only: bool,
-    /// Only export and import speed, on the history of one pipeline run.
+    /// Only the history tools' speed, on the history of one pipeline run: export,
+    /// import and read-model rebuild.
     #[arg(long, conflicts_with_all = ["bus_only", "telemetry_only"])]
     pub export_only: bool,
     /// Events encoded and decoded in the codec measurement.

@@ -115,11 +115,11 @@ pub async fn topics(command: TopicsCommand) -> anyhow::Result<()> {
             }
             out!(
                 "topics ready: {} partitions, replication factor {} (min.insync.replicas {}), \
-                 retention {} h",
+                 retention {} s",
                 bus.kafka.topic_partitions,
                 bus.kafka.topic_replication_factor,
                 orderflow_kafka::min_insync_replicas(bus.kafka.topic_replication_factor),
-                bus.kafka.topic_retention_hours
+                bus.kafka.retention().as_secs_f64()
             );
         }
         TopicsCommand::Delete(DeleteTopicsArgs { bus, yes }) => {

@@ -6,6 +6,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::bail;
 use clap::Args;
@@ -123,13 +124,28 @@ pub struct KafkaArgs {
     /// Replication factor of each topic provisioned on Kafka.
     #[arg(long, env = "ORDERFLOW_TOPIC_REPLICATION_FACTOR", default_value_t = 3)]
     pub topic_replication_factor: u32,
-    /// How long Kafka keeps records (`retention.ms`), in hours.
+    /// How long the bus keeps records (Kafka's `retention.ms`), in hours.
     #[arg(long, env = "ORDERFLOW_TOPIC_RETENTION_HOURS", default_value_t = 168)]
     pub topic_retention_hours: u64,
+    /// The same in milliseconds, over `--topic-retention-hours`: for trying out what a
+    /// short retention does (a consumer group started afterwards gets the deleted
+    /// records' events from the event store).
+    #[arg(long, env = "ORDERFLOW_TOPIC_RETENTION_MS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub topic_retention_ms: Option<u64>,
     /// Put before every topic and group name on Kafka, so that deployments can share a
     /// cluster.
     #[arg(long, env = "ORDERFLOW_TOPIC_PREFIX", default_value = "")]
     pub topic_prefix: String,
+}
+
+impl KafkaArgs {
+    /// How long the bus keeps records.
+    pub fn retention(&self) -> Duration {
+        match self.topic_retention_ms {
+            Some(ms) => Duration::from_millis(ms),
+            None => Duration::from_secs(self.topic_retention_hours * 3600),
+        }
+    }
 }
 
 /// An external schema registry in place of the embedded one.

@@ -5,7 +5,8 @@
 //!
 //! # Layout
 //!
-//! - `read_model.rs`: the read models: order and stock summaries, analytics.
+//! - `read_model.rs`: the read models: order and stock summaries, analytics; a rebuild's
+//!   next generation in a schema beside them (`read_model/generations.rs`).
 //! - `registry.rs`: the schema registry's storage.
 //! - `store.rs`: the event store and checkpoints, with gap-safe positions;
 //!   `store/connect.rs` makes the first connection and says what is wrong when it

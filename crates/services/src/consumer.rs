@@ -3,6 +3,8 @@
 //! Records of one key are handled in order; different keys concurrently, so a key whose
 //! record keeps failing holds back only that key.
 //!
+//! `consumer/backfill.rs` hands a group starting from the beginning the events whose
+//! records the bus's retention deleted, from the event store, before it joins;
 //! `consumer/attempt.rs` handles a record: first on its key's lane, then, if it fails
 //! for now, off the lane; `consumer/queues.rs` holds the keys tried again off their
 //! lanes, with the records waiting behind them, within [`MAX_BUFFERED`];
@@ -14,8 +16,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use orderflow_core::bus::{EventBus, Record, StartFrom, Subscription};
+use orderflow_core::bus::{EventBus, Offset, Record, StartFrom, Subscription};
 use orderflow_core::codec::EventCodec;
+use orderflow_core::store::EventStore;
 use orderflow_domain::{Event, Topic};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -24,10 +27,12 @@ use uuid::Uuid;
 use crate::context::ServiceError;
 
 mod attempt;
+mod backfill;
 mod park;
 mod progress;
 mod queues;
 
+pub use backfill::Backfilled;
 pub use park::Parked;
 use progress::Progress;
 use queues::Queues;
@@ -115,6 +120,27 @@ pub trait Handler: Send + Sync {
         let _ = origin;
         Ok(())
     }
+
+    /// Where it resumes on the bus, for a handler that keeps that itself with what it
+    /// made of the records (analytics); `None`: where its group committed.
+    async fn resumes_at(&self) -> Result<Option<Vec<Offset>>, ServiceError> {
+        Ok(None)
+    }
+
+    /// An event whose record retention deleted, read from the event store for a group
+    /// starting from the beginning (`consumer/backfill.rs`). Its delivery's origin is
+    /// the partition it was on, at the offset where the retained records begin. Handled
+    /// as any delivery by default.
+    async fn backfill(&self, event: &Event, delivery: &Delivery) -> Result<(), ServiceError> {
+        self.handle(event, delivery).await
+    }
+
+    /// The partitions just backfilled, each at the offset its retained records begin:
+    /// for a handler that keeps where it resumes. The default does nothing.
+    async fn backfilled(&self, partitions: &[Offset]) -> Result<(), ServiceError> {
+        let _ = partitions;
+        Ok(())
+    }
 }
 
 /// Lanes: records are handled on this many at once, a key (or, for a handler that asks
@@ -173,17 +199,37 @@ pub async fn run_with(
     retry: Retry,
     shutdown: CancellationToken,
 ) -> Result<(), ServiceError> {
+    consume(bus, codec, handler, start, None, retry, shutdown).await
+}
+
+/// [`run_with`] from the beginning of history: partitions whose oldest records the bus
+/// no longer holds (retention) are first backfilled from the event store `history`
+/// (`consumer/backfill.rs`), then read from the bus.
+pub async fn run_from_history(
+    bus: Arc<dyn EventBus>,
+    codec: Arc<EventCodec>,
+    handler: Arc<dyn Handler>,
+    history: Arc<dyn EventStore>,
+    retry: Retry,
+    shutdown: CancellationToken,
+) -> Result<(), ServiceError> {
+    let start = StartFrom::Earliest;
+    consume(bus, codec, handler, start, Some(history), retry, shutdown).await
+}
+
+async fn consume(
+    bus: Arc<dyn EventBus>,
+    codec: Arc<EventCodec>,
+    handler: Arc<dyn Handler>,
+    start: StartFrom,
+    history: Option<Arc<dyn EventStore>>,
+    retry: Retry,
+    shutdown: CancellationToken,
+) -> Result<(), ServiceError> {
     let Group { name: group, .. } = handler.group();
     let topics = handler.group().topic_names();
-    let mut sub = retry_transient(&shutdown, group, || async {
-        bus.subscribe(group, &topics, start)
-            .await
-            .map_err(ServiceError::from)
-    })
-    .await?;
-    tracing::info!(group, ?topics, "consumer started");
     let consumer = Arc::new(Consumer {
-        bus,
+        bus: bus.clone(),
         codec,
         handler,
         retry,
@@ -194,6 +240,16 @@ pub async fn run_with(
         retries: Mutex::default(),
         fatal: Mutex::default(),
     });
+    if let Some(history) = history {
+        retry_transient(&shutdown, group, || consumer.backfill(history.as_ref())).await?;
+    }
+    let mut sub = retry_transient(&shutdown, group, || async {
+        bus.subscribe(group, &topics, start)
+            .await
+            .map_err(ServiceError::from)
+    })
+    .await?;
+    tracing::info!(group, ?topics, "consumer started");
     let stop = consumer.stop.clone();
     let mut lanes = Vec::with_capacity(LANES);
     let mut workers = tokio::task::JoinSet::new();

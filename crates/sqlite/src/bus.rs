@@ -18,7 +18,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use orderflow_core::bus::{
     BusError, DEFAULT_PARTITIONS, DEFAULT_RETENTION, EventBus, GroupLag, Offset, OutgoingRecord,
-    Record, StartFrom, Subscription, partition_for,
+    Record, RetainedLog, StartFrom, Subscription, partition_for,
 };
 use rusqlite::{Connection, params};
 use tokio::sync::Notify;
@@ -266,6 +266,16 @@ impl EventBus for SqliteBus {
         .await
     }
 
+    async fn retained(&self, topic: &str) -> Result<RetainedLog, BusError> {
+        let topic = topic.to_owned();
+        let partitions = self.shared.partitions;
+        let starts = on_writer(&self.shared, move |conn, _| {
+            read::retained_starts(conn, &topic)
+        })
+        .await?;
+        Ok(RetainedLog { partitions, starts })
+    }
+
     async fn identity(&self) -> Result<Option<String>, BusError> {
         on_writer(&self.shared, |conn, _| {
             conn.query_row("SELECT id FROM identity", [], |r| r.get(0))
@@ -286,11 +296,7 @@ impl EventBus for SqliteBus {
             let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
             let mut highest = None;
             for blob in rows {
-                let position = headers::decode(&blob?)
-                    .into_iter()
-                    .find(|(name, _)| name == "position")
-                    .and_then(|(_, v)| std::str::from_utf8(&v).ok()?.parse::<u64>().ok());
-                highest = highest.max(position);
+                highest = highest.max(read::position_of(&headers::decode(&blob?)));
             }
             Ok(highest)
         })

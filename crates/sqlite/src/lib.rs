@@ -15,7 +15,8 @@
 //! - `ledger.rs`: the simulated payment provider and its ledger.
 //! - `lineage.rs`: which event store a data dir's derived files were made from.
 //! - `read_model.rs`: the read models: order and stock summaries, analytics with its bus
-//!   offsets (`read_model/analytics.rs`).
+//!   offsets (`read_model/analytics.rs`), and a rebuild's next generation beside them in
+//!   `read.db.next` (`read_model/generations.rs`).
 //! - `registry.rs`: the schema registry's storage.
 //! - `store.rs`: the event store and checkpoints; `store/group.rs` is the group-commit
 //!   writer that the store and the read models write through.

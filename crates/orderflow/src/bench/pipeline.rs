@@ -2,7 +2,8 @@
 //! ids: orders per second until ALL the work is done, and latency as a client sees it
 //! from an open-loop load at a fixed offered rate, each next to the API alone; and,
 //! given a Kafka cluster, the same pipeline on both buses at several rates; and what
-//! tracing costs it (spans off, on, exported); and export and import speed.
+//! tracing costs it (spans off, on, exported); and export, import and read-model
+//! rebuild speed.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,6 +23,7 @@ mod export;
 mod hops;
 mod observe;
 mod open_loop;
+mod rebuild;
 mod report;
 mod telemetry;
 

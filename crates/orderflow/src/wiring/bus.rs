@@ -1,15 +1,13 @@
 //! The event bus `--bus` names: the embedded log in the data dir, or Kafka.
 
-use std::path::Path;
-use std::sync::Arc;
 #[cfg(feature = "kafka")]
-use std::time::Duration;
-
 use anyhow::Context;
 #[cfg(not(feature = "kafka"))]
 use anyhow::bail;
 use orderflow_core::bus::EventBus;
 use orderflow_sqlite::SqliteBus;
+use std::path::Path;
+use std::sync::Arc;
 
 #[cfg(feature = "kafka")]
 use crate::settings::KafkaArgs;
@@ -34,7 +32,7 @@ pub fn kafka_config(
     config.topics = orderflow_kafka::TopicSettings {
         partitions: settings.topic_partitions,
         replication_factor: settings.topic_replication_factor,
-        retention: Duration::from_secs(settings.topic_retention_hours * 3600),
+        retention: settings.retention(),
         prefix: settings.topic_prefix.clone(),
     };
     Ok(config)
@@ -46,7 +44,12 @@ pub fn kafka_config(
 pub async fn open_bus(data_dir: &Path, bus: &BusArgs) -> anyhow::Result<Arc<dyn EventBus>> {
     match bus.kind(data_dir)? {
         BusKind::Sqlite(path) => Ok(Arc::new(
-            SqliteBus::open(&path).context("opening the event bus")?,
+            SqliteBus::open_with(
+                &path,
+                orderflow_core::bus::DEFAULT_PARTITIONS,
+                bus.kafka.retention(),
+            )
+            .context("opening the event bus")?,
         )),
         #[cfg(feature = "kafka")]
         BusKind::Kafka(url) => {

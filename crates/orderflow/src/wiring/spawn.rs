@@ -1,5 +1,6 @@
-//! Starting the chosen services on the adapters: a consumer per bus-driven service
-//! (analytics once its group agrees with its store's offsets), the relay, the
+//! Starting the chosen services on the adapters: a consumer per bus-driven service, from
+//! the beginning of history (backfilled from the event store where the bus's retention
+//! cut it; analytics once its group agrees with its store's offsets), the relay, the
 //! projections and the API, with `/metrics` beside it; a process without the API serves
 //! `/health` and `/metrics` alone on its HTTP address. Every process samples lag into
 //! its metrics.
@@ -10,7 +11,6 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use futures::FutureExt;
-use orderflow_core::bus::StartFrom;
 use orderflow_core::mail::Mailer;
 use orderflow_domain::Money;
 use orderflow_outbound::{FileMailer, SmtpMailer};
@@ -100,8 +100,9 @@ pub async fn spawn(
     };
     let mut consumer = |handler: Arc<dyn Handler>| {
         let (bus, codec, token) = (a.bus.clone(), a.codec.clone(), shutdown.clone());
+        let history = a.store.clone();
         tasks.spawn(async move {
-            consumer::run_with(bus, codec, handler, StartFrom::Earliest, retry, token)
+            consumer::run_from_history(bus, codec, handler, history, retry, token)
                 .await
                 .map_err(Into::into)
         });
@@ -130,7 +131,7 @@ pub async fn spawn(
     }
     if services.contains(&Service::Analytics) {
         let (bus, codec, token) = (a.bus.clone(), a.codec.clone(), shutdown.clone());
-        let store = a.analytics.clone();
+        let (store, history) = (a.analytics.clone(), a.store.clone());
         tasks.spawn(async move {
             consumer::retry_transient(&token, "analytics position", || {
                 analytics::position::align(store.as_ref(), bus.as_ref(), &token)
@@ -138,7 +139,7 @@ pub async fn spawn(
             .await
             .context("moving analytics to the offsets its store committed")?;
             let handler = Arc::new(AnalyticsService { store });
-            consumer::run_with(bus, codec, handler, StartFrom::Earliest, retry, token)
+            consumer::run_from_history(bus, codec, handler, history, retry, token)
                 .await
                 .map_err(Into::into)
         });

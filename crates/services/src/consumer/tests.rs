@@ -419,6 +419,7 @@ async fn damaged_storage_stops_the_consumer_with_the_error_instead_of_retrying()
     Ok(())
 }
 
+mod backfill;
 mod in_partition_order;
 mod parked;
 mod replayed;

@@ -1,5 +1,6 @@
 //! Analytics: orders per status and revenue per day, from the bus. A new analytics
-//! group starts from the earliest retained record, so added later it sees all history.
+//! group starts from the beginning of history: what the bus's retention deleted is
+//! counted from the event store first (a backfill), then the retained records.
 //!
 //! Its counts and its position commit together in its store: each record's changes
 //! with its partition's next offset, so a partition's records are handled in offset
@@ -12,6 +13,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use orderflow_core::bus::Offset;
 use orderflow_core::read_model::{AnalyticsChange, AnalyticsRecord, AnalyticsStore};
 use orderflow_domain::Event;
 use orderflow_domain::order::OrderStatus;
@@ -84,6 +86,32 @@ impl Handler for AnalyticsService {
         self.record(parked.event, parked.delivery, vec![]).await
     }
 
+    /// Its store says where it resumes: the offsets committed with its counts.
+    async fn resumes_at(&self) -> Result<Option<Vec<Offset>>, ServiceError> {
+        Ok(Some(self.store.offsets().await?.next))
+    }
+
+    async fn backfill(&self, event: &Event, delivery: &Delivery) -> Result<(), ServiceError> {
+        self.count(event, delivery).await
+    }
+
+    /// A backfilled partition resumes where its retained records begin: stored with
+    /// the counts, so that the next start does not backfill it again.
+    async fn backfilled(&self, partitions: &[Offset]) -> Result<(), ServiceError> {
+        for p in partitions.iter().filter(|p| p.offset > 0) {
+            self.store
+                .record(AnalyticsRecord {
+                    topic: p.topic.clone(),
+                    partition: p.partition,
+                    offset: p.offset - 1,
+                    event_id: stable_id(&format!("backfilled {p:?}")),
+                    changes: vec![],
+                })
+                .await?;
+        }
+        Ok(())
+    }
+
     /// The same for a record that could not be read: no event, nothing counted.
     async fn unreadable(&self, origin: &Origin) -> Result<(), ServiceError> {
         self.store
@@ -100,6 +128,18 @@ impl Handler for AnalyticsService {
 }
 
 impl AnalyticsService {
+    /// An event read from the event store rather than the bus (a backfill): counted
+    /// once by its id, the bus offsets left alone.
+    async fn count(&self, event: &Event, delivery: &Delivery) -> Result<(), ServiceError> {
+        let event_id = delivery
+            .event_id
+            .unwrap_or_else(|| stable_id(&format!("{event:?}")));
+        self.store
+            .count_events(vec![(event_id, changes(event, delivery))])
+            .await?;
+        Ok(())
+    }
+
     async fn record(
         &self,
         event: &Event,

@@ -36,3 +36,53 @@ impl SqliteBus {
         .map_err(|e| failed(&self.shared, e))
     }
 }
+
+/// The store position a record's `position` header names.
+pub(super) fn position_of(headers: &[(String, Vec<u8>)]) -> Option<u64> {
+    headers
+        .iter()
+        .find(|(name, _)| name == "position")
+        .and_then(|(_, v)| std::str::from_utf8(v).ok()?.parse::<u64>().ok())
+}
+
+/// Where each partition of `topic` that ever had a record begins now.
+pub(super) fn retained_starts(
+    conn: &rusqlite::Connection,
+    topic: &str,
+) -> rusqlite::Result<Vec<orderflow_core::bus::RetainedStart>> {
+    let mut ends = conn.prepare_cached(
+        "SELECT partition, next_offset FROM partition_ends WHERE topic = ?1 ORDER BY partition",
+    )?;
+    let ends: Vec<(u32, u64)> = ends
+        .query_map([topic], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut first = conn.prepare_cached(
+        "SELECT offset, headers FROM records WHERE topic = ?1 AND partition = ?2 \
+         ORDER BY offset LIMIT 1",
+    )?;
+    let mut starts = Vec::with_capacity(ends.len());
+    for (partition, end) in ends {
+        let found: Option<(u64, Vec<u8>)> = first
+            .query_row(rusqlite::params![topic, partition], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .map(Some)
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                e => Err(e),
+            })?;
+        starts.push(match found {
+            Some((offset, blob)) => orderflow_core::bus::RetainedStart {
+                partition,
+                offset,
+                position: position_of(&headers::decode(&blob)),
+            },
+            None => orderflow_core::bus::RetainedStart {
+                partition,
+                offset: end,
+                position: None,
+            },
+        });
+    }
+    Ok(starts)
+}

@@ -13,7 +13,8 @@ use rusqlite::{OptionalExtension, params};
 use super::{Shared, SqliteBus, failed, lock, on_writer};
 use crate::db::{self, micros};
 
-/// How often publishing also deletes records past retention.
+/// How often publishing also deletes records past retention (more often under a
+/// shorter retention period).
 const RETENTION_EVERY: Duration = Duration::from_secs(60);
 /// Records deleted per transaction by retention.
 const RETENTION_CHUNK: usize = 1000;
@@ -56,7 +57,7 @@ impl Retention {
     /// Whether a pass is due; if so, it counts as started now.
     fn due(&self) -> bool {
         let mut last = lock(&self.last);
-        let due = last.is_none_or(|t| t.elapsed() >= RETENTION_EVERY);
+        let due = last.is_none_or(|t| t.elapsed() >= RETENTION_EVERY.min(self.period));
         if due {
             *last = Some(Instant::now());
         }

@@ -2,7 +2,8 @@
 //! process, SQLite) exported to an Avro container file, and the file imported into a
 //! fresh SQLite store; each next to its baseline from the same run: reading the same
 //! events from the store alone (what an export cannot beat), and plain SQL inserts of as
-//! many events-shaped rows, 1000 per transaction as the import writes them.
+//! many events-shaped rows, 1000 per transaction as the import writes them. Then the
+//! same history's read models are rebuilt ([`super::rebuild`]).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -67,7 +68,6 @@ pub async fn export_import(
     let importing = start.elapsed();
     let mut raw = RawEvents::open(&run.path().join("raw-import.db"))?;
     let (rows, inserting) = raw.insert(loaded.events as usize, PER_TX)?;
-    data_dirs.push(run);
 
     out!(
         "\nexport and import ({} orders' history: {exported} events, SQLite, files in the \
@@ -90,5 +90,7 @@ pub async fn export_import(
          transaction: {raw_rate:.0} rows/s = {:.2}x",
         import_rate / raw_rate
     );
+    super::rebuild::rebuild(&data_dir, &run.path().join("rebuild")).await?;
+    data_dirs.push(run);
     Ok(())
 }

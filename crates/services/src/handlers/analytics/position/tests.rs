@@ -196,6 +196,16 @@ struct SharedWithARunningMember {
 }
 
 #[async_trait::async_trait]
+impl orderflow_core::read_model::generations::CountEvents for SharedWithARunningMember {
+    async fn count_events(
+        &self,
+        events: Vec<(Uuid, Vec<orderflow_core::read_model::AnalyticsChange>)>,
+    ) -> Result<(), StoreError> {
+        self.store.count_events(events).await
+    }
+}
+
+#[async_trait::async_trait]
 impl AnalyticsStore for SharedWithARunningMember {
     async fn record(&self, record: AnalyticsRecord) -> Result<bool, StoreError> {
         self.store.record(record).await
