@@ -7,6 +7,7 @@ mod access;
 mod analytics;
 mod api;
 mod as_of;
+mod backfill;
 mod chaos;
 mod cli;
 mod damage;
