@@ -90,6 +90,7 @@ macro_rules! event_bus_contract {
             end_offsets_count_the_records_of_each_partition,
             a_reset_group_replays_from_the_chosen_start,
             a_group_reset_to_given_offsets_resumes_there_and_elsewhere_from_the_start,
+            retained_records_begin_at_each_partitions_first_with_its_position,
         );
     };
 }

@@ -385,3 +385,34 @@ pub async fn a_group_reset_to_given_offsets_resumes_there_and_elsewhere_from_the
     resumed.sort();
     assert_eq!(resumed, ["c", "x"]);
 }
+
+/// Nothing deleted yet: each partition that had a record is retained from offset 0, and
+/// its first record's store position (the relay's `position` header) is told.
+pub async fn retained_records_begin_at_each_partitions_first_with_its_position<B: EventBus>(
+    bus: Arc<B>,
+) {
+    let (first, second) = ("order-a", "order-b");
+    let (p1, p2) = (
+        partition_for(first.as_bytes(), DEFAULT_PARTITIONS),
+        partition_for(second.as_bytes(), DEFAULT_PARTITIONS),
+    );
+    assert_ne!(p1, p2, "the keys are chosen to land apart");
+    let at = |key: &str, position: u64| OutgoingRecord {
+        headers: vec![("position".into(), position.to_string().into_bytes())],
+        ..record("shipments", key, "v")
+    };
+    bus.publish(vec![at(first, 5), at(second, 7), at(first, 9)])
+        .await
+        .unwrap();
+    let log = bus.retained("shipments").await.unwrap();
+    assert_eq!(log.partitions, DEFAULT_PARTITIONS);
+    let mut starts: Vec<_> = log
+        .starts
+        .iter()
+        .map(|s| (s.partition, s.offset, s.position))
+        .collect();
+    starts.sort();
+    let mut expected = vec![(p1, 0, Some(5)), (p2, 0, Some(7))];
+    expected.sort();
+    assert_eq!(starts, expected);
+}
