@@ -9,7 +9,10 @@ pub struct Email {
     pub message_id: String,
     pub to: String,
     pub subject: String,
-    pub body: String,
+    /// The plain text part.
+    pub text: String,
+    /// The HTML part: the same content, for mail readers that show HTML.
+    pub html: String,
 }
 
 /// Why an email was not sent, and whether sending it again can help.

@@ -16,18 +16,36 @@ pub struct OrderFacts {
     pub shipment: Shipment,
 }
 
+/// How the order process begins the reason of a cancellation it decides.
+pub const PAYMENT_DECLINED: &str = "payment declined";
+pub const STOCK_UNAVAILABLE: &str = "stock unavailable";
+
+/// A cancellation's reason as the customer is told it: the recorded reason is for the
+/// shop (a provider's words, limits, SKUs) and stays in the order's history.
+pub fn reason_for_the_customer(reason: &str) -> &'static str {
+    if reason.starts_with(PAYMENT_DECLINED) {
+        "Your payment was declined, so no money was taken. You are welcome to place the \
+         order again with another card."
+    } else if reason.starts_with(STOCK_UNAVAILABLE) {
+        "Some of the items are no longer in stock. Anything you paid is refunded in full."
+    } else {
+        "It was cancelled at your request or by our staff. Anything you paid is refunded \
+         in full."
+    }
+}
+
 /// The next command for the order, if any.
 pub fn next_command(facts: &OrderFacts) -> Option<OrderCommand> {
     match facts.order.status()? {
         OrderStatus::Pending => {
             if let Payment::Declined { reason } = &facts.payment {
                 return Some(OrderCommand::Cancel {
-                    reason: format!("payment declined: {reason}"),
+                    reason: format!("{PAYMENT_DECLINED}: {reason}"),
                 });
             }
             if let Reservation::Unavailable { reason } = &facts.reservation {
                 return Some(OrderCommand::Cancel {
-                    reason: format!("stock unavailable: {reason}"),
+                    reason: format!("{STOCK_UNAVAILABLE}: {reason}"),
                 });
             }
             let paid = matches!(facts.payment, Payment::Received { .. });
@@ -138,5 +156,17 @@ mod tests {
     #[test]
     fn nothing_happens_before_the_order_exists() {
         assert_eq!(next_command(&OrderFacts::default()), None);
+    }
+
+    #[test]
+    fn the_customer_is_told_why_in_their_terms_not_the_shops() {
+        let told = |reason: &str| super::reason_for_the_customer(reason);
+        let declined = told("payment declined: amount 10000.02 exceeds the limit 10000.00");
+        assert!(declined.contains("payment was declined"), "{declined}");
+        assert!(!declined.contains("limit"), "{declined}");
+        let stock = told("stock unavailable: unknown SKU X");
+        assert!(stock.contains("no longer in stock"), "{stock}");
+        assert!(!stock.contains("SKU"), "{stock}");
+        assert!(told("changed my mind").contains("refunded"));
     }
 }

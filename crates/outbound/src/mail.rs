@@ -1,4 +1,4 @@
-//! The mailers: an RFC 5322 message per email, written as a `.eml` file by default or
+//! The mailers: an RFC 5322 message per email (MIME, a text part and an HTML part), written as a `.eml` file by default or
 //! sent over SMTP (lettre). Each message carries the email's stable `Message-ID`, so
 //! sending the same email again after a crash is recognisable (and, for files,
 //! overwrites itself).
@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use async_trait::async_trait;
-use lettre::message::{Mailbox, header::ContentType};
+use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use orderflow_core::mail::{Email, MailError, Mailer};
 
@@ -21,8 +21,10 @@ fn message(email: &Email) -> Result<Message, MailError> {
         .to(to)
         .subject(&email.subject)
         .message_id(Some(format!("<{}>", email.message_id)))
-        .header(ContentType::TEXT_PLAIN)
-        .body(email.body.clone())
+        .multipart(MultiPart::alternative_plain_html(
+            email.text.clone(),
+            email.html.clone(),
+        ))
         .map_err(|e| err(&e))
 }
 

@@ -23,7 +23,8 @@ fn email(to: &str) -> Email {
         message_id: "order-received.o-1@orderflow".into(),
         to: to.into(),
         subject: "We received your order o-1".into(),
-        body: "Thank you for your order.".into(),
+        text: "Thank you for your order.".into(),
+        html: "<p>Thank you for your <b>order</b>.</p>".into(),
     }
 }
 
@@ -41,9 +42,22 @@ pub async fn an_email_arrives_whole_with_its_message_id<M: Mailer, S: MailSink>(
         "Message-ID: <order-received.o-1@orderflow>",
         "To: c-1@customers.orderflow.local",
         "Subject: We received your order o-1",
+        "MIME-Version: 1.0",
         "Thank you for your order.",
+        "<p>Thank you for your <b>order</b>.</p>",
     ] {
         assert!(text.lines().any(|l| l == line), "{line:?} in {text}");
+    }
+    // A text part and an HTML part, the reader's choice.
+    for part in [
+        "Content-Type: multipart/alternative;",
+        "Content-Type: text/plain; charset=utf-8",
+        "Content-Type: text/html; charset=utf-8",
+    ] {
+        assert!(
+            text.lines().any(|l| l.starts_with(part)),
+            "{part:?} in {text}"
+        );
     }
 }
 

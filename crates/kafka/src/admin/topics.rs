@@ -179,7 +179,7 @@ pub async fn provision_topics(config: &KafkaConfig) -> Result<Vec<String>, BusEr
 
 /// Deletes this deployment's topics (those of its prefix) that exist, with every record
 /// in them: for tearing down a test or staging deployment that shares a cluster. Returns
-/// the topics deleted.
+/// the topics deleted, once the cluster no longer lists them.
 pub async fn delete_topics(config: &KafkaConfig) -> Result<Vec<String>, BusError> {
     let (_, existing) = describe_topics(config).await?;
     let names: Vec<String> = existing.iter().map(|t| config.name(&t.name)).collect();
@@ -199,6 +199,25 @@ pub async fn delete_topics(config: &KafkaConfig) -> Result<Vec<String>, BusError
                 return Err(BusError::Config(format!("deleting topic {name}: {code}")));
             }
         }
+    }
+    // Deletion goes on in the background: the brokers go on listing a topic for a
+    // moment. Returns once none does, so that what follows sees them gone.
+    let deadline = Instant::now() + REQUEST_TIMEOUT;
+    loop {
+        let (_, left) = describe_topics(config).await?;
+        if left.is_empty() {
+            break;
+        }
+        if Instant::now() >= deadline {
+            return Err(BusError::Unavailable(
+                format!(
+                    "topics {:?} are still listed {REQUEST_TIMEOUT:?} after their deletion",
+                    left.iter().map(|t| t.name.as_str()).collect::<Vec<_>>()
+                )
+                .into(),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tracing::info!(topics = ?names, "topics deleted");
     Ok(names)

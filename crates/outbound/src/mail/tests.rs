@@ -68,7 +68,8 @@ fn email(to: &str) -> Email {
         message_id: "order-received.o-1@orderflow".into(),
         to: to.into(),
         subject: "We received your order o-1".into(),
-        body: "Thank you.".into(),
+        text: "Thank you.".into(),
+        html: "<p>Thank you.</p>".into(),
     }
 }
 

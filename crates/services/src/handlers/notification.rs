@@ -1,4 +1,5 @@
-//! Notification: one email when an order is received, shipped or cancelled.
+//! Notification: one email when an order is received, shipped or cancelled
+//! (`notification/compose.rs` writes it).
 //!
 //! The email is sent before `NotificationSent` is recorded; after a crash in between it
 //! is sent again with the same `Message-ID` (a file mailer simply rewrites the same file).
@@ -6,16 +7,16 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use orderflow_core::mail::{Email, MailError, Mailer};
-use orderflow_domain::events::NotificationKind;
+use orderflow_core::mail::{MailError, Mailer};
 use orderflow_domain::notification::{Notifications, Notify, RecordFailed, RecordSent};
 use orderflow_domain::order::Order;
 use orderflow_domain::reactions::{notification_intent, recipient};
-use orderflow_domain::{Aggregate, Event, OrderId, streams};
+use orderflow_domain::{Aggregate, Event, streams};
 
 use super::cause_of;
 use crate::consumer::{Delivery, Group, Handler, Parked};
 use crate::context::{Correlated, Loaded, Recorder, ServiceError};
+pub use compose::{compose, message_id};
 use orderflow_domain::Topic;
 use tracing::Instrument as _;
 
@@ -29,37 +30,6 @@ pub const GROUP: Group = Group {
 pub struct NotificationService {
     pub recorder: Recorder,
     pub mailer: Arc<dyn Mailer>,
-}
-
-/// The stable Message-ID of an order's email of one kind.
-pub fn message_id(kind: NotificationKind, order_id: &OrderId) -> String {
-    format!(
-        "{}.{order_id}@orderflow.local",
-        kind.as_str().to_lowercase().replace('_', "-")
-    )
-}
-
-fn compose(kind: NotificationKind, order_id: &OrderId, to: String, detail: &str) -> Email {
-    let (subject, body) = match kind {
-        NotificationKind::OrderReceived => (
-            format!("We received your order {order_id}"),
-            format!("Thank you! Your order {order_id} was received.\n{detail}\n"),
-        ),
-        NotificationKind::OrderShipped => (
-            format!("Your order {order_id} has shipped"),
-            format!("Your order {order_id} is on its way. Tracking number: {detail}\n"),
-        ),
-        NotificationKind::OrderCancelled => (
-            format!("Your order {order_id} was cancelled"),
-            format!("We are sorry: your order {order_id} was cancelled ({detail}).\n"),
-        ),
-    };
-    Email {
-        message_id: message_id(kind, order_id),
-        to,
-        subject,
-        body,
-    }
 }
 
 #[async_trait]
@@ -84,11 +54,12 @@ impl Handler for NotificationService {
                 return Ok(vec![]);
             }
             let order = all.load::<Order>(&streams::order(order_id));
-            let Some(customer) = order.aggregate.state.map(|s| s.customer_id) else {
+            let Some(order) = order.aggregate.state else {
                 return Ok(vec![]);
             };
+            let customer = order.customer_id.clone();
             let to = recipient(&customer);
-            let email = compose(kind, order_id, to.clone(), detail);
+            let email = compose(kind, &order, to.clone(), detail);
             // The API takes only ids that make an address; older ones may not.
             let mailable = customer
                 .check_mailable()
@@ -132,5 +103,6 @@ impl Handler for NotificationService {
     }
 }
 
+mod compose;
 #[cfg(test)]
 mod tests;

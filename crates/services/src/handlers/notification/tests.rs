@@ -2,10 +2,12 @@ use std::sync::Mutex;
 
 use chrono::Utc;
 use orderflow_core::codec::EventCodec;
+use orderflow_core::mail::Email;
 use orderflow_core::registry::InMemoryRegistry;
 use orderflow_core::store::{ExpectedVersion, InMemoryEventStore};
+use orderflow_domain::events::NotificationKind;
 use orderflow_domain::testing::sample_created;
-use orderflow_domain::{CustomerId, Event};
+use orderflow_domain::{CustomerId, Event, OrderId};
 
 use super::*;
 use crate::consumer::Delivery;
@@ -125,18 +127,18 @@ async fn a_shipped_order_sends_its_customer_the_tracking_number() -> TestResult 
         message_id(NotificationKind::OrderShipped, &order_id)
     );
     assert_eq!(sent[0].to, "c-1@customers.orderflow.local");
-    assert!(sent[0].body.contains("TRK-1"), "{:?}", sent[0].body);
+    assert!(sent[0].text.contains("TRK-1"), "{:?}", sent[0].text);
     Ok(())
 }
 
 #[tokio::test]
-async fn a_cancelled_order_sends_its_customer_the_reason() -> TestResult {
+async fn a_cancelled_order_sends_its_customer_the_reason_in_their_terms() -> TestResult {
     let outbox = Arc::new(Outbox::default());
     let (service, created) = service_with_order("c-1", outbox.clone()).await?;
     let order_id = OrderId::parse(created.correlation_key())?;
     let cancelled: Event = orderflow_domain::events::OrderCancelled {
         order_id: order_id.clone(),
-        reason: "payment declined".into(),
+        reason: "payment declined: amount 10000.02 exceeds the limit 10000.00".into(),
     }
     .into();
     service.handle(&cancelled, &delivery()).await?;
@@ -147,10 +149,11 @@ async fn a_cancelled_order_sends_its_customer_the_reason() -> TestResult {
         message_id(NotificationKind::OrderCancelled, &order_id)
     );
     assert!(
-        sent[0].body.contains("payment declined"),
+        sent[0].text.contains("Your payment was declined"),
         "{:?}",
-        sent[0].body
+        sent[0].text
     );
+    assert!(!sent[0].text.contains("limit"), "{:?}", sent[0].text);
     Ok(())
 }
 
