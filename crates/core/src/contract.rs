@@ -143,6 +143,7 @@ macro_rules! read_model_contract {
             another_bus_starts_from_no_offsets_and_keeps_the_counts,
             revenue_adds_up_per_day_refunds_included,
             an_orders_failed_steps_are_kept_with_it,
+            orders_are_listed_newest_first_filtered_and_paged,
         );
     };
 }

@@ -53,6 +53,30 @@ pub struct StockSummary {
     pub reserved: u64,
 }
 
+/// Which orders [`ReadModel::list_orders`] lists; every condition given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderQuery {
+    pub status: Option<String>,
+    pub customer_id: Option<String>,
+    /// Created at or after.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Created before.
+    pub created_to: Option<DateTime<Utc>>,
+    /// Not shipped or cancelled, and unchanged since before this moment (stuck).
+    pub unchanged_since: Option<DateTime<Utc>>,
+    /// Only orders after this one in the list's order (newest first): the last one of
+    /// the page before.
+    pub after: Option<OrderCursor>,
+    pub limit: usize,
+}
+
+/// A place in the list of orders, newest first: an order's creation time and id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderCursor {
+    pub created_at: DateTime<Utc>,
+    pub order_id: String,
+}
+
 /// Summaries changed by a run of events, and the global position the run ended at: the
 /// summaries are whole (each as it stands at `position`), so a batch may be stored over
 /// read models anywhere between where its run started and `position`.
@@ -76,6 +100,9 @@ pub trait ReadModel: Send + Sync + fmt::Debug {
     /// The summaries of these orders that exist, in any order.
     async fn orders(&self, order_ids: &[String]) -> Result<Vec<OrderSummary>, StoreError>;
     async fn customer_orders(&self, customer_id: &str) -> Result<Vec<OrderSummary>, StoreError>;
+    /// The orders `query` selects, newest first (by creation, then by id, descending),
+    /// at most `query.limit`.
+    async fn list_orders(&self, query: &OrderQuery) -> Result<Vec<OrderSummary>, StoreError>;
     /// Orders not yet shipped or cancelled, oldest first (by creation), at most `limit`.
     async fn open_orders(&self, limit: usize) -> Result<Vec<OrderSummary>, StoreError>;
     async fn stock(&self, sku: &str) -> Result<Option<StockSummary>, StoreError>;

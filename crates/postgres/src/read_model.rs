@@ -7,7 +7,7 @@ use orderflow_core::bus::Offset;
 use orderflow_core::read_model::generations::CountEvents;
 use orderflow_core::read_model::{
     AnalyticsChange, AnalyticsOffsets, AnalyticsRecord, AnalyticsStore, AnalyticsSummary,
-    OrderLineSummary, OrderSummary, ReadModel, ReadModelBatch, StockSummary,
+    OrderLineSummary, OrderQuery, OrderSummary, ReadModel, ReadModelBatch, StockSummary,
 };
 use orderflow_core::store::StoreError;
 use sqlx::postgres::PgRow;
@@ -220,6 +220,42 @@ impl ReadModel for PgReadModel {
         .fetch_all(&self.pool)
         .await
         .map_err(unavailable)?;
+        rows.iter().map(row_to_order).collect()
+    }
+
+    async fn list_orders(&self, query: &OrderQuery) -> Result<Vec<OrderSummary>, StoreError> {
+        let mut sql = sqlx::QueryBuilder::<sqlx::Postgres>::new(select_orders!("WHERE TRUE"));
+        if let Some(status) = &query.status {
+            sql.push(" AND status = ").push_bind(status.clone());
+        }
+        if let Some(customer) = &query.customer_id {
+            sql.push(" AND customer_id = ").push_bind(customer.clone());
+        }
+        if let Some(from) = query.created_from {
+            sql.push(" AND created_at >= ").push_bind(from);
+        }
+        if let Some(to) = query.created_to {
+            sql.push(" AND created_at < ").push_bind(to);
+        }
+        if let Some(since) = query.unchanged_since {
+            sql.push(" AND status NOT IN ('SHIPPED', 'CANCELLED') AND updated_at < ")
+                .push_bind(since);
+        }
+        if let Some(after) = &query.after {
+            // Ids compare byte by byte, as on SQLite, whatever the database's collation.
+            sql.push(" AND (created_at, order_id COLLATE \"C\") < (")
+                .push_bind(after.created_at)
+                .push(", ")
+                .push_bind(after.order_id.clone())
+                .push(")");
+        }
+        sql.push(" ORDER BY created_at DESC, order_id COLLATE \"C\" DESC LIMIT ")
+            .push_bind(i64::try_from(query.limit).unwrap_or(i64::MAX));
+        let rows = sql
+            .build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)?;
         rows.iter().map(row_to_order).collect()
     }
 

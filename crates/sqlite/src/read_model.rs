@@ -5,7 +5,7 @@ use std::path::Path;
 
 use async_trait::async_trait;
 use orderflow_core::read_model::{
-    OrderLineSummary, OrderSummary, ReadModel, ReadModelBatch, StockSummary,
+    OrderLineSummary, OrderQuery, OrderSummary, ReadModel, ReadModelBatch, StockSummary,
 };
 use orderflow_core::store::StoreError;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -280,6 +280,64 @@ impl ReadModel for SqliteReadModel {
                 );
                 let mut stmt = conn.prepare_cached(&sql)?;
                 let rows = stmt.query_map([id], row_to_order)?;
+                rows.map(|r| with_items(r?)).collect()
+            })
+            .await?)
+    }
+
+    async fn list_orders(&self, query: &OrderQuery) -> Result<Vec<OrderSummary>, StoreError> {
+        // Only the conditions given, so that a customer's list uses its index; each
+        // combination's statement is prepared once.
+        let mut conditions = Vec::new();
+        let mut values: Vec<rusqlite::types::Value> = Vec::new();
+        let mut bind = |condition: &str, value: rusqlite::types::Value| {
+            values.push(value);
+            conditions.push(condition.replace('?', &format!("?{}", values.len())));
+        };
+        if let Some(status) = &query.status {
+            bind("status = ?", status.clone().into());
+        }
+        if let Some(customer) = &query.customer_id {
+            bind("customer_id = ?", customer.clone().into());
+        }
+        if let Some(from) = query.created_from {
+            bind("created_at >= ?", micros(from).into());
+        }
+        if let Some(to) = query.created_to {
+            bind("created_at < ?", micros(to).into());
+        }
+        if let Some(since) = query.unchanged_since {
+            bind(
+                "status NOT IN ('SHIPPED', 'CANCELLED') AND updated_at < ?",
+                micros(since).into(),
+            );
+        }
+        if let Some(after) = &query.after {
+            bind("(created_at < ?", micros(after.created_at).into());
+            let n = values.len();
+            values.push(after.order_id.clone().into());
+            let last = conditions.last_mut().expect("just pushed");
+            last.push_str(&format!(
+                " OR (created_at = ?{n} AND order_id < ?{}))",
+                values.len()
+            ));
+        }
+        values.push((query.limit as i64).into());
+        let filter = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
+        let sql = format!(
+            "SELECT {ORDER_COLUMNS} FROM order_views {filter} \
+             ORDER BY created_at DESC, order_id DESC LIMIT ?{}",
+            values.len()
+        );
+        Ok(self
+            .reads
+            .with(move |conn| -> Result<Vec<OrderSummary>, Error> {
+                let mut stmt = conn.prepare_cached(&sql)?;
+                let rows = stmt.query_map(rusqlite::params_from_iter(values), row_to_order)?;
                 rows.map(|r| with_items(r?)).collect()
             })
             .await?)

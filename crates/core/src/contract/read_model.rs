@@ -328,3 +328,85 @@ pub async fn revenue_adds_up_per_day_refunds_included<M: ReadModel + AnalyticsSt
     assert_eq!(summary.revenue_cents_by_day.get("2026-01-01"), Some(&250));
     assert_eq!(summary.revenue_cents_by_day.get("2026-01-02"), Some(&100));
 }
+
+/// Orders are listed newest first, filtered, and paged with a cursor: each page starts
+/// after the last order of the one before, and together they list each order once.
+pub async fn orders_are_listed_newest_first_filtered_and_paged<M: ReadModel + AnalyticsStore>(
+    model: Arc<M>,
+) {
+    let mut orders = Vec::new();
+    for i in 0..7 {
+        let status = if i % 2 == 0 { "SHIPPED" } else { "PENDING" };
+        let customer = if i < 4 { "c-a" } else { "c-b" };
+        let mut o = order(&format!("o-{i}"), customer, 1_000 * (i as i64 + 1), status);
+        o.updated_at = o.created_at;
+        orders.push(o);
+    }
+    // Two orders created at the same moment are ordered by id.
+    let mut twin = order("o-3b", "c-a", 4_000, "PENDING");
+    twin.updated_at = twin.created_at;
+    orders.push(twin);
+    model
+        .apply(ReadModelBatch {
+            orders: orders.clone(),
+            stock: vec![],
+            position: 1,
+        })
+        .await
+        .unwrap();
+    let ids = |found: Vec<OrderSummary>| -> Vec<String> {
+        found.into_iter().map(|o| o.order_id).collect()
+    };
+    let at = |ms: i64| DateTime::<Utc>::from_timestamp_millis(ms).expect("time");
+    let all = crate::read_model::OrderQuery {
+        limit: 100,
+        ..Default::default()
+    };
+    assert_eq!(
+        ids(model.list_orders(&all).await.unwrap()),
+        ["o-6", "o-5", "o-4", "o-3b", "o-3", "o-2", "o-1", "o-0"]
+    );
+    let shipped_of_b = crate::read_model::OrderQuery {
+        status: Some("SHIPPED".into()),
+        customer_id: Some("c-b".into()),
+        ..all.clone()
+    };
+    assert_eq!(
+        ids(model.list_orders(&shipped_of_b).await.unwrap()),
+        ["o-6", "o-4"]
+    );
+    let window = crate::read_model::OrderQuery {
+        created_from: Some(at(2_000)),
+        created_to: Some(at(4_000)),
+        ..all.clone()
+    };
+    assert_eq!(
+        ids(model.list_orders(&window).await.unwrap()),
+        ["o-2", "o-1"]
+    );
+    // Open and unchanged since before 3.5 s: the pending ones created by then.
+    let stuck = crate::read_model::OrderQuery {
+        unchanged_since: Some(at(3_500)),
+        ..all.clone()
+    };
+    assert_eq!(ids(model.list_orders(&stuck).await.unwrap()), ["o-1"]);
+    let mut paged = Vec::new();
+    let mut query = crate::read_model::OrderQuery {
+        limit: 3,
+        ..Default::default()
+    };
+    loop {
+        let page = model.list_orders(&query).await.unwrap();
+        let Some(last) = page.last() else { break };
+        query.after = Some(crate::read_model::OrderCursor {
+            created_at: last.created_at,
+            order_id: last.order_id.clone(),
+        });
+        let full = page.len() == query.limit;
+        paged.extend(ids(page));
+        if !full {
+            break;
+        }
+    }
+    assert_eq!(paged, ids(model.list_orders(&all).await.unwrap()));
+}

@@ -60,6 +60,7 @@ pub fn document(with_registry: bool) -> Document {
     ),
     paths(
         orders::place,
+        orders::list::list,
         orders::get,
         orders::history,
         orders::cancel,

@@ -3,6 +3,7 @@
 //!
 //! - `orders/request.rs`: the body of `POST /orders`, read member by member.
 //! - `orders/idempotency.rs`: the order id an `Idempotency-Key` derives, and retries.
+//! - `orders/list.rs`: `GET /orders`, filtered and paged, and the paging of a customer's.
 //! - `orders/render.rs`: the order as the API shows it, and the other answers.
 //! - `orders/waiting.rs`: `waitingFor`, the steps an order still misses.
 
@@ -25,6 +26,7 @@ use crate::context::{Cause, Loaded, ServiceError};
 use crate::pipeline::order_waiting_for;
 
 mod idempotency;
+pub mod list;
 mod render;
 mod request;
 mod waiting;
@@ -39,6 +41,7 @@ use request::{NewOrder, OrderRequest};
 pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
     routes
         .post("/orders", place)
+        .get("/orders", list::list)
         .get("/orders/{order_id}", get)
         .get("/orders/{order_id}/history", history)
         .post("/orders/{order_id}/cancel", cancel)
@@ -309,10 +312,15 @@ pub async fn cancel(
     operation_id = "customer_orders",
     tag = "orders",
     summary = "A customer's orders",
-    description = "From the read model, or with `as_of` as they were at that moment: \
-        each order the read model lists for the customer folded from its events until then \
-        (orders created later left out).",
-    params(("customer_id" = String, Path, description = "The customer's id."), ReadQuery),
+    description = "From the read model, newest first, a page at a time (`next` is the \
+        `cursor` of the page after; null on the last), or with `as_of` as they were at that \
+        moment: each order of the page folded from its events until then (orders created \
+        later left out).",
+    params(
+        ("customer_id" = String, Path, description = "The customer's id."),
+        ReadQuery,
+        list::PageQuery,
+    ),
     responses(
         (status = 200, description = "The customer's orders, from the read model (none: an \
             empty list), or as of a moment.", body = CustomerOrdersAnswer),
@@ -324,13 +332,17 @@ pub async fn of_customer(
     State(app): State<AppState>,
     PathParams(customer_id): PathParams<String>,
     Params(query): Params<ReadQuery>,
+    Params(page): Params<list::PageQuery>,
 ) -> Result<Json<CustomerOrdersAnswer>, ApiError> {
+    let wanted = list::paged(
+        page,
+        orderflow_core::read_model::OrderQuery {
+            customer_id: Some(customer_id.clone()),
+            ..Default::default()
+        },
+    )?;
     let read_at = wait_for(&app, query.min_position).await?;
-    let orders = app
-        .read_model
-        .customer_orders(&customer_id)
-        .await
-        .map_err(ApiError::read_models)?;
+    let (orders, next) = list::page(&app, &wanted).await?;
     if let Some(as_of) = query.as_of {
         let at = super::read_your_writes::as_of(&as_of)?;
         let mut then = Vec::new();
@@ -345,12 +357,14 @@ pub async fn of_customer(
         return Ok(Json(CustomerOrdersAnswer::AsOf(CustomerOrdersAsOf {
             customer_id,
             orders: then,
+            next,
             as_of: at,
         })));
     }
     Ok(Json(CustomerOrdersAnswer::Read(CustomerOrders {
         customer_id,
         orders: orders.iter().map(OrderBody::from_summary).collect(),
+        next,
         read_at,
     })))
 }

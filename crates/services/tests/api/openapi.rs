@@ -171,6 +171,7 @@ async fn each_documented_answer_has_the_members_the_api_sends() -> TestResult {
     app.read_model().apply(projected()).await?;
     let read = app.get("/orders/o-1").await?.body;
     check(&doc, "OrderRead", &read);
+    check(&doc, "OrderList", &app.get("/orders").await?.body);
     let customer = app.get("/customers/c-1/orders").await?.body;
     check(&doc, "CustomerOrders", &customer);
     check(&doc, "OrderBody", &customer["orders"][0]);

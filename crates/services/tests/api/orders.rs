@@ -6,6 +6,7 @@ mod failed_steps;
 mod failures;
 mod fuzz;
 mod idempotency;
+mod listing;
 mod shapes;
 mod validation;
 pub mod waiting;

@@ -18,6 +18,8 @@ pub fn api_need(method: &Method, path: &str) -> Need {
     match segments.as_slice() {
         ["health"] if read => Need::Nothing,
         ["orders"] if method == Method::POST => Need::Role(Role::Shop),
+        // Every customer's orders.
+        ["orders"] if read => Need::Role(Role::Operator),
         ["orders", _] | ["orders", _, "history"] | ["customers", _, "orders"] if read => {
             Need::Role(Role::Shop)
         }
@@ -91,6 +93,7 @@ mod tests {
         );
         assert_eq!(need(Method::GET, "/consumers"), Need::Role(Role::Operator));
         assert_eq!(need(Method::GET, "/pipeline"), Need::Role(Role::Operator));
+        assert_eq!(need(Method::GET, "/orders"), Need::Role(Role::Operator));
         assert_eq!(need(Method::GET, "/metrics"), Need::Role(Role::Operator));
         assert_eq!(
             need(Method::POST, "/projections/rebuild"),

@@ -148,6 +148,8 @@ pub struct OrderAsOf {
 pub struct CustomerOrders {
     pub customer_id: String,
     pub orders: Vec<OrderBody>,
+    /// The cursor of the next page; null on the last one.
+    pub next: Option<String>,
     #[serde(flatten)]
     pub read_at: ReadAt,
 }
@@ -167,6 +169,8 @@ pub struct CustomerOrdersAsOf {
     pub customer_id: String,
     /// The orders that existed then, each as it was.
     pub orders: Vec<OrderBody>,
+    /// The cursor of the next page (of the read model's list); null on the last one.
+    pub next: Option<String>,
     /// The moment asked for.
     pub as_of: DateTime<Utc>,
 }

@@ -101,6 +101,23 @@ async fn a_customers_orders_are_rendered_as_one_order_is() -> TestResult {
     let expected = json!({
         "customerId": "c-1",
         "orders": [rendered_order()],
+        "next": null,
+        "position": 4,
+        "caughtUp": true,
+    });
+    assert_eq!(answer.body, expected);
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_list_of_orders_is_rendered_as_one_order_is() -> TestResult {
+    let app = spawn_app().await?;
+    with_projected_order(&app).await?;
+    let answer = app.get("/orders").await?;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    let expected = json!({
+        "orders": [rendered_order()],
+        "next": null,
         "position": 4,
         "caughtUp": true,
     });
