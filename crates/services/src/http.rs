@@ -13,6 +13,8 @@
 //! - `analytics`: orders per status and revenue per day.
 //! - `registry`: the embedded schema registry (Confluent's REST API).
 //! - `openapi`: the OpenAPI document of all of them, at `GET /openapi.json`.
+//! - `console`: the operator console at `/ui`, pages over the same state (not in the
+//!   OpenAPI document).
 //!
 //! And what they share:
 //!
@@ -37,6 +39,7 @@ use crate::context::Recorder;
 
 mod analytics;
 pub mod auth;
+mod console;
 mod error;
 mod extract;
 mod inventory;
@@ -146,7 +149,8 @@ pub fn guarded_router(state: AppState, access: Access) -> Router {
 /// [`guarded_router`] with `extra` routes (the binary's `/metrics`) beside the API's,
 /// behind the same guard, each request in its trace context.
 fn guarded_router_with(state: AppState, access: Access, extra: Router) -> Router {
-    behind_api_guard(routes(state).router().merge(extra), access)
+    let console = console::router(state.clone());
+    behind_api_guard(routes(state).router().merge(console).merge(extra), access)
         .layer(axum::middleware::from_fn(crate::trace::request_layer))
 }
 

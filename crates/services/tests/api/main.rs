@@ -12,6 +12,7 @@
 //! - `pipeline`: `GET /pipeline`, the orders waiting at each stage and the groups.
 
 mod access;
+mod console;
 mod dlq;
 mod openapi;
 mod orders;

@@ -257,6 +257,20 @@ impl TestApp {
         self.call(method, path, Some(token), body).await
     }
 
+    /// `GET path` of a page: its status, `Location` (for a redirect) and HTML.
+    pub async fn page(&self, path: &str) -> Res<(u16, Option<String>, String)> {
+        let request = Request::builder().uri(path).body(Body::empty())?;
+        let response = self.router.clone().oneshot(request).await?;
+        let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
+        Ok((status, location, String::from_utf8(bytes.to_vec())?))
+    }
+
     pub async fn get(&self, path: &str) -> Res<Answer> {
         self.call(Method::GET, path, None, None).await
     }

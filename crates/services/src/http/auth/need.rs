@@ -30,6 +30,8 @@ pub fn api_need(method: &Method, path: &str) -> Need {
             Need::Role(Role::Operator)
         }
         ["dlq", ..] | ["projections", ..] => Need::Role(Role::Operator),
+        // The console shows every order and the pipeline.
+        ["ui", ..] if read => Need::Role(Role::Operator),
         ["openapi.json"] if read => Need::Role(Role::Shop),
         // Unknown routes and methods: any known token, so that a caller without one
         // learns nothing of what exists.

@@ -20,17 +20,17 @@ use crate::pipeline::{GroupSummary, Stage, group_summaries, stages};
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Pipeline {
-    stages: Vec<StageBody>,
+    pub(crate) stages: Vec<StageBody>,
     /// False when not every open order or recent event could be examined (see
     /// docs/operations.md): the stages' counts are then lower bounds.
-    complete: bool,
-    groups: Vec<GroupBody>,
+    pub(crate) complete: bool,
+    pub(crate) groups: Vec<GroupBody>,
     /// The last read-model rebuild (`POST /projections/rebuild`, `orderflow projections
     /// rebuild`): `models`, `done` and `total` (positions), `startedAt`, `updatedAt`,
     /// `finishedAt` and `outcome` once over. Absent when none ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
-    rebuild: Option<RebuildProgress>,
+    pub(crate) rebuild: Option<RebuildProgress>,
 }
 
 /// The orders waiting for one step.
@@ -38,46 +38,46 @@ pub struct Pipeline {
 #[serde(rename_all = "camelCase")]
 pub struct StageBody {
     /// `payment`, `stock`, `confirmation`, `shipment` or `email`.
-    step: String,
+    pub(crate) step: String,
     /// The consumer group that takes orders past it.
-    group: String,
+    pub(crate) group: String,
     /// Orders waiting for it.
-    orders: u64,
+    pub(crate) orders: u64,
     /// The longest waiting of them (by creation).
-    oldest_order_id: Option<String>,
+    pub(crate) oldest_order_id: Option<String>,
     /// Its age in seconds.
-    oldest_age_seconds: Option<f64>,
+    pub(crate) oldest_age_seconds: Option<f64>,
     /// Orders that passed the step in the last minute.
-    last_minute: u64,
+    pub(crate) last_minute: u64,
 }
 
 /// A consumer group at a glance.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GroupBody {
-    group: String,
+    pub(crate) group: String,
     /// Whether a member is alive.
-    live: bool,
-    members: Vec<MemberBody>,
+    pub(crate) live: bool,
+    pub(crate) members: Vec<MemberBody>,
     /// Records not yet handled, over its partitions.
-    lag: u64,
+    pub(crate) lag: u64,
     /// The age in seconds of its oldest unhandled record.
-    lag_seconds: f64,
+    pub(crate) lag_seconds: f64,
     /// Records on the dead-letter topics of its topics.
-    parked: u64,
+    pub(crate) parked: u64,
 }
 
 /// A member of a consumer group.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MemberBody {
-    id: String,
+    pub(crate) id: String,
     /// The client's name (Kafka's `client.id`; the process on the embedded bus).
-    client: String,
-    host: String,
-    alive: bool,
+    pub(crate) client: String,
+    pub(crate) host: String,
+    pub(crate) alive: bool,
     /// Its last heartbeat, where the bus keeps one (the embedded bus).
-    last_seen: Option<DateTime<Utc>>,
+    pub(crate) last_seen: Option<DateTime<Utc>>,
 }
 
 fn seconds(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
@@ -139,6 +139,11 @@ impl From<&GroupSummary> for GroupBody {
     ),
 )]
 pub async fn pipeline(State(app): State<AppState>) -> Result<Json<Pipeline>, ApiError> {
+    Ok(Json(view(&app).await?))
+}
+
+/// What `GET /pipeline` answers (the console shows it too).
+pub async fn view(app: &AppState) -> Result<Pipeline, ApiError> {
     let bus_failed = |e: orderflow_core::bus::BusError| ApiError::Internal(e.into());
     let now = Utc::now();
     let found = stages(&app.recorder, app.read_model.as_ref(), now).await?;
@@ -161,7 +166,7 @@ pub async fn pipeline(State(app): State<AppState>) -> Result<Json<Pipeline>, Api
     let summaries = group_summaries(app.bus.as_ref(), &groups, now)
         .await
         .map_err(bus_failed)?;
-    Ok(Json(Pipeline {
+    Ok(Pipeline {
         stages: found
             .stages
             .iter()
@@ -174,5 +179,5 @@ pub async fn pipeline(State(app): State<AppState>) -> Result<Json<Pipeline>, Api
             .progress()
             .await
             .map_err(ApiError::ReadModels)?,
-    }))
+    })
 }

@@ -1,0 +1,34 @@
+//! The operator console at `/ui`: pages rendered on the server (maud) from the same
+//! read models, event store and bus as the API, with no JavaScript build and nothing
+//! fetched from elsewhere at run time (the stylesheet is compiled in). Every view has a
+//! URL of its own that can be shared; the pages read in light and dark (the reader's
+//! setting) and are used with the keyboard like any page of links and forms.
+//!
+//! - `console/layout.rs`: the page frame, navigation, the stylesheet.
+//! - `console/pipeline.rs`: `/ui`, the pipeline: stages and groups, refreshed.
+//! - `console/orders.rs`: `/ui/orders`, filtered and paged, and finding one by id.
+//! - `console/story.rs`: `/ui/orders/{id}`, one order's story: a timeline with a lane
+//!   per service, what caused each step and how long it took, its emails, and a slider
+//!   that shows the order as it was after any step.
+
+use axum::Router;
+use axum::middleware::from_fn;
+
+use super::AppState;
+
+mod layout;
+mod orders;
+mod pipeline;
+mod story;
+
+/// The console's routes. They are pages, not part of the API's OpenAPI document.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/ui", axum::routing::get(pipeline::page))
+        .route("/ui/orders", axum::routing::get(orders::page))
+        .route("/ui/orders/{order_id}", axum::routing::get(story::page))
+        .route("/ui/console.css", axum::routing::get(layout::stylesheet))
+        .route_layer(from_fn(crate::metrics::http::track))
+        .route_layer(from_fn(crate::trace::request_span))
+        .with_state(state)
+}

@@ -1,0 +1,137 @@
+//! The operator console's pages, rendered over the same state as the API: the
+//! pipeline, the order list with its filters, one order's story with its slider, and
+//! the console behind the operator role.
+
+use chrono::Utc;
+use orderflow_core::read_model::ReadModel;
+use orderflow_core::store::ExpectedVersion;
+use orderflow_domain::events::OrderConfirmed;
+use orderflow_domain::{Event, OrderId, streams};
+use orderflow_services::context::Cause;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn the_pipeline_page_shows_every_stage_and_group_red_without_a_live_member() -> TestResult {
+    let app = spawn_app().await?;
+    let (status, _, html) = app.page("/ui").await?;
+    assert_eq!(status, 200, "{html}");
+    for step in ["payment", "stock", "confirmation", "shipment", "email"] {
+        assert!(
+            html.contains(&format!("data-step=\"{step}\"")),
+            "{step}: {html}"
+        );
+    }
+    // No service runs beside this API: every group is shown in trouble.
+    assert!(
+        html.contains("<tr class=\"bad\" data-group=\"payment\">"),
+        "{html}"
+    );
+    assert!(
+        html.contains("http-equiv=\"refresh\""),
+        "it refreshes itself"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_order_list_filters_and_an_id_opens_the_order() -> TestResult {
+    let app = spawn_app().await?;
+    let placed = app.place_with_key("k-1", &order()).await?;
+    let order_id = placed.body["orderId"]
+        .as_str()
+        .ok_or("no orderId")?
+        .to_owned();
+    let position = placed.body["position"].as_u64().ok_or("no position")?;
+    // The order as the projections leave it.
+    let mut events = Vec::new();
+    for (stored, event) in app.state().recorder.history(&order_id).await? {
+        events.push((stored, event?));
+    }
+    let mut summaries = std::collections::HashMap::new();
+    for (stored, event) in &events {
+        orderflow_services::projections::project_order(&mut summaries, stored, event);
+    }
+    app.read_model()
+        .apply(orderflow_core::read_model::ReadModelBatch {
+            orders: summaries.into_values().collect(),
+            stock: vec![],
+            position,
+        })
+        .await?;
+    let (status, _, html) = app.page("/ui/orders?status=PENDING").await?;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains(&format!("href=\"/ui/orders/{order_id}\"")),
+        "{html}"
+    );
+    let (_, _, none) = app.page("/ui/orders?status=SHIPPED").await?;
+    assert!(none.contains("No order matches."), "{none}");
+    let (status, location, _) = app.page(&format!("/ui/orders?id={order_id}")).await?;
+    assert!(matches!(status, 303 | 302 | 307), "{status}");
+    assert_eq!(location, Some(format!("/ui/orders/{order_id}")));
+    let (status, _, bad) = app.page("/ui/orders?status=LOST").await?;
+    assert_eq!(status, 400, "{bad}");
+    assert!(bad.contains("is not a status"), "{bad}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_orders_story_has_its_timeline_and_the_slider_shows_it_as_it_was() -> TestResult {
+    let app = spawn_app().await?;
+    let placed = app.place_with_key("k-1", &order()).await?;
+    let order_id = placed.body["orderId"]
+        .as_str()
+        .ok_or("no orderId")?
+        .to_owned();
+    let id = OrderId::parse(order_id.clone())?;
+    let confirmed: Event = OrderConfirmed {
+        order_id: id.clone(),
+    }
+    .into();
+    app.state()
+        .recorder
+        .append(
+            &streams::order(&id),
+            ExpectedVersion::Exact(1),
+            &[confirmed],
+            Cause {
+                causation_id: None,
+                actor: "orders",
+                now: Utc::now(),
+            },
+        )
+        .await?;
+
+    let (status, _, now) = app.page(&format!("/ui/orders/{order_id}")).await?;
+    assert_eq!(status, 200, "{now}");
+    assert!(
+        now.contains("<dd class=\"status\" id=\"status\">CONFIRMED</dd>"),
+        "{now}"
+    );
+    assert!(
+        now.contains("data-lane=\"api\" data-type=\"OrderCreated\""),
+        "{now}"
+    );
+    assert!(
+        now.contains("data-lane=\"orders\" data-type=\"OrderConfirmed\""),
+        "{now}"
+    );
+    // The slider moved to the first step: the order as it was then.
+    let (_, _, then) = app.page(&format!("/ui/orders/{order_id}?step=1")).await?;
+    let as_it_was = then.split("As it was").nth(1).ok_or("no slider section")?;
+    assert!(as_it_was.contains(">PENDING</dd>"), "{as_it_was}");
+    assert!(then.contains("type=\"range\""), "{then}");
+
+    let (status, _, missing) = app.page("/ui/orders/order-nowhere").await?;
+    assert_eq!(status, 404, "{missing}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_console_needs_an_operator() -> TestResult {
+    let app = TestApp::builder().with_tokens()?.spawn().await?;
+    let (status, _, _) = app.page("/ui").await?;
+    assert_eq!(status, 401);
+    Ok(())
+}
