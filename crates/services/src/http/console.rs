@@ -10,12 +10,17 @@
 //! - `console/story.rs`: `/ui/orders/{id}`, one order's story: a timeline with a lane
 //!   per service, what caused each step and how long it took, its emails, and a slider
 //!   that shows the order as it was after any step.
+//! - `console/consumers.rs`: `/ui/consumers`, the groups, their members, and each
+//!   partition's lag behind a click.
+//! - `console/events.rs`: `/ui/events`, the global log, paged and filtered, decoded.
 
 use axum::Router;
 use axum::middleware::from_fn;
 
 use super::AppState;
 
+mod consumers;
+mod events;
 mod layout;
 mod orders;
 mod pipeline;
@@ -27,6 +32,8 @@ pub fn router(state: AppState) -> Router {
         .route("/ui", axum::routing::get(pipeline::page))
         .route("/ui/orders", axum::routing::get(orders::page))
         .route("/ui/orders/{order_id}", axum::routing::get(story::page))
+        .route("/ui/consumers", axum::routing::get(consumers::page))
+        .route("/ui/events", axum::routing::get(events::page))
         .route("/ui/console.css", axum::routing::get(layout::stylesheet))
         .route_layer(from_fn(crate::metrics::http::track))
         .route_layer(from_fn(crate::trace::request_span))

@@ -135,3 +135,49 @@ async fn the_console_needs_an_operator() -> TestResult {
     assert_eq!(status, 401);
     Ok(())
 }
+
+#[tokio::test]
+async fn the_event_browser_shows_the_log_decoded_and_filtered_by_type() -> TestResult {
+    let app = spawn_app().await?;
+    app.place_with_key("k-1", &order()).await?;
+    app.place_with_key("k-2", &order()).await?;
+    let (status, _, html) = app.page("/ui/events?type=OrderCreated").await?;
+    assert_eq!(status, 200, "{html}");
+    assert_eq!(
+        html.matches("data-type=\"OrderCreated\"").count(),
+        2,
+        "{html}"
+    );
+    assert!(html.contains("customerId"), "decoded: {html}");
+    let (_, _, later) = app.page("/ui/events?after=2").await?;
+    assert!(
+        later.contains("No event matches after position 2."),
+        "{later}"
+    );
+    let (status, _, bad) = app.page("/ui/events?from=noon").await?;
+    assert_eq!(status, 400, "{bad}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_consumers_page_lists_each_group_with_its_members_and_partitions() -> TestResult {
+    let app = spawn_app().await?;
+    let _member = app
+        .state()
+        .bus
+        .subscribe(
+            "payment",
+            &["orders"],
+            orderflow_core::bus::StartFrom::Earliest,
+        )
+        .await?;
+    let (status, _, html) = app.page("/ui/consumers").await?;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("data-group=\"payment\""), "{html}");
+    assert!(html.contains("1 live member(s)"), "{html}");
+    assert!(
+        html.contains("<details>"),
+        "partitions behind a click: {html}"
+    );
+    Ok(())
+}

@@ -19,7 +19,12 @@ pub async fn stylesheet() -> impl IntoResponse {
 }
 
 /// The views, as the navigation lists them.
-const VIEWS: [(&str, &str); 2] = [("/ui", "Pipeline"), ("/ui/orders", "Orders")];
+const VIEWS: [(&str, &str); 4] = [
+    ("/ui", "Pipeline"),
+    ("/ui/orders", "Orders"),
+    ("/ui/consumers", "Consumers"),
+    ("/ui/events", "Events"),
+];
 
 /// A whole page: `title`, the view it belongs to (for the navigation), and `body`.
 /// `refresh`: seconds after which the browser loads it again.
