@@ -12,6 +12,7 @@
 //!   that shows the order as it was after any step.
 //! - `console/consumers.rs`: `/ui/consumers`, the groups, their members, and each
 //!   partition's lag behind a click.
+//! - `console/dlq.rs`: `/ui/dlq`, the parked records decoded, with replay and discard.
 //! - `console/events.rs`: `/ui/events`, the global log, paged and filtered, decoded.
 
 use axum::Router;
@@ -20,6 +21,7 @@ use axum::middleware::from_fn;
 use super::AppState;
 
 mod consumers;
+mod dlq;
 mod events;
 mod layout;
 mod orders;
@@ -33,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ui/orders", axum::routing::get(orders::page))
         .route("/ui/orders/{order_id}", axum::routing::get(story::page))
         .route("/ui/consumers", axum::routing::get(consumers::page))
+        .route("/ui/dlq", axum::routing::get(dlq::page))
         .route("/ui/events", axum::routing::get(events::page))
         .route("/ui/console.css", axum::routing::get(layout::stylesheet))
         .route_layer(from_fn(crate::metrics::http::track))

@@ -181,3 +181,19 @@ async fn the_consumers_page_lists_each_group_with_its_members_and_partitions() -
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn the_dead_letters_page_shows_a_parked_record_with_why_and_its_actions() -> TestResult {
+    let app = spawn_app().await?;
+    let (_, _, empty) = app.page("/ui/dlq").await?;
+    assert!(empty.contains("Nothing is parked."), "{empty}");
+    let id = crate::dlq::park(&app, "o-1", &[0, 0, 0, 0, 99]).await?;
+    let (status, _, html) = app.page("/ui/dlq").await?;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains(&format!("data-id=\"{id}\"")), "{html}");
+    assert!(html.contains("unknown schema id 99"), "the reason: {html}");
+    assert!(html.contains("0000000063"), "the bytes as hex: {html}");
+    assert!(html.contains("data-action=\"replay\""), "{html}");
+    assert!(html.contains("data-action=\"discard\""), "{html}");
+    Ok(())
+}

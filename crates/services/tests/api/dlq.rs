@@ -12,7 +12,7 @@ use crate::support::*;
 
 /// Publishes `value` under `key` to `orders` and parks it as a consumer of `group`
 /// would; returns its id.
-async fn park(api: &TestApp, key: &str, value: &[u8]) -> Res<String> {
+pub async fn park(api: &TestApp, key: &str, value: &[u8]) -> Res<String> {
     let bus = &api.state().bus;
     bus.publish(vec![OutgoingRecord {
         topic: "orders".into(),

@@ -19,9 +19,10 @@ pub async fn stylesheet() -> impl IntoResponse {
 }
 
 /// The views, as the navigation lists them.
-const VIEWS: [(&str, &str); 4] = [
+const VIEWS: [(&str, &str); 5] = [
     ("/ui", "Pipeline"),
     ("/ui/orders", "Orders"),
+    ("/ui/dlq", "Dead letters"),
     ("/ui/consumers", "Consumers"),
     ("/ui/events", "Events"),
 ];
