@@ -13,6 +13,8 @@
 //! - `console/consumers.rs`: `/ui/consumers`, the groups, their members, and each
 //!   partition's lag behind a click.
 //! - `console/dlq.rs`: `/ui/dlq`, the parked records decoded, with replay and discard.
+//! - `console/schemas.rs`: `/ui/schemas`, subjects, versions, a diff between two, the
+//!   compatibility level, and checking a schema against a subject.
 //! - `console/events.rs`: `/ui/events`, the global log, paged and filtered, decoded.
 
 use axum::Router;
@@ -26,6 +28,7 @@ mod events;
 mod layout;
 mod orders;
 mod pipeline;
+mod schemas;
 mod story;
 
 /// The console's routes. They are pages, not part of the API's OpenAPI document.
@@ -37,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ui/consumers", axum::routing::get(consumers::page))
         .route("/ui/dlq", axum::routing::get(dlq::page))
         .route("/ui/events", axum::routing::get(events::page))
+        .route("/ui/schemas", axum::routing::get(schemas::page))
         .route("/ui/console.css", axum::routing::get(layout::stylesheet))
         .route_layer(from_fn(crate::metrics::http::track))
         .route_layer(from_fn(crate::trace::request_span))

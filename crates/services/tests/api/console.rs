@@ -197,3 +197,31 @@ async fn the_dead_letters_page_shows_a_parked_record_with_why_and_its_actions() 
     assert!(html.contains("data-action=\"discard\""), "{html}");
     Ok(())
 }
+
+#[tokio::test]
+async fn the_schemas_page_lists_subjects_and_diffs_two_versions() -> TestResult {
+    let app = TestApp::builder().with_registry().spawn().await?;
+    let registry = app.state().registry.clone().ok_or("no embedded registry")?;
+    let (status, _, list) = app.page("/ui/schemas").await?;
+    assert_eq!(status, 200, "{list}");
+    let mut evolved = None;
+    for subject in registry.subjects(false).await? {
+        assert!(
+            list.contains(&format!("data-subject=\"{subject}\"")),
+            "{subject}: {list}"
+        );
+        if registry.versions(&subject, false).await?.len() >= 2 {
+            evolved = Some(subject);
+        }
+    }
+    let subject = evolved.ok_or("no subject with two versions")?;
+    let (status, _, diff) = app
+        .page(&format!("/ui/schemas?subject={subject}&from=1&to=2"))
+        .await?;
+    assert_eq!(status, 200, "{diff}");
+    assert!(diff.contains("<ins>+ "), "what version 2 added: {diff}");
+    assert!(diff.contains("id=\"check\""), "{diff}");
+    let (status, _, _) = app.page("/ui/schemas?subject=nowhere-value").await?;
+    assert_eq!(status, 404);
+    Ok(())
+}

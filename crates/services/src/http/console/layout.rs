@@ -19,11 +19,12 @@ pub async fn stylesheet() -> impl IntoResponse {
 }
 
 /// The views, as the navigation lists them.
-const VIEWS: [(&str, &str); 5] = [
+const VIEWS: [(&str, &str); 6] = [
     ("/ui", "Pipeline"),
     ("/ui/orders", "Orders"),
     ("/ui/dlq", "Dead letters"),
     ("/ui/consumers", "Consumers"),
+    ("/ui/schemas", "Schemas"),
     ("/ui/events", "Events"),
 ];
 
