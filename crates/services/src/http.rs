@@ -84,6 +84,9 @@ pub struct AppState {
     pub limits: Limits,
     /// Where the data lives, named by `/health` when it is damaged.
     pub locations: Locations,
+    /// Cancelled when the process stops: answers that would go on (the console's live
+    /// updates) end, so that the server's graceful shutdown is not held up by them.
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 /// Where the event store, the read models and the bus live, as an operator finds them

@@ -191,6 +191,7 @@ pub async fn spawn(
         groups,
         limits: limits(&settings.api)?,
         locations: locations(settings)?,
+        shutdown: shutdown.clone(),
     };
     let extra = http::metrics_route(crate::metrics::render(metrics));
     if api {

@@ -5,7 +5,8 @@
 //! setting) and are used with the keyboard like any page of links and forms.
 //!
 //! - `console/layout.rs`: the page frame, navigation, the stylesheet.
-//! - `console/pipeline.rs`: `/ui`, the pipeline: stages and groups, refreshed.
+//! - `console/pipeline.rs`: `/ui`, the pipeline: stages and groups, kept up to date by
+//!   server-sent events, and a chart of the last minutes.
 //! - `console/orders.rs`: `/ui/orders`, filtered and paged, and finding one by id.
 //! - `console/story.rs`: `/ui/orders/{id}`, one order's story: a timeline with a lane
 //!   per service, what caused each step and how long it took, its emails, and a slider
@@ -35,6 +36,10 @@ mod story;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/ui", axum::routing::get(pipeline::page))
+        .route(
+            "/ui/pipeline/updates",
+            axum::routing::get(pipeline::updates),
+        )
         .route("/ui/orders", axum::routing::get(orders::page))
         .route("/ui/orders/{order_id}", axum::routing::get(story::page))
         .route("/ui/consumers", axum::routing::get(consumers::page))

@@ -225,3 +225,35 @@ async fn the_schemas_page_lists_subjects_and_diffs_two_versions() -> TestResult 
     assert_eq!(status, 404);
     Ok(())
 }
+
+#[tokio::test]
+async fn the_pipeline_page_is_kept_up_to_date_by_server_sent_events() -> TestResult {
+    use axum::body::Body;
+    use futures::StreamExt;
+    use tower::ServiceExt;
+
+    let app = spawn_app().await?;
+    let request = axum::http::Request::builder()
+        .uri("/ui/pipeline/updates")
+        .body(Body::empty())?;
+    let response = app.router().clone().oneshot(request).await?;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers().get("content-type").map(|v| v.as_bytes()),
+        Some(&b"text/event-stream"[..])
+    );
+    let mut stream = response.into_body().into_data_stream();
+    let mut seen = String::new();
+    while !(seen.contains("event: pipeline") && seen.contains("event: sample")) {
+        let chunk = stream.next().await.ok_or("the stream ended")??;
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(seen.contains("data-step=\"payment\""), "the tables: {seen}");
+    assert!(seen.contains("\"waiting\":0"), "the sample: {seen}");
+    // The process stops: the stream ends, so the server's shutdown is not held up.
+    app.state().shutdown.cancel();
+    while let Some(chunk) = stream.next().await {
+        chunk?;
+    }
+    Ok(())
+}

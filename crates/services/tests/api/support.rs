@@ -128,6 +128,7 @@ impl Spawn {
             groups: Default::default(),
             limits: self.limits.unwrap_or(Limits::DEFAULT),
             locations,
+            shutdown: Default::default(),
         };
         Ok(TestApp {
             router: http::guarded_router(state.clone(), self.access),

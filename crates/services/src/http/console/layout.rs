@@ -29,7 +29,8 @@ const VIEWS: [(&str, &str); 6] = [
 ];
 
 /// A whole page: `title`, the view it belongs to (for the navigation), and `body`.
-/// `refresh`: seconds after which the browser loads it again.
+/// `refresh`: seconds after which a browser without script loads it again (one with
+/// script is kept up to date by the page itself).
 pub fn page(title: &str, view: &str, refresh: Option<u32>, body: Markup) -> Html<String> {
     Html(
         html! {
@@ -39,7 +40,7 @@ pub fn page(title: &str, view: &str, refresh: Option<u32>, body: Markup) -> Html
                     meta charset="utf-8";
                     meta name="viewport" content="width=device-width, initial-scale=1";
                     @if let Some(seconds) = refresh {
-                        meta http-equiv="refresh" content=(seconds);
+                        noscript { meta http-equiv="refresh" content=(seconds); }
                     }
                     title { (title) " · orderflow" }
                     link rel="stylesheet" href="/ui/console.css";
