@@ -9,11 +9,13 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 use tokio::process::{Child, Command};
 
+mod browser;
 mod kafka;
 mod otlp;
 mod postgres;
 mod provider;
 
+pub use browser::*;
 pub use kafka::*;
 pub use otlp::*;
 pub use postgres::*;

@@ -26,7 +26,7 @@ pub async fn page(State(app): State<AppState>) -> Response {
     let now = Utc::now();
     let body = html! {
         @if groups.is_empty() { p.muted { "No consumer group yet." } }
-        @for g in groups.iter() {
+        div #consumer-groups { @for g in groups.iter() {
             section.group data-group=(g.group) {
                 h2 { (g.group) }
                 p {
@@ -64,6 +64,7 @@ pub async fn page(State(app): State<AppState>) -> Response {
                     }
                 }
             }
+        }
         }
         p.muted { "To replay a stopped group from a time: " code { "orderflow replay --group G --from TIME" } "." }
     };

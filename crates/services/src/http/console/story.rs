@@ -50,11 +50,12 @@ fn money(minor: i64, currency: &str) -> String {
     format!("{}.{:02} {currency}", minor / 100, minor % 100)
 }
 
-fn summary(state: &OrderState) -> Markup {
+/// The order's facts; `which` (`now`, `then`) names them in the page.
+fn summary(state: &OrderState, which: &str) -> Markup {
     let currency = state.currency.as_str();
     html! {
-        dl #order {
-            dt { "status" } dd.status #status { (state.status.as_str()) }
+        dl id=(format!("{which}-order")) {
+            dt { "status" } dd.status id=(format!("{which}-status")) { (state.status.as_str()) }
             dt { "customer" } dd { (state.customer_id) }
             dt { "total" } dd { (money(state.lines.total().minor(), currency)) }
             @if let Some(address) = &state.shipping_address { dt { "ship to" } dd { (address) } }
@@ -161,7 +162,7 @@ pub async fn page(
     let body = html! {
         @if let Some(trace) = &trace_id { p.muted { "trace " code #trace { (trace) } } }
         h2 { "Now" }
-        (summary(&current))
+        (summary(&current, "now"))
         @if !waiting.is_empty() {
             p #waiting { "Waiting for: "
                 @for (i, w) in waiting.iter().enumerate() {
@@ -182,7 +183,7 @@ pub async fn page(
             noscript { button type="submit" { "Show" } }
         }
         @match &then.state {
-            Some(state) => (summary(state)),
+            Some(state) => (summary(state, "then")),
             None => p.muted { "The order did not exist yet." },
         }
         h2 { "Timeline" }

@@ -1,0 +1,119 @@
+//! The operator console in a real browser (headless chromium over WebDriver): find an
+//! order by id, read its timeline with every service's events in order, move the slider
+//! back to before its payment and see it PENDING; and a screenshot of every view for
+//! docs/console/, made by this run.
+
+use fantoccini::Locator;
+use serde_json::json;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn in_a_browser_an_order_is_found_by_id_its_story_read_and_the_slider_moved_back()
+-> TestResult {
+    let deployment = Deployment::new()?;
+    let run = deployment.start("run", &[]).await?;
+    let api = Api::of(&deployment, &run);
+    api.set_stock("UI-1", 10).await?;
+    let (id, _) = api.place("c-ui", json!([item("UI-1", 2, 12.5)])).await?;
+    api.wait_status(&id, "SHIPPED").await?;
+    let types = eventually(|| async {
+        let types = api.history_types(&id).await?;
+        let mailed = types.iter().filter(|t| *t == "NotificationSent").count();
+        Ok((mailed == 2).then_some(types))
+    })
+    .await?;
+
+    let browser = Browser::start().await?;
+    let c = &browser.client;
+    c.goto(&format!("{}/ui/orders", api.base)).await?;
+    browser.screenshot("orders").await?;
+    let search = c.find(Locator::Css("input[name=id]")).await?;
+    search.send_keys(&id).await?;
+    // Enter submits the search: the order's page opens.
+    search.send_keys("\u{E007}").await?;
+    c.wait().for_element(Locator::Id("timeline")).await?;
+    let url = c.current_url().await?;
+    assert!(url.path().ends_with(&format!("/ui/orders/{id}")), "{url}");
+
+    // Every service's events, in the order they were recorded, each in its lane.
+    let mut shown = Vec::new();
+    let mut lanes = std::collections::BTreeSet::new();
+    for row in c.find_all(Locator::Css("#timeline tbody tr")).await? {
+        shown.push(row.attr("data-type").await?.unwrap_or_default());
+        lanes.insert(row.attr("data-lane").await?.unwrap_or_default());
+    }
+    assert_eq!(shown, types);
+    let expected: std::collections::BTreeSet<String> = [
+        "api",
+        "inventory",
+        "notification",
+        "orders",
+        "payment",
+        "shipping",
+    ]
+    .map(String::from)
+    .into();
+    assert_eq!(lanes, expected);
+    let now = c.find(Locator::Id("now-status")).await?.text().await?;
+    assert_eq!(now, "SHIPPED");
+    browser.screenshot("order").await?;
+
+    // The slider, moved back to the step before the payment: the order as it was then.
+    let before_payment = types
+        .iter()
+        .position(|t| t == "PaymentReceived")
+        .ok_or("no payment")?;
+    c.execute(
+        "const s = document.getElementById('step'); s.value = arguments[0]; \
+         s.dispatchEvent(new Event('change'));",
+        vec![json!(before_payment)],
+    )
+    .await?;
+    let then = eventually(|| async {
+        let url = c.current_url().await?;
+        if !url.query().unwrap_or_default().contains("step=") {
+            return Ok(None);
+        }
+        Ok(Some(
+            c.find(Locator::Id("then-status")).await?.text().await?,
+        ))
+    })
+    .await?;
+    assert_eq!(then, "PENDING");
+
+    // A subject with two versions, for the schemas view's diff.
+    let (_, subjects) = api.get("/schema-registry/subjects").await?;
+    let mut evolved = None;
+    for subject in subjects.as_array().ok_or("no subjects")? {
+        let subject = subject.as_str().ok_or("a subject")?;
+        let (_, versions) = api
+            .get(&format!("/schema-registry/subjects/{subject}/versions"))
+            .await?;
+        if versions.as_array().is_some_and(|v| v.len() >= 2) {
+            evolved = Some(subject.to_owned());
+        }
+    }
+    let subject = evolved.ok_or("no subject with two versions")?;
+    let schemas = format!("/ui/schemas?subject={subject}&from=1&to=2");
+    // Every group has its live member by now: no stage or group is shown red.
+    eventually(|| async {
+        c.goto(&format!("{}/ui", api.base)).await?;
+        let red = c.find_all(Locator::Css("#groups tr.bad")).await?;
+        Ok(red.is_empty().then_some(()))
+    })
+    .await?;
+    for (name, path, shows) in [
+        ("pipeline", "/ui", "stages"),
+        ("dlq", "/ui/dlq", "parked"),
+        ("consumers", "/ui/consumers", "consumer-groups"),
+        ("schemas", schemas.as_str(), "diff"),
+        ("events", "/ui/events", "events"),
+    ] {
+        c.goto(&format!("{}{path}", api.base)).await?;
+        c.wait().for_element(Locator::Id(shows)).await?;
+        browser.screenshot(name).await?;
+    }
+    browser.close().await?;
+    Ok(())
+}
