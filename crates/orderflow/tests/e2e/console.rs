@@ -1,7 +1,9 @@
 //! The operator console in a real browser (headless chromium over WebDriver): find an
 //! order by id, read its timeline with every service's events in order, move the slider
-//! back to before its payment and see it PENDING; and a screenshot of every view for
-//! docs/console/, made by this run.
+//! back to before its payment and see it PENDING; watch the payment stage's lag rise
+//! while payment is stopped and fall once it is back, on a page that updates itself;
+//! replay a parked payment and see its order complete; and a screenshot of every view
+//! for docs/console/, made by these runs.
 
 use fantoccini::Locator;
 use serde_json::json;
@@ -105,7 +107,6 @@ async fn in_a_browser_an_order_is_found_by_id_its_story_read_and_the_slider_move
     .await?;
     for (name, path, shows) in [
         ("pipeline", "/ui", "stages"),
-        ("dlq", "/ui/dlq", "parked"),
         ("consumers", "/ui/consumers", "consumer-groups"),
         ("schemas", schemas.as_str(), "diff"),
         ("events", "/ui/events", "events"),
@@ -114,6 +115,98 @@ async fn in_a_browser_an_order_is_found_by_id_its_story_read_and_the_slider_move
         c.wait().for_element(Locator::Id(shows)).await?;
         browser.screenshot(name).await?;
     }
+    browser.close().await?;
+    Ok(())
+}
+
+/// Everything but payment, which runs as a process of its own.
+const ALL_BUT_PAYMENT: &str = "api,orders,inventory,shipping,notification,projections,relay";
+
+/// The payment row of the pipeline page's groups as it stands now (the page is not
+/// loaded again: server-sent events keep it up to date): whether it is red, and its lag.
+async fn payment_row(c: &fantoccini::Client) -> Res<Option<(bool, u64)>> {
+    // Read in one step in the page: the tables are replaced as updates arrive.
+    let row = c
+        .execute(
+            "const r = document.querySelector('#groups tr[data-group=payment]'); \
+             return r ? [r.className, r.cells[2].textContent] : null;",
+            vec![],
+        )
+        .await?;
+    let Some(cells) = row.as_array() else {
+        return Ok(None);
+    };
+    let (Some(class), Some(lag)) = (cells.first(), cells.get(1)) else {
+        return Ok(None);
+    };
+    let red: bool = class.as_str().is_some_and(|c| c.contains("bad"));
+    let lag = lag.as_str().ok_or("no lag")?.trim().parse()?;
+    Ok(Some((red, lag)))
+}
+
+#[tokio::test]
+async fn in_a_browser_a_stages_lag_rises_while_its_service_is_stopped_and_a_replayed_record_completes_its_order()
+-> TestResult {
+    let deployment = Deployment::new()?;
+    let core = deployment.start(ALL_BUT_PAYMENT, &[]).await?;
+    let api = Api::of(&deployment, &core);
+    // A provider that is down: the payment is parked after a second of retries.
+    let down = [
+        "--payment-failure-rate",
+        "1",
+        "--give-up-after-seconds",
+        "1",
+    ];
+    let mut payment = deployment.start("payment", &down).await?;
+    api.set_stock("UI-2", 10).await?;
+    let (parked, _) = api.place("c-ui", json!([item("UI-2", 1, 7.0)])).await?;
+
+    let browser = Browser::start().await?;
+    let c = &browser.client;
+    let id = eventually(|| async {
+        c.goto(&format!("{}/ui/dlq", api.base)).await?;
+        for row in c.find_all(Locator::Css("#parked tbody tr")).await? {
+            if row.text().await?.contains(&parked) {
+                return Ok(row.attr("data-id").await?);
+            }
+        }
+        Ok(None)
+    })
+    .await?;
+    browser.screenshot("dlq").await?;
+
+    // Payment stops: on the pipeline page, left open, its group turns red and its lag
+    // rises as orders come in.
+    c.goto(&format!("{}/ui", api.base)).await?;
+    payment.terminate().await?;
+    let (later, _) = api.place("c-ui", json!([item("UI-2", 1, 7.0)])).await?;
+    eventually(|| async {
+        let row = payment_row(c).await?;
+        Ok(row.filter(|(red, lag)| *red && *lag > 0))
+    })
+    .await?;
+    // It is back: the page shows it catching up, without being loaded again.
+    let _payment = deployment.start("payment", &[]).await?;
+    eventually(|| async {
+        let row = payment_row(c).await?;
+        Ok(row.filter(|(red, lag)| !*red && *lag == 0))
+    })
+    .await?;
+    api.wait_status(&later, "SHIPPED").await?;
+
+    // The cause is fixed: Replay on the dead-letters page sends the record back, and
+    // the order completes.
+    c.goto(&format!("{}/ui/dlq", api.base)).await?;
+    let replay = c
+        .find(Locator::Css(&format!(
+            "button[data-action=replay][data-id=\"{id}\"]"
+        )))
+        .await?;
+    replay.click().await?;
+    api.wait_status(&parked, "SHIPPED").await?;
+    c.goto(&format!("{}/ui/orders/{parked}", api.base)).await?;
+    let status = c.find(Locator::Id("now-status")).await?.text().await?;
+    assert_eq!(status, "SHIPPED");
     browser.close().await?;
     Ok(())
 }

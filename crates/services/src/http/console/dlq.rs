@@ -55,7 +55,12 @@ pub async fn page(State(app): State<AppState>) -> Response {
     };
     let mut rows = Vec::with_capacity(parked.len());
     for p in &parked {
-        rows.push(detail(p, Some(app.recorder.codec())).await);
+        let mut row = detail(p, Some(app.recorder.codec())).await;
+        // The event as JSON, as the event browser shows events.
+        if let Ok(event) = app.recorder.codec().decode_framed(&p.record.value).await {
+            row["json"] = orderflow_core::codec::to_json(&event);
+        }
+        rows.push(row);
     }
     let text = |v: &serde_json::Value| match v {
         serde_json::Value::String(s) => s.clone(),
@@ -83,7 +88,7 @@ pub async fn page(State(app): State<AppState>) -> Response {
                     td {
                         @if r["event"].is_object() {
                             (text(&r["event"]["type"]))
-                            pre { (serde_json::to_string_pretty(&r["event"]["value"]).unwrap_or_default()) }
+                            pre { (serde_json::to_string_pretty(&r["json"]).unwrap_or_default()) }
                         } @else {
                             span.muted { "cannot be decoded: " (text(&r["decodeError"])) }
                             br; code { (text(&r["valueHex"])) }
