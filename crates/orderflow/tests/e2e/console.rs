@@ -59,6 +59,14 @@ async fn in_a_browser_an_order_is_found_by_id_its_story_read_and_the_slider_move
     assert_eq!(lanes, expected);
     let now = c.find(Locator::Id("now-status")).await?.text().await?;
     assert_eq!(now, "SHIPPED");
+    // Its two emails, rendered as the customer got them, with the order's lines.
+    let mails = c.find_all(Locator::Css("iframe.mail")).await?;
+    assert_eq!(mails.len(), 2);
+    let shown = mails[0].attr("srcdoc").await?.unwrap_or_default();
+    assert!(
+        shown.contains("UI-1") && shown.contains("25.00 EUR"),
+        "{shown}"
+    );
     browser.screenshot("order").await?;
 
     // The slider, moved back to the step before the payment: the order as it was then.

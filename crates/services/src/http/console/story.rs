@@ -64,8 +64,9 @@ fn summary(state: &OrderState, which: &str) -> Markup {
     }
 }
 
-/// The emails the order's `NotificationSent` events record, as the customer got them.
-fn emails(history: &[(StoredEvent, Event)], state: &OrderState) -> Vec<(String, String)> {
+/// The emails the order's `NotificationSent` events record, as the customer got them:
+/// subject, text part, HTML part.
+fn emails(history: &[(StoredEvent, Event)], state: &OrderState) -> Vec<(String, String, String)> {
     let tracking = history.iter().find_map(|(_, e)| match e {
         Event::OrderShipped(s) => Some(s.tracking_number.clone()),
         _ => None,
@@ -82,7 +83,7 @@ fn emails(history: &[(StoredEvent, Event)], state: &OrderState) -> Vec<(String, 
                     NotificationKind::OrderReceived => String::new(),
                 };
                 let email = compose(sent.kind, state, sent.recipient.clone(), &detail);
-                Some((email.subject, email.text))
+                Some((email.subject, email.text, email.html))
             }
             _ => None,
         })
@@ -217,9 +218,11 @@ pub async fn page(
         h2 { "Emails" }
         @let sent = emails(&history, &current);
         @if sent.is_empty() { p.muted { "None sent yet." } }
-        @for (subject, text) in &sent {
+        @for (subject, text, html_part) in &sent {
             h3 { (subject) }
-            pre.mail { (text) }
+            // The HTML part as a mail reader shows it, in a frame that runs nothing.
+            iframe.mail sandbox="" title=(subject) srcdoc=(html_part) {}
+            details { summary { "the text part" } pre.mail { (text) } }
         }
     };
     frame(&format!("Order {id}"), "/ui/orders", None, body).into_response()
