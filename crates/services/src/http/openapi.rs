@@ -68,6 +68,7 @@ pub fn document(with_registry: bool) -> Document {
         inventory::get_stock,
         inventory::set_stock,
         operations::consumers::consumers,
+        operations::replay::replay,
         operations::dlq::list,
         operations::dlq::show,
         operations::dlq::replay,

@@ -4,6 +4,8 @@
 //! - `operations/health.rs`: `GET /health`, for probes.
 //! - `operations/consumers.rs`: `GET /consumers`, consumer groups, dead letters and the
 //!   event store's readers, with their lag.
+//! - `operations/replay.rs`: `POST /consumers/{group}/replay`, a stopped group moved
+//!   back to the beginning or a moment.
 //! - `operations/dlq.rs`: `/dlq`, the parked records: list, show, replay, discard.
 //! - `operations/projections.rs`: `/projections/rebuild`, read models made again beside
 //!   the live ones.
@@ -19,11 +21,13 @@ pub mod health;
 pub mod metrics;
 pub mod pipeline;
 pub mod projections;
+pub mod replay;
 
 /// The routes of operations.
 pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
     routes
         .get("/consumers", consumers::consumers)
+        .post("/consumers/{group}/replay", replay::replay)
         .get("/dlq", dlq::list)
         .post("/dlq/replay", dlq::replay_all)
         .get("/dlq/{id}", dlq::show)

@@ -18,4 +18,5 @@ mod openapi;
 mod orders;
 mod pipeline;
 mod registry;
+mod replay;
 mod support;

@@ -30,6 +30,7 @@ pub fn api_need(method: &Method, path: &str) -> Need {
             Need::Role(Role::Operator)
         }
         ["dlq", ..] | ["projections", ..] => Need::Role(Role::Operator),
+        ["consumers", _, "replay"] if method == Method::POST => Need::Role(Role::Operator),
         // The console shows every order and the pipeline.
         ["ui", ..] if read => Need::Role(Role::Operator),
         ["openapi.json"] if read => Need::Role(Role::Shop),

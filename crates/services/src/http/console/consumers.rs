@@ -1,15 +1,33 @@
 //! `/ui/consumers`: every consumer group with its members and lag, each group's
 //! partitions (committed offset, end, lag, the oldest unhandled record's age) behind a
-//! click (a `details` element: no script).
+//! click (a `details` element: no script), and a form to replay a stopped group from the
+//! beginning or a moment.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use maud::html;
+use maud::{PreEscaped, html};
 
 use super::layout::{page as frame, problem};
 use crate::http::AppState;
+
+/// A replay form posts JSON to `POST /consumers/{group}/replay` and says what came of it.
+const REPLAY: &str = r#"
+for (const form of document.querySelectorAll('form.replay')) {
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const group = form.dataset.group;
+    const answer = await fetch('/consumers/' + encodeURIComponent(group) + '/replay', {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ from: form.from.value }) });
+    const said = await answer.json();
+    document.getElementById('outcome').textContent = answer.ok
+      ? group + ': moved back on ' + said.partitions + ' partitions; it replays when it starts'
+      : group + ': ' + said.error;
+  });
+}
+"#;
 
 /// `GET /ui/consumers`.
 pub async fn page(State(app): State<AppState>) -> Response {
@@ -44,6 +62,11 @@ pub async fn page(State(app): State<AppState>) -> Response {
                         }
                     } }
                 }
+                form.filters.replay data-group=(g.group) {
+                    label { "Replay from (RFC 3339, or beginning)"
+                        input type="text" name="from" value="beginning"; }
+                    button type="submit" { "Replay (group stopped)" }
+                }
                 details {
                     summary { (g.partitions.len()) " partitions" }
                     table {
@@ -66,7 +89,8 @@ pub async fn page(State(app): State<AppState>) -> Response {
             }
         }
         }
-        p.muted { "To replay a stopped group from a time: " code { "orderflow replay --group G --from TIME" } "." }
+        p #outcome role="status" {}
+        script { (PreEscaped(REPLAY)) }
     };
     frame("Consumers", "/ui/consumers", None, body).into_response()
 }

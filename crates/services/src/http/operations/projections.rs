@@ -39,6 +39,7 @@ fn running(progress: &RebuildProgress) -> bool {
 #[utoipa::path(
     post,
     path = "/projections/rebuild",
+    operation_id = "start_rebuild",
     tag = "operations",
     summary = "Rebuild read models without downtime",
     description = "Starts making the chosen read models again from the first event, beside \
@@ -139,6 +140,7 @@ pub async fn start(
 #[utoipa::path(
     get,
     path = "/projections/rebuild",
+    operation_id = "rebuild_progress",
     tag = "operations",
     summary = "The last rebuild's progress",
     description = "`models`, `done` and `total` (global positions), `startedAt`, \
