@@ -181,6 +181,10 @@ async fn the_consumers_page_lists_each_group_with_its_members_and_partitions() -
         html.contains("<details>"),
         "partitions behind a click: {html}"
     );
+    assert!(
+        html.contains("class=\"filters replay\" data-group=\"payment\""),
+        "a replay form: {html}"
+    );
     Ok(())
 }
 
