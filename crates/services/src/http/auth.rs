@@ -48,7 +48,7 @@
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
 mod access;
 mod need;
@@ -63,7 +63,8 @@ pub use tokens::{MIN_TOKEN_LENGTH, Tokens};
 
 use need::{Need, api_need, registry_need, registry_path};
 use refusal::Refusal;
-use request::{bearer, cross_site, loopback_host};
+pub use request::CONSOLE_COOKIE;
+use request::{bearer, console_cookie, cross_site, loopback_host};
 
 /// Which routes a router serves, for the rules and the shape of refusals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +97,7 @@ fn check(guard: &Guard, request: &Request) -> Result<(), Refusal> {
         };
         if let Need::Role(needed) = need {
             let role = bearer(request)
+                .or_else(|| console_cookie(request))
                 .and_then(|token| tokens.role_of(token))
                 .ok_or_else(|| {
                     Refusal::Unauthenticated(
@@ -116,6 +118,14 @@ fn check(guard: &Guard, request: &Request) -> Result<(), Refusal> {
 pub async fn guard(State(guard): State<Guard>, request: Request<Body>, next: Next) -> Response {
     match check(&guard, &request) {
         Ok(()) => next.run(request).await,
+        // A console page asked without a token: the sign-in page, then back.
+        Err(Refusal::Unauthenticated(_))
+            if guard.surface == Surface::Api
+                && request.method() == axum::http::Method::GET
+                && request.uri().path().starts_with("/ui") =>
+        {
+            axum::response::Redirect::to("/ui/login").into_response()
+        }
         Err(refusal) => {
             let registry = match guard.surface {
                 Surface::Registry => true,

@@ -5,6 +5,8 @@
 //! setting) and are used with the keyboard like any page of links and forms.
 //!
 //! - `console/layout.rs`: the page frame, navigation, the stylesheet.
+//! - `console/login.rs`: signing in with a token (kept in a cookie) when the API has
+//!   tokens.
 //! - `console/pipeline.rs`: `/ui`, the pipeline: stages and groups, kept up to date by
 //!   server-sent events, and a chart of the last minutes.
 //! - `console/orders.rs`: `/ui/orders`, filtered and paged, and finding one by id.
@@ -27,6 +29,7 @@ mod consumers;
 mod dlq;
 mod events;
 mod layout;
+mod login;
 mod orders;
 mod pipeline;
 mod schemas;
@@ -47,6 +50,11 @@ pub fn router(state: AppState) -> Router {
         .route("/ui/events", axum::routing::get(events::page))
         .route("/ui/schemas", axum::routing::get(schemas::page))
         .route("/ui/console.css", axum::routing::get(layout::stylesheet))
+        .route(
+            "/ui/login",
+            axum::routing::get(login::page).post(login::sign_in),
+        )
+        .route("/ui/logout", axum::routing::post(login::sign_out))
         .route_layer(from_fn(crate::metrics::http::track))
         .route_layer(from_fn(crate::trace::request_span))
         .with_state(state)

@@ -130,11 +130,73 @@ async fn an_orders_story_has_its_timeline_and_the_slider_shows_it_as_it_was() ->
     Ok(())
 }
 
+/// `method path` with `headers`: the status, the headers, the body as text.
+async fn with_headers(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Res<(u16, axum::http::HeaderMap, String)> {
+    use tower::ServiceExt;
+    let mut request = axum::http::Request::builder().method(method).uri(path);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = app
+        .router()
+        .clone()
+        .oneshot(request.body(axum::body::Body::from(body.to_owned()))?)
+        .await?;
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
+    Ok((status, headers, String::from_utf8(bytes.to_vec())?))
+}
+
 #[tokio::test]
-async fn the_console_needs_an_operator() -> TestResult {
+async fn with_tokens_the_console_signs_an_operator_in_with_a_cookie() -> TestResult {
     let app = TestApp::builder().with_tokens()?.spawn().await?;
-    let (status, _, _) = app.page("/ui").await?;
-    assert_eq!(status, 401);
+    // A page asked without a token leads to the sign-in page.
+    let (status, location, _) = app.page("/ui/orders").await?;
+    assert_eq!(status, 303);
+    assert_eq!(location.as_deref(), Some("/ui/login"));
+    let (status, _, form) = app.page("/ui/login").await?;
+    assert_eq!(status, 200, "{form}");
+    assert!(form.contains("type=\"password\""), "{form}");
+
+    let json = [("content-type", "application/json")];
+    let body = format!("{{\"token\": \"{OPERATOR}\"}}");
+    let (status, headers, _) = with_headers(&app, "POST", "/ui/login", &json, &body).await?;
+    assert_eq!(status, 204);
+    let cookie = headers
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .ok_or("no cookie")?
+        .to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let signed_in = format!("orderflow_token={OPERATOR}");
+    let (status, _, page) =
+        with_headers(&app, "GET", "/ui/orders", &[("cookie", &signed_in)], "").await?;
+    assert_eq!(status, 200, "{page}");
+    // The console's buttons call the API with the same cookie.
+    let (status, _, _) = with_headers(&app, "GET", "/dlq", &[("cookie", &signed_in)], "").await?;
+    assert_eq!(status, 200);
+    // A shop's token is known, but not enough for the console.
+    let shop = format!("orderflow_token={SHOP}");
+    let (status, _, _) = with_headers(&app, "GET", "/ui", &[("cookie", &shop)], "").await?;
+    assert_eq!(status, 403);
+
+    let (status, headers, _) = with_headers(&app, "POST", "/ui/logout", &json, "").await?;
+    assert_eq!(status, 204);
+    let cleared = headers
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
     Ok(())
 }
 

@@ -31,6 +31,9 @@ pub fn api_need(method: &Method, path: &str) -> Need {
         }
         ["dlq", ..] | ["projections", ..] => Need::Role(Role::Operator),
         ["consumers", _, "replay"] if method == Method::POST => Need::Role(Role::Operator),
+        // Signing in to the console, and its stylesheet, need no token yet.
+        ["ui", "login"] | ["ui", "logout"] => Need::Nothing,
+        ["ui", "console.css"] if read => Need::Nothing,
         // The console shows every order and the pipeline.
         ["ui", ..] if read => Need::Role(Role::Operator),
         ["openapi.json"] if read => Need::Role(Role::Shop),
@@ -97,6 +100,9 @@ mod tests {
         assert_eq!(need(Method::GET, "/consumers"), Need::Role(Role::Operator));
         assert_eq!(need(Method::GET, "/pipeline"), Need::Role(Role::Operator));
         assert_eq!(need(Method::GET, "/orders"), Need::Role(Role::Operator));
+        assert_eq!(need(Method::GET, "/ui/orders"), Need::Role(Role::Operator));
+        assert_eq!(need(Method::GET, "/ui/login"), Need::Nothing);
+        assert_eq!(need(Method::POST, "/ui/login"), Need::Nothing);
         assert_eq!(need(Method::GET, "/metrics"), Need::Role(Role::Operator));
         assert_eq!(
             need(Method::POST, "/projections/rebuild"),

@@ -50,6 +50,24 @@ pub fn bearer(request: &Request) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
+/// The cookie the console's sign-in sets: a browser cannot send `Authorization` when it
+/// follows a link.
+pub const CONSOLE_COOKIE: &str = "orderflow_token";
+
+/// The token of the console's cookie, if the request carries it.
+pub fn console_cookie(request: &Request) -> Option<&str> {
+    request
+        .headers()
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == CONSOLE_COOKIE)
+        .map(|(_, token)| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
 /// Refuses a request addressed to a name that is not a loopback one (see
 /// [`Access::Loopback`]); one without a `Host` (HTTP/1.0, in-process calls) passes.
 pub fn loopback_host(request: &Request) -> Result<(), Refusal> {
