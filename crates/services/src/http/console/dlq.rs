@@ -1,5 +1,5 @@
 //! `/ui/dlq`: the records set aside on the dead-letter topics that wait for a decision,
-//! per topic: the event decoded (or why it cannot be), why it was parked, where from,
+//! a table per topic: the event decoded (or why it cannot be), why it was parked, where from,
 //! how often it failed; and, for an operator, replay (back to its group) and discard
 //! (with a reason), through the API's own `POST /dlq/{id}/replay` and `/discard`.
 
@@ -62,6 +62,12 @@ pub async fn page(State(app): State<AppState>) -> Response {
         }
         rows.push(row);
     }
+    let mut topics: Vec<String> = rows
+        .iter()
+        .map(|r| r["topic"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    topics.sort();
+    topics.dedup();
     let text = |v: &serde_json::Value| match v {
         serde_json::Value::String(s) => s.clone(),
         serde_json::Value::Null => String::new(),
@@ -70,12 +76,15 @@ pub async fn page(State(app): State<AppState>) -> Response {
     let body = html! {
         p #outcome role="status" {}
         @if rows.is_empty() { p.muted { "Nothing is parked." } }
-        table #parked {
+        div #parked {
+        @for topic in &topics {
+        h2 { (topic) }
+        table.parked {
             thead { tr {
                 th { "record" } th { "order" } th { "group" } th { "why" }
                 th { "event" } th.n { "attempts" } th { "" }
             } }
-            tbody { @for r in &rows {
+            tbody { @for r in rows.iter().filter(|r| text(&r["topic"]) == *topic) {
                 @let id = text(&r["id"]);
                 tr data-id=(id) {
                     td { (id) br; span.muted {
@@ -104,6 +113,8 @@ pub async fn page(State(app): State<AppState>) -> Response {
                     }
                 }
             } }
+        }
+        }
         }
         script { (PreEscaped(ACTIONS)) }
     };
