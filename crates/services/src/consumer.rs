@@ -59,6 +59,20 @@ pub struct Delivery {
     pub origin: Origin,
 }
 
+impl Delivery {
+    /// The delivery of `record`: its event id (header) and time, and where it sits.
+    pub fn of(record: &Record) -> Self {
+        Self {
+            event_id: record
+                .header(headers::EVENT_ID)
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .and_then(|s| s.parse().ok()),
+            occurred_at: record.timestamp,
+            origin: Origin::of(record),
+        }
+    }
+}
+
 /// A record's place on the bus.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Origin {

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use tracing::Instrument;
 
-use super::{Consumer, Delivery, Origin, headers, lock, park, retry_transient};
+use super::{Consumer, Delivery, headers, lock, park, retry_transient};
 use crate::context::ServiceError;
 
 /// A record whose handling failed for now, to be tried again.
@@ -133,14 +133,7 @@ impl Consumer {
                 });
             }
         };
-        let delivery = Delivery {
-            event_id: record
-                .header(headers::EVENT_ID)
-                .and_then(|v| std::str::from_utf8(v).ok())
-                .and_then(|s| s.parse().ok()),
-            occurred_at: record.timestamp,
-            origin: Origin::of(&record),
-        };
+        let delivery = Delivery::of(&record);
         tracing::debug!(group, topic = %record.topic, partition = record.partition,
             offset = record.offset, event = event.type_name(), key = %record.key, "handling");
         let pending = Pending {

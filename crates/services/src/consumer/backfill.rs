@@ -13,7 +13,7 @@ use orderflow_core::bus::{BusError, Offset, Record, partition_for};
 use orderflow_core::store::EventStore;
 
 use super::park::{Failure, PERMANENT};
-use super::{Consumer, Delivery, Origin, headers, retry_transient};
+use super::{Consumer, Delivery, retry_transient};
 use crate::context::ServiceError;
 use crate::relay::to_record;
 
@@ -174,14 +174,7 @@ impl Consumer {
             Ok(event) => event,
             Err(e) => return self.park_unreadable(&record, &e.to_string()).await,
         };
-        let delivery = Delivery {
-            event_id: record
-                .header(headers::EVENT_ID)
-                .and_then(|v| std::str::from_utf8(v).ok())
-                .and_then(|s| s.parse().ok()),
-            occurred_at: record.timestamp,
-            origin: Origin::of(&record),
-        };
+        let delivery = Delivery::of(&record);
         let first = chrono::Utc::now();
         match retry_transient(&self.stop, "backfill", || {
             self.handler.backfill(&event, &delivery)

@@ -75,6 +75,13 @@ fn amount(money: Money, currency: &str) -> String {
     format!("{money} {currency}")
 }
 
+/// A line's amount: its unit price times its quantity.
+fn line_total(line: &orderflow_domain::OrderLine) -> Money {
+    line.unit_price
+        .checked_mul(line.quantity)
+        .unwrap_or(line.unit_price)
+}
+
 fn text(content: &Content, order: &OrderState) -> String {
     let currency = order.currency.as_str();
     let mut out = String::from("Hello,\n\n");
@@ -83,10 +90,7 @@ fn text(content: &Content, order: &OrderState) -> String {
     }
     out.push_str("Your order:\n");
     for line in order.lines.lines() {
-        let total = line
-            .unit_price
-            .checked_mul(line.quantity)
-            .unwrap_or(line.unit_price);
+        let total = line_total(line);
         let _ = writeln!(
             out,
             "  {} x {} at {} = {}",
@@ -121,10 +125,7 @@ fn html(content: &Content, order: &OrderState) -> String {
          Quantity</th><th align=\"right\">Price</th><th align=\"right\">Amount</th></tr>\n",
     );
     for line in order.lines.lines() {
-        let total = line
-            .unit_price
-            .checked_mul(line.quantity)
-            .unwrap_or(line.unit_price);
+        let total = line_total(line);
         let _ = writeln!(
             out,
             "<tr><td>{}</td><td align=\"right\">{}</td><td align=\"right\">{}</td>\
