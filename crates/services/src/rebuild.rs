@@ -26,6 +26,16 @@ use crate::projections::{build_decoded, decode};
 const BATCH: usize = 1000;
 /// How often progress is stored for `/pipeline` (the terminal is told of every batch).
 const RECORD_EVERY: Duration = Duration::from_millis(500);
+/// A rebuild not heard of for this long is taken for dead (its process stopped): another
+/// may start.
+pub const PRESUMED_DEAD_AFTER: Duration = Duration::from_secs(30);
+
+/// Whether `progress` tells of a rebuild still running at `now`.
+pub fn is_running(progress: &RebuildProgress, now: chrono::DateTime<Utc>) -> bool {
+    progress.finished_at.is_none()
+        && (now - progress.updated_at).to_std().unwrap_or_default() < PRESUMED_DEAD_AFTER
+}
+
 /// Swaps tried after catching up before giving up: the live read models keep counting
 /// events the store does not hold (analytics read from another store's bus).
 const MAX_SWAP_ATTEMPTS: u32 = 1000;
@@ -35,6 +45,15 @@ const MAX_SWAP_ATTEMPTS: u32 = 1000;
 pub enum RebuildError {
     #[error("the rebuild was stopped")]
     Stopped,
+    #[error(
+        "a rebuild started at {started_at} is running ({done} of {total} events): wait for \
+         it to finish"
+    )]
+    AlreadyRunning {
+        started_at: chrono::DateTime<Utc>,
+        done: u64,
+        total: u64,
+    },
     #[error("the rebuild caught up with the event store {attempts} times but {why}")]
     NeverCaughtUp { attempts: u32, why: String },
     #[error(transparent)]
@@ -83,6 +102,16 @@ impl Rebuild {
         let mut models = models.to_vec();
         models.sort();
         models.dedup();
+        // One at a time: two would write the same next generation.
+        if let Some(other) = self.generations.progress().await?
+            && is_running(&other, Utc::now())
+        {
+            return Err(RebuildError::AlreadyRunning {
+                started_at: other.started_at,
+                done: other.done,
+                total: other.total,
+            });
+        }
         let started = Instant::now();
         let now = Utc::now();
         let mut state = RebuildProgress {
@@ -189,5 +218,59 @@ impl Rebuild {
             }
             progress(state);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chrono::Utc;
+    use orderflow_core::codec::EventCodec;
+    use orderflow_core::read_model::generations::{ReadModelGenerations, RebuildProgress, Rebuilt};
+    use orderflow_core::registry::InMemoryRegistry;
+    use orderflow_core::store::InMemoryEventStore;
+    use orderflow_sqlite::{SqliteGenerations, SqliteReadModel};
+    use tokio_util::sync::CancellationToken;
+
+    use super::{Rebuild, RebuildError};
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    fn heard_of(seconds_ago: i64) -> RebuildProgress {
+        let then = Utc::now() - chrono::Duration::seconds(seconds_ago);
+        RebuildProgress {
+            models: vec![Rebuilt::Views],
+            done: 10,
+            total: 100,
+            started_at: then,
+            updated_at: then,
+            finished_at: None,
+            outcome: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_second_rebuild_is_refused_while_one_is_heard_of_and_not_after() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("read.db");
+        let generations = Arc::new(SqliteGenerations::new(SqliteReadModel::open(&path)?, &path));
+        let rebuild = Rebuild {
+            store: Arc::new(InMemoryEventStore::default()),
+            codec: Arc::new(EventCodec::new(Arc::new(InMemoryRegistry::default())).await?),
+            generations: generations.clone(),
+        };
+        let going_on = CancellationToken::new();
+        let run = || rebuild.run(&[Rebuilt::Views], |_| {}, &going_on);
+        generations.record_progress(&heard_of(1)).await?;
+        assert!(matches!(
+            run().await,
+            Err(RebuildError::AlreadyRunning { done: 10, .. })
+        ));
+        // Not heard of for a minute: its process is gone, and a rebuild may start.
+        generations.record_progress(&heard_of(60)).await?;
+        let report = run().await?;
+        assert_eq!(report.events, 0);
+        Ok(())
     }
 }

@@ -14,11 +14,7 @@ use utoipa::ToSchema;
 
 use crate::http::error::ErrorBody;
 use crate::http::{ApiError, AppState};
-use crate::rebuild::Rebuild;
-
-/// A rebuild that has not been heard of for this long is taken for dead (its process
-/// stopped): another may start.
-const PRESUMED_DEAD_AFTER_SECONDS: i64 = 30;
+use crate::rebuild::{Rebuild, is_running};
 
 /// Which read models `POST /projections/rebuild` makes again.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -27,12 +23,6 @@ pub struct RebuildRequest {
     /// Any of `orders`, `stock`, `customer-orders` (these three share one position and
     /// are made again together) and `analytics`; all of them when absent.
     models: Option<Vec<String>>,
-}
-
-/// Whether `progress` tells of a rebuild still running.
-fn running(progress: &RebuildProgress) -> bool {
-    progress.finished_at.is_none()
-        && (Utc::now() - progress.updated_at).num_seconds() < PRESUMED_DEAD_AFTER_SECONDS
 }
 
 /// `POST /projections/rebuild`.
@@ -77,7 +67,7 @@ pub async fn start(
     };
     let generations = app.generations.clone();
     if let Some(progress) = generations.progress().await.map_err(ApiError::ReadModels)?
-        && running(&progress)
+        && is_running(&progress, Utc::now())
     {
         return Err(ApiError::Conflict(format!(
             "a rebuild started at {} is running ({} of {} events): wait for it to finish",
