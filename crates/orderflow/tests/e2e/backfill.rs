@@ -37,12 +37,8 @@ async fn from_the_read_model(api: &Api, ids: &[String]) -> Res<(Value, i64)> {
     Ok((Value::Object(by_status), revenue))
 }
 
-#[tokio::test]
-async fn analytics_made_again_after_retention_counts_every_order_from_the_store() -> TestResult {
-    let deployment = Deployment::new()?;
-    let retention = ["--topic-retention-ms", "1500"];
-    let mut run = deployment.start("run", &retention).await?;
-    let api = Api::of(&deployment, &run);
+/// Stock, and the first orders, whose records the tests cut from the bus.
+async fn first_orders(api: &Api) -> Res<Vec<String>> {
     api.set_stock(SKU, 10_000).await?;
     let mut ids = Vec::new();
     for i in 0..FIRST {
@@ -51,6 +47,34 @@ async fn analytics_made_again_after_retention_counts_every_order_from_the_store(
             .await?;
         ids.push(id);
     }
+    Ok(ids)
+}
+
+/// Waits until every order shipped and both its emails went out, then stops `run`.
+async fn settle_and_stop(
+    deployment: &Deployment,
+    api: &Api,
+    run: &mut Process,
+    ids: &[String],
+) -> TestResult {
+    for id in ids {
+        api.wait_status(id, "SHIPPED").await?;
+    }
+    eventually(|| async {
+        Ok((mails(&deployment.data_dir()).len() == 2 * ids.len()).then_some(()))
+    })
+    .await?;
+    assert!(run.terminate().await?.success());
+    Ok(())
+}
+
+#[tokio::test]
+async fn analytics_made_again_after_retention_counts_every_order_from_the_store() -> TestResult {
+    let deployment = Deployment::new()?;
+    let retention = ["--topic-retention-ms", "1500"];
+    let mut run = deployment.start("run", &retention).await?;
+    let api = Api::of(&deployment, &run);
+    let mut ids = first_orders(&api).await?;
     let first: HashSet<String> = ids.iter().cloned().collect();
     for id in &ids {
         api.wait_status(id, "SHIPPED").await?;
@@ -66,14 +90,7 @@ async fn analytics_made_again_after_retention_counts_every_order_from_the_store(
         let (id, _) = api.place("c-late", json!([item(SKU, 1, 4.5)])).await?;
         ids.push(id);
     }
-    for id in &ids {
-        api.wait_status(id, "SHIPPED").await?;
-    }
-    eventually(|| async {
-        Ok((mails(&deployment.data_dir()).len() == 2 * ids.len()).then_some(()))
-    })
-    .await?;
-    assert!(run.terminate().await?.success());
+    settle_and_stop(&deployment, &api, &mut run, &ids).await?;
     made_again_agrees(&deployment, &ids, &["--topic-retention-hours", "1"]).await
 }
 
@@ -140,14 +157,7 @@ async fn on_kafka_analytics_made_again_after_the_log_start_moved_counts_every_or
         .ok_or("no prefix")?;
     let mut run = deployment.start("run", &[]).await?;
     let api = Api::of(&deployment, &run);
-    api.set_stock(SKU, 10_000).await?;
-    let mut ids = Vec::new();
-    for i in 0..FIRST {
-        let (id, _) = api
-            .place(&format!("c-{}", i % 5), json!([item(SKU, 1, 4.5)]))
-            .await?;
-        ids.push(id);
-    }
+    let mut ids = first_orders(&api).await?;
     for id in &ids {
         api.wait_status(id, "SHIPPED").await?;
     }
@@ -176,13 +186,6 @@ async fn on_kafka_analytics_made_again_after_the_log_start_moved_counts_every_or
             .await?;
         ids.push(id);
     }
-    for id in &ids {
-        api.wait_status(id, "SHIPPED").await?;
-    }
-    eventually(|| async {
-        Ok((mails(&deployment.data_dir()).len() == 2 * ids.len()).then_some(()))
-    })
-    .await?;
-    assert!(run.terminate().await?.success());
+    settle_and_stop(&deployment, &api, &mut run, &ids).await?;
     made_again_agrees(&deployment, &ids, &[]).await
 }

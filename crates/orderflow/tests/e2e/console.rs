@@ -127,9 +127,6 @@ async fn in_a_browser_an_order_is_found_by_id_its_story_read_and_the_slider_move
     Ok(())
 }
 
-/// Everything but payment, which runs as a process of its own.
-const ALL_BUT_PAYMENT: &str = "api,orders,inventory,shipping,notification,projections,relay";
-
 /// The payment row of the pipeline page's groups as it stands now (the page is not
 /// loaded again: server-sent events keep it up to date): whether it is red, and its lag.
 async fn payment_row(c: &fantoccini::Client) -> Res<Option<(bool, u64)>> {

@@ -12,8 +12,6 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-const ALL_BUT_PAYMENT: &str = "api,orders,inventory,shipping,notification,projections,relay";
-
 /// Runs `orderflow dlq ARGS` to success; its stdout.
 async fn dlq(deployment: &Deployment, args: &[&str]) -> Res<String> {
     let mut all = vec!["dlq"];

@@ -29,6 +29,9 @@ pub type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 /// processes log at `warn` to the test's own stderr.
 const LOG_DIR: &str = "ORDERFLOW_E2E_LOG_DIR";
 
+/// Every service but payment, for the tests that run payment as a process of its own.
+pub const ALL_BUT_PAYMENT: &str = "api,orders,inventory,shipping,notification,projections,relay";
+
 /// How long a condition may take before a test fails.
 pub const PATIENCE: Duration = Duration::from_secs(60);
 

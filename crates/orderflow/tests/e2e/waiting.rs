@@ -7,8 +7,6 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-const ALL_BUT_PAYMENT: &str = "api,orders,inventory,shipping,notification,projections,relay";
-
 fn steps(order: &Value) -> Vec<String> {
     order["waitingFor"]
         .as_array()
