@@ -26,7 +26,9 @@ use std::path::PathBuf;
 use clap::Args;
 
 mod appends;
+pub mod chain;
 mod codec;
+mod compare;
 mod groups;
 mod pipeline;
 mod postgres;
@@ -103,12 +105,36 @@ pub struct BenchArgs {
     /// import and read-model rebuild.
     #[arg(long, conflicts_with_all = ["bus_only", "telemetry_only"])]
     pub export_only: bool,
+    /// Compare orderflow with a synchronous chain of the same services, in the scenarios
+    /// of `--scenario` (all by default); nothing else is measured.
+    #[arg(long, value_enum)]
+    pub compare: Option<compare::Compare>,
+    /// The scenarios to compare in, comma-separated (with `--compare`; all by default):
+    /// healthy, payment-slow, notification-down, inventory-flaky, restart.
+    #[arg(long, value_enum, value_delimiter = ',', requires = "compare")]
+    pub scenario: Vec<compare::Scenario>,
+    /// Length of each scenario's run per system, in seconds, the fault in its middle
+    /// third (with `--compare`; at least 3).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(3..))]
+    pub seconds: u64,
+    /// Offered rate (orders/s) of the comparison's open loop.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..))]
+    pub compare_rate: u64,
+    /// Print the comparison as one JSON object on stdout (progress on stderr).
+    #[arg(long, requires = "compare")]
+    pub json: bool,
+    /// Where the comparison's charts go, one SVG per scenario.
+    #[arg(long, default_value_os_t = compare::default_charts())]
+    pub charts: PathBuf,
     /// Events encoded and decoded in the codec measurement.
     #[arg(long, default_value_t = 200_000)]
     pub codec_events: usize,
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if args.compare.is_some() {
+        return compare::compare(&args).await;
+    }
     out!("orderflow bench — each figure next to its baseline from this same run\n");
     check_appends(args.appends)?;
     if args.bus_only || args.telemetry_only || args.export_only {

@@ -43,6 +43,10 @@ pub enum Command {
     },
     /// Measure appends and the whole pipeline, each next to a baseline.
     Bench(crate::bench::BenchArgs),
+    /// One service of the benchmark's synchronous chain (started by `bench --compare
+    /// sync`; not part of the product).
+    #[command(hide = true)]
+    BenchChain(crate::bench::chain::ChainArgs),
     /// Create or upgrade the event store's tables (PostgreSQL: run the versioned
     /// migrations; services also run them on start).
     Migrate(crate::ops::MigrateArgs),

@@ -63,6 +63,7 @@ mod bench;
 mod cli;
 mod datadir;
 mod events;
+mod faults;
 mod logging;
 mod metrics;
 mod ops;
@@ -146,6 +147,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Run(settings) => serve::serve(&Service::ALL, settings).await,
         Command::Serve { services, settings } => serve::serve(&services, settings).await,
         Command::Bench(args) => bench::run(args).await,
+        Command::BenchChain(args) => bench::chain::serve(args).await,
         Command::Schema(command) => schema::run(command).await,
         Command::Events(command) => events::run(command).await,
         Command::Migrate(args) => ops::migrate(args).await,

@@ -155,7 +155,7 @@ async fn run_until_stopped(
 
 /// Ctrl-C or SIGTERM. The handlers are installed when this is called, not when the
 /// future is first polled, so a signal that arrives in between is not lost.
-fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+pub(crate) fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

@@ -282,6 +282,10 @@ pub struct Settings {
         help_heading = "Process"
     )]
     pub give_up_after_seconds: u64,
+    /// Faults to inject into this process's services, from a JSON file read again
+    /// whenever it changes: for `orderflow bench --compare sync` (see `faults.rs`).
+    #[arg(long, env = "ORDERFLOW_FAULTS", hide = true)]
+    pub faults: Option<std::path::PathBuf>,
     /// How long, in seconds, services may take to finish what is in flight once asked
     /// to stop (SIGTERM, Ctrl-C) before they are abandoned; keep it below the
     /// orchestrator's own (Kubernetes: 30 s).

@@ -24,7 +24,7 @@ pub use access::api_access;
 pub use bus::kafka_config;
 pub use bus::open_bus;
 pub use postgres::postgres_place;
-pub use spawn::spawn;
+pub use spawn::{handler, spawn};
 pub use storage::{ImportTarget, migrate, open_for_import, open_for_reading, open_for_rebuild};
 
 use crate::settings::Settings;

@@ -53,9 +53,12 @@ mod routes;
 
 pub use auth::{Access, Role, Tokens};
 pub use error::ApiError;
+pub use extract::JsonObject;
 pub use limits::Limits;
 pub use openapi::document as openapi_document;
 pub use operations::metrics::{Render as RenderMetrics, route as metrics_route};
+pub use orders::idempotency::order_id_from_key;
+pub use orders::request::NewOrder;
 pub use read_your_writes::READ_YOUR_WRITES_WAIT;
 pub use routes::Route;
 use routes::Routes;

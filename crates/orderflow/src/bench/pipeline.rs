@@ -22,7 +22,7 @@ mod done;
 mod export;
 mod hops;
 mod observe;
-mod open_loop;
+pub(super) mod open_loop;
 mod rebuild;
 mod report;
 mod telemetry;

@@ -32,6 +32,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Adapters;
 use super::access::{announce_access, limits};
+use crate::faults::{Faults, Faulty};
 use crate::service::Service;
 use crate::settings::{BusKind, MailArgs, PaymentArgs, Settings, StoreKind};
 
@@ -76,6 +77,42 @@ fn payment_provider(data_dir: &Path, settings: &PaymentArgs) -> anyhow::Result<S
     )?)
 }
 
+/// The handler of a bus-driven service (none for the others, and for analytics, which
+/// first moves its group to its store's offsets), with the faults of `--faults`.
+pub fn handler(
+    service: Service,
+    settings: &Settings,
+    a: &Adapters,
+) -> anyhow::Result<Option<Arc<dyn Handler>>> {
+    let handler: Arc<dyn Handler> = match service {
+        Service::Api | Service::Projections | Service::Relay | Service::Analytics => {
+            return Ok(None);
+        }
+        Service::Orders => Arc::new(OrderProcess {
+            recorder: a.recorder(),
+        }),
+        Service::Payment => Arc::new(PaymentService {
+            recorder: a.recorder(),
+            provider: Arc::new(payment_provider(settings.dir(), &settings.payment)?),
+        }),
+        Service::Inventory => Arc::new(InventoryService::new(a.recorder())),
+        Service::Shipping => Arc::new(ShippingService {
+            recorder: a.recorder(),
+        }),
+        Service::Notification => Arc::new(NotificationService {
+            recorder: a.recorder(),
+            mailer: mailer(settings.dir(), &settings.mail)?,
+        }),
+    };
+    Ok(Some(match &settings.faults {
+        Some(path) => Arc::new(Faulty {
+            inner: handler,
+            faults: Arc::new(Faults::new(path.clone())),
+        }),
+        None => handler,
+    }))
+}
+
 /// The services a process started.
 pub struct Started {
     /// One task per service; each ends when its service stops.
@@ -108,25 +145,8 @@ pub async fn spawn(
         });
     };
     for service in services {
-        match service {
-            Service::Api | Service::Projections | Service::Relay => {}
-            Service::Orders => consumer(Arc::new(OrderProcess {
-                recorder: a.recorder(),
-            })),
-            Service::Payment => consumer(Arc::new(PaymentService {
-                recorder: a.recorder(),
-                provider: Arc::new(payment_provider(settings.dir(), &settings.payment)?),
-            })),
-            Service::Inventory => consumer(Arc::new(InventoryService::new(a.recorder()))),
-            Service::Shipping => consumer(Arc::new(ShippingService {
-                recorder: a.recorder(),
-            })),
-            Service::Notification => consumer(Arc::new(NotificationService {
-                recorder: a.recorder(),
-                mailer: mailer(settings.dir(), &settings.mail)?,
-            })),
-            // Started below: it first moves its group to its store's offsets.
-            Service::Analytics => {}
+        if let Some(handler) = handler(*service, settings, &a)? {
+            consumer(handler);
         }
     }
     if services.contains(&Service::Analytics) {

@@ -10,6 +10,7 @@ mod as_of;
 mod backfill;
 mod chaos;
 mod cli;
+mod compare;
 mod console;
 mod damage;
 mod datadir;

@@ -27,6 +27,12 @@ use super::{ApiError, AppState};
 pub struct JsonObject(Bytes);
 
 impl JsonObject {
+    /// A body read by other means than the API's extractor (the benchmark's synchronous
+    /// chain reads the same orders as the API).
+    pub fn from_bytes(body: Bytes) -> Self {
+        JsonObject(body)
+    }
+
     /// The object's members as `T`, typically a struct of [`RawValue`]s with
     /// `deny_unknown_fields`: an unknown, missing or repeated member is `422`.
     pub fn members<'a, T: Deserialize<'a>>(&'a self) -> Result<T, ApiError> {

@@ -25,10 +25,10 @@ use super::{ApiError, AppState};
 use crate::context::{Cause, Loaded, ServiceError};
 use crate::pipeline::order_waiting_for;
 
-mod idempotency;
+pub(super) mod idempotency;
 pub mod list;
 mod render;
-mod request;
+pub(super) mod request;
 mod waiting;
 
 use render::{

@@ -31,11 +31,17 @@ pub fn order_id_for(
         .ok_or_else(|| {
             ApiError::BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters".into())
         })?;
+    Ok((order_id_from_key(customer, key)?, true))
+}
+
+/// The order id a customer's `Idempotency-Key` derives (UUIDv5): the same key from the
+/// same customer is always the same order.
+pub fn order_id_from_key(customer: &CustomerId, key: &str) -> Result<OrderId, ApiError> {
     let id = Uuid::new_v5(
         &Uuid::NAMESPACE_URL,
         format!("orderflow:{customer}:{key}").as_bytes(),
     );
-    Ok((OrderId::parse(id.to_string())?, true))
+    Ok(OrderId::parse(id.to_string())?)
 }
 
 /// The answer to a request whose `Idempotency-Key` already placed `order_id`: that
