@@ -20,6 +20,9 @@
 //!   and exporting every span with OTLP, in alternating rounds;
 //! - export and import: a pipeline run's history to an Avro file and into a fresh
 //!   store, next to reading the store alone and to plain inserts.
+//! - compare (`--compare sync`, on its own): a synchronous chain of the same services
+//!   (`chain.rs`) against orderflow under the same open-loop load, while a service is
+//!   slow, down, flaky or killed (`compare.rs`).
 
 use std::path::PathBuf;
 
