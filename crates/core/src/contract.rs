@@ -11,6 +11,7 @@ pub mod bus;
 pub mod generations;
 pub mod group_commit;
 pub mod import;
+pub mod keys;
 pub mod mail;
 pub mod payment;
 pub mod read_model;
@@ -162,6 +163,22 @@ macro_rules! read_model_generations_contract {
             swapping_the_views_alone_leaves_analytics_as_it_was,
             beginning_again_drops_an_unfinished_generation,
             a_rebuilds_progress_is_kept_beside_the_live_read_models,
+        );
+    };
+}
+
+/// Instantiates every key-store scenario as a test. The factory expression must evaluate
+/// to a future of `(K, G)` where `K: KeyStore` is fresh (no subject yet).
+#[macro_export]
+macro_rules! key_store_contract {
+    ($factory:expr) => {
+        $crate::__contract_tests!(keys, $factory;
+            a_subject_writes_with_one_key_until_it_is_forgotten,
+            concurrent_first_writers_of_a_subject_get_one_key,
+            a_key_is_read_back_by_its_subject_and_number,
+            forgetting_destroys_every_key_of_the_subject_and_remembers_when,
+            a_subject_heard_of_after_forgetting_gets_a_key_of_the_next_number,
+            forgetting_one_subject_leaves_the_others_keys,
         );
     };
 }

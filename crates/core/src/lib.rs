@@ -1,5 +1,5 @@
 //! The core of orderflow: the ports every adapter implements (event store, checkpoints,
-//! event bus, schema registry, payment provider, mailer), the Avro codec of the event
+//! event bus, schema registry, payment provider, mailer, key store), the Avro codec of the event
 //! contract, and — behind the `contract` feature — the contract suites every adapter must
 //! pass.
 //!
@@ -13,6 +13,9 @@
 //! - `commit_stats.rs`: what a group-commit writer counts about its own commits.
 //! - `contract.rs`: the contract suites every adapter instantiates (`contract` feature).
 //! - `idle.rs`: how long a follower that has caught up waits before it looks again.
+//! - `keys.rs`: the key-store port of personal data's keys, one or more per data
+//!   subject, destroyed by forgetting it (crypto-shredding); `keys/seal.rs` seals a value
+//!   under its subject's key (AES-256-GCM) and opens it.
 //! - `mail.rs`: the mail port: an email with a stable `Message-ID`, and its errors.
 //! - `payment.rs`: the payment-provider port: charge, void, refund under idempotency keys.
 //! - `read_model.rs`: the read-model ports: the query side of CQRS (order and stock
@@ -28,6 +31,7 @@ pub mod commit_stats;
 #[cfg(any(test, feature = "contract"))]
 pub mod contract;
 pub mod idle;
+pub mod keys;
 pub mod mail;
 pub mod payment;
 pub mod read_model;

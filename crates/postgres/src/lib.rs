@@ -5,6 +5,7 @@
 //!
 //! # Layout
 //!
+//! - `keys.rs`: the key store of personal data's keys (`subject_keys`).
 //! - `read_model.rs`: the read models: order and stock summaries, analytics; a rebuild's
 //!   next generation in a schema beside them (`read_model/generations.rs`).
 //! - `registry.rs`: the schema registry's storage.
@@ -14,6 +15,7 @@
 //! - `reopen.rs`, `test_schema.rs` (tests only): reopening a store, and a scratch schema
 //!   per test.
 
+mod keys;
 mod read_model;
 mod registry;
 #[cfg(test)]
@@ -22,6 +24,7 @@ mod store;
 #[cfg(test)]
 mod test_schema;
 
+pub use keys::PgKeyStore;
 pub use read_model::{PgGenerations, PgReadModel};
 pub use registry::PgSchemaStore;
 pub use store::{PgEventStore, PoolSettings};

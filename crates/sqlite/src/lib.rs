@@ -12,6 +12,7 @@
 //!   back (a key's, a small topic's), `durability.rs`, and
 //!   `damage.rs`: a damaged file is `BusError::Corrupt`, not `Unavailable`).
 //! - `db.rs`: opening connections (WAL, synchronous, busy timeout) and the read pool.
+//! - `keys.rs`: the key store of personal data's keys, in `keys.db`.
 //! - `ledger.rs`: the simulated payment provider and its ledger.
 //! - `lineage.rs`: which event store a data dir's derived files were made from.
 //! - `read_model.rs`: the read models: order and stock summaries, analytics with its bus
@@ -23,6 +24,7 @@
 
 mod bus;
 mod db;
+mod keys;
 mod ledger;
 pub mod lineage;
 mod read_model;
@@ -30,6 +32,7 @@ mod registry;
 mod store;
 
 pub use bus::SqliteBus;
+pub use keys::SqliteKeyStore;
 pub use ledger::{Call, SimulatedProvider, SimulatedSettings};
 pub use read_model::{SqliteGenerations, SqliteReadModel};
 pub use registry::SqliteSchemaStore;
