@@ -9,8 +9,10 @@ use std::sync::{Arc, RwLock};
 use apache_avro::Schema;
 use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::writer::datum::GenericDatumWriter;
-use orderflow_domain::{DomainError, Event, EventType};
+use orderflow_domain::{CustomerId, DomainError, Event, EventType, Personal};
 
+use crate::keys::seal::{self, SealError};
+use crate::keys::{KeyError, KeyStore};
 use crate::registry::{RegistryError, SchemaRegistry};
 
 mod depth;
@@ -66,6 +68,28 @@ pub enum CodecError {
     },
     #[error(transparent)]
     Registry(RegistryError),
+    /// A bug: personal data reached the encoder in the clear (or erased) instead of
+    /// sealed under its subject's key.
+    #[error(
+        "{event_type} carries personal data that was not sealed: it is never written in the clear"
+    )]
+    Unsealed { event_type: &'static str },
+    /// Sealing or opening personal data failed: the key store is unavailable (passes),
+    /// or it has no key for the data (the wrong or a lost key store), or the data was
+    /// altered.
+    #[error(transparent)]
+    Keys(#[from] crate::keys::seal::SealError),
+}
+
+impl CodecError {
+    /// Whether trying again may succeed: the registry or the key store unavailable.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            CodecError::Registry(e) => e.is_transient(),
+            CodecError::Keys(e) => e.is_transient(),
+            _ => false,
+        }
+    }
 }
 
 struct TypeCodec {
@@ -83,6 +107,10 @@ pub struct EventCodec {
     by_type: HashMap<&'static str, TypeCodec>,
     writers: RwLock<HashMap<u32, Arc<Schema>>>,
     upcasters: Vec<Box<dyn upcast::Upcaster>>,
+    /// The keys of personal data: with them, decoding opens what is sealed and
+    /// [`EventCodec::seal`] seals; without them, personal data stays sealed, as a
+    /// foreign consumer sees it, and cannot be written.
+    keys: Option<Arc<dyn KeyStore>>,
 }
 
 impl fmt::Debug for EventCodec {
@@ -179,7 +207,62 @@ impl EventCodec {
             by_type,
             writers: RwLock::new(writers),
             upcasters: upcast::builtin(),
+            keys: None,
         })
+    }
+
+    /// With the key store of personal data's keys.
+    pub fn with_keys(mut self, keys: Arc<dyn KeyStore>) -> Self {
+        self.keys = Some(keys);
+        self
+    }
+
+    /// Seals the event's personal data in the clear under its subjects' keys, as it must
+    /// be before it is encoded.
+    pub async fn seal(&self, event: &mut Event) -> Result<(), CodecError> {
+        for value in event.personal_mut() {
+            if let Personal::Clear { subject, text } = value {
+                let keys = self
+                    .keys
+                    .as_deref()
+                    .ok_or(CodecError::Keys(SealError::Keys(KeyError::Unavailable(
+                        "this process has no key store to seal personal data with".into(),
+                    ))))?;
+                *value = Personal::Sealed(seal::seal_text(keys, subject.as_str(), text).await?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Encodes the event with its personal data sealed first (the event itself is left
+    /// as it was).
+    pub async fn encode_sealed(&self, event: &Event) -> Result<Encoded, CodecError> {
+        if event.personal().is_empty() {
+            return self.encode(event);
+        }
+        let mut sealed = event.clone();
+        self.seal(&mut sealed).await?;
+        self.encode(&sealed)
+    }
+
+    /// Opens the event's sealed personal data, if this codec has the keys.
+    async fn open(&self, event: &mut Event) -> Result<(), CodecError> {
+        let Some(keys) = self.keys.as_deref() else {
+            return Ok(());
+        };
+        for value in event.personal_mut() {
+            if let Personal::Sealed(bytes) = value {
+                let subject = seal::parse(bytes)?.subject.to_owned();
+                *value = match seal::open_text(keys, bytes).await? {
+                    seal::Opened::Clear(text) => Personal::Clear {
+                        subject: CustomerId::parse(subject).map_err(CodecError::Invalid)?,
+                        text,
+                    },
+                    seal::Opened::Erased { .. } => Personal::Erased,
+                };
+            }
+        }
+        Ok(())
     }
 
     /// The schema id events of this type are written with.
@@ -188,6 +271,15 @@ impl EventCodec {
     }
 
     pub fn encode(&self, event: &Event) -> Result<Encoded, CodecError> {
+        if event
+            .personal()
+            .iter()
+            .any(|value| !matches!(value, Personal::Sealed(_)))
+        {
+            return Err(CodecError::Unsealed {
+                event_type: event.type_name(),
+            });
+        }
         let codec = self
             .by_type
             .get(event.type_name())
@@ -248,6 +340,8 @@ impl EventCodec {
                 reason: format!("{} bytes left after the record", body.len()),
             });
         }
+        let mut event = event;
+        self.open(&mut event).await?;
         Ok(event)
     }
 
@@ -351,7 +445,17 @@ impl wire::WireSource for Resolved {
 
 /// The event as JSON, in its wire shape (for the audit trail).
 pub fn to_json(event: &Event) -> serde_json::Value {
-    serde_json::to_value(wire::to_wire(event)).unwrap_or(serde_json::Value::Null)
+    let mut json = serde_json::to_value(wire::to_wire(event)).unwrap_or(serde_json::Value::Null);
+    // Personal data as a reader with the keys sees it: the text, or `[erased]`; sealed,
+    // the bytes, as a foreign consumer without the keys sees them.
+    if let Event::OrderCreated(e) = event {
+        match &e.shipping_address {
+            Some(Personal::Clear { text, .. }) => json["shippingAddress"] = text.as_str().into(),
+            Some(Personal::Erased) => json["shippingAddress"] = "[erased]".into(),
+            Some(Personal::Sealed(_)) | None => {}
+        }
+    }
+    json
 }
 
 #[cfg(test)]

@@ -11,12 +11,16 @@
 //! # Layout
 //!
 //! - `keys.rs`: the port, [`KeyStore`], and its values;
-//! - `keys/seal.rs`: sealing a value under its subject's key (AES-256-GCM) and opening it.
+//! - `keys/seal.rs`: sealing a value under its subject's key (AES-256-GCM) and opening it;
+//! - `keys/memory.rs`: a key store in memory, for tests and tools.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+mod memory;
 pub mod seal;
+
+pub use memory::InMemoryKeyStore;
 
 /// A data key: 256 bits for AES-256-GCM. Its `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]

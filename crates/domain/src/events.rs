@@ -2,7 +2,7 @@
 //! read models speak about the same closed set of event types.
 
 use crate::values::{
-    Currency, CustomerId, Money, OrderId, OrderLines, Quantity, Sku, StockLine, Timestamp,
+    Currency, CustomerId, Money, OrderId, OrderLines, Personal, Quantity, Sku, StockLine, Timestamp,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,8 +13,8 @@ pub struct OrderCreated {
     pub timestamp: Timestamp,
     /// Since `OrderCreated` v2; orders written before it are in the default currency.
     pub currency: Currency,
-    /// Since `OrderCreated` v2.
-    pub shipping_address: Option<String>,
+    /// Since `OrderCreated` v2; personal data, sealed under the customer's key since v3.
+    pub shipping_address: Option<Personal>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -308,6 +308,23 @@ impl Event {
         match self {
             Event::StockLevelSet(_) => None,
             other => Some(other.correlation_key()),
+        }
+    }
+
+    /// Its personal data: the fields `"pii": true` marks in its schema, which are sealed
+    /// before it is written and opened when it is read.
+    pub fn personal(&self) -> Vec<&Personal> {
+        match self {
+            Event::OrderCreated(e) => e.shipping_address.iter().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Its personal data, to seal or open in place.
+    pub fn personal_mut(&mut self) -> Vec<&mut Personal> {
+        match self {
+            Event::OrderCreated(e) => e.shipping_address.iter_mut().collect(),
+            _ => Vec::new(),
         }
     }
 }

@@ -38,8 +38,8 @@ pub mod waiting;
 pub use events::{Event, EventType};
 pub use streams::{Topic, topic_of, topic_of_type};
 pub use values::{
-    Currency, CustomerId, Money, OrderId, OrderLine, OrderLines, Quantity, Sku, StockLine,
-    Timestamp,
+    Currency, CustomerId, Money, OrderId, OrderLine, OrderLines, Personal, Quantity, Sku,
+    StockLine, Timestamp,
 };
 
 /// A consistency boundary: decides on commands against its state, and folds events into it.

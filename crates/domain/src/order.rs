@@ -1,7 +1,7 @@
 //! The order aggregate: created, then confirmed or cancelled, then shipped.
 
 use crate::events::{Event, OrderCancelled, OrderConfirmed, OrderCreated, OrderShipped};
-use crate::values::{Currency, CustomerId, OrderId, OrderLines, Timestamp};
+use crate::values::{Currency, CustomerId, OrderId, OrderLines, Personal, Timestamp};
 use crate::{Aggregate, DomainError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -35,7 +35,7 @@ pub struct OrderState {
     pub customer_id: CustomerId,
     pub lines: OrderLines,
     pub currency: Currency,
-    pub shipping_address: Option<String>,
+    pub shipping_address: Option<Personal>,
     pub status: OrderStatus,
     pub created_at: Timestamp,
     pub cancel_reason: Option<String>,
@@ -87,12 +87,13 @@ impl Aggregate for Order {
                 Some(_) => Err(DomainError::OrderAlreadyExists),
                 None => Ok(vec![
                     OrderCreated {
+                        shipping_address: shipping_address
+                            .map(|address| Personal::clear(&customer_id, address)),
                         order_id,
                         customer_id,
                         lines,
                         timestamp: now,
                         currency,
-                        shipping_address,
                     }
                     .into(),
                 ]),
@@ -210,7 +211,10 @@ mod tests {
                 customer_id: created.customer_id.clone(),
                 lines: created.lines.clone(),
                 currency: created.currency.clone(),
-                shipping_address: created.shipping_address.clone(),
+                shipping_address: created
+                    .shipping_address
+                    .as_ref()
+                    .and_then(|a| a.text().map(str::to_owned)),
                 now: created.timestamp,
             })
             .then_expect(vec![created.into()]);
@@ -227,7 +231,9 @@ mod tests {
                 customer_id: created.customer_id,
                 lines: created.lines,
                 currency: created.currency,
-                shipping_address: created.shipping_address,
+                shipping_address: created
+                    .shipping_address
+                    .and_then(|a| a.text().map(str::to_owned)),
                 now: created.timestamp,
             })
             .then_expect_error(DomainError::OrderAlreadyExists);

@@ -1,5 +1,6 @@
 //! A given/when/then harness for aggregates, in the shape of cqrs-es's `TestFramework`.
 
+use crate::Personal;
 use crate::events::{Event, OrderCreated};
 use crate::values::{
     Currency, CustomerId, Money, OrderId, OrderLine, OrderLines, Quantity, Sku, Timestamp,
@@ -61,7 +62,10 @@ pub fn sample_created() -> Event {
         .expect("valid lines"),
         timestamp: Timestamp(1_700_000_000_000),
         currency: Currency::default_currency(),
-        shipping_address: Some("1 Main St, Springfield".into()),
+        shipping_address: Some(Personal::clear(
+            &CustomerId::parse("c-1").expect("valid id"),
+            "1 Main St, Springfield",
+        )),
     }
     .into()
 }

@@ -4,6 +4,10 @@ use std::fmt;
 
 use crate::DomainError;
 
+mod personal;
+
+pub use personal::Personal;
+
 macro_rules! text_id {
     ($(#[$doc:meta])* $name:ident, $what:literal) => {
         $(#[$doc])*

@@ -25,7 +25,10 @@ pub use bus::kafka_config;
 pub use bus::open_bus;
 pub use postgres::postgres_place;
 pub use spawn::{handler, spawn};
-pub use storage::{ImportTarget, migrate, open_for_import, open_for_reading, open_for_rebuild};
+pub use storage::{
+    ImportTarget, migrate, open_for_import, open_for_reading, open_for_rebuild,
+    open_keys_for_reading,
+};
 
 use crate::settings::Settings;
 use storage::{Storage, open_storage};
@@ -61,6 +64,7 @@ impl Adapters {
             read_model,
             analytics,
             generations,
+            keys,
         } = open_storage(dir, &settings.store, settings.db_max_connections).await?;
         let (registry, codec_registry): (Option<Arc<Registry>>, Arc<dyn SchemaRegistry>) =
             match &settings.registry.schema_registry_url {
@@ -79,7 +83,8 @@ impl Adapters {
         let codec = Arc::new(
             EventCodec::new(codec_registry)
                 .await
-                .context("registering the event schemas")?,
+                .context("registering the event schemas")?
+                .with_keys(keys.clone()),
         );
         let bus = open_bus(dir, &settings.bus).await?;
         Ok(Self {

@@ -48,8 +48,8 @@ impl ServiceError {
                 e,
                 StoreError::Unavailable(_) | StoreError::WrongExpectedVersion { .. }
             ),
-            ServiceError::Codec(CodecError::Registry(e)) => e.is_transient(),
-            ServiceError::Codec(_) | ServiceError::Domain(_) => false,
+            ServiceError::Codec(e) => e.is_transient(),
+            ServiceError::Domain(_) => false,
             ServiceError::WrongStream { .. } | ServiceError::Unversioned { .. } => false,
             ServiceError::Bus(e) => matches!(e, BusError::Unavailable(_)),
             ServiceError::Mail(e) => e.is_transient(),
@@ -224,31 +224,31 @@ impl Recorder {
         Ok(read)
     }
 
-    /// Encodes events into envelopes.
-    pub fn envelopes(
+    /// Encodes events into envelopes, their personal data sealed under its subjects'
+    /// keys first: it is never written in the clear.
+    pub async fn envelopes(
         &self,
         events: &[Event],
         cause: Cause<'_>,
     ) -> Result<Vec<NewEvent>, ServiceError> {
-        events
-            .iter()
-            .map(|event| {
-                let encoded = self.codec.encode(event)?;
-                Ok(NewEvent {
-                    // Time-ordered: new ids land at the end of the unique index on
-                    // event ids instead of on a random page of it at every append.
-                    event_id: Uuid::now_v7(),
-                    event_type: encoded.event_type.to_owned(),
-                    schema_id: encoded.schema_id,
-                    payload: encoded.payload,
-                    occurred_at: cause.now,
-                    correlation_id: event.correlation_key().to_owned(),
-                    causation_id: cause.causation_id,
-                    actor: cause.actor.to_owned(),
-                    trace_context: crate::trace::current(),
-                })
-            })
-            .collect()
+        let mut envelopes = Vec::with_capacity(events.len());
+        for event in events {
+            let encoded = self.codec.encode_sealed(event).await?;
+            envelopes.push(NewEvent {
+                // Time-ordered: new ids land at the end of the unique index on
+                // event ids instead of on a random page of it at every append.
+                event_id: Uuid::now_v7(),
+                event_type: encoded.event_type.to_owned(),
+                schema_id: encoded.schema_id,
+                payload: encoded.payload,
+                occurred_at: cause.now,
+                correlation_id: event.correlation_key().to_owned(),
+                causation_id: cause.causation_id,
+                actor: cause.actor.to_owned(),
+                trace_context: crate::trace::current(),
+            });
+        }
+        Ok(envelopes)
     }
 
     /// Appends events to `stream`, which must be at the `expected` version (there is
@@ -306,7 +306,7 @@ impl Recorder {
                 });
             }
             requests.push(AppendRequest {
-                events: self.envelopes(&append.events, cause)?,
+                events: self.envelopes(&append.events, cause).await?,
                 stream_id: append.stream.clone(),
                 expected: append.expected,
             });

@@ -12,6 +12,7 @@ use orderflow_core::read_model::{
     OrderLineSummary, OrderSummary, ReadModel, ReadModelBatch, StockSummary,
 };
 use orderflow_core::store::{EventStore, StoredEvent};
+use orderflow_domain::Personal;
 use orderflow_domain::inventory::SkuStock;
 use orderflow_domain::order::OrderStatus;
 use orderflow_domain::{Aggregate, Event};
@@ -61,7 +62,11 @@ pub fn project_order(
                     .collect(),
                 total_cents: e.lines.total().minor(),
                 currency: e.currency.as_str().to_owned(),
-                shipping_address: e.shipping_address.clone(),
+                shipping_address: e
+                    .shipping_address
+                    .as_ref()
+                    .and_then(Personal::text)
+                    .map(str::to_owned),
                 created_at: at,
                 updated_at: at,
                 cancel_reason: None,

@@ -257,7 +257,11 @@ mod tests {
         let generations = Arc::new(SqliteGenerations::new(SqliteReadModel::open(&path)?, &path));
         let rebuild = Rebuild {
             store: Arc::new(InMemoryEventStore::default()),
-            codec: Arc::new(EventCodec::new(Arc::new(InMemoryRegistry::default())).await?),
+            codec: Arc::new(
+                EventCodec::new(Arc::new(InMemoryRegistry::default()))
+                    .await?
+                    .with_keys(Arc::new(orderflow_core::keys::InMemoryKeyStore::default())),
+            ),
             generations: generations.clone(),
         };
         let going_on = CancellationToken::new();

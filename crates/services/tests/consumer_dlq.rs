@@ -132,7 +132,11 @@ async fn every_random_record_is_handled_or_dead_lettered_and_the_consumer_goes_o
     let dir = tempfile::tempdir()?;
     let bus: Arc<dyn EventBus> = Arc::new(SqliteBus::open(&dir.path().join("bus.db"))?);
     let registry = Arc::new(InMemoryRegistry::default());
-    let codec = Arc::new(EventCodec::new(registry.clone()).await?);
+    let codec = Arc::new(
+        EventCodec::new(registry.clone())
+            .await?
+            .with_keys(Arc::new(orderflow_core::keys::InMemoryKeyStore::default())),
+    );
     let ids: Vec<u32> = Event::TYPES
         .iter()
         .filter_map(|t| codec.schema_id(t))
@@ -140,7 +144,7 @@ async fn every_random_record_is_handled_or_dead_lettered_and_the_consumer_goes_o
     let valid: Vec<Vec<u8>> = [sample_created()]
         .iter()
         .map(|e| {
-            let encoded = codec.encode(e).expect("encodes");
+            let encoded = codec.encode(&without_address(e)).expect("encodes");
             frame(encoded.schema_id, &encoded.payload)
         })
         .collect();
@@ -230,4 +234,13 @@ async fn every_random_record_is_handled_or_dead_lettered_and_the_consumer_goes_o
         assert!(!reason.is_empty());
     }
     Ok(())
+}
+
+/// The event without its shipping address, which only a codec with keys may write.
+fn without_address(event: &Event) -> Event {
+    let mut event = event.clone();
+    if let Event::OrderCreated(e) = &mut event {
+        e.shipping_address = None;
+    }
+    event
 }

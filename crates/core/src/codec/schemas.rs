@@ -94,10 +94,16 @@ pub const SCHEMA_FILES: &[(EventType, &str)] = &[
 
 /// Earlier versions of the schemas, oldest first: registered before the current ones so
 /// the registry holds the whole history.
-pub const HISTORY_FILES: &[(EventType, &str)] = &[(
-    EventType::OrderCreated,
-    include_str!("../../../../schemas/history/OrderCreated.v1.avsc"),
-)];
+pub const HISTORY_FILES: &[(EventType, &str)] = &[
+    (
+        EventType::OrderCreated,
+        include_str!("../../../../schemas/history/OrderCreated.v1.avsc"),
+    ),
+    (
+        EventType::OrderCreated,
+        include_str!("../../../../schemas/history/OrderCreated.v2.avsc"),
+    ),
+];
 
 /// Schemas of event types that are no longer written, read through upcasters.
 pub const LEGACY_FILES: &[(&str, &str)] = &[(

@@ -32,15 +32,21 @@ record!(OrderCreatedV1 = "OrderCreated" {
     total_amount: f64,
     timestamp: i64,
 });
-record!(OrderCreatedV2 = "OrderCreated" {
-    order_id: String,
-    customer_id: String,
-    items: Vec<OrderItemV1>,
-    total_amount: f64,
-    timestamp: i64,
-    currency: String,
-    shipping_address: Option<String>,
-});
+/// `OrderCreated` v3: the shipping address is personal data, sealed under the customer's
+/// key (`keys::seal`), so Avro `bytes`; a v2 writer's plaintext string resolves to bytes
+/// (Avro promotes `string` to `bytes`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "OrderCreated", rename_all = "camelCase")]
+pub struct OrderCreatedV3 {
+    pub order_id: String,
+    pub customer_id: String,
+    pub items: Vec<OrderItemV1>,
+    pub total_amount: f64,
+    pub timestamp: i64,
+    pub currency: String,
+    #[serde(with = "apache_avro::serde::bytes_opt")]
+    pub shipping_address: Option<Vec<u8>>,
+}
 record!(OrderConfirmedV1 = "OrderConfirmed" { order_id: String });
 record!(OrderCancelledV1 = "OrderCancelled" { order_id: String, reason: String });
 record!(OrderShippedV1 = "OrderShipped" { order_id: String, tracking_number: String });
@@ -101,7 +107,7 @@ pub enum NotificationKindV1 {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Wire {
-    OrderCreated(OrderCreatedV2),
+    OrderCreated(OrderCreatedV3),
     OrderConfirmed(OrderConfirmedV1),
     OrderCancelled(OrderCancelledV1),
     OrderShipped(OrderShippedV1),

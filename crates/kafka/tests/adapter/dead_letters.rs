@@ -52,8 +52,12 @@ async fn a_poison_record_on_kafka_is_dead_lettered_and_consumption_goes_on()
 -> Result<(), Box<dyn std::error::Error>> {
     let (bus, _topics) = crate::support::isolated_bus().await;
     let bus: Arc<dyn EventBus> = Arc::new(bus);
-    let codec = Arc::new(EventCodec::new(Arc::new(InMemoryRegistry::default())).await?);
-    let good = codec.encode(&sample_created())?;
+    let codec = Arc::new(
+        EventCodec::new(Arc::new(InMemoryRegistry::default()))
+            .await?
+            .with_keys(Arc::new(orderflow_core::keys::InMemoryKeyStore::default())),
+    );
+    let good = codec.encode_sealed(&sample_created()).await?;
     bus.publish(vec![
         record(vec![0, 0, 0, 0, 99]),
         record(frame(good.schema_id, &good.payload)),

@@ -22,8 +22,12 @@ pub async fn codec(n: usize) -> anyhow::Result<()> {
     use orderflow_core::registry::InMemoryRegistry;
 
     anyhow::ensure!(n > 0, "--codec-events must be at least 1");
-    let codec = orderflow_core::EventCodec::new(Arc::new(InMemoryRegistry::default())).await?;
-    let event = sample_order_created()?;
+    let codec = orderflow_core::EventCodec::new(Arc::new(InMemoryRegistry::default()))
+        .await?
+        .with_keys(Arc::new(orderflow_core::keys::InMemoryKeyStore::default()));
+    // As the store gets it: the address sealed under the customer's key.
+    let mut event = sample_order_created()?;
+    codec.seal(&mut event).await?;
     let encoded = codec.encode(&event)?;
     let schema = apache_avro::Schema::parse_str(SCHEMA_FILES[0].1)?;
     let writer = GenericDatumWriter::builder(&schema).build()?;
@@ -48,7 +52,7 @@ pub async fn codec(n: usize) -> anyhow::Result<()> {
     };
     let decode_value = per_call(n, || {
         let value = reader.read_value(&mut encoded.payload.as_slice())?;
-        std::hint::black_box(apache_avro::from_value::<wire::OrderCreatedV2>(&value)?);
+        std::hint::black_box(apache_avro::from_value::<wire::OrderCreatedV3>(&value)?);
         Ok(())
     })?;
     out!(
@@ -93,7 +97,10 @@ fn sample_order_created() -> anyhow::Result<orderflow_domain::Event> {
         lines: OrderLines::new(vec![line("SKU-1", 2, 19.99)?, line("SKU-2", 1, 5.0)?])?,
         timestamp: Timestamp(1_700_000_000_000),
         currency: Currency::default_currency(),
-        shipping_address: Some("1 Main St, Springfield".into()),
+        shipping_address: Some(orderflow_domain::Personal::clear(
+            &CustomerId::parse("customer-42")?,
+            "1 Main St, Springfield",
+        )),
     }
     .into())
 }

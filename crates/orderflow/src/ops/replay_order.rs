@@ -38,18 +38,22 @@ pub struct ReplayOrderArgs {
 }
 
 /// The event store `--store` names, and a codec that reads its events with this
-/// build's schemas, registering nothing.
+/// build's schemas, registering nothing, and opens personal data with the deployment's
+/// key store if it has one.
 pub(super) async fn open_reading(
     data_dir: &DataDir,
-    store: &StoreArgs,
+    store_args: &StoreArgs,
 ) -> anyhow::Result<(Arc<dyn EventStore>, EventCodec)> {
-    let (store, registry) = wiring::open_for_reading(&data_dir.path, store).await?;
+    let (store, registry) = wiring::open_for_reading(&data_dir.path, store_args).await?;
     let schemas: Vec<(String, String)> = SCHEMA_FILES
         .iter()
         .map(|(t, text)| (t.name().to_owned(), (*text).to_owned()))
         .collect();
-    let codec = EventCodec::reader(Arc::new(registry), &schemas)
+    let mut codec = EventCodec::reader(Arc::new(registry), &schemas)
         .context("reading the event schemas of this build")?;
+    if let Some(keys) = wiring::open_keys_for_reading(&data_dir.path, store_args).await? {
+        codec = codec.with_keys(keys);
+    }
     Ok((store, codec))
 }
 

@@ -1,16 +1,20 @@
-//! Where events, checkpoints, schemas and read models live: the event store `--store`
-//! names decides, SQLite in the data dir by default or PostgreSQL.
+//! Where events, checkpoints, schemas, read models and personal data's keys live: the
+//! event store `--store` names decides, SQLite in the data dir by default (the keys in
+//! `keys.db`, a file of their own) or PostgreSQL.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
+use orderflow_core::keys::KeyStore;
 use orderflow_core::read_model::generations::ReadModelGenerations;
 use orderflow_core::read_model::{AnalyticsStore, ReadModel};
 use orderflow_core::registry::Registry;
 use orderflow_core::store::{Checkpoints, EventStore, ImportEvents};
-use orderflow_postgres::{PgGenerations, PgReadModel, PgSchemaStore};
-use orderflow_sqlite::{SqliteEventStore, SqliteGenerations, SqliteReadModel, SqliteSchemaStore};
+use orderflow_postgres::{PgGenerations, PgKeyStore, PgReadModel, PgSchemaStore};
+use orderflow_sqlite::{
+    SqliteEventStore, SqliteGenerations, SqliteKeyStore, SqliteReadModel, SqliteSchemaStore,
+};
 
 use super::postgres::{connect_postgres, pool_settings, require_migrated};
 use crate::settings::{StoreArgs, StoreKind};
@@ -42,6 +46,41 @@ pub(super) struct Storage {
     pub read_model: Arc<dyn ReadModel>,
     pub analytics: Arc<dyn AnalyticsStore>,
     pub generations: Arc<dyn ReadModelGenerations>,
+    pub keys: Arc<dyn KeyStore>,
+}
+
+/// The key store of the data dir's SQLite deployment.
+fn sqlite_keys(dir: &Path) -> anyhow::Result<Arc<dyn KeyStore>> {
+    let path = dir.join(KEYS_FILE);
+    Ok(Arc::new(SqliteKeyStore::open(&path).with_context(
+        || format!("opening the key store {}", path.display()),
+    )?))
+}
+
+/// The key store's file in the data dir, beside (never inside) the event store.
+pub const KEYS_FILE: &str = "keys.db";
+
+/// The key store of a deployment, for a command that reads personal data (a rebuild, an
+/// order's replay): `None` where the data dir has none, so that personal data stays
+/// sealed rather than a key store being made empty.
+pub async fn open_keys_for_reading(
+    data_dir: &Path,
+    store: &StoreArgs,
+) -> anyhow::Result<Option<Arc<dyn KeyStore>>> {
+    match store.kind(data_dir)? {
+        StoreKind::Sqlite(_) => {
+            if !data_dir.join(KEYS_FILE).exists() {
+                return Ok(None);
+            }
+            sqlite_keys(data_dir).map(Some)
+        }
+        StoreKind::Postgres(url) => {
+            let pool = pool_settings(1, store.db_acquire_timeout_ms);
+            require_migrated(&url, &pool).await?;
+            let store = connect_postgres(&url, &pool).await?;
+            Ok(Some(Arc::new(PgKeyStore::new(store.pool().clone()))))
+        }
+    }
 }
 
 pub(super) async fn open_storage(
@@ -66,6 +105,7 @@ pub(super) async fn open_storage(
                 schemas: Registry::new(schemas.clone()).with_usage(Arc::new(schemas)),
                 read_model: read_model.clone(),
                 analytics: read_model,
+                keys: sqlite_keys(dir)?,
             }
         }
         StoreKind::Postgres(url) => {
@@ -78,6 +118,7 @@ pub(super) async fn open_storage(
                     let schemas = PgSchemaStore::new(store.pool().clone());
                     Registry::new(schemas.clone()).with_usage(Arc::new(schemas))
                 },
+                keys: Arc::new(PgKeyStore::new(store.pool().clone())),
                 store: store.clone(),
                 checkpoints: store,
                 read_model: read_model.clone(),

@@ -24,6 +24,7 @@ mod logs;
 mod membership;
 mod metrics;
 mod payment;
+mod personal;
 mod postgres;
 mod rebuild;
 mod registry;

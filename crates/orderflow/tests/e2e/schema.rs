@@ -71,7 +71,7 @@ async fn schema_check_passes_safe_changes_and_fails_breaking_ones_with_a_reason(
     let (ok, out) = check(&deployment, &safe, &["--against-data"]).await?;
     assert!(ok, "{out}");
     assert!(
-        out.contains("compatible with 2 version(s) under BACKWARD_TRANSITIVE"),
+        out.contains("compatible with 3 version(s) under BACKWARD_TRANSITIVE"),
         "{out}"
     );
 
@@ -219,7 +219,7 @@ async fn on_postgres_schema_check_passes_safe_changes_and_names_the_subject_and_
     let (ok, out) = check(&deployment, &safe, &against_data).await?;
     assert!(ok, "{out}");
     assert!(
-        out.contains("compatible with 2 version(s) under BACKWARD_TRANSITIVE"),
+        out.contains("compatible with 3 version(s) under BACKWARD_TRANSITIVE"),
         "{out}"
     );
 

@@ -81,7 +81,11 @@ async fn recorder_over(
         answers_since_with_everything,
         reads: Mutex::default(),
     });
-    let codec = Arc::new(EventCodec::new(Arc::new(InMemoryRegistry::default())).await?);
+    let codec = Arc::new(
+        EventCodec::new(Arc::new(InMemoryRegistry::default()))
+            .await?
+            .with_keys(Arc::new(orderflow_core::keys::InMemoryKeyStore::default())),
+    );
     Ok((Recorder::new(store.clone(), codec), store))
 }
 

@@ -74,7 +74,9 @@ impl State {
                 ),
                 (
                     "shipping_address",
-                    o.shipping_address.clone().unwrap_or_else(none),
+                    o.shipping_address
+                        .as_ref()
+                        .map_or_else(none, ToString::to_string),
                 ),
                 ("created_at", timestamp(o.created_at)),
                 (

@@ -30,7 +30,11 @@ async fn recorded(
     start: DateTime<Utc>,
 ) -> Result<Recorder, Box<dyn std::error::Error>> {
     let store = Arc::new(InMemoryEventStore::default());
-    let codec = Arc::new(EventCodec::new(Arc::new(InMemoryRegistry::default())).await?);
+    let codec = Arc::new(
+        EventCodec::new(Arc::new(InMemoryRegistry::default()))
+            .await?
+            .with_keys(Arc::new(orderflow_core::keys::InMemoryKeyStore::default())),
+    );
     let recorder = Recorder::new(store, codec);
     for (i, event) in history.iter().enumerate() {
         let cause = Cause {

@@ -108,7 +108,11 @@ async fn place(recorder: &Recorder, id: &str, sku: &str) -> Res<()> {
 /// order, as the bus delivers them.
 async fn history() -> Res<Recorder> {
     let store = Arc::new(InMemoryEventStore::default());
-    let codec = Arc::new(EventCodec::new(Arc::new(InMemoryRegistry::default())).await?);
+    let codec = Arc::new(
+        EventCodec::new(Arc::new(InMemoryRegistry::default()))
+            .await?
+            .with_keys(Arc::new(orderflow_core::keys::InMemoryKeyStore::default())),
+    );
     let recorder = Recorder::new(store, codec);
     let sku = Sku::parse("SKU-1")?;
     let level = SkuStock::default().decide(SetLevel {
@@ -266,13 +270,15 @@ async fn a_decision_the_current_code_would_not_take_is_reported_as_now_nothing()
 #[tokio::test]
 async fn an_event_that_does_not_decode_is_reported_as_its_stream_failing_to_fold() -> Res<()> {
     let recorder = history().await?;
-    let mut garbage = recorder.envelopes(
-        &[orderflow_domain::events::OrderConfirmed {
-            order_id: OrderId::parse("o-3")?,
-        }
-        .into()],
-        api(),
-    )?;
+    let mut garbage = recorder
+        .envelopes(
+            &[orderflow_domain::events::OrderConfirmed {
+                order_id: OrderId::parse("o-3")?,
+            }
+            .into()],
+            api(),
+        )
+        .await?;
     garbage[0].payload = vec![0xff; 3];
     recorder
         .store

@@ -98,7 +98,11 @@ impl Spawn {
         let dir = tempfile::tempdir()?;
         let sqlite = Arc::new(SqliteEventStore::open(&dir.path().join("events.db"))?);
         let registry = Arc::new(Registry::default());
-        let codec = Arc::new(EventCodec::new(registry.clone()).await?);
+        let codec = Arc::new(
+            EventCodec::new(registry.clone())
+                .await?
+                .with_keys(Arc::new(orderflow_core::keys::InMemoryKeyStore::default())),
+        );
         let read_model = Arc::new(SqliteReadModel::open(&dir.path().join("read.db"))?);
         let bus_file = dir.path().join("bus.db");
         let mut locations = match self.store {

@@ -2,8 +2,8 @@
 
 use orderflow_domain::events::*;
 use orderflow_domain::{
-    Currency, CustomerId, DomainError, Money, OrderId, OrderLine, OrderLines, Quantity, Sku,
-    StockLine, Timestamp,
+    Currency, CustomerId, DomainError, Money, OrderId, OrderLine, OrderLines, Personal, Quantity,
+    Sku, StockLine, Timestamp,
 };
 
 use super::*;
@@ -15,7 +15,7 @@ pub fn from_wire<R: WireSource>(event_type: &str, read: R) -> Result<Event, Code
     let money = |m: i64| Money::from_minor(m).map_err(CodecError::Invalid);
     let event: Event = match event_type {
         "OrderCreated" => {
-            let w: OrderCreatedV2 = read.read()?;
+            let w: OrderCreatedV3 = read.read()?;
             let lines = w
                 .items
                 .into_iter()
@@ -29,13 +29,17 @@ pub fn from_wire<R: WireSource>(event_type: &str, read: R) -> Result<Event, Code
                 .collect::<Result<Vec<_>, DomainError>>()
                 .and_then(OrderLines::new)
                 .map_err(CodecError::Invalid)?;
+            let customer_id = CustomerId::parse(w.customer_id).map_err(CodecError::Invalid)?;
             OrderCreated {
                 order_id: order(w.order_id)?,
-                customer_id: CustomerId::parse(w.customer_id).map_err(CodecError::Invalid)?,
+                shipping_address: w
+                    .shipping_address
+                    .map(|bytes| personal_from_wire(&customer_id, bytes))
+                    .transpose()?,
+                customer_id,
                 lines,
                 timestamp: Timestamp(w.timestamp),
                 currency: Currency::parse(w.currency).map_err(CodecError::Invalid)?,
-                shipping_address: w.shipping_address,
             }
             .into()
         }
@@ -246,4 +250,19 @@ fn kind_from_wire(kind: NotificationKindV1) -> NotificationKind {
         NotificationKindV1::OrderShipped => NotificationKind::OrderShipped,
         NotificationKindV1::OrderCancelled => NotificationKind::OrderCancelled,
     }
+}
+
+/// A personal value as read: sealed (opened later, by a codec with the key store), or a
+/// plaintext string from a writer before v3, which is the subject's as written.
+fn personal_from_wire(subject: &CustomerId, bytes: Vec<u8>) -> Result<Personal, CodecError> {
+    if bytes.starts_with(&crate::keys::seal::MAGIC) {
+        return Ok(Personal::Sealed(bytes));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| {
+        CodecError::Invalid(DomainError::InvalidValue {
+            what: "shippingAddress",
+            reason: "neither sealed nor text".into(),
+        })
+    })?;
+    Ok(Personal::clear(subject, text))
 }

@@ -1,14 +1,14 @@
 //! Domain events to their wire shapes.
 
 use orderflow_domain::events::*;
-use orderflow_domain::{Quantity, StockLine};
+use orderflow_domain::{Personal, Quantity, StockLine};
 
 use super::*;
 
 /// Converts a domain event to its wire shape.
 pub fn to_wire(event: &Event) -> Wire {
     match event {
-        Event::OrderCreated(e) => Wire::OrderCreated(OrderCreatedV2 {
+        Event::OrderCreated(e) => Wire::OrderCreated(OrderCreatedV3 {
             order_id: e.order_id.to_string(),
             customer_id: e.customer_id.to_string(),
             items: e
@@ -24,7 +24,7 @@ pub fn to_wire(event: &Event) -> Wire {
             total_amount: e.lines.total().to_major(),
             timestamp: e.timestamp.0,
             currency: e.currency.as_str().to_owned(),
-            shipping_address: e.shipping_address.clone(),
+            shipping_address: e.shipping_address.as_ref().and_then(personal_to_wire),
         }),
         Event::OrderConfirmed(e) => Wire::OrderConfirmed(OrderConfirmedV1 {
             order_id: e.order_id.to_string(),
@@ -142,5 +142,15 @@ fn kind_to_wire(kind: NotificationKind) -> NotificationKindV1 {
         NotificationKind::OrderReceived => NotificationKindV1::OrderReceived,
         NotificationKind::OrderShipped => NotificationKindV1::OrderShipped,
         NotificationKind::OrderCancelled => NotificationKindV1::OrderCancelled,
+    }
+}
+
+/// A personal value as written: its sealed bytes. A clear value reaches here only for
+/// display (`to_json`): the codec refuses to encode one.
+fn personal_to_wire(value: &Personal) -> Option<Vec<u8>> {
+    match value {
+        Personal::Sealed(bytes) => Some(bytes.clone()),
+        Personal::Clear { text, .. } => Some(text.clone().into_bytes()),
+        Personal::Erased => None,
     }
 }

@@ -62,7 +62,7 @@ async fn record_and_relay(
         if let Event::OrderCreated(e) = &mut event {
             e.order_id = OrderId::parse(format!("order-{i}"))?;
         }
-        let encoded = codec.encode(&event)?;
+        let encoded = codec.encode_sealed(&event).await?;
         store
             .append(vec![AppendRequest {
                 stream_id: format!("order-order-{i}"),
@@ -97,7 +97,11 @@ async fn a_group_starting_after_retention_gets_the_deleted_events_from_the_store
 -> TestResult {
     let dir = tempfile::tempdir()?;
     let bus = SqliteBus::open_with(&dir.path().join("bus.db"), 12, Duration::from_secs(3600))?;
-    let codec = Arc::new(EventCodec::new(Arc::new(InMemoryRegistry::default())).await?);
+    let codec = Arc::new(
+        EventCodec::new(Arc::new(InMemoryRegistry::default()))
+            .await?
+            .with_keys(Arc::new(orderflow_core::keys::InMemoryKeyStore::default())),
+    );
     let store = Arc::new(InMemoryEventStore::default());
     let two_hours_ago = Utc::now() - chrono::Duration::hours(2);
     record_and_relay(&store, &codec, &bus, 0..30, two_hours_ago).await?;

@@ -59,6 +59,7 @@ async fn parked_records(
         let mut created = sample_created();
         if let Event::OrderCreated(e) = &mut created {
             e.customer_id = orderflow_domain::CustomerId::parse(c)?;
+            e.shipping_address = None;
         }
         let encoded = setup.codec.encode(&created)?;
         Ok(frame(encoded.schema_id, &encoded.payload))

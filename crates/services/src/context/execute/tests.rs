@@ -40,7 +40,9 @@ fn cancelled() -> Event {
 
 /// A recorder over an empty store, with the sample order created.
 async fn recorder_with_an_order() -> Result<Recorder, Box<dyn std::error::Error>> {
-    let codec = EventCodec::new(Arc::new(InMemoryRegistry::default())).await?;
+    let codec = EventCodec::new(Arc::new(InMemoryRegistry::default()))
+        .await?
+        .with_keys(Arc::new(orderflow_core::keys::InMemoryKeyStore::default()));
     let recorder = Recorder::new(Arc::new(InMemoryEventStore::default()), Arc::new(codec));
     let stream = streams::order(&sample_order_id());
     recorder

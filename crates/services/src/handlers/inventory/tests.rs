@@ -29,7 +29,11 @@ fn sku() -> Result<Sku, Box<dyn std::error::Error>> {
 /// An inventory service over a fresh store in which SKU-1 has `available` units.
 async fn inventory_with(available: u64) -> Result<InventoryService, Box<dyn std::error::Error>> {
     let store = Arc::new(InMemoryEventStore::default());
-    let codec = Arc::new(EventCodec::new(Arc::new(InMemoryRegistry::default())).await?);
+    let codec = Arc::new(
+        EventCodec::new(Arc::new(InMemoryRegistry::default()))
+            .await?
+            .with_keys(Arc::new(orderflow_core::keys::InMemoryKeyStore::default())),
+    );
     let recorder = Recorder::new(store, codec);
     let level: Event = StockLevelSet {
         sku: sku()?,
@@ -291,7 +295,11 @@ async fn two_orders_for_the_last_unit_take_turns_and_only_one_reserves_it() -> T
         go: Notify::new(),
         conflicts: AtomicUsize::new(0),
     });
-    let codec = Arc::new(EventCodec::new(Arc::new(InMemoryRegistry::default())).await?);
+    let codec = Arc::new(
+        EventCodec::new(Arc::new(InMemoryRegistry::default()))
+            .await?
+            .with_keys(Arc::new(orderflow_core::keys::InMemoryKeyStore::default())),
+    );
     let recorder = Recorder::new(store.clone(), codec);
     let level: Event = StockLevelSet {
         sku: sku()?,

@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 
 use orderflow_core::mail::Email;
+use orderflow_domain::Personal;
 use orderflow_domain::events::NotificationKind;
 use orderflow_domain::order::OrderState;
 use orderflow_domain::process::reason_for_the_customer;
@@ -101,7 +102,7 @@ fn text(content: &Content, order: &OrderState) -> String {
         );
     }
     let _ = writeln!(out, "  Total: {}", amount(order.lines.total(), currency));
-    if let Some(address) = &order.shipping_address {
+    if let Some(address) = order.shipping_address.as_ref().and_then(Personal::text) {
         let _ = writeln!(out, "  Shipping to: {address}");
     }
     out.push('\n');
@@ -141,7 +142,7 @@ fn html(content: &Content, order: &OrderState) -> String {
         "<tr><th align=\"left\" colspan=\"3\">Total</th><th align=\"right\">{}</th></tr>\n</table>",
         escaped(&amount(order.lines.total(), currency))
     );
-    if let Some(address) = &order.shipping_address {
+    if let Some(address) = order.shipping_address.as_ref().and_then(Personal::text) {
         let _ = writeln!(out, "<p>Shipping to: {}</p>", escaped(address));
     }
     for p in &content.closing {
@@ -176,7 +177,10 @@ mod tests {
         let mut created = sample_created();
         if let Event::OrderCreated(e) = &mut created {
             e.currency = Currency::parse("USD").expect("a currency");
-            e.shipping_address = Some("1 <Main> St".into());
+            e.shipping_address = Some(orderflow_domain::Personal::clear(
+                &e.customer_id,
+                "1 <Main> St",
+            ));
         }
         let mut order = Order::default();
         order.apply(&created);

@@ -42,7 +42,11 @@ async fn service_with_order(
     mailer: Arc<Outbox>,
 ) -> Result<(NotificationService, Event), Box<dyn std::error::Error>> {
     let store = Arc::new(InMemoryEventStore::default());
-    let codec = Arc::new(EventCodec::new(Arc::new(InMemoryRegistry::default())).await?);
+    let codec = Arc::new(
+        EventCodec::new(Arc::new(InMemoryRegistry::default()))
+            .await?
+            .with_keys(Arc::new(orderflow_core::keys::InMemoryKeyStore::default())),
+    );
     let recorder = Recorder::new(store, codec);
     let mut created = sample_created();
     if let Event::OrderCreated(e) = &mut created {

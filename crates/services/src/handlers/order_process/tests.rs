@@ -24,7 +24,11 @@ type TestResult = Result<(), Box<dyn std::error::Error>>;
 /// An order process over a fresh store holding `history`, each event on its own stream.
 async fn process_given(history: &[Event]) -> Result<OrderProcess, Box<dyn std::error::Error>> {
     let store = Arc::new(InMemoryEventStore::default());
-    let codec = Arc::new(EventCodec::new(Arc::new(InMemoryRegistry::default())).await?);
+    let codec = Arc::new(
+        EventCodec::new(Arc::new(InMemoryRegistry::default()))
+            .await?
+            .with_keys(Arc::new(orderflow_core::keys::InMemoryKeyStore::default())),
+    );
     let recorder = Recorder::new(store, codec);
     let mut versions: HashMap<String, u64> = HashMap::new();
     for event in history {

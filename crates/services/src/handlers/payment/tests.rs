@@ -120,7 +120,11 @@ impl Fixture {
     async fn new() -> Result<Self, Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
         let store = Arc::new(InMemoryEventStore::default());
-        let codec = Arc::new(EventCodec::new(Arc::new(InMemoryRegistry::default())).await?);
+        let codec = Arc::new(
+            EventCodec::new(Arc::new(InMemoryRegistry::default()))
+                .await?
+                .with_keys(Arc::new(orderflow_core::keys::InMemoryKeyStore::default())),
+        );
         let provider = SimulatedProvider::open(
             &dir.path().join("payment-ledger.db"),
             SimulatedSettings::default(),

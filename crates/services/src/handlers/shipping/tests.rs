@@ -18,7 +18,11 @@ type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 async fn shipping() -> Result<ShippingService, Box<dyn std::error::Error>> {
     let store = Arc::new(InMemoryEventStore::default());
-    let codec = Arc::new(EventCodec::new(Arc::new(InMemoryRegistry::default())).await?);
+    let codec = Arc::new(
+        EventCodec::new(Arc::new(InMemoryRegistry::default()))
+            .await?
+            .with_keys(Arc::new(orderflow_core::keys::InMemoryKeyStore::default())),
+    );
     Ok(ShippingService {
         recorder: Recorder::new(store, codec),
     })

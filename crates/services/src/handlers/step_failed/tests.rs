@@ -41,7 +41,11 @@ async fn steps_failed(recorder: &Recorder) -> Res<Vec<StepFailed>> {
 #[tokio::test]
 async fn a_payment_the_provider_refuses_for_good_shows_on_the_order() -> Res<()> {
     let dir = tempfile::tempdir()?;
-    let codec = Arc::new(EventCodec::new(Arc::new(InMemoryRegistry::default())).await?);
+    let codec = Arc::new(
+        EventCodec::new(Arc::new(InMemoryRegistry::default()))
+            .await?
+            .with_keys(Arc::new(orderflow_core::keys::InMemoryKeyStore::default())),
+    );
     let recorder = Recorder::new(Arc::new(InMemoryEventStore::default()), codec.clone());
     let provider = SimulatedProvider::open(
         &dir.path().join("payment-ledger.db"),
@@ -68,7 +72,7 @@ async fn a_payment_the_provider_refuses_for_good_shows_on_the_order() -> Res<()>
         )
         .await?;
     let bus: Arc<dyn EventBus> = Arc::new(SqliteBus::open(&dir.path().join("bus.db"))?);
-    let encoded = codec.encode(&created)?;
+    let encoded = codec.encode_sealed(&created).await?;
     bus.publish(vec![OutgoingRecord {
         topic: "orders".into(),
         key: id.to_string(),

@@ -6,6 +6,7 @@ use orderflow_core::codec::{CodecError, to_json};
 use orderflow_core::read_model::OrderSummary;
 use orderflow_core::store::StoredEvent;
 use orderflow_domain::Event;
+use orderflow_domain::Personal;
 use orderflow_domain::order::OrderState;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -99,7 +100,11 @@ impl OrderBody {
                 .collect(),
             total_amount: state.lines.total().to_major(),
             currency: state.currency.as_str().to_owned(),
-            shipping_address: state.shipping_address.clone(),
+            shipping_address: state
+                .shipping_address
+                .as_ref()
+                .and_then(Personal::text)
+                .map(str::to_owned),
             created_at: created,
             updated_at: updated,
             cancel_reason: state.cancel_reason.clone(),

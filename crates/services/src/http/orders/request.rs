@@ -11,6 +11,7 @@
 //! numbers, to fix one member. Not `rust_decimal`: a dependency for the pure domain, for
 //! what is a scan of digits and an exponent.
 
+use orderflow_domain::Personal;
 use orderflow_domain::events::OrderCreated;
 use orderflow_domain::{
     Currency, CustomerId, DomainError, Money, OrderLine, OrderLines, Quantity, Sku,
@@ -155,7 +156,9 @@ impl NewOrder {
             Some("items")
         } else if self.currency != placed.currency {
             Some("currency")
-        } else if self.shipping_address != placed.shipping_address {
+        } else if self.shipping_address.as_deref()
+            != placed.shipping_address.as_ref().and_then(Personal::text)
+        {
             Some("shippingAddress")
         } else {
             None

@@ -25,7 +25,11 @@ async fn answer(recorder: &Recorder, cause: u64, actor: &'static str, event: Eve
 async fn a_decision_raced_by_a_fact_of_another_stream_agrees_with_the_facts_its_cause_left()
 -> Res<()> {
     let store = Arc::new(InMemoryEventStore::default());
-    let codec = Arc::new(EventCodec::new(Arc::new(InMemoryRegistry::default())).await?);
+    let codec = Arc::new(
+        EventCodec::new(Arc::new(InMemoryRegistry::default()))
+            .await?
+            .with_keys(Arc::new(orderflow_core::keys::InMemoryKeyStore::default())),
+    );
     let recorder = Recorder::new(store, codec);
     let order_id = OrderId::parse("o-1")?;
     place(&recorder, "o-1", "SKU-404").await?;
@@ -58,7 +62,11 @@ async fn a_decision_raced_by_a_fact_of_another_stream_agrees_with_the_facts_its_
 async fn a_charge_declined_after_its_order_was_cancelled_agrees_with_the_order_it_charged()
 -> Res<()> {
     let store = Arc::new(InMemoryEventStore::default());
-    let codec = Arc::new(EventCodec::new(Arc::new(InMemoryRegistry::default())).await?);
+    let codec = Arc::new(
+        EventCodec::new(Arc::new(InMemoryRegistry::default()))
+            .await?
+            .with_keys(Arc::new(orderflow_core::keys::InMemoryKeyStore::default())),
+    );
     let recorder = Recorder::new(store, codec);
     let order_id = OrderId::parse("o-1")?;
     place(&recorder, "o-1", "SKU-404").await?;
