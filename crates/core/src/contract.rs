@@ -145,6 +145,7 @@ macro_rules! read_model_contract {
             revenue_adds_up_per_day_refunds_included,
             an_orders_failed_steps_are_kept_with_it,
             orders_are_listed_newest_first_filtered_and_paged,
+            a_forgotten_customers_orders_lose_their_address_and_nothing_else,
         );
     };
 }

@@ -39,4 +39,12 @@ impl MailError {
 #[async_trait]
 pub trait Mailer: Send + Sync + std::fmt::Debug {
     async fn send(&self, email: &Email) -> Result<(), MailError>;
+
+    /// Removes the copies it keeps of the emails sent to `recipient` (a forgotten
+    /// customer's); returns how many. A mailer that keeps none, such as one handing
+    /// mail to an SMTP server, removes nothing: what was sent is the recipient's.
+    async fn forget(&self, recipient: &str) -> Result<usize, MailError> {
+        let _ = recipient;
+        Ok(0)
+    }
 }

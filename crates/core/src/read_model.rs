@@ -84,6 +84,9 @@ pub struct OrderCursor {
 pub struct ReadModelBatch {
     pub orders: Vec<OrderSummary>,
     pub stock: Vec<StockSummary>,
+    /// Customers forgotten in the batch: every order of theirs loses its shipping
+    /// address, in the same transaction, after the summaries are stored.
+    pub forgotten: Vec<String>,
     pub position: u64,
 }
 

@@ -190,6 +190,21 @@ pub struct StepFailed {
     pub at: Timestamp,
 }
 
+/// A customer's personal data was forgotten (GDPR Art. 17): the keys it was sealed
+/// under were destroyed, so every copy of it, wherever it went, reads as erased. Every
+/// other fact of their orders stays, for the audit trail and the books.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerForgotten {
+    pub customer_id: CustomerId,
+    /// Why, as the operator gave it: the request it answers.
+    pub reason: String,
+    /// Who forgot them: the operator's token name, or the command line's user.
+    pub by: String,
+    /// The keys destroyed now (0 if they were forgotten before).
+    pub keys_destroyed: u32,
+    pub at: Timestamp,
+}
+
 macro_rules! events {
     ($($variant:ident),* $(,)?) => {
         /// Any event of the system.
@@ -273,6 +288,7 @@ events!(
     NotificationSent,
     NotificationFailed,
     StepFailed,
+    CustomerForgotten,
 );
 
 impl Event {
@@ -300,13 +316,14 @@ impl Event {
             Event::NotificationSent(e) => e.order_id.as_str(),
             Event::NotificationFailed(e) => e.order_id.as_str(),
             Event::StepFailed(e) => e.order_id.as_str(),
+            Event::CustomerForgotten(e) => e.customer_id.as_str(),
         }
     }
 
     /// The order this event is about, if any.
     pub fn order_id(&self) -> Option<&str> {
         match self {
-            Event::StockLevelSet(_) => None,
+            Event::StockLevelSet(_) | Event::CustomerForgotten(_) => None,
             other => Some(other.correlation_key()),
         }
     }

@@ -5,7 +5,7 @@
 use std::fmt;
 
 use crate::events::{Event, EventType};
-use crate::values::{OrderId, Sku};
+use crate::values::{CustomerId, OrderId, Sku};
 
 pub const ORDER: &str = "order";
 pub const PAYMENT: &str = "payment";
@@ -14,6 +14,7 @@ pub const SKU: &str = "sku";
 pub const SHIPMENT: &str = "shipment";
 pub const NOTIFICATION: &str = "notification";
 pub const STEPS: &str = "steps";
+pub const CUSTOMER: &str = "customer";
 
 pub fn order(id: &OrderId) -> String {
     format!("{ORDER}-{id}")
@@ -44,6 +45,11 @@ pub fn steps(id: &OrderId) -> String {
     format!("{STEPS}-{id}")
 }
 
+/// What was done about a customer as a data subject.
+pub fn customer(id: &CustomerId) -> String {
+    format!("{CUSTOMER}-{id}")
+}
+
 /// The category of a stream id (the part before the first `-`).
 pub fn category(stream_id: &str) -> &str {
     stream_id.split_once('-').map_or(stream_id, |(c, _)| c)
@@ -72,6 +78,7 @@ pub fn stream_of(event: &Event) -> String {
         Event::NotificationSent(e) => notification(&e.order_id),
         Event::NotificationFailed(e) => notification(&e.order_id),
         Event::StepFailed(e) => steps(&e.order_id),
+        Event::CustomerForgotten(e) => customer(&e.customer_id),
     }
 }
 
@@ -144,6 +151,8 @@ pub fn topic_of_type(event_type: EventType) -> Topic {
         T::NotificationSent | T::NotificationFailed => Topic::Notifications,
         // With the order's own facts: a step of its process did not happen.
         T::StepFailed => Topic::Orders,
+        // Where every service that keeps a customer's personal data reads.
+        T::CustomerForgotten => Topic::Orders,
     }
 }
 
@@ -230,6 +239,12 @@ mod tests {
     fn every_event_goes_to_the_stream_of_the_one_aggregate_that_folds_it() -> Result<(), DomainError>
     {
         for event in one_of_each()? {
+            if matches!(event, Event::CustomerForgotten(_)) {
+                // A record of what was done, folded by no aggregate: its effect is the
+                // keys it destroyed.
+                assert!(streams_folding(&event)?.is_empty());
+                continue;
+            }
             assert_eq!(
                 streams_folding(&event)?,
                 [stream_of(&event)],
@@ -270,6 +285,7 @@ mod tests {
             ("Shipment", Topic::Shipments),
             ("Notification", Topic::Notifications),
             ("Step", Topic::Orders),
+            ("Customer", Topic::Orders),
         ];
         for event in one_of_each()? {
             let name = event.type_name();

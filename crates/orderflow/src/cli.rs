@@ -56,6 +56,9 @@ pub enum Command {
     /// Kafka topic tools.
     #[command(subcommand)]
     Topics(crate::ops::TopicsCommand),
+    /// Customers as data subjects: forget one's personal data.
+    #[command(subcommand)]
+    Customers(crate::customers::CustomersCommand),
     /// Every consumer group in one line: members, lag in records and seconds, records
     /// parked (`--partitions`: each partition too).
     Consumers(crate::ops::ConsumersArgs),

@@ -61,6 +61,7 @@ macro_rules! announce {
 
 mod bench;
 mod cli;
+mod customers;
 mod datadir;
 mod events;
 mod faults;
@@ -148,6 +149,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { services, settings } => serve::serve(&services, settings).await,
         Command::Bench(args) => bench::run(args).await,
         Command::BenchChain(args) => bench::chain::serve(args).await,
+        Command::Customers(command) => customers::customers(command).await,
         Command::Schema(command) => schema::run(command).await,
         Command::Events(command) => events::run(command).await,
         Command::Migrate(args) => ops::migrate(args).await,

@@ -3,6 +3,7 @@
 
 mod access;
 mod bus;
+mod keys;
 mod postgres;
 mod spawn;
 mod storage;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use orderflow_core::EventCodec;
 use orderflow_core::bus::EventBus;
+use orderflow_core::keys::KeyStore;
 use orderflow_core::read_model::generations::ReadModelGenerations;
 use orderflow_core::read_model::{AnalyticsStore, ReadModel};
 use orderflow_core::registry::{Registry, SchemaRegistry};
@@ -47,6 +49,8 @@ pub struct Adapters {
     pub analytics: Arc<dyn AnalyticsStore>,
     /// The read models' generations, for rebuilding them beside the live ones.
     pub generations: Arc<dyn ReadModelGenerations>,
+    /// The keys of personal data (the codec seals and opens with them too).
+    pub keys: Arc<dyn KeyStore>,
     /// One per process, so that every service in it shares the orders read last.
     recorder: Recorder,
 }
@@ -97,6 +101,7 @@ impl Adapters {
             read_model,
             analytics,
             generations,
+            keys,
         })
     }
 

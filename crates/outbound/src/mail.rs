@@ -69,6 +69,31 @@ impl Mailer for FileMailer {
         .map_err(|e| MailError::Unavailable(e.to_string()))?
         .map_err(|e| MailError::Unavailable(e.to_string()))
     }
+
+    /// Deletes every `.eml` file whose `To:` header is `recipient`.
+    async fn forget(&self, recipient: &str) -> Result<usize, MailError> {
+        let dir = self.dir.clone();
+        let to = format!("To: {recipient}");
+        tokio::task::spawn_blocking(move || -> std::io::Result<usize> {
+            let mut removed = 0;
+            for entry in std::fs::read_dir(&dir)? {
+                let path = entry?.path();
+                if path.extension().is_none_or(|x| x != "eml") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path)?;
+                let headers = text.split("\r\n\r\n").next().unwrap_or_default();
+                if headers.lines().any(|line| line.trim_end() == to) {
+                    std::fs::remove_file(&path)?;
+                    removed += 1;
+                }
+            }
+            Ok(removed)
+        })
+        .await
+        .map_err(|e| MailError::Unavailable(e.to_string()))?
+        .map_err(|e| MailError::Unavailable(e.to_string()))
+    }
 }
 
 /// Sends over plain SMTP, configured as `smtp://host[:port]`.

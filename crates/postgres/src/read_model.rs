@@ -179,6 +179,16 @@ impl ReadModel for PgReadModel {
             .await
             .map_err(unavailable)?;
         }
+        for customer in &batch.forgotten {
+            sqlx::query(
+                "UPDATE order_views SET shipping_address = NULL \
+                 WHERE customer_id = $1 AND shipping_address IS NOT NULL",
+            )
+            .bind(customer)
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        }
         sqlx::query(
             "INSERT INTO view_position (id, position) VALUES (1, $1) \
              ON CONFLICT (id) DO UPDATE SET position = excluded.position",

@@ -37,6 +37,8 @@ pub enum ServiceError {
     Mail(#[from] orderflow_core::mail::MailError),
     #[error(transparent)]
     Payment(#[from] orderflow_core::payment::ProviderError),
+    #[error(transparent)]
+    Keys(#[from] orderflow_core::keys::KeyError),
 }
 
 impl ServiceError {
@@ -54,6 +56,7 @@ impl ServiceError {
             ServiceError::Bus(e) => matches!(e, BusError::Unavailable(_)),
             ServiceError::Mail(e) => e.is_transient(),
             ServiceError::Payment(e) => e.is_transient(),
+            ServiceError::Keys(e) => e.is_transient(),
         }
     }
 

@@ -90,6 +90,8 @@ pub struct AppState {
     /// Cancelled when the process stops: answers that would go on (the console's live
     /// updates) end, so that the server's graceful shutdown is not held up by them.
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// The keys of personal data: forgetting a customer destroys theirs.
+    pub keys: Arc<dyn orderflow_core::keys::KeyStore>,
 }
 
 /// Where the event store, the read models and the bus live, as an operator finds them

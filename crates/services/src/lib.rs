@@ -10,6 +10,8 @@
 //!   back no other.
 //! - `context.rs`: what every service is given: the recorder, whose appends state each
 //!   stream's expected version, and `execute` (load, decide, append, retry on conflict).
+//! - `customers.rs`: forgetting a customer: their keys destroyed, `CustomerForgotten`
+//!   recorded.
 //! - `dead_letters.rs`: parked records as the API and the CLI show them (decoded where
 //!   the registry knows their schema, raw bytes as hex otherwise), and who acts on them.
 //! - `handlers.rs`: the bus-driven services, one module each declaring its consumer
@@ -33,6 +35,7 @@
 
 pub mod consumer;
 pub mod context;
+pub mod customers;
 pub mod dead_letters;
 pub mod handlers;
 pub mod http;

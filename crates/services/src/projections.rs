@@ -277,9 +277,17 @@ pub(crate) async fn build_decoded(
             project_stock(summary, event);
         }
     }
+    let forgotten = decoded
+        .iter()
+        .filter_map(|(_, event)| match event {
+            Event::CustomerForgotten(e) => Some(e.customer_id.to_string()),
+            _ => None,
+        })
+        .collect();
     Ok(ReadModelBatch {
         orders: orders.into_values().collect(),
         stock: stock.into_values().collect(),
+        forgotten,
         position: last,
     })
 }

@@ -100,6 +100,9 @@ pub struct SqliteReadModel {
 impl SqliteReadModel {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let conn = db::open(path).map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+        // A forgotten customer's address is overwritten where it lay, not just freed.
+        conn.pragma_update(None, "secure_delete", "ON")
+            .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
         conn.execute_batch(SCHEMA)
             .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
         // Added after the first layout: files made before get the column.
@@ -218,6 +221,13 @@ impl ReadModel for SqliteReadModel {
                 )?;
                 for s in &batch.stock {
                     stock.execute(params![s.sku, s.available as i64, s.reserved as i64])?;
+                }
+                let mut forget = tx.prepare_cached(
+                    "UPDATE order_views SET shipping_address = NULL \
+                     WHERE customer_id = ?1 AND shipping_address IS NOT NULL",
+                )?;
+                for customer in &batch.forgotten {
+                    forget.execute([customer])?;
                 }
                 tx.prepare_cached(
                     "INSERT INTO view_position (id, position) VALUES (1, ?1) \

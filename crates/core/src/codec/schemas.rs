@@ -90,6 +90,10 @@ pub const SCHEMA_FILES: &[(EventType, &str)] = &[
         EventType::StepFailed,
         include_str!("../../../../schemas/StepFailed.avsc"),
     ),
+    (
+        EventType::CustomerForgotten,
+        include_str!("../../../../schemas/CustomerForgotten.avsc"),
+    ),
 ];
 
 /// Earlier versions of the schemas, oldest first: registered before the current ones so

@@ -143,6 +143,14 @@ pub(crate) fn every_event() -> Vec<Event> {
             at: orderflow_domain::Timestamp(1_700_000_000_000),
         }
         .into(),
+        CustomerForgotten {
+            customer_id: orderflow_domain::CustomerId::parse("c-1").unwrap(),
+            reason: "erasure request #12".into(),
+            by: "operator".into(),
+            keys_destroyed: 1,
+            at: orderflow_domain::Timestamp(1_700_000_000_000),
+        }
+        .into(),
     ]
 }
 

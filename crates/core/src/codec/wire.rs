@@ -84,6 +84,13 @@ record!(NotificationFailedV1 = "NotificationFailed" {
     recipient: String,
     reason: String,
 });
+record!(CustomerForgottenV1 = "CustomerForgotten" {
+    customer_id: String,
+    reason: String,
+    by: String,
+    keys_destroyed: i32,
+    at: i64,
+});
 record!(StepFailedV1 = "StepFailed" {
     order_id: String,
     step: String,
@@ -127,6 +134,7 @@ pub enum Wire {
     NotificationSent(NotificationSentV1),
     NotificationFailed(NotificationFailedV1),
     StepFailed(StepFailedV1),
+    CustomerForgotten(CustomerForgottenV1),
 }
 
 /// Where `from_wire` gets the wire struct from (Avro bytes, a resolved Avro value).

@@ -13,6 +13,7 @@ use crate::read_model::{AnalyticsStore, ReadModel, ReadModelBatch};
 
 fn batch(id: &str, status: &str, position: u64) -> ReadModelBatch {
     ReadModelBatch {
+        forgotten: Vec::new(),
         orders: vec![order(id, "c-1", 1_000, status)],
         stock: vec![],
         position,

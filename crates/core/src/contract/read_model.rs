@@ -39,6 +39,7 @@ pub async fn an_orders_failed_steps_are_kept_with_it<M: ReadModel + AnalyticsSto
         vec!["the ORDER_RECEIVED email to a:b@x could not be sent: no address".into()];
     model
         .apply(ReadModelBatch {
+            forgotten: Vec::new(),
             orders: vec![failed.clone()],
             stock: vec![],
             position: 1,
@@ -62,6 +63,7 @@ pub async fn a_batch_stores_its_summaries_and_its_position_together<
     };
     model
         .apply(ReadModelBatch {
+            forgotten: Vec::new(),
             orders: vec![summary.clone()],
             stock: vec![stock.clone()],
             position: 7,
@@ -79,6 +81,7 @@ pub async fn a_later_batch_overwrites_a_summary<M: ReadModel + AnalyticsStore>(m
     let mut summary = order("o-1", "c-1", 1_000, "PENDING");
     model
         .apply(ReadModelBatch {
+            forgotten: Vec::new(),
             orders: vec![summary.clone()],
             stock: vec![],
             position: 1,
@@ -89,6 +92,7 @@ pub async fn a_later_batch_overwrites_a_summary<M: ReadModel + AnalyticsStore>(m
     summary.tracking_number = Some("T".into());
     model
         .apply(ReadModelBatch {
+            forgotten: Vec::new(),
             orders: vec![summary.clone()],
             stock: vec![],
             position: 2,
@@ -103,6 +107,7 @@ pub async fn a_customers_orders_are_listed_newest_first<M: ReadModel + Analytics
 ) {
     model
         .apply(ReadModelBatch {
+            forgotten: Vec::new(),
             orders: vec![
                 order("old", "c-1", 1_000, "SHIPPED"),
                 order("new", "c-1", 2_000, "PENDING"),
@@ -128,6 +133,7 @@ pub async fn open_orders_are_listed_oldest_first_up_to_the_limit<M: ReadModel + 
 ) {
     model
         .apply(ReadModelBatch {
+            forgotten: Vec::new(),
             orders: vec![
                 order("shipped", "c-1", 500, "SHIPPED"),
                 order("newer", "c-1", 3_000, "CONFIRMED"),
@@ -348,6 +354,7 @@ pub async fn orders_are_listed_newest_first_filtered_and_paged<M: ReadModel + An
     orders.push(twin);
     model
         .apply(ReadModelBatch {
+            forgotten: Vec::new(),
             orders: orders.clone(),
             stock: vec![],
             position: 1,
@@ -409,4 +416,48 @@ pub async fn orders_are_listed_newest_first_filtered_and_paged<M: ReadModel + An
         }
     }
     assert_eq!(paged, ids(model.list_orders(&all).await.unwrap()));
+}
+
+pub async fn a_forgotten_customers_orders_lose_their_address_and_nothing_else<
+    M: ReadModel + AnalyticsStore,
+>(
+    model: Arc<M>,
+) {
+    let theirs = [
+        order("o-1", "c-gone", 1_000, "SHIPPED"),
+        order("o-2", "c-gone", 2_000, "PENDING"),
+    ];
+    let other = order("o-3", "c-kept", 3_000, "SHIPPED");
+    model
+        .apply(ReadModelBatch {
+            orders: [&theirs[..], std::slice::from_ref(&other)].concat(),
+            stock: vec![],
+            forgotten: Vec::new(),
+            position: 1,
+        })
+        .await
+        .unwrap();
+    // In the same batch as a later change to one of their orders.
+    let mut confirmed = theirs[1].clone();
+    confirmed.status = "CONFIRMED".into();
+    model
+        .apply(ReadModelBatch {
+            orders: vec![confirmed],
+            stock: vec![],
+            forgotten: vec!["c-gone".into()],
+            position: 2,
+        })
+        .await
+        .unwrap();
+    for (id, status) in [("o-1", "SHIPPED"), ("o-2", "CONFIRMED")] {
+        let read = model.order(id).await.unwrap().expect("kept");
+        assert_eq!(read.shipping_address, None, "{id}");
+        assert_eq!(
+            (read.status.as_str(), read.total_cents),
+            (status, 300),
+            "{id}"
+        );
+    }
+    assert_eq!(model.order("o-3").await.unwrap(), Some(other));
+    assert_eq!(model.position().await.unwrap(), 2);
 }

@@ -235,6 +235,15 @@ pub fn event(p: &Parts) -> Event {
             at: Timestamp(p.n),
         }
         .into(),
+        "CustomerForgotten" => CustomerForgotten {
+            customer_id: CustomerId::parse(p.customer.clone())
+                .unwrap_or_else(|_| CustomerId::parse("c-1").unwrap()),
+            reason: text,
+            by: text2,
+            keys_destroyed: (p.n as u32) & 0x7fff_ffff,
+            at: Timestamp(p.n),
+        }
+        .into(),
         other => panic!("a type this test does not know yet: {other}"),
     }
 }

@@ -125,6 +125,14 @@ pub(crate) fn one_of_each() -> Result<Vec<Event>, crate::DomainError> {
             at: crate::Timestamp(1_700_000_000_000),
         }
         .into(),
+        CustomerForgotten {
+            customer_id: crate::CustomerId::parse("c-1")?,
+            reason: text("erasure request #12"),
+            by: text("operator"),
+            keys_destroyed: 1,
+            at: crate::Timestamp(1_700_000_000_000),
+        }
+        .into(),
     ])
 }
 
@@ -138,7 +146,7 @@ fn the_sample_events_cover_every_event_type() -> Result<(), crate::DomainError> 
 #[test]
 fn every_event_about_an_order_is_keyed_by_the_order() -> Result<(), crate::DomainError> {
     for event in one_of_each()? {
-        if matches!(event, Event::StockLevelSet(_)) {
+        if matches!(event, Event::StockLevelSet(_) | Event::CustomerForgotten(_)) {
             continue;
         }
         let name = event.type_name();
@@ -190,4 +198,17 @@ fn a_notification_kind_is_read_back_from_its_spelling_and_from_nothing_else() {
     ] {
         assert_eq!(NotificationKind::parse(other), None, "{other:?}");
     }
+}
+
+#[test]
+fn forgetting_a_customer_is_keyed_by_the_customer_and_is_about_no_order()
+-> Result<(), crate::DomainError> {
+    let forgotten = one_of_each()?
+        .into_iter()
+        .find(|e| matches!(e, Event::CustomerForgotten(_)))
+        .expect("one of each");
+    assert_eq!(forgotten.correlation_key(), "c-1");
+    assert_eq!(forgotten.order_id(), None);
+    assert_eq!(crate::streams::stream_of(&forgotten), "customer-c-1");
+    Ok(())
 }

@@ -212,6 +212,7 @@ pub async fn spawn(
         limits: limits(&settings.api)?,
         locations: locations(settings)?,
         shutdown: shutdown.clone(),
+        keys: a.keys.clone(),
     };
     let extra = http::metrics_route(crate::metrics::render(metrics));
     if api {

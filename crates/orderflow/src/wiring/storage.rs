@@ -90,6 +90,7 @@ pub(super) async fn open_storage(
 ) -> anyhow::Result<Storage> {
     Ok(match settings.kind(dir)? {
         StoreKind::Sqlite(path) => {
+            super::keys::check_sqlite(&path, &dir.join(KEYS_FILE))?;
             let (store, schemas) = open_sqlite(&path)?;
             let read_path = dir.join("read.db");
             let read_model =
@@ -111,6 +112,7 @@ pub(super) async fn open_storage(
         StoreKind::Postgres(url) => {
             let pool = pool_settings(max_connections, settings.db_acquire_timeout_ms);
             let store = connect_postgres(&url, &pool).await?;
+            super::keys::check_postgres(store.pool()).await?;
             let read_model = Arc::new(PgReadModel::new(store.pool().clone()));
             Storage {
                 generations: Arc::new(PgGenerations::new(store.pool().clone())),

@@ -95,3 +95,179 @@ async fn a_shipping_address_is_stored_published_and_exported_only_sealed_and_rea
     );
     Ok(())
 }
+
+const OTHER_ADDRESS: &str = "221B Baker Street, London";
+
+/// Every file under `dir`, at any depth, that holds `text`.
+fn files_holding(dir: &Path, text: &str) -> Res<Vec<String>> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            found.extend(files_holding(&path, text)?);
+        } else if std::fs::read(&path)?
+            .windows(text.len())
+            .any(|w| w == text.as_bytes())
+        {
+            found.push(path.display().to_string());
+        }
+    }
+    Ok(found)
+}
+
+async fn place_with_address(api: &Api, customer: &str, address: &str) -> Res<String> {
+    let (status, placed) = api
+        .send(
+            reqwest::Method::POST,
+            "/orders",
+            Some(json!({
+                "customerId": customer,
+                "items": [item("SKU-F", 2, 4.0)],
+                "shippingAddress": address,
+            })),
+        )
+        .await?;
+    assert_eq!(status, 202, "{placed}");
+    Ok(placed["orderId"].as_str().ok_or("no orderId")?.to_owned())
+}
+
+#[tokio::test]
+async fn a_forgotten_customers_address_is_nowhere_in_the_data_dir_and_history_still_adds_up()
+-> TestResult {
+    let deployment = Deployment::new()?;
+    let mut app = deployment.start("run", &[]).await?;
+    let api = Api::of(&deployment, &app);
+    api.set_stock("SKU-F", 10).await?;
+    let gone = place_with_address(&api, "c-gone", ADDRESS).await?;
+    let kept = place_with_address(&api, "c-kept", OTHER_ADDRESS).await?;
+    for order in [&gone, &kept] {
+        api.wait_status(order, "SHIPPED").await?;
+    }
+    let data_dir = deployment.data_dir();
+    eventually(|| async { Ok((mails(&data_dir).len() >= 4).then_some(())) }).await?;
+    let analytics_before = api.get("/analytics").await?.1;
+    let before = data_dir.with_file_name("before.avro");
+    let out = deployment
+        .command(&["events", "export", "--out", &before.display().to_string()])
+        .await?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = deployment
+        .command(&[
+            "customers",
+            "forget",
+            "c-gone",
+            "--reason",
+            "erasure request #7",
+        ])
+        .await?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("1 key(s) destroyed"), "{said}");
+
+    // The read models and the mail folder drop their copies.
+    eventually(|| async {
+        let (_, order) = api.get(&format!("/orders/{gone}")).await?;
+        let dropped = order["shippingAddress"].is_null() && mails(&data_dir).len() == 2;
+        Ok(dropped.then_some(()))
+    })
+    .await?;
+    let (_, order) = api.get(&format!("/orders/{gone}")).await?;
+    assert_eq!(order["status"], "SHIPPED", "every other fact stays");
+    let (_, kept_order) = api.get(&format!("/orders/{kept}")).await?;
+    assert_eq!(
+        kept_order["shippingAddress"], OTHER_ADDRESS,
+        "others untouched"
+    );
+    let history = api.history(&gone).await?;
+    assert_eq!(history[0]["data"]["shippingAddress"], "[erased]");
+    assert!(
+        api.history_types(&gone)
+            .await?
+            .contains(&"OrderShipped".to_owned()),
+        "the history is whole"
+    );
+    app.terminate().await?;
+
+    // Rebuilt from the beginning, the read models come back without the address and
+    // with the same totals.
+    let out = deployment.command(&["projections", "rebuild"]).await?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = data_dir.with_file_name("after.avro");
+    let out = deployment
+        .command(&["events", "export", "--out", &after.display().to_string()])
+        .await?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let nowhere = files_holding(data_dir.parent().ok_or("no parent")?, ADDRESS)?;
+    assert!(
+        nowhere.is_empty(),
+        "the forgotten address is in {nowhere:?}"
+    );
+    assert!(
+        !files_holding(&data_dir, OTHER_ADDRESS)?.is_empty(),
+        "the search finds what is there: the kept customer's address in the read models"
+    );
+
+    let app = deployment.start("run", &[]).await?;
+    let api = Api::of(&deployment, &app);
+    let (_, order) = api.get(&format!("/orders/{gone}")).await?;
+    assert_eq!(
+        (order["status"].as_str(), order["shippingAddress"].is_null()),
+        (Some("SHIPPED"), true)
+    );
+    let (_, kept_order) = api.get(&format!("/orders/{kept}")).await?;
+    assert_eq!(kept_order["shippingAddress"], OTHER_ADDRESS);
+    assert_eq!(api.get("/analytics").await?.1, analytics_before);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_lost_key_store_beside_sealed_data_is_refused_at_start_not_taken_for_forgetting()
+-> TestResult {
+    let deployment = Deployment::new()?;
+    let mut app = deployment.start("run", &[]).await?;
+    let api = Api::of(&deployment, &app);
+    api.set_stock("SKU-F", 10).await?;
+    let order = place_with_address(&api, "c-1", ADDRESS).await?;
+    api.wait_status(&order, "SHIPPED").await?;
+    app.terminate().await?;
+
+    let data_dir = deployment.data_dir();
+    for file in ["keys.db", "keys.db-wal", "keys.db-shm"] {
+        let _ = std::fs::remove_file(data_dir.join(file));
+    }
+    // Bounded: a build that starts anyway would otherwise run forever.
+    let refused = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        deployment.command(&["serve", "api", "--http", "127.0.0.1:0"]),
+    )
+    .await??;
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "started without its keys");
+    assert!(
+        stderr.contains("keys.db") && stderr.contains("restore the key store"),
+        "{stderr}"
+    );
+    assert!(
+        !data_dir.join("keys.db").exists(),
+        "no empty key store made"
+    );
+    Ok(())
+}

@@ -123,3 +123,23 @@ fn an_smtp_url_names_a_host_and_may_name_a_port() {
         assert!(matches!(err, MailError::Invalid(_)), "{url}: {err:?}");
     }
 }
+
+#[tokio::test]
+async fn forgetting_a_recipient_removes_their_emails_and_no_one_elses() -> TestResult {
+    let outbox = Outbox::new()?;
+    let mailer = FileMailer::new(outbox.path())?;
+    let gone = "c-gone@customers.orderflow.local";
+    for (id, to) in [
+        ("a", gone),
+        ("b", gone),
+        ("c", "c-kept@customers.orderflow.local"),
+    ] {
+        let mut email = email(to);
+        email.message_id = format!("{id}@orderflow");
+        mailer.send(&email).await?;
+    }
+    assert_eq!(mailer.forget(gone).await?, 2);
+    assert_eq!(names(&outbox.path())?, ["c@orderflow.eml"]);
+    assert_eq!(mailer.forget(gone).await?, 0, "nothing left of them");
+    Ok(())
+}

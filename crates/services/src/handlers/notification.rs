@@ -3,6 +3,9 @@
 //!
 //! The email is sent before `NotificationSent` is recorded; after a crash in between it
 //! is sent again with the same `Message-ID` (a file mailer simply rewrites the same file).
+//!
+//! A customer forgotten (`CustomerForgotten`) has the copies the mailer keeps of their
+//! emails removed: the mail folder's files hold their address in the clear.
 
 use std::sync::Arc;
 
@@ -43,6 +46,11 @@ impl Handler for NotificationService {
     }
 
     async fn handle(&self, event: &Event, delivery: &Delivery) -> Result<(), ServiceError> {
+        if let Event::CustomerForgotten(e) = event {
+            let removed = self.mailer.forget(&recipient(&e.customer_id)).await?;
+            tracing::info!(customer = %e.customer_id, removed, "a forgotten customer's emails removed");
+            return Ok(());
+        }
         let Some((kind, order_id, detail)) = notification_intent(event) else {
             return Ok(());
         };

@@ -74,6 +74,7 @@ pub fn document(with_registry: bool) -> Document {
         operations::dlq::replay,
         operations::dlq::replay_all,
         operations::dlq::discard,
+        operations::forget::forget,
         operations::pipeline::pipeline,
         operations::projections::start,
         operations::projections::progress,

@@ -11,12 +11,15 @@
 //!   the live ones.
 //! - `operations/pipeline.rs`: `GET /pipeline`, orders per stage and groups at a glance.
 //! - `operations/metrics.rs`: `GET /metrics`, whatever the binary's recorder renders.
+//! - `operations/forget.rs`: `POST /customers/{customer_id}/forget`, a customer's
+//!   personal data forgotten.
 
 use super::AppState;
 use super::routes::Routes;
 
 pub mod consumers;
 pub mod dlq;
+pub mod forget;
 pub mod health;
 pub mod metrics;
 pub mod pipeline;
@@ -28,6 +31,7 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
     routes
         .get("/consumers", consumers::consumers)
         .post("/consumers/{group}/replay", replay::replay)
+        .post("/customers/{customer_id}/forget", forget::forget)
         .get("/dlq", dlq::list)
         .post("/dlq/replay", dlq::replay_all)
         .get("/dlq/{id}", dlq::show)

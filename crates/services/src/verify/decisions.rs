@@ -142,7 +142,20 @@ impl World<'_> {
                         .map(str::to_owned),
                     now: e.timestamp,
                 };
-                Expected::Candidates(vec![outcome(rules.order(&order, place))])
+                let mut decided = rules.order(&order, place);
+                // The address is what the client gave, not a decision: erased since (its
+                // customer forgotten) or sealed (read without the keys), it stands as
+                // recorded.
+                if let (Ok(events), Some(recorded)) = (&mut decided, &e.shipping_address)
+                    && recorded.text().is_none()
+                {
+                    for event in events {
+                        if let Event::OrderCreated(created) = event {
+                            created.shipping_address = Some(recorded.clone());
+                        }
+                    }
+                }
+                Expected::Candidates(vec![outcome(decided)])
             }
             (Event::OrderCancelled(e), "api", _) => {
                 let order = self.order(&streams::order(&e.order_id));

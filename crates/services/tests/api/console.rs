@@ -54,6 +54,7 @@ async fn the_order_list_filters_and_an_id_opens_the_order() -> TestResult {
     }
     app.read_model()
         .apply(orderflow_core::read_model::ReadModelBatch {
+            forgotten: Vec::new(),
             orders: summaries.into_values().collect(),
             stock: vec![],
             position,

@@ -8,12 +8,14 @@
 //!   shapes, and the compatibility cases of Avro's and Confluent's test suites.
 //! - `access`: who may call what, and no request a page could send cross-site.
 //! - `dlq`: the parked records: listed, shown, replayed and discarded by an operator.
+//! - `forget`: a customer's personal data forgotten; every other fact kept.
 //! - `openapi`: the OpenAPI document against the router itself.
 //! - `pipeline`: `GET /pipeline`, the orders waiting at each stage and the groups.
 
 mod access;
 mod console;
 mod dlq;
+mod forget;
 mod openapi;
 mod orders;
 mod pipeline;

@@ -206,6 +206,7 @@ fn projected() -> orderflow_core::read_model::ReadModelBatch {
     };
     let now = chrono::Utc::now();
     ReadModelBatch {
+        forgotten: Vec::new(),
         orders: vec![OrderSummary {
             order_id: "o-1".into(),
             customer_id: "c-1".into(),

@@ -98,10 +98,12 @@ impl Spawn {
         let dir = tempfile::tempdir()?;
         let sqlite = Arc::new(SqliteEventStore::open(&dir.path().join("events.db"))?);
         let registry = Arc::new(Registry::default());
+        let keys: Arc<dyn orderflow_core::keys::KeyStore> =
+            Arc::new(orderflow_core::keys::InMemoryKeyStore::default());
         let codec = Arc::new(
             EventCodec::new(registry.clone())
                 .await?
-                .with_keys(Arc::new(orderflow_core::keys::InMemoryKeyStore::default())),
+                .with_keys(keys.clone()),
         );
         let read_model = Arc::new(SqliteReadModel::open(&dir.path().join("read.db"))?);
         let bus_file = dir.path().join("bus.db");
@@ -132,6 +134,7 @@ impl Spawn {
             groups: Default::default(),
             limits: self.limits.unwrap_or(Limits::DEFAULT),
             locations,
+            keys,
             shutdown: Default::default(),
         };
         Ok(TestApp {

@@ -14,6 +14,7 @@ async fn the_position_survives_reopening() -> Result<(), StoreError> {
     let path = dir.path().join("read.db");
     SqliteReadModel::open(&path)?
         .apply(ReadModelBatch {
+            forgotten: Vec::new(),
             position: 42,
             ..ReadModelBatch::default()
         })
@@ -51,6 +52,7 @@ async fn apply_order(
 ) -> Result<(), StoreError> {
     model
         .apply(ReadModelBatch {
+            forgotten: Vec::new(),
             orders: vec![summary],
             position,
             ..ReadModelBatch::default()

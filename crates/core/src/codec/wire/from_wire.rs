@@ -222,6 +222,22 @@ pub fn from_wire<R: WireSource>(event_type: &str, read: R) -> Result<Event, Code
             }
             .into()
         }
+        "CustomerForgotten" => {
+            let w: CustomerForgottenV1 = read.read()?;
+            CustomerForgotten {
+                customer_id: CustomerId::parse(w.customer_id).map_err(CodecError::Invalid)?,
+                reason: w.reason,
+                by: w.by,
+                keys_destroyed: u32::try_from(w.keys_destroyed).map_err(|_| {
+                    CodecError::Invalid(DomainError::InvalidValue {
+                        what: "keysDestroyed",
+                        reason: "must not be negative".into(),
+                    })
+                })?,
+                at: Timestamp(w.at),
+            }
+            .into()
+        }
         other => {
             return Err(CodecError::UnknownType {
                 id: 0,

@@ -119,6 +119,13 @@ pub fn to_wire(event: &Event) -> Wire {
             offset: i64::try_from(e.offset).unwrap_or(i64::MAX),
             at: e.at.0,
         }),
+        Event::CustomerForgotten(e) => Wire::CustomerForgotten(CustomerForgottenV1 {
+            customer_id: e.customer_id.to_string(),
+            reason: e.reason.clone(),
+            by: e.by.clone(),
+            keys_destroyed: i32::try_from(e.keys_destroyed).unwrap_or(i32::MAX),
+            at: e.at.0,
+        }),
     }
 }
 

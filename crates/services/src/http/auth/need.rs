@@ -31,6 +31,7 @@ pub fn api_need(method: &Method, path: &str) -> Need {
         }
         ["dlq", ..] | ["projections", ..] => Need::Role(Role::Operator),
         ["consumers", _, "replay"] if method == Method::POST => Need::Role(Role::Operator),
+        ["customers", _, "forget"] if method == Method::POST => Need::Role(Role::Operator),
         // Signing in to the console, and its stylesheet, need no token yet.
         ["ui", "login"] | ["ui", "logout"] => Need::Nothing,
         ["ui", "console.css"] if read => Need::Nothing,
@@ -110,6 +111,10 @@ mod tests {
         );
         assert_eq!(
             need(Method::GET, "/projections/rebuild"),
+            Need::Role(Role::Operator)
+        );
+        assert_eq!(
+            need(Method::POST, "/customers/c-1/forget"),
             Need::Role(Role::Operator)
         );
         assert_eq!(need(Method::GET, "/openapi.json"), Need::Role(Role::Shop));

@@ -103,7 +103,7 @@ fn parked_id(id: &str) -> Result<ParkedId, ApiError> {
 }
 
 /// Who acts: the body's `actor`, and the bearer token's fingerprint.
-fn actor(headers: &HeaderMap, named: Option<String>) -> String {
+pub(super) fn actor(headers: &HeaderMap, named: Option<String>) -> String {
     let token = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -31,6 +31,7 @@ async fn with_orders(app: &TestApp, start: DateTime<Utc>) -> Res<()> {
         .collect();
     app.read_model()
         .apply(ReadModelBatch {
+            forgotten: Vec::new(),
             orders,
             stock: vec![],
             position: 1,

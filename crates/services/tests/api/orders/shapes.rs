@@ -66,6 +66,7 @@ fn rendered_order() -> Value {
 
 async fn with_projected_order(app: &TestApp) -> Res<()> {
     let batch = ReadModelBatch {
+        forgotten: Vec::new(),
         orders: vec![projected_order()?],
         stock: vec![StockSummary {
             sku: "SKU-1".into(),

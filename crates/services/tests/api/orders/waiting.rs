@@ -40,6 +40,7 @@ pub async fn placed_order(app: &TestApp) -> Res<String> {
     };
     app.read_model()
         .apply(ReadModelBatch {
+            forgotten: Vec::new(),
             orders: vec![summary],
             stock: vec![],
             position: 1,
