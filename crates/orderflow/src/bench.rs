@@ -19,7 +19,9 @@
 //! - tracing: the pipeline's CPU per order with no spans, with spans but no exporter,
 //!   and exporting every span with OTLP, in alternating rounds;
 //! - export and import: a pipeline run's history to an Avro file and into a fresh
-//!   store, next to reading the store alone and to plain inserts.
+//!   store, next to reading the store alone and to plain inserts;
+//! - personal data: the pipeline's CPU per order with a shipping address (sealed and
+//!   opened) and without one, in alternating rounds;
 //! - compare (`--compare sync`, on its own): a synchronous chain of the same services
 //!   (`chain.rs`) against orderflow under the same open-loop load, while a service is
 //!   slow, down, flaky or killed (`compare.rs`).
@@ -108,6 +110,10 @@ pub struct BenchArgs {
     /// import and read-model rebuild.
     #[arg(long, conflicts_with_all = ["bus_only", "telemetry_only"])]
     pub export_only: bool,
+    /// Only what personal data costs: the pipeline's CPU per order with and without a
+    /// shipping address (sealed on every append, opened by every reader).
+    #[arg(long, conflicts_with_all = ["bus_only", "telemetry_only", "export_only"])]
+    pub personal_only: bool,
     /// Compare orderflow with a synchronous chain of the same services, in the scenarios
     /// of `--scenario` (all by default); nothing else is measured.
     #[arg(long, value_enum)]
@@ -140,7 +146,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     out!("orderflow bench — each figure next to its baseline from this same run\n");
     check_appends(args.appends)?;
-    if args.bus_only || args.telemetry_only || args.export_only {
+    if args.bus_only || args.telemetry_only || args.export_only || args.personal_only {
         return pipeline::pipeline(&args).await;
     }
     if let Some(url) = &args.store_url {

@@ -23,6 +23,7 @@ mod export;
 mod hops;
 mod observe;
 pub(super) mod open_loop;
+mod personal;
 mod rebuild;
 mod report;
 mod telemetry;
@@ -68,10 +69,14 @@ pub async fn pipeline(args: &BenchArgs) -> anyhow::Result<()> {
     if args.export_only {
         return export::export_import(args, &scratch, &mut data_dirs).await;
     }
+    if args.personal_only {
+        return personal::personal(args, &scratch, &mut data_dirs).await;
+    }
     if !args.bus_only {
         embedded(args, &scratch, &mut data_dirs).await?;
         telemetry::telemetry(args, &scratch, &mut data_dirs).await?;
         export::export_import(args, &scratch, &mut data_dirs).await?;
+        personal::personal(args, &scratch, &mut data_dirs).await?;
     }
     if let Some(url) = &args.bus_url {
         buses::compare(args, url, &scratch, &mut data_dirs).await?;

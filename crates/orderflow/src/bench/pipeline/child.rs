@@ -111,11 +111,20 @@ impl Running {
 
     /// `POST /orders` for one order of one random SKU.
     pub async fn place(&self, ids: Ids) -> anyhow::Result<Placed> {
+        self.place_to(ids, None).await
+    }
+
+    /// `POST /orders` for one order of one random SKU, shipped to `address` if given.
+    pub async fn place_to(&self, ids: Ids, address: Option<&str>) -> anyhow::Result<Placed> {
         let sku = format!("BENCH-{}", rand::random_range(0..SKUS));
+        let mut body = json!({ "customerId": "bench", "items": [{ "sku": sku, "quantity": 1, "unitPrice": 9.99 }] });
+        if let Some(address) = address {
+            body["shippingAddress"] = address.into();
+        }
         let mut request = self
             .client
             .post(format!("{}/orders", self.base))
-            .json(&json!({ "customerId": "bench", "items": [{ "sku": sku, "quantity": 1, "unitPrice": 9.99 }] }));
+            .json(&body);
         if ids == Ids::Scattered {
             request = request.header("Idempotency-Key", uuid::Uuid::new_v4().to_string());
         }
@@ -157,12 +166,23 @@ impl Running {
         concurrency: usize,
         ids: Ids,
     ) -> anyhow::Result<(Vec<Placed>, Duration)> {
+        self.place_many_to(n, concurrency, ids, None).await
+    }
+
+    /// [`Running::place_many`], every order shipped to `address` if given.
+    pub async fn place_many_to(
+        self: &Arc<Self>,
+        n: usize,
+        concurrency: usize,
+        ids: Ids,
+        address: Option<&'static str>,
+    ) -> anyhow::Result<(Vec<Placed>, Duration)> {
         use futures::StreamExt;
         let start = Instant::now();
         let placed: Vec<anyhow::Result<Placed>> = futures::stream::iter(0..n)
             .map(|_| {
                 let me = self.clone();
-                async move { me.place(ids).await }
+                async move { me.place_to(ids, address).await }
             })
             .buffer_unordered(concurrency)
             .collect()
