@@ -1,6 +1,7 @@
 //! Avro encoding of events against the `.avsc` contract, with schema ids from the
 //! registry. The contract's files, the subjects they are registered under, the wire
-//! shapes and the bus framing are each in a module of their own.
+//! shapes, the bus framing and personal data (`personal.rs`: sealing and opening) are
+//! each in a module of their own.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -9,14 +10,14 @@ use std::sync::{Arc, RwLock};
 use apache_avro::Schema;
 use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::writer::datum::GenericDatumWriter;
-use orderflow_domain::{CustomerId, DomainError, Event, EventType, Personal};
+use orderflow_domain::{DomainError, Event, EventType, Personal};
 
-use crate::keys::seal::{self, SealError};
-use crate::keys::{KeyError, KeyStore};
+use crate::keys::KeyStore;
 use crate::registry::{RegistryError, SchemaRegistry};
 
 mod depth;
 mod framing;
+mod personal;
 mod schemas;
 mod subject;
 pub mod upcast;
@@ -211,60 +212,6 @@ impl EventCodec {
         })
     }
 
-    /// With the key store of personal data's keys.
-    pub fn with_keys(mut self, keys: Arc<dyn KeyStore>) -> Self {
-        self.keys = Some(keys);
-        self
-    }
-
-    /// Seals the event's personal data in the clear under its subjects' keys, as it must
-    /// be before it is encoded.
-    pub async fn seal(&self, event: &mut Event) -> Result<(), CodecError> {
-        for value in event.personal_mut() {
-            if let Personal::Clear { subject, text } = value {
-                let keys = self
-                    .keys
-                    .as_deref()
-                    .ok_or(CodecError::Keys(SealError::Keys(KeyError::Unavailable(
-                        "this process has no key store to seal personal data with".into(),
-                    ))))?;
-                *value = Personal::Sealed(seal::seal_text(keys, subject.as_str(), text).await?);
-            }
-        }
-        Ok(())
-    }
-
-    /// Encodes the event with its personal data sealed first (the event itself is left
-    /// as it was).
-    pub async fn encode_sealed(&self, event: &Event) -> Result<Encoded, CodecError> {
-        if event.personal().is_empty() {
-            return self.encode(event);
-        }
-        let mut sealed = event.clone();
-        self.seal(&mut sealed).await?;
-        self.encode(&sealed)
-    }
-
-    /// Opens the event's sealed personal data, if this codec has the keys.
-    async fn open(&self, event: &mut Event) -> Result<(), CodecError> {
-        let Some(keys) = self.keys.as_deref() else {
-            return Ok(());
-        };
-        for value in event.personal_mut() {
-            if let Personal::Sealed(bytes) = value {
-                let subject = seal::parse(bytes)?.subject.to_owned();
-                *value = match seal::open_text(keys, bytes).await? {
-                    seal::Opened::Clear(text) => Personal::Clear {
-                        subject: CustomerId::parse(subject).map_err(CodecError::Invalid)?,
-                        text,
-                    },
-                    seal::Opened::Erased { .. } => Personal::Erased,
-                };
-            }
-        }
-        Ok(())
-    }
-
     /// The schema id events of this type are written with.
     pub fn schema_id(&self, event_type: &str) -> Option<u32> {
         self.by_type.get(event_type).map(|t| t.id)
@@ -341,7 +288,7 @@ impl EventCodec {
             });
         }
         let mut event = event;
-        self.open(&mut event).await?;
+        self.open_personal(&mut event).await?;
         Ok(event)
     }
 

@@ -31,6 +31,14 @@ impl DataKey {
     pub fn generate() -> Self {
         DataKey(rand::random())
     }
+
+    /// A key as a key store keeps it: 32 bytes, or the store is damaged.
+    pub fn from_stored(bytes: Vec<u8>) -> Result<Self, KeyError> {
+        let key: [u8; 32] = bytes
+            .try_into()
+            .map_err(|b: Vec<u8>| KeyError::Damaged(format!("a key of {} bytes", b.len())))?;
+        Ok(DataKey(key))
+    }
 }
 
 impl std::fmt::Debug for DataKey {

@@ -19,13 +19,6 @@ fn unavailable(e: impl std::fmt::Display) -> KeyError {
     KeyError::Unavailable(e.to_string())
 }
 
-fn key_of(bytes: Vec<u8>) -> Result<DataKey, KeyError> {
-    let key: [u8; 32] = bytes
-        .try_into()
-        .map_err(|b: Vec<u8>| KeyError::Damaged(format!("a key of {} bytes", b.len())))?;
-    Ok(DataKey(key))
-}
-
 impl PgKeyStore {
     /// Uses the event store's pool (and its migrations).
     pub fn new(pool: PgPool) -> Self {
@@ -49,7 +42,7 @@ impl KeyStore for PgKeyStore {
                 Some((generation, Some(key))) => {
                     return Ok(SubjectKey {
                         generation: generation as u32,
-                        key: key_of(key)?,
+                        key: DataKey::from_stored(key)?,
                     });
                 }
                 Some((generation, None)) => generation + 1,
@@ -87,7 +80,7 @@ impl KeyStore for PgKeyStore {
         .map_err(unavailable)?;
         Ok(match row {
             None => KeyLookup::Unknown,
-            Some((Some(key), _)) => KeyLookup::Live(key_of(key)?),
+            Some((Some(key), _)) => KeyLookup::Live(DataKey::from_stored(key)?),
             Some((None, Some(forgotten_at))) => KeyLookup::Destroyed { forgotten_at },
             Some((None, None)) => {
                 return Err(KeyError::Damaged("a destroyed key without a time".into()));

@@ -32,13 +32,6 @@ fn unavailable(e: impl std::fmt::Display) -> KeyError {
     KeyError::Unavailable(e.to_string())
 }
 
-fn key_of(bytes: Vec<u8>) -> Result<DataKey, KeyError> {
-    let key: [u8; 32] = bytes
-        .try_into()
-        .map_err(|b: Vec<u8>| KeyError::Damaged(format!("a key of {} bytes", b.len())))?;
-    Ok(DataKey(key))
-}
-
 impl SqliteKeyStore {
     /// Opens (or creates) the key store at `path`.
     pub fn open(path: &Path) -> Result<Self, KeyError> {
@@ -86,7 +79,7 @@ impl KeyStore for SqliteKeyStore {
                 Some((generation, Some(key))) => {
                     return Ok(SubjectKey {
                         generation,
-                        key: key_of(key)?,
+                        key: DataKey::from_stored(key)?,
                     });
                 }
                 Some((generation, None)) => generation + 1,
@@ -119,7 +112,7 @@ impl KeyStore for SqliteKeyStore {
                 .map_err(unavailable)?;
             Ok(match row {
                 None => KeyLookup::Unknown,
-                Some((Some(key), _)) => KeyLookup::Live(key_of(key)?),
+                Some((Some(key), _)) => KeyLookup::Live(DataKey::from_stored(key)?),
                 Some((None, at)) => KeyLookup::Destroyed {
                     forgotten_at: at
                         .and_then(|at| DateTime::parse_from_rfc3339(&at).ok())
