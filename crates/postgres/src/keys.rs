@@ -1,9 +1,12 @@
 //! The key store on PostgreSQL, in the `subject_keys` table beside the event store.
 //!
-//! A forgotten key's row is updated to hold no key; PostgreSQL keeps the old row version
-//! until a vacuum, so forgetting vacuums the table at once. Copies in base backups and
-//! archived WAL remain until those expire: keep the key store's backups on a short
-//! retention (docs/operations.md).
+//! A forgotten key's row is updated to hold no key. PostgreSQL keeps the old row version,
+//! key and all, until a vacuum, and even a vacuum may leave its bytes in the page's free
+//! space (when the new version went to another page), so forgetting rewrites the table
+//! (`VACUUM FULL`): its old file, the key in it, is truncated at once. That holds the
+//! table for as long as the rewrite takes (about 1.5 s per million customers), which a
+//! rare operator action can afford. Copies in base backups and archived WAL remain until
+//! those expire: keep them on a short retention (docs/operations.md).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -99,8 +102,9 @@ impl KeyStore for PgKeyStore {
         .await
         .map_err(unavailable)?
         .rows_affected() as usize;
-        // The row's old version, key and all, stays in the table until a vacuum.
-        sqlx::query("VACUUM subject_keys")
+        // The row's old version, key and all, stays in the table's file until it is
+        // rewritten.
+        sqlx::query("VACUUM FULL subject_keys")
             .execute(&self.pool)
             .await
             .map_err(unavailable)?;
@@ -120,6 +124,10 @@ impl KeyStore for PgKeyStore {
 
 #[cfg(test)]
 mod tests {
+    use chrono::Utc;
+    use orderflow_core::keys::KeyStore;
+    use sqlx::Row;
+
     use crate::PgEventStore;
     use crate::test_schema::{TestSchema, database_url};
 
@@ -135,4 +143,61 @@ mod tests {
             (schema, events),
         )
     });
+
+    /// Whether the file of the table holds `bytes`, as the server wrote it to disk.
+    async fn file_holds(pool: &sqlx::PgPool, bytes: &[u8]) -> Result<bool, sqlx::Error> {
+        sqlx::query("CHECKPOINT").execute(pool).await?;
+        sqlx::query_scalar(
+            "SELECT position($1 IN pg_read_binary_file(pg_relation_filepath('subject_keys'))) > 0",
+        )
+        .bind(bytes)
+        .fetch_one(pool)
+        .await
+    }
+
+    #[tokio::test]
+    async fn a_destroyed_key_is_gone_from_the_tables_file_not_just_from_its_rows()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let schema = TestSchema::create().await?;
+        let events = PgEventStore::connect(&database_url(), &schema.settings()).await?;
+        let pool = events.pool().clone();
+        let keys = super::PgKeyStore::new(pool.clone());
+        // Enough subjects to fill the first page, so that the forgotten row's new
+        // version goes to another page and a plain VACUUM would leave the old one's
+        // bytes behind in the first page's free space.
+        for i in 0..300 {
+            keys.key_for_writing(&format!("c-{i}")).await?;
+        }
+        let last_on_first_page: String = sqlx::query_scalar(
+            "SELECT subject FROM subject_keys WHERE (ctid::text::point)[0] = 0 \
+             ORDER BY (ctid::text::point)[1] DESC LIMIT 1",
+        )
+        .fetch_one(&pool)
+        .await?;
+        let key_of = |subject: String| {
+            let pool = pool.clone();
+            async move {
+                let row = sqlx::query("SELECT key FROM subject_keys WHERE subject = $1")
+                    .bind(subject)
+                    .fetch_one(&pool)
+                    .await?;
+                row.try_get::<Vec<u8>, _>("key")
+            }
+        };
+        let destroyed = key_of(last_on_first_page.clone()).await?;
+        let kept = key_of("c-0".into()).await?;
+        assert!(
+            file_holds(&pool, &destroyed).await?,
+            "the search reads the table"
+        );
+
+        keys.forget(&last_on_first_page, Utc::now()).await?;
+
+        assert!(
+            !file_holds(&pool, &destroyed).await?,
+            "the key is still on disk"
+        );
+        assert!(file_holds(&pool, &kept).await?, "the others' keys are kept");
+        Ok(())
+    }
 }

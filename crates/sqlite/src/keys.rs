@@ -160,9 +160,54 @@ impl KeyStore for SqliteKeyStore {
 
 #[cfg(test)]
 mod tests {
+    use chrono::Utc;
+    use orderflow_core::keys::KeyStore;
+
     orderflow_core::key_store_contract!(async {
         let dir = tempfile::tempdir().expect("a temp dir");
         let keys = super::SqliteKeyStore::open(&dir.path().join("keys.db")).expect("open");
         (keys, dir)
     });
+
+    /// Whether `keys.db` or its write-ahead log holds `bytes`.
+    fn files_hold(dir: &std::path::Path, bytes: &[u8]) -> std::io::Result<bool> {
+        for file in ["keys.db", "keys.db-wal"] {
+            match std::fs::read(dir.join(file)) {
+                Ok(content) if content.windows(bytes.len()).any(|w| w == bytes) => {
+                    return Ok(true);
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(false)
+    }
+
+    #[tokio::test]
+    async fn a_destroyed_key_is_gone_from_the_file_and_its_log_not_just_from_its_row()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let keys = super::SqliteKeyStore::open(&dir.path().join("keys.db"))?;
+        let mut made = Vec::new();
+        for i in 0..300 {
+            made.push(keys.key_for_writing(&format!("c-{i}")).await?.key.0);
+        }
+        assert!(
+            files_hold(dir.path(), &made[7])?,
+            "the search reads the file"
+        );
+
+        keys.forget("c-7", Utc::now()).await?;
+
+        assert!(
+            !files_hold(dir.path(), &made[7])?,
+            "the key is still on disk"
+        );
+        assert!(
+            files_hold(dir.path(), &made[8])?,
+            "the others' keys are kept"
+        );
+        Ok(())
+    }
 }
