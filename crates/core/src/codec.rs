@@ -249,8 +249,17 @@ impl EventCodec {
         })
     }
 
-    /// Decodes an event body written with schema `schema_id`.
+    /// Decodes an event body written with schema `schema_id`, its personal data opened
+    /// (or read as erased) if this codec has the key store.
     pub async fn decode(&self, schema_id: u32, payload: &[u8]) -> Result<Event, CodecError> {
+        let mut event = self.decode_sealed(schema_id, payload).await?;
+        self.open_personal(&mut event).await?;
+        Ok(event)
+    }
+
+    /// Decodes an event body as it is stored: its personal data left sealed, for a
+    /// reader that keeps it (the read models) rather than shows it.
+    pub async fn decode_sealed(&self, schema_id: u32, payload: &[u8]) -> Result<Event, CodecError> {
         let writer = self.writer_schema(schema_id).await?;
         let name = match writer.as_ref() {
             Schema::Record(r) => r.name.name().to_owned(),
@@ -287,8 +296,6 @@ impl EventCodec {
                 reason: format!("{} bytes left after the record", body.len()),
             });
         }
-        let mut event = event;
-        self.open_personal(&mut event).await?;
         Ok(event)
     }
 

@@ -146,6 +146,7 @@ macro_rules! read_model_contract {
             an_orders_failed_steps_are_kept_with_it,
             orders_are_listed_newest_first_filtered_and_paged,
             a_forgotten_customers_orders_lose_their_address_and_nothing_else,
+            an_address_comes_back_sealed_as_stored_or_as_the_text_recorded_before_sealing,
         );
     };
 }

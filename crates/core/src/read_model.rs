@@ -12,10 +12,12 @@ use std::fmt;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use orderflow_domain::{CustomerId, Personal};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::bus::Offset;
+use crate::keys::seal::MAGIC;
 use crate::store::StoreError;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,7 +37,11 @@ pub struct OrderSummary {
     pub items: Vec<OrderLineSummary>,
     pub total_cents: i64,
     pub currency: String,
-    pub shipping_address: Option<String>,
+    /// As the event store holds it: sealed under the customer's key, never in the clear
+    /// (but for an order recorded before addresses were sealed). Readers with the key
+    /// store open it ([`crate::keys::seal::open_personal`]); once the customer is
+    /// forgotten it opens as erased.
+    pub shipping_address: Option<Personal>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub cancel_reason: Option<String>,
@@ -43,6 +49,31 @@ pub struct OrderSummary {
     /// Steps about the order that failed for good, and why (an email that could not
     /// be sent).
     pub failures: Vec<String>,
+}
+
+/// A shipping address as a read model stores it: the sealed bytes, or the text of one
+/// recorded before addresses were sealed; nothing for an erased one.
+pub fn address_to_stored(address: &Personal) -> Option<&[u8]> {
+    match address {
+        Personal::Sealed(bytes) => Some(bytes),
+        Personal::Clear { text, .. } => Some(text.as_bytes()),
+        Personal::Erased => None,
+    }
+}
+
+/// A shipping address a read model stored for `customer_id`'s order, read back.
+pub fn address_from_stored(customer_id: &str, bytes: Vec<u8>) -> Result<Personal, StoreError> {
+    if bytes.starts_with(&MAGIC) {
+        return Ok(Personal::Sealed(bytes));
+    }
+    let corrupt = |what: &str| {
+        StoreError::Corrupt(format!(
+            "the shipping address of an order of {customer_id}: {what}"
+        ))
+    };
+    let text = String::from_utf8(bytes).map_err(|_| corrupt("neither sealed nor text"))?;
+    let subject = CustomerId::parse(customer_id).map_err(|_| corrupt("no customer id"))?;
+    Ok(Personal::Clear { subject, text })
 }
 
 /// One SKU's stock as the read side shows it.

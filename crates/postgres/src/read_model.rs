@@ -8,6 +8,7 @@ use orderflow_core::read_model::generations::CountEvents;
 use orderflow_core::read_model::{
     AnalyticsChange, AnalyticsOffsets, AnalyticsRecord, AnalyticsStore, AnalyticsSummary,
     OrderLineSummary, OrderQuery, OrderSummary, ReadModel, ReadModelBatch, StockSummary,
+    address_from_stored, address_to_stored,
 };
 use orderflow_core::store::StoreError;
 use sqlx::postgres::PgRow;
@@ -42,14 +43,14 @@ macro_rules! select_orders {
 fn row_to_order(row: &PgRow) -> Result<OrderSummary, StoreError> {
     let get = |e: sqlx::Error| unavailable(e);
     let items: String = row.try_get("items").map_err(get)?;
-    Ok(OrderSummary {
+    let mut summary = OrderSummary {
         order_id: row.try_get("order_id").map_err(get)?,
         customer_id: row.try_get("customer_id").map_err(get)?,
         status: row.try_get("status").map_err(get)?,
         items: serde_json::from_str::<Vec<OrderLineSummary>>(&items).map_err(unavailable)?,
         total_cents: row.try_get("total_cents").map_err(get)?,
         currency: row.try_get("currency").map_err(get)?,
-        shipping_address: row.try_get("shipping_address").map_err(get)?,
+        shipping_address: None,
         created_at: row.try_get("created_at").map_err(get)?,
         updated_at: row.try_get("updated_at").map_err(get)?,
         cancel_reason: row.try_get("cancel_reason").map_err(get)?,
@@ -59,7 +60,12 @@ fn row_to_order(row: &PgRow) -> Result<OrderSummary, StoreError> {
             .map_err(get)?
             .and_then(|text| serde_json::from_str(&text).ok())
             .unwrap_or_default(),
-    })
+    };
+    let address: Option<Vec<u8>> = row.try_get("shipping_address").map_err(get)?;
+    summary.shipping_address = address
+        .map(|bytes| address_from_stored(&summary.customer_id, bytes))
+        .transpose()?;
+    Ok(summary)
 }
 
 fn row_to_stock(row: &PgRow) -> Result<StockSummary, StoreError> {
@@ -153,7 +159,7 @@ impl ReadModel for PgReadModel {
             .bind(serde_json::to_string(&o.items).map_err(unavailable)?)
             .bind(o.total_cents)
             .bind(&o.currency)
-            .bind(&o.shipping_address)
+            .bind(o.shipping_address.as_ref().and_then(address_to_stored))
             .bind(o.created_at)
             .bind(o.updated_at)
             .bind(&o.cancel_reason)

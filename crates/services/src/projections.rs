@@ -12,7 +12,6 @@ use orderflow_core::read_model::{
     OrderLineSummary, OrderSummary, ReadModel, ReadModelBatch, StockSummary,
 };
 use orderflow_core::store::{EventStore, StoredEvent};
-use orderflow_domain::Personal;
 use orderflow_domain::inventory::SkuStock;
 use orderflow_domain::order::OrderStatus;
 use orderflow_domain::{Aggregate, Event};
@@ -62,11 +61,8 @@ pub fn project_order(
                     .collect(),
                 total_cents: e.lines.total().minor(),
                 currency: e.currency.as_str().to_owned(),
-                shipping_address: e
-                    .shipping_address
-                    .as_ref()
-                    .and_then(Personal::text)
-                    .map(str::to_owned),
+                // Sealed, as decoded for the read models ([`decode`]).
+                shipping_address: e.shipping_address.clone(),
                 created_at: at,
                 updated_at: at,
                 cancel_reason: None,
@@ -207,14 +203,16 @@ fn summaries_to_load<'a>(
     (order_ids, skus)
 }
 
-/// The events that decode, each beside its stored form.
+/// The events that decode, each beside its stored form, their personal data left sealed:
+/// the read models keep it as the event store does, so that no copy of it there is in
+/// the clear, and destroying its subject's key erases it everywhere at once.
 pub(crate) async fn decode<'a>(
     codec: &EventCodec,
     events: &'a [StoredEvent],
 ) -> Vec<(&'a StoredEvent, Event)> {
     let mut decoded = Vec::with_capacity(events.len());
     for stored in events {
-        match codec.decode(stored.schema_id, &stored.payload).await {
+        match codec.decode_sealed(stored.schema_id, &stored.payload).await {
             Ok(event) => decoded.push((stored, event)),
             // The store only holds events we encoded; one that no longer decodes is
             // reported and skipped rather than stopping every read model.

@@ -6,8 +6,10 @@ use std::path::Path;
 use async_trait::async_trait;
 use orderflow_core::read_model::{
     OrderLineSummary, OrderQuery, OrderSummary, ReadModel, ReadModelBatch, StockSummary,
+    address_from_stored, address_to_stored,
 };
 use orderflow_core::store::StoreError;
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::db::{self, ReadPool, from_micros, micros};
@@ -76,6 +78,8 @@ enum Error {
     Join(#[from] tokio::task::JoinError),
     #[error("stored items do not parse: {0}")]
     Json(#[from] serde_json::Error),
+    #[error(transparent)]
+    Stored(#[from] StoreError),
 }
 
 impl From<Error> for StoreError {
@@ -84,6 +88,7 @@ impl From<Error> for StoreError {
             Error::Sqlite(e) if db::is_damage(&e) => {
                 StoreError::Corrupt(format!("the read models' SQLite file is damaged: {e}"))
             }
+            Error::Stored(e) => e,
             other => StoreError::Unavailable(Box::new(other)),
         }
     }
@@ -135,7 +140,11 @@ const ORDER_COLUMNS: &str = "order_id, customer_id, status, items, total_cents, 
                              updated_at, cancel_reason, tracking_number, currency, shipping_address, \
                              failures";
 
-fn row_to_order(row: &rusqlite::Row<'_>) -> rusqlite::Result<(OrderSummary, String)> {
+/// An order's row, with its items and shipping address as stored (read apart by
+/// [`with_items`]).
+type OrderRow = (OrderSummary, String, Option<Vec<u8>>);
+
+fn row_to_order(row: &rusqlite::Row<'_>) -> rusqlite::Result<OrderRow> {
     Ok((
         OrderSummary {
             order_id: row.get(0)?,
@@ -148,10 +157,15 @@ fn row_to_order(row: &rusqlite::Row<'_>) -> rusqlite::Result<(OrderSummary, Stri
             cancel_reason: row.get(7)?,
             tracking_number: row.get(8)?,
             currency: row.get(9)?,
-            shipping_address: row.get(10)?,
+            shipping_address: None,
             failures: failures(row.get(11)?),
         },
         row.get(3)?,
+        // Sealed bytes, or the text of an address recorded before they were sealed.
+        match row.get_ref(10)? {
+            ValueRef::Blob(bytes) | ValueRef::Text(bytes) => Some(bytes.to_vec()),
+            _ => None,
+        },
     ))
 }
 
@@ -170,8 +184,11 @@ fn failures_column(failures: &[String]) -> Result<Option<String>, Error> {
     })
 }
 
-fn with_items((mut summary, items): (OrderSummary, String)) -> Result<OrderSummary, Error> {
+fn with_items((mut summary, items, address): OrderRow) -> Result<OrderSummary, Error> {
     summary.items = serde_json::from_str::<Vec<OrderLineSummary>>(&items)?;
+    summary.shipping_address = address
+        .map(|bytes| address_from_stored(&summary.customer_id, bytes))
+        .transpose()?;
     Ok(summary)
 }
 
@@ -210,7 +227,7 @@ impl ReadModel for SqliteReadModel {
                         o.cancel_reason,
                         o.tracking_number,
                         o.currency,
-                        o.shipping_address,
+                        o.shipping_address.as_ref().and_then(address_to_stored),
                         failures_column(&o.failures)?,
                     ])?;
                 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use orderflow_domain::{CustomerId, Event, Personal};
+use orderflow_domain::{Event, Personal};
 
 use super::{CodecError, Encoded, EventCodec};
 use crate::keys::seal::{self, SealError};
@@ -50,15 +50,9 @@ impl EventCodec {
             return Ok(());
         };
         for value in event.personal_mut() {
-            if let Personal::Sealed(bytes) = value {
-                let subject = seal::parse(bytes)?.subject.to_owned();
-                *value = match seal::open_text(keys, bytes).await? {
-                    seal::Opened::Clear(text) => Personal::Clear {
-                        subject: CustomerId::parse(subject).map_err(CodecError::Invalid)?,
-                        text,
-                    },
-                    seal::Opened::Erased { .. } => Personal::Erased,
-                };
+            if matches!(value, Personal::Sealed(_)) {
+                let sealed = std::mem::replace(value, Personal::Erased);
+                *value = seal::open_personal(keys, sealed).await?;
             }
         }
         Ok(())

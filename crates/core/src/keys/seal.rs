@@ -17,6 +17,7 @@
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use chrono::{DateTime, Utc};
+use orderflow_domain::{CustomerId, Personal};
 
 use super::{DataKey, KeyError, KeyLookup, KeyStore, SubjectKey};
 
@@ -175,6 +176,23 @@ pub async fn open_text(keys: &dyn KeyStore, sealed: &[u8]) -> Result<Opened, Sea
             generation: envelope.generation,
         }),
     }
+}
+
+/// Opens a sealed personal value with the key store: in the clear, or erased if its
+/// subject was forgotten. A value that is not sealed is returned as it is.
+pub async fn open_personal(keys: &dyn KeyStore, value: Personal) -> Result<Personal, SealError> {
+    let Personal::Sealed(bytes) = value else {
+        return Ok(value);
+    };
+    let subject = parse(&bytes)?.subject.to_owned();
+    Ok(match open_text(keys, &bytes).await? {
+        Opened::Clear(text) => Personal::Clear {
+            subject: CustomerId::parse(subject)
+                .map_err(|_| SealError::Malformed("the subject is not a customer id"))?,
+            text,
+        },
+        Opened::Erased { .. } => Personal::Erased,
+    })
 }
 
 #[cfg(test)]

@@ -60,8 +60,8 @@ fn sqlite_keys(dir: &Path) -> anyhow::Result<Arc<dyn KeyStore>> {
 /// The key store's file in the data dir, beside (never inside) the event store.
 pub const KEYS_FILE: &str = "keys.db";
 
-/// The key store of a deployment, for a command that reads personal data (a rebuild, an
-/// order's replay): `None` where the data dir has none, so that personal data stays
+/// The key store of a deployment, for a command that shows personal data (an order's
+/// replay): `None` where the data dir has none, so that personal data stays
 /// sealed rather than a key store being made empty.
 pub async fn open_keys_for_reading(
     data_dir: &Path,

@@ -65,12 +65,12 @@ async fn a_shipping_address_is_stored_published_and_exported_only_sealed_and_rea
     );
     app.terminate().await?;
 
-    // No event, bus record or export holds it in the clear.
+    // No event, bus record, read model or export holds it in the clear.
     assert!(
         data_dir.join("keys.db").is_file(),
         "the key store, a file of its own"
     );
-    for file in ["events.db", "bus.db", "keys.db"] {
+    for file in ["events.db", "bus.db", "keys.db", "read.db"] {
         assert!(
             !any_file_holds(&data_dir, file, ADDRESS)?,
             "{file} (or its WAL) holds the address in the clear"
@@ -115,6 +115,16 @@ fn files_holding(dir: &Path, text: &str) -> Res<Vec<String>> {
     Ok(found)
 }
 
+/// The analytics, once it has counted both orders shipped (it reads the bus at its own
+/// pace).
+async fn both_shipped_counted(api: &Api) -> Res<serde_json::Value> {
+    eventually(|| async {
+        let (_, s) = api.get("/analytics").await?;
+        Ok((s["ordersByStatus"] == json!({ "SHIPPED": 2 })).then_some(s))
+    })
+    .await
+}
+
 async fn place_with_address(api: &Api, customer: &str, address: &str) -> Res<String> {
     let (status, placed) = api
         .send(
@@ -131,40 +141,47 @@ async fn place_with_address(api: &Api, customer: &str, address: &str) -> Res<Str
     Ok(placed["orderId"].as_str().ok_or("no orderId")?.to_owned())
 }
 
-#[tokio::test]
-async fn a_forgotten_customers_address_is_nowhere_in_the_data_dir_and_history_still_adds_up()
--> TestResult {
-    let deployment = Deployment::new()?;
-    let mut app = deployment.start("run", &[]).await?;
-    let api = Api::of(&deployment, &app);
+/// Two customers' orders, each with its address, shipped and emailed, and counted.
+struct TwoShipped {
+    gone: String,
+    kept: String,
+    analytics: serde_json::Value,
+}
+
+async fn two_shipped(deployment: &Deployment, api: &Api) -> Res<TwoShipped> {
     api.set_stock("SKU-F", 10).await?;
-    let gone = place_with_address(&api, "c-gone", ADDRESS).await?;
-    let kept = place_with_address(&api, "c-kept", OTHER_ADDRESS).await?;
+    let gone = place_with_address(api, "c-gone", ADDRESS).await?;
+    let kept = place_with_address(api, "c-kept", OTHER_ADDRESS).await?;
     for order in [&gone, &kept] {
         api.wait_status(order, "SHIPPED").await?;
     }
     let data_dir = deployment.data_dir();
     eventually(|| async { Ok((mails(&data_dir).len() >= 4).then_some(())) }).await?;
-    let analytics_before = api.get("/analytics").await?.1;
-    let before = data_dir.with_file_name("before.avro");
-    let out = deployment
-        .command(&["events", "export", "--out", &before.display().to_string()])
-        .await?;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let analytics = both_shipped_counted(api).await?;
+    Ok(TwoShipped {
+        gone,
+        kept,
+        analytics,
+    })
+}
 
-    let out = deployment
-        .command(&[
-            "customers",
-            "forget",
-            "c-gone",
-            "--reason",
-            "erasure request #7",
-        ])
-        .await?;
+/// Forgets `c-gone` with the CLI (`store`: its `--store` setting, if any) while `api`
+/// runs, and checks what every reader sees once the read models and the mail folder have
+/// dropped their copies.
+async fn forget_gone(
+    deployment: &Deployment,
+    store: &[&str],
+    api: &Api,
+    orders: &TwoShipped,
+) -> TestResult {
+    let forget = [
+        "customers",
+        "forget",
+        "c-gone",
+        "--reason",
+        "erasure request #7",
+    ];
+    let out = deployment.command(&[&forget[..], store].concat()).await?;
     assert!(
         out.status.success(),
         "{}",
@@ -173,7 +190,8 @@ async fn a_forgotten_customers_address_is_nowhere_in_the_data_dir_and_history_st
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(said.contains("1 key(s) destroyed"), "{said}");
 
-    // The read models and the mail folder drop their copies.
+    let (gone, kept) = (&orders.gone, &orders.kept);
+    let data_dir = deployment.data_dir();
     eventually(|| async {
         let (_, order) = api.get(&format!("/orders/{gone}")).await?;
         let dropped = order["shippingAddress"].is_null() && mails(&data_dir).len() == 2;
@@ -187,34 +205,80 @@ async fn a_forgotten_customers_address_is_nowhere_in_the_data_dir_and_history_st
         kept_order["shippingAddress"], OTHER_ADDRESS,
         "others untouched"
     );
-    let history = api.history(&gone).await?;
+    let history = api.history(gone).await?;
     assert_eq!(history[0]["data"]["shippingAddress"], "[erased]");
     assert!(
-        api.history_types(&gone)
+        api.history_types(gone)
             .await?
             .contains(&"OrderShipped".to_owned()),
         "the history is whole"
     );
-    app.terminate().await?;
+    Ok(())
+}
 
-    // Rebuilt from the beginning, the read models come back without the address and
-    // with the same totals.
-    let out = deployment.command(&["projections", "rebuild"]).await?;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let after = data_dir.with_file_name("after.avro");
+/// Rebuilds the read models from the first event, as the stopped deployment's operator
+/// would.
+async fn rebuild(deployment: &Deployment, store: &[&str]) -> TestResult {
     let out = deployment
-        .command(&["events", "export", "--out", &after.display().to_string()])
+        .command(&[&["projections", "rebuild"][..], store].concat())
         .await?;
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    Ok(())
+}
 
+/// Started again (after a rebuild), the deployment shows the forgotten order shipped
+/// without its address, the other as it was, and the same analytics.
+async fn adds_up_after_a_restart(
+    deployment: &Deployment,
+    store: &[&str],
+    orders: &TwoShipped,
+) -> TestResult {
+    let app = deployment.start("run", store).await?;
+    let api = Api::of(deployment, &app);
+    let (_, order) = api.get(&format!("/orders/{}", orders.gone)).await?;
+    assert_eq!(
+        (order["status"].as_str(), order["shippingAddress"].is_null()),
+        (Some("SHIPPED"), true)
+    );
+    let (_, kept_order) = api.get(&format!("/orders/{}", orders.kept)).await?;
+    assert_eq!(kept_order["shippingAddress"], OTHER_ADDRESS);
+    assert_eq!(api.get("/analytics").await?.1, orders.analytics);
+    Ok(())
+}
+
+async fn export(deployment: &Deployment, name: &str) -> TestResult {
+    let file = deployment.data_dir().with_file_name(name);
+    let out = deployment
+        .command(&["events", "export", "--out", &file.display().to_string()])
+        .await?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_forgotten_customers_address_is_nowhere_in_the_data_dir_and_history_still_adds_up()
+-> TestResult {
+    let deployment = Deployment::new()?;
+    let mut app = deployment.start("run", &[]).await?;
+    let api = Api::of(&deployment, &app);
+    let orders = two_shipped(&deployment, &api).await?;
+    export(&deployment, "before.avro").await?;
+
+    forget_gone(&deployment, &[], &api, &orders).await?;
+    app.terminate().await?;
+    rebuild(&deployment, &[]).await?;
+    export(&deployment, "after.avro").await?;
+
+    // Not in the data dir, the mail folder or either export.
+    let data_dir = deployment.data_dir();
     let nowhere = files_holding(data_dir.parent().ok_or("no parent")?, ADDRESS)?;
     assert!(
         nowhere.is_empty(),
@@ -222,20 +286,9 @@ async fn a_forgotten_customers_address_is_nowhere_in_the_data_dir_and_history_st
     );
     assert!(
         !files_holding(&data_dir, OTHER_ADDRESS)?.is_empty(),
-        "the search finds what is there: the kept customer's address in the read models"
+        "the search finds what is there: the kept customer's emails"
     );
-
-    let app = deployment.start("run", &[]).await?;
-    let api = Api::of(&deployment, &app);
-    let (_, order) = api.get(&format!("/orders/{gone}")).await?;
-    assert_eq!(
-        (order["status"].as_str(), order["shippingAddress"].is_null()),
-        (Some("SHIPPED"), true)
-    );
-    let (_, kept_order) = api.get(&format!("/orders/{kept}")).await?;
-    assert_eq!(kept_order["shippingAddress"], OTHER_ADDRESS);
-    assert_eq!(api.get("/analytics").await?.1, analytics_before);
-    Ok(())
+    adds_up_after_a_restart(&deployment, &[], &orders).await
 }
 
 #[tokio::test]
@@ -270,4 +323,86 @@ async fn a_lost_key_store_beside_sealed_data_is_refused_at_start_not_taken_for_f
         "no empty key store made"
     );
     Ok(())
+}
+
+/// Every table, index and TOAST file of the database whose bytes on disk hold `bytes`.
+async fn relations_holding(db: &sqlx::PgPool, bytes: &[u8]) -> Res<Vec<String>> {
+    sqlx::query("CHECKPOINT").execute(db).await?;
+    let relations: Vec<String> = sqlx::query_scalar(
+        "SELECT c.oid::regclass::text FROM pg_class c \
+         JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relkind IN ('r', 't', 'i', 'm') AND c.relpersistence = 'p' \
+         AND n.nspname NOT IN ('pg_catalog', 'information_schema')",
+    )
+    .fetch_all(db)
+    .await?;
+    let mut holding = Vec::new();
+    for relation in relations {
+        let holds: bool = sqlx::query_scalar(
+            "SELECT position($1 IN pg_read_binary_file(pg_relation_filepath($2::regclass))) > 0",
+        )
+        .bind(bytes)
+        .bind(&relation)
+        .fetch_one(db)
+        .await?;
+        if holds {
+            holding.push(relation);
+        }
+    }
+    Ok(holding)
+}
+
+async fn key_of(db: &sqlx::PgPool, customer: &str) -> Res<Vec<u8>> {
+    Ok(
+        sqlx::query_scalar("SELECT key FROM subject_keys WHERE subject = $1 AND key IS NOT NULL")
+            .bind(customer)
+            .fetch_one(db)
+            .await?,
+    )
+}
+
+#[tokio::test]
+async fn on_postgres_a_forgotten_customers_address_and_key_are_in_no_table_and_history_adds_up()
+-> TestResult {
+    let url = fresh_postgres_database().await?;
+    let store = ["--store", url.as_str()];
+    let deployment = Deployment::new()?;
+    let mut app = deployment
+        .start(
+            "run",
+            &[&store[..], &["--db-max-connections", "4"]].concat(),
+        )
+        .await?;
+    let api = Api::of(&deployment, &app);
+    let orders = two_shipped(&deployment, &api).await?;
+    let db = sqlx::PgPool::connect(&url).await?;
+    let destroyed = key_of(&db, "c-gone").await?;
+    let kept_key = key_of(&db, "c-kept").await?;
+    assert_eq!(
+        relations_holding(&db, &destroyed).await?,
+        ["subject_keys"],
+        "the search reads the tables' files"
+    );
+
+    forget_gone(&deployment, &store, &api, &orders).await?;
+    app.terminate().await?;
+    rebuild(&deployment, &store).await?;
+
+    // Neither address was ever stored in the clear; the forgotten customer's key is gone
+    // from every file of the database, the other's is where it was.
+    for address in [ADDRESS, OTHER_ADDRESS] {
+        let holding = relations_holding(&db, address.as_bytes()).await?;
+        assert!(holding.is_empty(), "{address} in {holding:?}");
+    }
+    let holding = relations_holding(&db, &destroyed).await?;
+    assert!(holding.is_empty(), "the destroyed key is in {holding:?}");
+    assert_eq!(relations_holding(&db, &kept_key).await?, ["subject_keys"]);
+    let data_dir = deployment.data_dir();
+    let nowhere = files_holding(data_dir.parent().ok_or("no parent")?, ADDRESS)?;
+    assert!(
+        nowhere.is_empty(),
+        "the forgotten address is in {nowhere:?}"
+    );
+    db.close().await;
+    adds_up_after_a_restart(&deployment, &store, &orders).await
 }

@@ -193,7 +193,9 @@ pub async fn get(
     let waiting =
         order_waiting_for(&app.recorder, app.bus.as_ref(), &app.groups, &order_id).await?;
     Ok(Json(OrderAnswer::Read(OrderRead {
-        order: OrderBody::from_summary(&view),
+        order: OrderBody::opened(app.keys.as_ref(), std::slice::from_ref(&view))
+            .await?
+            .remove(0),
         read_at,
         waiting_for: waiting.iter().map(Into::into).collect(),
     })))
@@ -363,7 +365,7 @@ pub async fn of_customer(
     }
     Ok(Json(CustomerOrdersAnswer::Read(CustomerOrders {
         customer_id,
-        orders: orders.iter().map(OrderBody::from_summary).collect(),
+        orders: OrderBody::opened(app.keys.as_ref(), &orders).await?,
         next,
         read_at,
     })))

@@ -339,6 +339,11 @@ impl TestApp {
         &self.read_model
     }
 
+    /// The key store of personal data the API seals and opens with.
+    pub fn keys(&self) -> &dyn orderflow_core::keys::KeyStore {
+        self.state.keys.as_ref()
+    }
+
     /// The event store's head: how many events were ever written.
     pub async fn head(&self) -> Res<u64> {
         Ok(self.store.head_position().await?)

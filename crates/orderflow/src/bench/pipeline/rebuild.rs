@@ -34,11 +34,7 @@ pub async fn rebuild(data_dir: &Path, scratch: &Path) -> anyhow::Result<()> {
         .iter()
         .map(|(t, text)| (t.name().to_owned(), (*text).to_owned()))
         .collect();
-    let mut codec = EventCodec::reader(Arc::new(registry), &schemas)?;
-    if let Some(keys) = wiring::open_keys_for_reading(data_dir, &sqlite).await? {
-        codec = codec.with_keys(keys);
-    }
-    let codec = Arc::new(codec);
+    let codec = Arc::new(EventCodec::reader(Arc::new(registry), &schemas)?);
     let head = store.head_position().await?;
 
     // The live projections, from position 0 into an empty read model.

@@ -176,7 +176,7 @@ pub async fn list(
     let read_at = wait_for(&app, query.min_position).await?;
     let (orders, next) = page(&app, &filter).await?;
     Ok(Json(OrderList {
-        orders: orders.iter().map(OrderBody::from_summary).collect(),
+        orders: OrderBody::opened(app.keys.as_ref(), &orders).await?,
         next,
         read_at,
     }))

@@ -3,6 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use orderflow_core::codec::{CodecError, to_json};
+use orderflow_core::keys::KeyStore;
+use orderflow_core::keys::seal;
 use orderflow_core::read_model::OrderSummary;
 use orderflow_core::store::StoredEvent;
 use orderflow_domain::Event;
@@ -14,6 +16,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::waiting::WaitingBody;
+use crate::context::ServiceError;
+use crate::http::ApiError;
 use crate::http::read_your_writes::ReadAt;
 
 /// An order.
@@ -73,13 +77,37 @@ impl OrderBody {
                 .collect(),
             total_amount: major(summary.total_cents),
             currency: summary.currency.clone(),
-            shipping_address: summary.shipping_address.clone(),
+            shipping_address: summary
+                .shipping_address
+                .as_ref()
+                .and_then(Personal::text)
+                .map(str::to_owned),
             created_at: summary.created_at,
             updated_at: summary.updated_at,
             cancel_reason: summary.cancel_reason.clone(),
             tracking_number: summary.tracking_number.clone(),
             failures: Some(summary.failures.clone()),
         }
+    }
+
+    /// The orders' summaries, their shipping addresses opened with the key store (as
+    /// the read models keep them, sealed) or read as erased.
+    pub async fn opened(
+        keys: &dyn KeyStore,
+        summaries: &[OrderSummary],
+    ) -> Result<Vec<Self>, ApiError> {
+        let mut bodies = Vec::with_capacity(summaries.len());
+        for summary in summaries {
+            let mut summary = summary.clone();
+            if let Some(address) = summary.shipping_address.take() {
+                let opened = seal::open_personal(keys, address)
+                    .await
+                    .map_err(|e| ServiceError::Codec(CodecError::Keys(e)))?;
+                summary.shipping_address = Some(opened);
+            }
+            bodies.push(Self::from_summary(&summary));
+        }
+        Ok(bodies)
     }
 
     /// The order folded from its events, the first `created` and the last `updated`.

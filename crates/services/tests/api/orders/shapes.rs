@@ -3,9 +3,11 @@
 
 use axum::http::Method;
 use chrono::{DateTime, Utc};
+use orderflow_core::keys::seal;
 use orderflow_core::read_model::{
     OrderLineSummary, OrderSummary, ReadModel, ReadModelBatch, StockSummary,
 };
+use orderflow_domain::Personal;
 use serde_json::{Value, json};
 
 use crate::support::*;
@@ -24,8 +26,10 @@ fn at(text: &str) -> Res<DateTime<Utc>> {
     Ok(DateTime::parse_from_rfc3339(text)?.with_timezone(&Utc))
 }
 
-/// An order as the projections would have left it in the read model.
-fn projected_order() -> Res<OrderSummary> {
+/// An order as the projections would have left it in the read model, its address
+/// sealed under the customer's key.
+async fn projected_order(app: &TestApp) -> Res<OrderSummary> {
+    let sealed = seal::seal_text(app.keys(), "c-1", "1 Main St, Springfield").await?;
     Ok(OrderSummary {
         order_id: "o-1".into(),
         customer_id: "c-1".into(),
@@ -37,7 +41,7 @@ fn projected_order() -> Res<OrderSummary> {
         }],
         total_cents: 3998,
         currency: "CHF".into(),
-        shipping_address: Some("1 Main St, Springfield".into()),
+        shipping_address: Some(Personal::Sealed(sealed)),
         created_at: at("2026-12-06T10:00:00Z")?,
         updated_at: at("2026-12-06T10:00:01.250Z")?,
         cancel_reason: None,
@@ -67,7 +71,7 @@ fn rendered_order() -> Value {
 async fn with_projected_order(app: &TestApp) -> Res<()> {
     let batch = ReadModelBatch {
         forgotten: Vec::new(),
-        orders: vec![projected_order()?],
+        orders: vec![projected_order(app).await?],
         stock: vec![StockSummary {
             sku: "SKU-1".into(),
             available: 7,
