@@ -130,6 +130,64 @@ async fn in_a_browser_an_order_is_found_by_id_its_story_read_and_the_slider_move
     Ok(())
 }
 
+#[tokio::test]
+async fn in_a_browser_a_forgotten_customers_address_shows_as_erased_and_is_nowhere_in_the_page()
+-> TestResult {
+    const ADDRESS: &str = "4 Privet Drive, Little Whinging";
+    let deployment = Deployment::new()?;
+    let run = deployment.start("run", &[]).await?;
+    let api = Api::of(&deployment, &run);
+    api.set_stock("UI-2", 5).await?;
+    let order = json!({
+        "customerId": "c-ui-gone",
+        "items": [item("UI-2", 1, 9.0)],
+        "shippingAddress": ADDRESS,
+    });
+    let (status, placed) = api
+        .send(reqwest::Method::POST, "/orders", Some(order))
+        .await?;
+    assert_eq!(status, 202, "{placed}");
+    let id = placed["orderId"].as_str().ok_or("no orderId")?.to_owned();
+    api.wait_status(&id, "SHIPPED").await?;
+
+    let browser = Browser::start().await?;
+    let c = &browser.client;
+    let page = format!("{}/ui/orders/{id}", api.base);
+    c.goto(&page).await?;
+    let ship_to = c.wait().for_element(Locator::Id("now-ship-to")).await?;
+    assert_eq!(ship_to.text().await?, ADDRESS);
+
+    let out = deployment
+        .command(&[
+            "customers",
+            "forget",
+            "c-ui-gone",
+            "--reason",
+            "asked by mail",
+        ])
+        .await?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    c.goto(&page).await?;
+    let ship_to = c.wait().for_element(Locator::Id("now-ship-to")).await?;
+    assert_eq!(ship_to.text().await?, "[erased]");
+    assert_eq!(
+        c.find(Locator::Id("now-status")).await?.text().await?,
+        "SHIPPED"
+    );
+    // Not in the timeline's events or the emails either.
+    let source = c.source().await?;
+    assert!(
+        !source.contains(ADDRESS),
+        "the page still shows the address"
+    );
+    browser.close().await?;
+    Ok(())
+}
+
 /// The payment row of the pipeline page's groups as it stands now (the page is not
 /// loaded again: server-sent events keep it up to date): whether it is red, and its lag.
 async fn payment_row(c: &fantoccini::Client) -> Res<Option<(bool, u64)>> {

@@ -58,7 +58,9 @@ fn summary(state: &OrderState, which: &str) -> Markup {
             dt { "status" } dd.status id=(format!("{which}-status")) { (state.status.as_str()) }
             dt { "customer" } dd { (state.customer_id) }
             dt { "total" } dd { (money(state.lines.total().minor(), currency)) }
-            @if let Some(address) = &state.shipping_address { dt { "ship to" } dd { (address) } }
+            @if let Some(address) = &state.shipping_address {
+                dt { "ship to" } dd id=(format!("{which}-ship-to")) { (address) }
+            }
             @if let Some(reason) = &state.cancel_reason { dt { "cancelled" } dd { (reason) } }
         }
     }
