@@ -75,6 +75,12 @@ pub enum CodecError {
         "{event_type} carries personal data that was not sealed: it is never written in the clear"
     )]
     Unsealed { event_type: &'static str },
+    /// A process wired without the key store was asked to write personal data: it never
+    /// can, so the write is refused for good rather than retried.
+    #[error(
+        "this process has no key store to seal personal data with: it cannot write {event_type}'s personal data"
+    )]
+    NoKeyStore { event_type: &'static str },
     /// Sealing or opening personal data failed: the key store is unavailable (passes),
     /// or it has no key for the data (the wrong or a lost key store), or the data was
     /// altered.

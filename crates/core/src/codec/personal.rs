@@ -6,8 +6,8 @@ use std::sync::Arc;
 use orderflow_domain::{Event, Personal};
 
 use super::{CodecError, Encoded, EventCodec};
-use crate::keys::seal::{self, SealError};
-use crate::keys::{KeyError, KeyStore};
+use crate::keys::KeyStore;
+use crate::keys::seal;
 
 impl EventCodec {
     /// With the key store of personal data's keys.
@@ -19,14 +19,13 @@ impl EventCodec {
     /// Seals the event's personal data in the clear under its subjects' keys, as it must
     /// be before it is encoded.
     pub async fn seal(&self, event: &mut Event) -> Result<(), CodecError> {
+        let event_type = event.event_type().name();
         for value in event.personal_mut() {
             if let Personal::Clear { subject, text } = value {
                 let keys = self
                     .keys
                     .as_deref()
-                    .ok_or(CodecError::Keys(SealError::Keys(KeyError::Unavailable(
-                        "this process has no key store to seal personal data with".into(),
-                    ))))?;
+                    .ok_or(CodecError::NoKeyStore { event_type })?;
                 *value = Personal::Sealed(seal::seal_text(keys, subject.as_str(), text).await?);
             }
         }

@@ -115,6 +115,34 @@ async fn a_reader_without_the_keys_reads_every_other_field_and_the_address_seale
 }
 
 #[tokio::test]
+async fn decoded_as_stored_the_address_stays_sealed_even_with_the_keys() {
+    let codec = codec().await;
+    let stored = sealed(&codec, sample_created()).await;
+    let encoded = codec.encode(&stored).unwrap();
+    let decoded = codec
+        .decode_sealed(encoded.schema_id, &encoded.payload)
+        .await
+        .unwrap();
+    assert_eq!(decoded, stored, "the very bytes that were written");
+}
+
+#[tokio::test]
+async fn a_process_without_the_key_store_refuses_for_good_to_write_personal_data() {
+    let (_, without, _) = with_and_without_keys().await;
+    let refused = without.encode_sealed(&sample_created()).await;
+    assert!(
+        matches!(
+            refused,
+            Err(CodecError::NoKeyStore {
+                event_type: "OrderCreated"
+            })
+        ),
+        "{refused:?}"
+    );
+    assert!(!refused.is_err_and(|e| e.is_transient()), "never retried");
+}
+
+#[tokio::test]
 async fn a_key_store_that_never_had_the_key_is_an_error_not_an_erasure() {
     let (codec, _, _) = with_and_without_keys().await;
     let encoded = codec
