@@ -277,6 +277,21 @@ async fn a_forgotten_customers_address_is_nowhere_in_the_data_dir_and_history_st
     rebuild(&deployment, &[]).await?;
     export(&deployment, "after.avro").await?;
 
+    // Replayed step by step, and re-decided, from the first event.
+    for (order, shows) in [(&orders.gone, "[erased]"), (&orders.kept, OTHER_ADDRESS)] {
+        let out = deployment.command(&["replay-order", order]).await?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && text.contains(shows), "{text}");
+        assert!(!text.contains(ADDRESS), "{text}");
+    }
+    let out = deployment.command(&["verify"]).await?;
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     // Not in the data dir, the mail folder or either export.
     let data_dir = deployment.data_dir();
     let nowhere = files_holding(data_dir.parent().ok_or("no parent")?, ADDRESS)?;
