@@ -20,6 +20,7 @@ use crate::settings::{DataDir, StoreArgs};
 pub mod export;
 mod file;
 pub mod import;
+pub mod seal;
 
 #[derive(Debug, Subcommand)]
 pub enum EventsCommand {
@@ -57,6 +58,12 @@ pub struct ImportArgs {
     /// The file to read, as `events export` wrote it.
     #[arg(long = "in", value_name = "FILE")]
     pub input: PathBuf,
+    /// Seal the personal data that events recorded in the clear (shipping addresses
+    /// written before `OrderCreated` v3) under each customer's key, in this store's key
+    /// store, so that forgetting the customer erases it: such events are written again
+    /// with the current schema, everything else as recorded.
+    #[arg(long)]
+    pub seal: bool,
     #[command(flatten)]
     pub data_dir: DataDir,
     #[command(flatten)]

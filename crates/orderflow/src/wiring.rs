@@ -29,7 +29,7 @@ pub use postgres::postgres_place;
 pub use spawn::{handler, spawn};
 pub use storage::{
     ImportTarget, migrate, open_for_import, open_for_reading, open_for_rebuild,
-    open_keys_for_reading,
+    open_keys_for_reading, open_keys_for_writing,
 };
 
 use crate::settings::Settings;

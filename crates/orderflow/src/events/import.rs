@@ -5,14 +5,17 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
 use apache_avro::Reader;
+use orderflow_core::keys::KeyStore;
 use orderflow_core::registry::{SchemaReference, SchemaRegistry};
 
 use super::ImportArgs;
 use super::file::{Exported, REGISTRY_KEY, RegisteredSchema};
+use super::seal::Sealer;
 use crate::wiring::{self, ImportTarget};
 
 /// Events imported per write.
@@ -44,7 +47,12 @@ fn registered<R: std::io::Read>(reader: &Reader<'_, R>) -> anyhow::Result<Vec<Re
 pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
     let target = wiring::open_for_import(&args.data_dir.path, &args.store).await?;
     let start = Instant::now();
-    let loaded = load(&args.input, &target).await?;
+    let seal_with = if args.seal {
+        Some(wiring::open_keys_for_writing(&args.data_dir.path, &args.store).await?)
+    } else {
+        None
+    };
+    let loaded = load(&args.input, &target, seal_with).await?;
     let took = start.elapsed();
     out!(
         "imported {} events ({} writer schemas) from {} in {:.2} s: {:.0} events/s",
@@ -54,6 +62,12 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
         took.as_secs_f64(),
         loaded.events as f64 / took.as_secs_f64().max(1e-9)
     );
+    if args.seal {
+        out!(
+            "sealed the personal data of {} events recorded in the clear",
+            loaded.sealed
+        );
+    }
     Ok(())
 }
 
@@ -62,10 +76,17 @@ pub struct Loaded {
     pub events: u64,
     /// Writer schemas its events used.
     pub schemas: usize,
+    /// Events whose personal data it sealed.
+    pub sealed: u64,
 }
 
-/// Loads the file at `input` into `target`, which must hold no event.
-pub async fn load(input: &Path, target: &ImportTarget) -> anyhow::Result<Loaded> {
+/// Loads the file at `input` into `target`, which must hold no event; with a key store,
+/// sealing under it the personal data its events recorded in the clear.
+pub async fn load(
+    input: &Path,
+    target: &ImportTarget,
+    seal_with: Option<Arc<dyn KeyStore>>,
+) -> anyhow::Result<Loaded> {
     let head = target.store.head_position().await?;
     if head != 0 {
         bail!(
@@ -115,11 +136,18 @@ pub async fn load(input: &Path, target: &ImportTarget) -> anyhow::Result<Loaded>
             .with_context(|| format!("registering the writer schema {source} under {subject}"))?;
         ids.insert(*source, id);
     }
+    let sealer = match seal_with {
+        Some(keys) => Some(Sealer::new(target.registry.clone(), keys).await?),
+        None => None,
+    };
     let mut batch = Vec::with_capacity(BATCH);
-    let mut imported = 0u64;
+    let (mut imported, mut sealed) = (0u64, 0u64);
     for exported in events(open(input)?) {
         let mut event = exported?.event;
         event.schema_id = ids[&event.schema_id];
+        if let Some(sealer) = &sealer {
+            sealed += u64::from(sealer.seal(&mut event).await?);
+        }
         batch.push(event);
         if batch.len() == BATCH {
             imported += batch.len() as u64;
@@ -131,5 +159,6 @@ pub async fn load(input: &Path, target: &ImportTarget) -> anyhow::Result<Loaded>
     Ok(Loaded {
         events: imported,
         schemas: writers.len(),
+        sealed,
     })
 }

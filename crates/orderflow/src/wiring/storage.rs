@@ -83,6 +83,22 @@ pub async fn open_keys_for_reading(
     }
 }
 
+/// The key store of the deployment `--store` names, made if it has none yet, for a
+/// command that seals personal data (`events import --seal`).
+pub async fn open_keys_for_writing(
+    data_dir: &Path,
+    store: &StoreArgs,
+) -> anyhow::Result<Arc<dyn KeyStore>> {
+    match store.kind(data_dir)? {
+        StoreKind::Sqlite(_) => sqlite_keys(data_dir),
+        StoreKind::Postgres(url) => {
+            let pool = pool_settings(1, store.db_acquire_timeout_ms);
+            let store = connect_postgres(&url, &pool).await?;
+            Ok(Arc::new(PgKeyStore::new(store.pool().clone())))
+        }
+    }
+}
+
 pub(super) async fn open_storage(
     dir: &Path,
     settings: &StoreArgs,

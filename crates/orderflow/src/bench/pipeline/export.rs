@@ -64,7 +64,7 @@ pub async fn export_import(
 
     let target = wiring::open_for_import(&run.path().join("imported"), &sqlite).await?;
     let start = Instant::now();
-    let loaded = load(&file, &target).await?;
+    let loaded = load(&file, &target, None).await?;
     let importing = start.elapsed();
     let mut raw = RawEvents::open(&run.path().join("raw-import.db"))?;
     let (rows, inserting) = raw.insert(loaded.events as usize, PER_TX)?;
