@@ -60,8 +60,9 @@ fn major(cents: i64) -> f64 {
 }
 
 impl OrderBody {
-    /// The order as the read model has it.
-    pub fn from_summary(summary: &OrderSummary) -> Self {
+    /// The order as the read model has it, its address opened already (see
+    /// [`OrderBody::opened`]): one still sealed is not shown.
+    fn from_summary(summary: &OrderSummary) -> Self {
         Self {
             order_id: summary.order_id.clone(),
             customer_id: summary.customer_id.clone(),
