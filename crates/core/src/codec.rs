@@ -350,6 +350,13 @@ impl EventCodec {
         self.decode(id, body).await
     }
 
+    /// Decodes a record in the Confluent wire format, its personal data left sealed
+    /// (see [`EventCodec::decode_sealed`]).
+    pub async fn decode_framed_sealed(&self, bytes: &[u8]) -> Result<Event, CodecError> {
+        let (id, body) = unframe(bytes)?;
+        self.decode_sealed(id, body).await
+    }
+
     async fn writer_schema(&self, id: u32) -> Result<Arc<Schema>, CodecError> {
         if let Some(s) = self
             .writers

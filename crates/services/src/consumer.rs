@@ -116,6 +116,10 @@ pub trait Handler: Send + Sync {
     fn in_partition_order(&self) -> bool {
         false
     }
+    /// Handles one record's event. Its personal data comes sealed, as the record
+    /// carries it (need-to-know: no service opens what it does not use); a handler that
+    /// needs it reads the order's events from the store, where its recorder opens them
+    /// (as notification does for the address it writes in an email).
     async fn handle(&self, event: &Event, delivery: &Delivery) -> Result<(), ServiceError>;
 
     /// Called once a record it could not handle is on the dead-letter topic: a service

@@ -113,10 +113,11 @@ impl Consumer {
             return Ok(Step::Done(record));
         }
         // A registry that cannot be reached is not the record's fault: wait for it (the
-        // key holds its place) rather than dead-letter a good record.
+        // key holds its place) rather than dead-letter a good record. Personal data
+        // stays sealed (see `Handler::handle`).
         let decoded = retry_transient(stop, "schema lookup", || async {
             self.codec
-                .decode_framed(&record.value)
+                .decode_framed_sealed(&record.value)
                 .await
                 .map_err(ServiceError::from)
         })

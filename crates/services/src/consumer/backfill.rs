@@ -170,7 +170,8 @@ impl Consumer {
     /// Hands one backfilled record's event to the handler, trying again while it fails
     /// for now and setting it aside when it fails for good. False when stopped first.
     async fn backfill_one(&self, record: Record) -> Result<bool, ServiceError> {
-        let event = match self.codec.decode_framed(&record.value).await {
+        // Personal data stays sealed, as on the bus (see `Handler::handle`).
+        let event = match self.codec.decode_framed_sealed(&record.value).await {
             Ok(event) => event,
             Err(e) => return self.park_unreadable(&record, &e.to_string()).await,
         };

@@ -3,16 +3,17 @@
 
 use chrono::{DateTime, Utc};
 use orderflow_core::store::{AppendRequest, ExpectedVersion, InMemoryEventStore, NewEvent};
-use orderflow_domain::OrderId;
+use orderflow_domain::{OrderId, Personal};
 
 use super::*;
 use crate::relay::to_record;
 
 /// Keeps the orders it is handed, in order, and whether each came from the store; stops
-/// the consumer once it has `until` of them.
+/// the consumer once it has `until` of them. Counts the addresses it was handed opened.
 #[derive(Debug, Default)]
 struct Collects {
     seen: Mutex<Vec<(String, bool)>>,
+    opened: AtomicUsize,
     until: usize,
     shutdown: CancellationToken,
 }
@@ -22,6 +23,9 @@ impl Collects {
         let mut seen = lock(&self.seen);
         if let Event::OrderCreated(e) = event {
             seen.push((e.order_id.to_string(), backfilled));
+            if !matches!(e.shipping_address, Some(Personal::Sealed(_))) {
+                self.opened.fetch_add(1, Ordering::SeqCst);
+            }
         }
         if seen.len() >= self.until {
             self.shutdown.cancel();
@@ -145,5 +149,7 @@ async fn a_group_starting_after_retention_gets_the_deleted_events_from_the_store
         .find(|g| g.group == "collects")
         .ok_or("no group")?;
     assert_eq!(group.total_lag(), 0);
+    // Need-to-know: the codec has the keys, but handlers get personal data sealed.
+    assert_eq!(handler.opened.load(Ordering::SeqCst), 0);
     Ok(())
 }
