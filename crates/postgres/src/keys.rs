@@ -3,10 +3,14 @@
 //! A forgotten key's row is updated to hold no key. PostgreSQL keeps the old row version,
 //! key and all, until a vacuum, and even a vacuum may leave its bytes in the page's free
 //! space (when the new version went to another page), so forgetting rewrites the table
-//! (`VACUUM FULL`): its old file, the key in it, is truncated at once. That holds the
+//! (`VACUUM FULL`): its old file, the key in it, is truncated at once. A rewrite keeps a
+//! row version that a session's snapshot from before the forget may still see, so the
+//! forget first waits (up to 30 s) for such sessions to end. The rewrite holds the
 //! table for as long as the rewrite takes (about 1.5 s per million customers), which a
 //! rare operator action can afford. Copies in base backups and archived WAL remain until
 //! those expire: keep them on a short retention (docs/operations.md).
+
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -27,7 +31,63 @@ impl PgKeyStore {
     pub fn new(pool: PgPool) -> Self {
         Self { pool }
     }
+
+    /// Destroys the subject's keys in one transaction; returns how many, and the
+    /// transaction's id (the low 32 bits of its 64-bit one), to know which snapshots may
+    /// still see them.
+    async fn destroy(&self, subject: &str, at: DateTime<Utc>) -> Result<(usize, String), KeyError> {
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let destroyed = sqlx::query(
+            "UPDATE subject_keys SET key = NULL, forgotten_at = $2 \
+             WHERE subject = $1 AND key IS NOT NULL",
+        )
+        .bind(subject)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?
+        .rows_affected() as usize;
+        let (xid,): (String,) = sqlx::query_as(
+            "SELECT (pg_current_xact_id()::text::numeric % 4294967296)::bigint::text",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok((destroyed, xid))
+    }
+
+    /// Waits (up to `wait`) until no other session of this database
+    /// holds a snapshot taken before transaction `xid` committed: while one does, the
+    /// row versions `xid` replaced may still be visible to it, and a rewrite keeps them.
+    /// Returns the sessions still holding one.
+    async fn wait_for_older_snapshots(
+        &self,
+        xid: &str,
+        wait: Duration,
+    ) -> Result<Vec<i32>, KeyError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let holding: Vec<i32> = sqlx::query_scalar(
+                "SELECT pid FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid() \
+                 AND backend_type = 'client backend' AND backend_xmin IS NOT NULL \
+                 AND age(backend_xmin) >= age($1::xid)",
+            )
+            .bind(xid)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)?;
+            if holding.is_empty() || tokio::time::Instant::now() >= deadline {
+                return Ok(holding);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
 }
+
+/// How long a forget waits for sessions that began before it to end.
+const OLDER_SNAPSHOTS_WAIT: Duration = Duration::from_secs(30);
 
 #[async_trait]
 impl KeyStore for PgKeyStore {
@@ -92,22 +152,25 @@ impl KeyStore for PgKeyStore {
     }
 
     async fn forget(&self, subject: &str, at: DateTime<Utc>) -> Result<Forgotten, KeyError> {
-        let destroyed = sqlx::query(
-            "UPDATE subject_keys SET key = NULL, forgotten_at = $2 \
-             WHERE subject = $1 AND key IS NOT NULL",
-        )
-        .bind(subject)
-        .bind(at)
-        .execute(&self.pool)
-        .await
-        .map_err(unavailable)?
-        .rows_affected() as usize;
-        // The row's old version, key and all, stays in the table's file until it is
-        // rewritten.
-        sqlx::query("VACUUM FULL subject_keys")
-            .execute(&self.pool)
-            .await
-            .map_err(unavailable)?;
+        let (destroyed, xid) = self.destroy(subject, at).await?;
+        if destroyed > 0 {
+            let holding = self
+                .wait_for_older_snapshots(&xid, OLDER_SNAPSHOTS_WAIT)
+                .await?;
+            if !holding.is_empty() {
+                tracing::warn!(
+                    ?holding,
+                    "sessions older than a forget are still open: the destroyed key's old \
+                     row version stays on disk until the next forget rewrites the table"
+                );
+            }
+            // The row's old version, key and all, stays in the table's file until it is
+            // rewritten.
+            sqlx::query("VACUUM FULL subject_keys")
+                .execute(&self.pool)
+                .await
+                .map_err(unavailable)?;
+        }
         Ok(Forgotten { destroyed, at })
     }
 
@@ -198,6 +261,40 @@ mod tests {
             "the key is still on disk"
         );
         assert!(file_holds(&pool, &kept).await?, "the others' keys are kept");
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_forget_waits_for_the_sessions_whose_snapshots_may_still_see_the_key()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let schema = TestSchema::create().await?;
+        let events = PgEventStore::connect(&database_url(), &schema.settings()).await?;
+        let keys = super::PgKeyStore::new(events.pool().clone());
+        keys.key_for_writing("c-1").await?;
+        // A session whose snapshot predates the forget.
+        let mut older = events.pool().acquire().await?;
+        sqlx::query("BEGIN ISOLATION LEVEL REPEATABLE READ")
+            .execute(&mut *older)
+            .await?;
+        sqlx::query("SELECT count(*) FROM subject_keys")
+            .execute(&mut *older)
+            .await?;
+        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(&mut *older)
+            .await?;
+
+        let (destroyed, xid) = keys.destroy("c-1", Utc::now()).await?;
+        assert_eq!(destroyed, 1);
+        let holding = keys
+            .wait_for_older_snapshots(&xid, std::time::Duration::ZERO)
+            .await?;
+        assert!(holding.contains(&pid), "{holding:?} misses {pid}");
+
+        sqlx::query("COMMIT").execute(&mut *older).await?;
+        let holding = keys
+            .wait_for_older_snapshots(&xid, super::OLDER_SNAPSHOTS_WAIT)
+            .await?;
+        assert!(!holding.contains(&pid), "{holding:?}");
         Ok(())
     }
 }
