@@ -111,7 +111,7 @@ pub struct BenchArgs {
     #[arg(long, conflicts_with_all = ["bus_only", "telemetry_only"])]
     pub export_only: bool,
     /// Only what personal data costs: the pipeline's CPU per order with and without a
-    /// shipping address (sealed on every append, opened by every reader).
+    /// shipping address (sealed on every append, opened where a service needs it).
     #[arg(long, conflicts_with_all = ["bus_only", "telemetry_only", "export_only"])]
     pub personal_only: bool,
     /// Compare orderflow with a synchronous chain of the same services, in the scenarios
