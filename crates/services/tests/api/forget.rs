@@ -1,6 +1,9 @@
 //! `POST /customers/{customer_id}/forget`: a customer's personal data forgotten by
 //! destroying their keys; every other fact stays.
 
+use orderflow_core::keys::seal;
+use orderflow_core::read_model::{OrderSummary, ReadModel, ReadModelBatch};
+use orderflow_domain::Personal;
 use serde_json::json;
 
 use crate::support::*;
@@ -72,6 +75,52 @@ async fn a_forgotten_customers_address_reads_as_erased_and_everything_else_as_be
         (again.status, again.body["keysDestroyed"].as_u64()),
         (200, Some(0))
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_read_models_sealed_copy_reads_as_erased_as_soon_as_the_forget_answers() -> Res<()> {
+    let app = spawn_app().await?;
+    let at = chrono::Utc::now();
+    let sealed = seal::seal_text(app.keys(), "c-gone", ADDRESS).await?;
+    // As the projections leave it: sealed, as the event holds it.
+    let summary = OrderSummary {
+        order_id: "o-1".into(),
+        customer_id: "c-gone".into(),
+        status: "SHIPPED".into(),
+        items: vec![],
+        total_cents: 250,
+        currency: "EUR".into(),
+        shipping_address: Some(Personal::Sealed(sealed)),
+        created_at: at,
+        updated_at: at,
+        cancel_reason: None,
+        tracking_number: None,
+        failures: vec![],
+    };
+    app.read_model()
+        .apply(ReadModelBatch {
+            orders: vec![summary],
+            position: 1,
+            ..ReadModelBatch::default()
+        })
+        .await?;
+    assert_eq!(
+        app.get("/orders/o-1").await?.body["shippingAddress"],
+        ADDRESS
+    );
+
+    let answer = app
+        .send(forget(
+            "/customers/c-gone/forget",
+            json!({"reason": "erasure request #13"}),
+        )?)
+        .await?;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    // No projection has run: the copy is the same bytes, and no longer opens.
+    let order = app.get("/orders/o-1").await?.body;
+    assert_eq!(order["shippingAddress"], serde_json::Value::Null);
+    assert_eq!(order["status"], "SHIPPED");
     Ok(())
 }
 
