@@ -37,17 +37,6 @@ pub async fn settled_orders(deployment: &Deployment) -> Res<(String, String)> {
     Ok((shipped, cancelled))
 }
 
-fn stdout(out: &std::process::Output) -> Res<String> {
-    let text = String::from_utf8(out.stdout.clone())?;
-    assert!(
-        out.status.success(),
-        "{:?}: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(text)
-}
-
 #[tokio::test]
 async fn replay_order_prints_every_step_of_an_order_with_the_state_it_left() -> TestResult {
     let deployment = Deployment::new()?;

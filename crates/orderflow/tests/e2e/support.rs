@@ -345,6 +345,19 @@ where
     }
 }
 
+/// What a command that must succeed printed (it fails the test, with its error output,
+/// if the command did not succeed).
+pub fn stdout(out: &std::process::Output) -> Res<String> {
+    let text = String::from_utf8(out.stdout.clone())?;
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(text)
+}
+
 pub fn item(sku: &str, quantity: u32, unit_price: f64) -> Value {
     json!({ "sku": sku, "quantity": quantity, "unitPrice": unit_price })
 }
