@@ -68,19 +68,14 @@ pub async fn open_keys_for_reading(
     store: &StoreArgs,
 ) -> anyhow::Result<Option<Arc<dyn KeyStore>>> {
     match store.kind(data_dir)? {
-        StoreKind::Sqlite(_) => {
-            if !data_dir.join(KEYS_FILE).exists() {
-                return Ok(None);
-            }
-            sqlite_keys(data_dir).map(Some)
-        }
+        StoreKind::Sqlite(_) if !data_dir.join(KEYS_FILE).exists() => return Ok(None),
+        StoreKind::Sqlite(_) => {}
         StoreKind::Postgres(url) => {
             let pool = pool_settings(1, store.db_acquire_timeout_ms);
             require_migrated(&url, &pool).await?;
-            let store = connect_postgres(&url, &pool).await?;
-            Ok(Some(Arc::new(PgKeyStore::new(store.pool().clone()))))
         }
     }
+    open_keys_for_writing(data_dir, store).await.map(Some)
 }
 
 /// The key store of the deployment `--store` names, made if it has none yet, for a

@@ -60,9 +60,9 @@ fn major(cents: i64) -> f64 {
 }
 
 impl OrderBody {
-    /// The order as the read model has it, its address opened already (see
-    /// [`OrderBody::opened`]): one still sealed is not shown.
-    fn from_summary(summary: &OrderSummary) -> Self {
+    /// The order as the read model has it, with its address as opened by
+    /// [`OrderBody::opened`].
+    fn from_summary(summary: &OrderSummary, shipping_address: Option<String>) -> Self {
         Self {
             order_id: summary.order_id.clone(),
             customer_id: summary.customer_id.clone(),
@@ -78,11 +78,7 @@ impl OrderBody {
                 .collect(),
             total_amount: major(summary.total_cents),
             currency: summary.currency.clone(),
-            shipping_address: summary
-                .shipping_address
-                .as_ref()
-                .and_then(Personal::text)
-                .map(str::to_owned),
+            shipping_address,
             created_at: summary.created_at,
             updated_at: summary.updated_at,
             cancel_reason: summary.cancel_reason.clone(),
@@ -99,14 +95,15 @@ impl OrderBody {
     ) -> Result<Vec<Self>, ApiError> {
         let mut bodies = Vec::with_capacity(summaries.len());
         for summary in summaries {
-            let mut summary = summary.clone();
-            if let Some(address) = summary.shipping_address.take() {
-                let opened = seal::open_personal(keys, address)
+            let address = match &summary.shipping_address {
+                Some(address) => seal::open_personal(keys, address.clone())
                     .await
-                    .map_err(|e| ServiceError::Codec(CodecError::Keys(e)))?;
-                summary.shipping_address = Some(opened);
-            }
-            bodies.push(Self::from_summary(&summary));
+                    .map_err(|e| ServiceError::Codec(CodecError::Keys(e)))?
+                    .text()
+                    .map(str::to_owned),
+                None => None,
+            };
+            bodies.push(Self::from_summary(summary, address));
         }
         Ok(bodies)
     }
